@@ -1,0 +1,112 @@
+//! The gradients by the seed's construction, independent of [`crate::derive`]: dilate δ by
+//! the stride, pad it with the remainder, and cross-correlate.
+//!
+//! - weight gradient: the input, padded by `(pad_lo, pad_hi − r)`, correlated with the
+//!   dilated δ at window stride `d` (the stride and the dilation swap roles);
+//! - input gradient: the dilated δ, padded by `(k_eff − 1 − pad_lo, k_eff − 1 − pad_hi + r)`,
+//!   correlated with the kernel rotated by 180° at kernel dilation `d`, stride 1.
+//!
+//! Tests hold these equations against the chain rule's, term for term.
+
+use alloc::vec::Vec;
+
+use crate::grid::Grid;
+use crate::{Equation, Expr, Spec, Tensor, Variable};
+
+/// The spatial slice `[first, second, …]` of a tensor, as a grid of its variables.
+fn slice(tensor: Tensor, dims: &[usize], first: usize, second: usize) -> Grid<Option<Variable>> {
+    let spatial = &dims[2..];
+    let size: usize = spatial.iter().product();
+    let base = (first * dims[1] + second) * size;
+    let mut next = base;
+    Grid::from_fn(spatial, |_| {
+        next += 1;
+        Some(Variable::new(tensor, next - 1))
+    })
+}
+
+fn signed(value: usize) -> isize {
+    value.cast_signed()
+}
+
+fn per_axis<T>(spec: &Spec, f: impl Fn(&crate::Axis) -> T) -> Vec<T> {
+    spec.axes().iter().map(f).collect()
+}
+
+fn equations(tensor: Tensor, grids: impl IntoIterator<Item = Grid<Expr>>) -> Vec<Equation> {
+    grids
+        .into_iter()
+        .flat_map(|grid| grid.cells().to_vec())
+        .enumerate()
+        .map(|(index, rhs)| Equation {
+            lhs: Variable::new(tensor, index),
+            rhs,
+        })
+        .collect()
+}
+
+/// The weight gradient, one equation per weight element in layout order.
+pub fn grad_weight(spec: &Spec) -> Vec<Equation> {
+    let (input, output) = (spec.input_shape(), spec.output_shape());
+    let strides = per_axis(spec, crate::Axis::stride);
+    let dilations = per_axis(spec, crate::Axis::dilation);
+    let crop = per_axis(spec, |a| {
+        (
+            signed(a.pad_before()),
+            signed(a.pad_after()) - signed(a.remainder()),
+        )
+    });
+    let ones = alloc::vec![1; spec.axes().len()];
+    let groups_in = spec.in_channels_per_group();
+    let grids = (0..spec.out_channels()).flat_map(|out_channel| {
+        let group = spec.group_of_output(out_channel);
+        let (input, output, strides, dilations, crop, ones) =
+            (&input, &output, &strides, &dilations, &crop, &ones);
+        (0..groups_in).filter_map(move |channel_in_group| {
+            let channel = group * groups_in + channel_in_group;
+            (0..spec.batch())
+                .map(|batch| {
+                    let x = slice(Tensor::Input, input, batch, channel).pad(crop);
+                    let delta = slice(Tensor::Delta, output, batch, out_channel).dilate(strides);
+                    x.correlate(&delta, ones, dilations)
+                })
+                .reduce(Grid::plus)
+        })
+    });
+    equations(Tensor::GradWeight, grids)
+}
+
+/// The input gradient, one equation per input element in layout order.
+pub fn grad_input(spec: &Spec) -> Vec<Equation> {
+    let (weight, output) = (spec.weight_shape(), spec.output_shape());
+    let strides = per_axis(spec, crate::Axis::stride);
+    let dilations = per_axis(spec, crate::Axis::dilation);
+    let padding = per_axis(spec, |a| {
+        let reach = signed(a.effective_kernel()) - 1;
+        (
+            reach - signed(a.pad_before()),
+            reach - signed(a.pad_after()) + signed(a.remainder()),
+        )
+    });
+    let ones = alloc::vec![1; spec.axes().len()];
+    let outputs_per_group = spec.out_channels_per_group();
+    let mut grids = Vec::new();
+    for batch in 0..spec.batch() {
+        for channel in 0..spec.in_channels() {
+            let group = channel / spec.in_channels_per_group();
+            let channel_in_group = channel % spec.in_channels_per_group();
+            let sum = (group * outputs_per_group..(group + 1) * outputs_per_group)
+                .map(|out_channel| {
+                    let delta = slice(Tensor::Delta, &output, batch, out_channel)
+                        .dilate(&strides)
+                        .pad(&padding);
+                    let kernel =
+                        slice(Tensor::Weight, &weight, out_channel, channel_in_group).rotate();
+                    delta.correlate(&kernel, &dilations, &ones)
+                })
+                .reduce(Grid::plus);
+            grids.extend(sum);
+        }
+    }
+    equations(Tensor::GradInput, grids)
+}

@@ -1,0 +1,87 @@
+//! Row-major layouts: flat indices to multi-indices and back.
+
+/// Tensors have at most 5 dimensions: batch or channel, channel, and up to 3 spatial axes.
+pub(crate) const MAX_DIMS: usize = 5;
+
+/// A row-major shape of at most [`MAX_DIMS`] dimensions, held inline so that indexing
+/// in the derivation's inner loops never allocates.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Layout {
+    dims: [usize; MAX_DIMS],
+    rank: usize,
+}
+
+impl Layout {
+    pub(crate) fn new(dims: &[usize]) -> Self {
+        let mut layout = Layout {
+            dims: [0; MAX_DIMS],
+            rank: dims.len(),
+        };
+        layout.dims[..dims.len()].copy_from_slice(dims);
+        layout
+    }
+
+    pub(crate) fn dims(&self) -> &[usize] {
+        &self.dims[..self.rank]
+    }
+
+    /// The flat index of `index`, which has one entry per dimension.
+    pub(crate) fn ravel(&self, index: &[usize]) -> usize {
+        debug_assert_eq!(index.len(), self.rank);
+        index
+            .iter()
+            .zip(self.dims())
+            .fold(0, |flat, (&i, &size)| flat * size + i)
+    }
+
+    /// The multi-index of `flat`; entries past the rank are 0.
+    pub(crate) fn unravel(&self, mut flat: usize) -> [usize; MAX_DIMS] {
+        let mut index = [0; MAX_DIMS];
+        for axis in (0..self.rank).rev() {
+            index[axis] = flat % self.dims[axis];
+            flat /= self.dims[axis];
+        }
+        index
+    }
+}
+
+/// Calls `visit` with every multi-index of `dims` in row-major order.
+pub(crate) fn for_each_index(dims: &[usize], mut visit: impl FnMut(&[usize])) {
+    if dims.contains(&0) {
+        return;
+    }
+    let mut index = [0; MAX_DIMS];
+    let index = &mut index[..dims.len()];
+    loop {
+        visit(index);
+        // Odometer: bump the last axis, carrying into the ones before it.
+        let mut axis = dims.len();
+        loop {
+            if axis == 0 {
+                return;
+            }
+            axis -= 1;
+            index[axis] += 1;
+            if index[axis] < dims[axis] {
+                break;
+            }
+            index[axis] = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    #[test]
+    fn ravel_inverts_unravel_in_row_major_order() {
+        let layout = Layout::new(&[2, 3, 4]);
+        let mut visited = Vec::new();
+        for_each_index(layout.dims(), |index| visited.push(layout.ravel(index)));
+        assert_eq!(visited, (0..24).collect::<Vec<_>>());
+        assert_eq!(&layout.unravel(23)[..3], [1, 2, 3]);
+        assert_eq!(layout.ravel(&[1, 0, 2]), 14);
+    }
+}
