@@ -7,7 +7,9 @@ use convsym::{Equation, Expr, Spec, Tensor, Variable, construction, reference};
 use proptest::prelude::*;
 
 /// One spatial axis: input, kernel, stride, dilation, padding before and after.
-fn axis(max_input: usize) -> impl Strategy<Value = (usize, usize, usize, usize, usize, usize)> {
+type AxisCase = (usize, usize, usize, usize, usize, usize);
+
+fn axis(max_input: usize) -> impl Strategy<Value = AxisCase> {
     (
         1..=max_input,
         1..=3usize,
@@ -42,7 +44,7 @@ fn layer() -> impl Strategy<Value = String> {
             )
         })
         .prop_map(|(axes, padding, groups, per_in, per_out, batch, bias)| {
-            let column = |f: fn(&(usize, usize, usize, usize, usize, usize)) -> usize| {
+            let column = |f: fn(&AxisCase) -> usize| {
                 tuple(&axes.iter().map(|a| f(a).to_string()).collect::<Vec<_>>())
             };
             let pad = match padding {
@@ -85,7 +87,7 @@ fn integers(seed: u64, len: usize) -> Vec<i64> {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            (state % 7) as i64 - 3
+            i64::try_from(state % 7).unwrap_or(0) - 3
         })
         .collect()
 }
