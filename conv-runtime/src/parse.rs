@@ -61,15 +61,11 @@ impl Parser<'_> {
     }
 
     fn skip_whitespace(&mut self) {
-        while self.peek().is_some_and(char::is_whitespace) {
-            self.position += 1;
-        }
+        self.take_while(char::is_whitespace);
     }
 
     fn skip_separators(&mut self) {
-        while self.peek().is_some_and(|c| c.is_whitespace() || c == ',') {
-            self.position += 1;
-        }
+        self.take_while(|c| c.is_whitespace() || c == ',');
     }
 
     /// Consumes characters while `accept` holds; returns their range.
@@ -184,6 +180,8 @@ mod tests {
             "expected `,` or `)` in the value of `k`, found `;`"
         );
         assert_eq!(error.span, Some(9..10));
+        // Multi-byte white space is skipped whole.
+        assert_eq!(arguments("in=5\u{a0}k=3").unwrap().len(), 2);
         let error = arguments("in=").unwrap_err();
         assert_eq!(
             error.message,
