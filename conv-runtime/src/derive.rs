@@ -208,6 +208,7 @@ impl<'a> Deriver<'a> {
         let mut terms = Vec::new();
         let outputs = spec.out_channels_per_group();
         for out_channel in group * outputs..(group + 1) * outputs {
+            let block = terms.len();
             for_each_index(self.kernel_dims(), |tap| {
                 let mut output = [batch, out_channel, 0, 0, 0];
                 for (axis, spec_axis) in spec.axes().iter().enumerate() {
@@ -226,6 +227,9 @@ impl<'a> Deriver<'a> {
                     ),
                 ));
             });
+            // Taps in ascending order reach outputs in descending order; reversed, the
+            // block is already in canonical order and the sort below only confirms it.
+            terms[block..].reverse();
         }
         Expr::from_terms(terms)
     }
@@ -264,7 +268,7 @@ impl<'a> Deriver<'a> {
         Expr::from_terms((0..self.spec.batch()).flat_map(|batch| {
             let first = (batch * channels + out_channel) * per_channel;
             (first..first + per_channel)
-                .map(|delta| Term::new(1, alloc::vec![Variable::new(Tensor::Delta, delta)]))
+                .map(|delta| Term::new(1, [Variable::new(Tensor::Delta, delta)]))
         }))
     }
 }
