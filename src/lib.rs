@@ -6,4 +6,5 @@
 //! assert_eq!(dx3.to_string(), "dx3 = d1*w3 + d2*w1");
 //! ```
 
+pub use conv_macros::conv;
 pub use conv_runtime::*;

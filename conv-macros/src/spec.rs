@@ -1,0 +1,134 @@
+//! The specification: the runtime validates every key it knows; this stage adds the
+//! macro's own `unroll` key and decides how the kernels are emitted.
+
+use conv_runtime::{Argument, Spec, Value};
+use proc_macro2::Span;
+
+use crate::parse::{Extent, Invocation};
+
+/// `unroll = auto` unrolls a layer fully up to this many multiply-adds per function and
+/// emits loops above it. Chosen from the build-time and run-time ladder in the README
+/// (`conv-macros/measure/unroll.sh`).
+pub(crate) const BUDGET: usize = 4096;
+
+/// `unroll = full` is refused above this many multiply-adds per function: past it a build
+/// takes minutes and the code runs slower than the loops.
+pub(crate) const LIMIT: usize = 8 * BUDGET;
+
+/// How the kernels are emitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Unroll {
+    /// Straight-line code, one statement per multiply-add.
+    Full,
+    /// Loops with constant bounds.
+    Loops,
+}
+
+/// A validated layer and how to emit it.
+pub(crate) struct Layer {
+    /// The runtime's specification.
+    pub(crate) spec: Spec,
+    /// The resolved `unroll`.
+    pub(crate) unroll: Unroll,
+    /// The specification's arguments as written, in the runtime's text form: it parses
+    /// back to an equal [`Spec`], the padding mode (`same`, `valid`) included.
+    pub(crate) text: String,
+}
+
+impl Layer {
+    /// Validates the arguments; every independent problem becomes one error at its tokens.
+    pub(crate) fn from_invocation(invocation: &Invocation) -> syn::Result<Layer> {
+        let arguments = &invocation.arguments;
+        let request = unroll_request(arguments);
+        let spec = Spec::from_arguments(arguments, &["unroll"]).map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|error| match error.span {
+                    Some(extent) => extent.error(error.message),
+                    None => syn::Error::new(Span::call_site(), error.message),
+                })
+                .collect::<Vec<_>>()
+        });
+        let (spec, request) = match (spec, request) {
+            (Ok(spec), Ok(request)) => (spec, request),
+            (spec, request) => {
+                let errors = spec.err().into_iter().flatten();
+                return Err(combine(errors.chain(request.err())));
+            }
+        };
+        let work = spec.multiply_adds();
+        let unroll = match request {
+            Request::Auto if work <= BUDGET => Unroll::Full,
+            Request::Auto | Request::Loops => Unroll::Loops,
+            Request::Full(_) if work <= LIMIT => Unroll::Full,
+            Request::Full(extent) => {
+                return Err(extent.error(format!(
+                    "`unroll = full` would emit {work} multiply-adds per function, more than the \
+                     limit of {LIMIT}; write `unroll = loops` or `unroll = auto` (loops above \
+                     {BUDGET}), which build in seconds and run faster at this size"
+                )));
+            }
+        };
+        let text = arguments
+            .iter()
+            .filter(|argument| argument.key != "unroll")
+            .map(|argument| match &argument.value {
+                Some(value) => format!("{}={value}", argument.key),
+                None => argument.key.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ok(Layer { spec, unroll, text })
+    }
+}
+
+/// What `unroll` asked for.
+enum Request {
+    Auto,
+    Loops,
+    Full(Extent),
+}
+
+fn unroll_request(arguments: &[Argument<Extent>]) -> syn::Result<Request> {
+    let mut request = Ok(Request::Auto);
+    let mut errors = Vec::new();
+    let mut seen = false;
+    for argument in arguments.iter().filter(|argument| argument.key == "unroll") {
+        if seen {
+            errors.push(argument.key_span.error("duplicate `unroll` argument"));
+            continue;
+        }
+        seen = true;
+        request = match &argument.value {
+            Some(Value::Word { word, span }) => match word.as_str() {
+                "auto" => Ok(Request::Auto),
+                "loops" => Ok(Request::Loops),
+                "full" => Ok(Request::Full(*span)),
+                _ => Err(span.error(format!(
+                    "`unroll` ({word}) must be `full`, `loops` or `auto`"
+                ))),
+            },
+            Some(value) => Err(value.span().error(format!(
+                "`unroll` ({value}) must be `full`, `loops` or `auto`"
+            ))),
+            None => Err(argument
+                .key_span
+                .error("`unroll` needs a value: `full`, `loops` or `auto`")),
+        };
+    }
+    match request {
+        Ok(request) if errors.is_empty() => Ok(request),
+        request => Err(combine(errors.into_iter().chain(request.err()))),
+    }
+}
+
+/// One error that reports all of `errors`; the iterator is never empty.
+fn combine(errors: impl IntoIterator<Item = syn::Error>) -> syn::Error {
+    errors
+        .into_iter()
+        .reduce(|mut all, error| {
+            all.combine(error);
+            all
+        })
+        .unwrap_or_else(|| syn::Error::new(Span::call_site(), "invalid `conv!` arguments"))
+}
