@@ -4,12 +4,14 @@
 #
 #   conv-macros/measure/unroll.sh [sizes…]        default: 6 10 14 18 22 26 34 46 66
 #
-# Each size is `in = N, k = 3` (2-D, one channel): (N − 2)² · 9 multiply-adds per kernel.
-# For each size and mode a one-layer binary is built with `cargo build --release` (the
-# dependencies are built once beforehand, so the time is the layer's crate alone) and run:
-# it times `forward` and `backward` in f32 and the runtime's numeric reference on the same
-# data. Prints one line per size and mode: multiply-adds, build seconds, peak build memory
-# (MiB), forward and backward nanoseconds, and the reference's.
+# Each size is `in = N, k = 3` (2-D, one channel): (N − 2)² · 9 multiply-adds per kernel;
+# a last row is a big layer, `in = 224, k = 3, cin = 3, cout = 8` with `unroll = auto`.
+# For each size and mode a one-layer binary is built in debug and in release (the
+# dependencies are built once beforehand, so the time is the layer's crate alone) and the
+# release one is run: it times `forward_into` and `backward_into` in f32 and the runtime's
+# numeric reference on the same data. Prints one line per size and mode: multiply-adds,
+# debug and release build seconds, peak release build memory (MiB), forward and backward
+# nanoseconds, and the reference's. Run it on an otherwise idle machine.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 work="${CONVSYM_MEASURE_DIR:-/tmp/convsym-measure}"
@@ -35,7 +37,7 @@ layer() { # size mode
 use std::hint::black_box;
 use std::time::Instant;
 
-convsym::conv!(struct Layer; in = $1, k = 3, unroll = $2);
+convsym::conv!(struct Layer; $1, unroll = $2);
 
 fn per_call(mut f: impl FnMut()) -> f64 {
     let mut calls = 1u32;
@@ -97,21 +99,36 @@ RUST
 }
 
 cd "$work"
-layer 6 loops
-cargo build --release --quiet # the dependencies, once
-printf '%-6s %-6s %9s %8s %9s %12s %12s %12s %12s\n' in unroll madds build_s peak_MiB forward_ns backward_ns ref_fwd_ns ref_bwd_ns
+layer "in = 6, k = 3" loops
+cargo build --quiet && cargo build --release --quiet # the dependencies, once
+
+seconds() { # command…: runs it, prints its wall-clock seconds
+  local start
+  start=$(date +%s.%N)
+  "$@" 2>> "$work/build.log" || return 1
+  echo "$(date +%s.%N) - $start" | bc
+}
+
+measure() { # label arguments mode
+  layer "$2" "$3"
+  : > "$work/build.log"
+  local debug release memory
+  if ! debug=$(seconds cargo build --quiet) ||
+    ! release=$(seconds /usr/bin/time -f '%M' -o "$work/memory" cargo build --release --quiet); then
+    printf '%-6s %-6s build failed: %s\n' "$1" "$3" "$(grep -m1 error "$work/build.log")"
+    return
+  fi
+  memory=$(( $(tail -1 "$work/memory") / 1024 ))
+  read -r madds forward backward reference_forward reference_backward < <("$work/target/release/measure")
+  printf '%-6s %-6s %9s %8.1f %10.1f %9s %11s %12s %11s %11s\n' "$1" "$3" "$madds" "$debug" "$release" \
+    "$memory" "$forward" "$backward" "$reference_forward" "$reference_backward"
+}
+
+printf '%-6s %-6s %9s %8s %10s %9s %11s %12s %11s %11s\n' in unroll madds debug_s release_s peak_MiB \
+  forward_ns backward_ns ref_fwd_ns ref_bwd_ns
 for size in "${sizes[@]}"; do
   for mode in full loops; do
-    layer "$size" "$mode"
-    start=$(date +%s.%N)
-    if ! /usr/bin/time -f '%M' -o "$work/memory" cargo build --release --quiet 2> "$work/build.log"; then
-      printf '%-6s %-6s build failed: %s\n' "$size" "$mode" "$(grep -m1 error "$work/build.log" || tail -1 "$work/build.log")"
-      continue
-    fi
-    seconds=$(echo "$(date +%s.%N) - $start" | bc)
-    memory=$(( $(tail -1 "$work/memory") / 1024 ))
-    read -r madds forward backward reference_forward reference_backward < <("$work/target/release/measure")
-    printf '%-6s %-6s %9s %8.1f %9s %12s %12s %12s %12s\n' "$size" "$mode" "$madds" "$seconds" "$memory" \
-      "$forward" "$backward" "$reference_forward" "$reference_backward"
+    measure "$size" "in = $size, k = 3" "$mode"
   done
 done
+measure 224 "in = 224, k = 3, cin = 3, cout = 8" auto

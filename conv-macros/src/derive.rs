@@ -5,7 +5,7 @@
 use conv_runtime::derive::{self, Section};
 use conv_runtime::{Equation, Notation};
 
-use crate::spec::{BUDGET, Layer, Unroll};
+use crate::spec::{BUDGET, Layer, Unroll, size};
 
 /// The equations of the four sections, in [`Section::ALL`] order.
 pub(crate) struct Sections {
@@ -59,7 +59,7 @@ pub(crate) struct Derivation {
 impl Derivation {
     /// Derives what `layer`'s expansion needs.
     pub(crate) fn of(layer: &Layer) -> Self {
-        let needed = layer.unroll == Unroll::Full || layer.spec.multiply_adds() <= BUDGET;
+        let needed = layer.unroll == Unroll::Full || size(&layer.spec) <= BUDGET;
         Derivation {
             sections: needed.then(|| Sections::of(layer)),
         }

@@ -6,7 +6,8 @@ use proc_macro2::Span;
 
 use crate::parse::{Extent, Invocation};
 
-/// `unroll = auto` unrolls a layer fully up to this many multiply-adds per function and
+/// `unroll = auto` unrolls a layer fully up to this many multiply-adds per function (see
+/// [`size`]) and
 /// emits loops above it. Chosen from the ladder in the README
 /// (`conv-macros/measure/unroll.sh`): up to here an unrolled layer builds in about two
 /// seconds and its forward pass runs about four times faster than the loops; past it the
@@ -59,14 +60,14 @@ impl Layer {
                 return Err(combine(errors.chain(request.err())));
             }
         };
-        let work = spec.multiply_adds();
+        let work = size(&spec);
         let unroll = match request {
             Request::Auto if work <= BUDGET => Unroll::Full,
             Request::Auto | Request::Loops => Unroll::Loops,
             Request::Full(_) if work <= LIMIT => Unroll::Full,
             Request::Full(extent) => {
                 return Err(extent.error(format!(
-                    "`unroll = full` would emit {work} multiply-adds per function, more than the \
+                    "`unroll = full` would emit {work} statements per function, more than the \
                      limit of {LIMIT}, and take minutes to build; write `unroll = loops`, or \
                      `unroll = auto` (loops above {BUDGET}), which builds in seconds"
                 )));
@@ -83,6 +84,21 @@ impl Layer {
             .join(" ");
         Ok(Layer { spec, unroll, text })
     }
+}
+
+/// The size the budget and the limit measure: the statements of the largest unrolled
+/// kernel, that is its multiply-adds or, for a layer whose arrays are larger than its work
+/// (a large stride, say), one per element of an array it reads or writes.
+pub(crate) fn size(spec: &Spec) -> usize {
+    [
+        spec.multiply_adds(),
+        spec.input_len(),
+        spec.weight_len(),
+        spec.output_len(),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(usize::MAX)
 }
 
 /// What `unroll` asked for.
