@@ -127,6 +127,7 @@ fn constants(layer: &Layer, derivation: &Derivation) -> TokenStream {
         #formulas
 
         /// The layer's specification, for the runtime's derivation and reference.
+        #[must_use]
         pub fn spec(self) -> ::convsym::Spec {
             match ::convsym::Spec::parse(Self::SPEC) {
                 Ok(spec) => spec,
