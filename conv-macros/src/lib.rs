@@ -1,1 +1,21 @@
-//! The `conv!` proc-macro of convsym (its surface arrives with the macro's own issue).
+//! The `conv!` proc-macro of convsym: a convolution layer's shape, written as `key = value`
+//! arguments, expanded at compile time into a type with kernels specialised to that shape
+//! and the layer's equations as constants.
+//!
+//! Use it through the `convsym` facade, which documents the surface; this crate only parses
+//! tokens, asks `conv-runtime` for the specification and the equations, and lowers them.
+
+mod derive;
+mod expand;
+mod lower;
+mod parse;
+mod spec;
+
+/// Expands a convolution layer into a type with shape-specialised kernels and its equations;
+/// see the `convsym` crate for the arguments and what the type offers.
+#[proc_macro]
+pub fn conv(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    expand::expand(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}

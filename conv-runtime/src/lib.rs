@@ -15,6 +15,7 @@ extern crate alloc;
 pub mod construction;
 pub mod derive;
 pub mod expr;
+mod geometry;
 pub mod grid;
 mod layout;
 pub mod parse;

@@ -1,0 +1,71 @@
+//! The macro as a pipeline: parse the tokens, validate the specification, derive what the
+//! kernels are made of, lower it to Rust.
+
+use proc_macro2::TokenStream;
+
+use crate::{derive, lower, parse, spec};
+
+/// Expands the tokens inside `conv!(…)`.
+pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
+    let invocation: parse::Invocation = syn::parse2(input)?;
+    let layer = spec::Layer::from_invocation(&invocation)?;
+    let derivation = derive::Derivation::of(&layer);
+    Ok(lower::lower(invocation.item.as_ref(), &layer, &derivation))
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::expand;
+
+    /// The expansion as a person reads it: formatted by prettyplease.
+    fn expanded(input: proc_macro2::TokenStream) -> String {
+        let tokens = expand(input).unwrap_or_else(syn::Error::into_compile_error);
+        match syn::parse2::<syn::File>(tokens.clone()) {
+            Ok(file) => prettyplease::unparse(&file),
+            Err(error) => panic!("the expansion is not a file ({error}): {tokens}"),
+        }
+    }
+
+    /// The seed unrolls into one statement per multiply-add, and its formulas are the ones
+    /// SEMANTICS.md prints (the numbers are checked independently in `tests/macro_kernels.rs`).
+    #[test]
+    fn seed_unrolled() {
+        let expansion = expanded(quote!(pub struct Seed; in = 5, k = 3, stride = 2));
+        assert!(expansion.contains("pub const UNROLLED: bool = true;"));
+        assert!(expansion.contains(
+            r#""z2 = w1*x3 + w2*x4 + w3*x5 + w4*x8 + w5*x9 + w6*x10 + w7*x13 + w8*x14 + w9*x15""#
+        ));
+        insta::assert_snapshot!("seed_in5_k3_s2_full", expansion);
+    }
+
+    /// A strided, padded, grouped layer with a bias and a batch, as loops: past the budget, so
+    /// without formula constants.
+    #[test]
+    fn loops() {
+        let expansion = expanded(quote!(
+            pub struct Grouped;
+            in = (30, 28), k = (3, 2), stride = 2, pad = (2, 1), cin = 4, cout = 6, groups = 2,
+            bias, batch = 2, unroll = loops
+        ));
+        assert!(expansion.contains("pub const UNROLLED: bool = false;"));
+        insta::assert_snapshot!(
+            "in30x28_k3x2_s2_pad2x1_cin4_cout6_g2_bias_batch2_loops",
+            expansion
+        );
+    }
+
+    /// The expression form is a block that defines the type and yields its value.
+    #[test]
+    fn expression_form_yields_a_value() {
+        let tokens = expand(quote!(in = 5, k = 3, stride = 2)).unwrap_or_default();
+        let block: syn::ExprBlock = syn::parse2(tokens).unwrap_or_else(|error| panic!("{error}"));
+        let last = block
+            .block
+            .stmts
+            .last()
+            .map(|statement| quote!(#statement).to_string());
+        assert_eq!(last.as_deref(), Some("Conv"));
+    }
+}
