@@ -222,3 +222,12 @@ fn never_read_inputs_get_zero_equations() {
         "dx36 = 0"
     );
 }
+
+proptest! {
+    /// `Display` writes every key, and what it writes parses back to the same layer.
+    #[test]
+    fn a_specification_prints_as_text_that_parses_back(text in layer()) {
+        let spec = Spec::parse(&text).unwrap();
+        prop_assert_eq!(Spec::parse(&spec.to_string()).unwrap(), spec);
+    }
+}

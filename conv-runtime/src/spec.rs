@@ -374,7 +374,7 @@ impl Spec {
     }
 }
 
-/// The specification in full, resolved form; it parses back to an equal `Spec`.
+/// The specification with every key written out; it parses back to an equal `Spec`.
 impl fmt::Display for Spec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let tuple = |size: fn(&Axis) -> usize| {
@@ -385,19 +385,25 @@ impl fmt::Display for Spec {
                 if items.len() == 1 { "," } else { "" }
             )
         };
-        let pads: Vec<String> = self
-            .axes
-            .iter()
-            .map(|a| format!("({},{})", a.pad_before, a.pad_after))
-            .collect();
-        let comma = if pads.len() == 1 { "," } else { "" };
+        // A named mode is written by name: it resolves to the same amounts, and the mode
+        // itself is part of the specification.
+        let pad = if let Some(word) = self.padding.word() {
+            String::from(word)
+        } else {
+            let pads: Vec<String> = self
+                .axes
+                .iter()
+                .map(|a| format!("({},{})", a.pad_before, a.pad_after))
+                .collect();
+            let comma = if pads.len() == 1 { "," } else { "" };
+            format!("({}{comma})", pads.join(","))
+        };
         write!(
             f,
-            "in={} k={} stride={} pad=({}{comma}) dilation={} cin={} cout={} groups={} batch={}",
+            "in={} k={} stride={} pad={pad} dilation={} cin={} cout={} groups={} batch={}",
             tuple(Axis::input),
             tuple(Axis::kernel),
             tuple(Axis::stride),
-            pads.join(","),
             tuple(Axis::dilation),
             self.in_channels,
             self.out_channels,
