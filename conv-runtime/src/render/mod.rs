@@ -1,9 +1,71 @@
 //! Printing expressions and equations. One printer walks the canonical form; each
 //! notation only says how a variable, a product and a sum are spelled.
+//!
+//! Whole documents ([`document`]) are written to any [`fmt::Write`] one equation at a
+//! time, as [`crate::derive`] yields them, so their size never depends on memory.
+
+pub mod json;
+pub mod sigma;
 
 use core::fmt;
 
-use crate::{Equation, Expr, Tensor, Term, Variable};
+use crate::derive::{self, Section};
+use crate::{Equation, Expr, Spec, Tensor, Term, Variable};
+
+/// The documents the command-line tool prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// One equation per line in the seed's notation, [`Notation::Text`].
+    Text,
+    /// A LaTeX `align` environment, one equation per line, [`Notation::Latex`].
+    Latex,
+    /// One formula per tensor with the index arithmetic written out; see [`sigma`].
+    Sigma,
+    /// One JSON document with the resolved specification and every equation; see [`json`].
+    Json,
+}
+
+/// Writes the equations of `sections` (in that order) for `spec` to `out` in `format`,
+/// each equation as soon as it is derived.
+///
+/// # Errors
+///
+/// The first error `out` returns.
+pub fn document<W: fmt::Write + ?Sized>(
+    out: &mut W,
+    spec: &Spec,
+    format: Format,
+    sections: &[Section],
+) -> fmt::Result {
+    let equations = || {
+        sections
+            .iter()
+            .flat_map(|&section| derive::equations(spec, section))
+    };
+    match format {
+        Format::Text => {
+            for equation in equations() {
+                writeln!(out, "{}", equation.display(Notation::Text))?;
+            }
+            Ok(())
+        }
+        Format::Latex => {
+            out.write_str("\\begin{align}\n")?;
+            // `\\` separates lines: one after the last line would add an empty numbered row.
+            let mut separator = "";
+            for equation in equations() {
+                write!(out, "{separator}{}", equation.display(Notation::Latex))?;
+                separator = " \\\\\n";
+            }
+            if !separator.is_empty() {
+                out.write_str("\n")?;
+            }
+            out.write_str("\\end{align}\n")
+        }
+        Format::Sigma => sigma::write(out, spec, sections),
+        Format::Json => json::write(out, spec, sections),
+    }
+}
 
 /// How to spell equations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
