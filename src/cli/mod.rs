@@ -19,7 +19,7 @@ Examples:
   convsym                                        the seed: in=5 k=3 stride=2
   convsym in=6 k=3 stride=2                      r = 1: the last input row is never read
   convsym \"in = (7, 6), k = 3, pad = same\"       a 7×6 input with TensorFlow's `same` padding
-  convsym in=(11,) k=3 dilation=2 cin=2 cout=4   1-D, dilated, with channels
+  convsym 'in=(11,)' k=3 dilation=2 cin=2 cout=4 1-D, dilated, with channels (quote tuples)
   convsym in=5 k=3 stride=2 --format sigma       one Σ formula per tensor
   convsym in=5 k=3 stride=2 --format json --only dw
   convsym in=224 k=7 stride=2 pad=3 cin=3 cout=64 | head

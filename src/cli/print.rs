@@ -123,9 +123,9 @@ fn unread_notes(notes: &mut String, spec: &Spec) {
             let _ = match reason {
                 Unread::Remainder => write!(
                     notes,
-                    "note: on axis {number}, the remainder r = ({} − {}) mod {} = {} leaves input \
-                     position{s} {list} (1-based) past the last window: never read, so `dx` is 0 \
-                     there: ",
+                    "note: on axis {number}, the remainder r = (padded input {} − kernel span {}) \
+                     mod stride {} = {} leaves input position{s} {list} (1-based) past the last \
+                     window: never read, so `dx` is 0 there: ",
                     axis.padded_input(),
                     axis.effective_kernel(),
                     axis.stride(),
