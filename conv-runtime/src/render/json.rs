@@ -16,8 +16,9 @@
 //! Each term is `[coefficient, factor, factor…]`; a zero is an empty `terms`. Names and
 //! numbers never need escaping, so the writer is a few `write!`s rather than a serializer.
 
-use core::fmt;
+use core::fmt::{self, Write as _};
 
+use super::Line;
 use crate::derive::{self, Section};
 use crate::{Axis, Equation, Notation, Spec};
 
@@ -46,31 +47,33 @@ pub fn write<W: fmt::Write + ?Sized>(
     write_spec(out, spec)?;
     for &section in sections {
         write!(out, ",\n  \"{}\": [", key(section))?;
-        let mut separator = "\n    ";
-        for equation in derive::equations(spec, section) {
-            out.write_str(separator)?;
-            write_equation(out, &equation)?;
-            separator = ",\n    ";
-        }
-        out.write_str(if separator == ",\n    " { "\n  ]" } else { "]" })?;
+        let mut empty = true;
+        super::lines(
+            out,
+            derive::equations(spec, section),
+            |line, equation, first| {
+                empty = false;
+                line.write_str(if first { "\n    " } else { ",\n    " })?;
+                write_equation(line, equation)
+            },
+        )?;
+        out.write_str(if empty { "]" } else { "\n  ]" })?;
     }
     out.write_str("\n}\n")
 }
 
 /// `{"lhs": "z1", "terms": [[1, "w1", "x1"], …]}`.
-fn write_equation<W: fmt::Write + ?Sized>(out: &mut W, equation: &Equation) -> fmt::Result {
-    write!(
-        out,
-        "{{\"lhs\": \"{}\", \"terms\": [",
-        equation.lhs.display(Notation::Text)
-    )?;
+fn write_equation(out: &mut Line, equation: &Equation) -> fmt::Result {
+    out.write_str("{\"lhs\": \"")?;
+    Notation::Text.variable(out, equation.lhs)?;
+    out.write_str("\", \"terms\": [")?;
     for (i, term) in equation.rhs.terms().iter().enumerate() {
-        if i > 0 {
-            out.write_str(", ")?;
-        }
-        write!(out, "[{}", term.coefficient())?;
-        for factor in term.factors() {
-            write!(out, ", \"{}\"", factor.display(Notation::Text))?;
+        out.write_str(if i > 0 { ", [" } else { "[" })?;
+        super::integer(out, term.coefficient())?;
+        for &factor in term.factors() {
+            out.write_str(", \"")?;
+            Notation::Text.variable(out, factor)?;
+            out.write_str("\"")?;
         }
         out.write_str("]")?;
     }

@@ -7,7 +7,8 @@
 pub mod json;
 pub mod sigma;
 
-use core::fmt;
+use alloc::vec::Vec;
+use core::fmt::{self, Write as _};
 
 use crate::derive::{self, Section};
 use crate::{Equation, Expr, Spec, Tensor, Term, Variable};
@@ -43,23 +44,20 @@ pub fn document<W: fmt::Write + ?Sized>(
             .flat_map(|&section| derive::equations(spec, section))
     };
     match format {
-        Format::Text => {
-            for equation in equations() {
-                writeln!(out, "{}", equation.display(Notation::Text))?;
-            }
-            Ok(())
-        }
+        Format::Text => lines(out, equations(), |line, equation, _| {
+            Notation::Text.equation(line, equation)?;
+            line.write_str("\n")
+        }),
         Format::Latex => {
             out.write_str("\\begin{align}\n")?;
-            // `\\` separates lines: one after the last line would add an empty numbered row.
-            let mut separator = "";
-            for equation in equations() {
-                write!(out, "{separator}{}", equation.display(Notation::Latex))?;
-                separator = " \\\\\n";
-            }
-            if !separator.is_empty() {
-                out.write_str("\n")?;
-            }
+            // `\\` separates rows: one after the last row would add an empty numbered row.
+            let mut empty = true;
+            lines(out, equations(), |line, equation, first| {
+                empty = false;
+                line.write_str(if first { "" } else { " \\\\\n" })?;
+                Notation::Latex.equation(line, equation)
+            })?;
+            out.write_str(if empty { "" } else { "\n" })?;
             out.write_str("\\end{align}\n")
         }
         Format::Sigma => sigma::write(out, spec, sections),
@@ -76,22 +74,34 @@ pub enum Notation {
     Latex,
 }
 
+// The printer writes to a `Sink` rather than a `Formatter`, and spells numbers by hand:
+// going through `write!` for every variable made formatting the larger part of a big layer's
+// run time (measured with `perf` on `in=224 k=7 stride=2 pad=3 cin=3 cout=64`).
 impl Notation {
-    fn variable(self, f: &mut fmt::Formatter<'_>, variable: Variable) -> fmt::Result {
-        let number = variable.index + 1;
+    fn variable<W: Sink + ?Sized>(self, out: &mut W, variable: Variable) -> fmt::Result {
+        // Indices fit in memory, so `+ 1` cannot overflow a `u64`.
+        let number = variable.index as u64 + 1;
         match (self, variable.tensor.differentiated()) {
-            (Notation::Text, _) => write!(f, "{}{number}", variable.tensor.name()),
+            (Notation::Text, _) => {
+                out.write_str(variable.tensor.name())?;
+                decimal(out, number)
+            }
             (Notation::Latex, Some(of)) => {
-                write!(
-                    f,
-                    "\\frac{{\\partial L}}{{\\partial {}_{{{number}}}}}",
-                    of.name()
-                )
+                out.write_str("\\frac{\\partial L}{\\partial ")?;
+                out.write_str(of.name())?;
+                out.write_str("_{")?;
+                decimal(out, number)?;
+                out.write_str("}}")
             }
-            (Notation::Latex, None) if variable.tensor == Tensor::Delta => {
-                write!(f, "\\delta_{{{number}}}")
+            (Notation::Latex, None) => {
+                out.write_str(match variable.tensor {
+                    Tensor::Delta => "\\delta",
+                    tensor => tensor.name(),
+                })?;
+                out.write_str("_{")?;
+                decimal(out, number)?;
+                out.write_str("}")
             }
-            (Notation::Latex, None) => write!(f, "{}_{{{number}}}", variable.tensor.name()),
         }
     }
 
@@ -109,37 +119,113 @@ impl Notation {
         }
     }
 
-    fn term(self, f: &mut fmt::Formatter<'_>, term: &Term, first: bool) -> fmt::Result {
+    fn term<W: Sink + ?Sized>(self, out: &mut W, term: &Term, first: bool) -> fmt::Result {
         let coefficient = term.coefficient();
         match (first, coefficient < 0) {
-            (true, true) => f.write_str("-")?,
-            (false, true) => f.write_str(" - ")?,
-            (false, false) => f.write_str(" + ")?,
+            (true, true) => out.write_str("-")?,
+            (false, true) => out.write_str(" - ")?,
+            (false, false) => out.write_str(" + ")?,
             (true, false) => {}
         }
         let magnitude = coefficient.unsigned_abs();
         let mut separator = "";
         if magnitude != 1 || term.factors().is_empty() {
-            write!(f, "{magnitude}")?;
+            decimal(out, magnitude)?;
             separator = self.times();
         }
         for &factor in term.factors() {
-            f.write_str(separator)?;
-            self.variable(f, factor)?;
+            out.write_str(separator)?;
+            self.variable(out, factor)?;
             separator = self.times();
         }
         Ok(())
     }
 
-    fn expr(self, f: &mut fmt::Formatter<'_>, expr: &Expr) -> fmt::Result {
+    fn expr<W: Sink + ?Sized>(self, out: &mut W, expr: &Expr) -> fmt::Result {
         if expr.is_zero() {
-            return f.write_str("0");
+            return out.write_str("0");
         }
         for (i, term) in expr.terms().iter().enumerate() {
-            self.term(f, term, i == 0)?;
+            self.term(out, term, i == 0)?;
         }
         Ok(())
     }
+
+    fn equation<W: Sink + ?Sized>(self, out: &mut W, equation: &Equation) -> fmt::Result {
+        self.variable(out, equation.lhs)?;
+        out.write_str(self.equals())?;
+        self.expr(out, &equation.rhs)
+    }
+}
+
+/// Writes `number` in decimal, with a `-` when negative.
+fn integer<W: Sink + ?Sized>(out: &mut W, number: i64) -> fmt::Result {
+    if number < 0 {
+        out.write_str("-")?;
+    }
+    decimal(out, number.unsigned_abs())
+}
+
+/// Writes `number` in decimal.
+fn decimal<W: Sink + ?Sized>(out: &mut W, mut number: u64) -> fmt::Result {
+    // 20 digits hold `u64::MAX`.
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (number % 10) as u8;
+        number /= 10;
+        if number == 0 {
+            break;
+        }
+    }
+    out.ascii(&digits[start..])
+}
+
+/// Where the printer writes: any [`fmt::Write`], and a [`Line`] faster.
+trait Sink: fmt::Write {
+    /// Writes ASCII text, such as a number's digits.
+    fn ascii(&mut self, text: &[u8]) -> fmt::Result {
+        self.write_str(core::str::from_utf8(text).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl Sink for fmt::Formatter<'_> {}
+
+/// One equation's text as it is built. Bytes rather than a `String`: the digits of every
+/// index go in without a UTF-8 check each (measured: it was an eighth of a big layer's run
+/// time), and the whole line is checked once when it is written out.
+#[derive(Default)]
+struct Line(Vec<u8>);
+
+impl fmt::Write for Line {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        self.0.extend_from_slice(text.as_bytes());
+        Ok(())
+    }
+}
+
+impl Sink for Line {
+    fn ascii(&mut self, text: &[u8]) -> fmt::Result {
+        self.0.extend_from_slice(text);
+        Ok(())
+    }
+}
+
+/// Writes each equation of `equations` into one reused [`Line`] with `write`, then the line
+/// to `out`: a single write per equation, however many pieces it is printed in.
+fn lines<W: fmt::Write + ?Sized>(
+    out: &mut W,
+    equations: impl Iterator<Item = Equation>,
+    mut write: impl FnMut(&mut Line, &Equation, bool) -> fmt::Result,
+) -> fmt::Result {
+    let mut line = Line::default();
+    for (i, equation) in equations.enumerate() {
+        line.0.clear();
+        write(&mut line, &equation, i == 0)?;
+        out.write_str(core::str::from_utf8(&line.0).map_err(|_| fmt::Error)?)?;
+    }
+    Ok(())
 }
 
 /// Displays a value in a notation; made by the `display` methods.
@@ -193,9 +279,7 @@ impl fmt::Display for Display<'_, Variable> {
 
 impl fmt::Display for Display<'_, Equation> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.notation.variable(f, self.value.lhs)?;
-        f.write_str(self.notation.equals())?;
-        self.notation.expr(f, &self.value.rhs)
+        self.notation.equation(f, self.value)
     }
 }
 
@@ -210,5 +294,43 @@ impl fmt::Display for Equation {
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.display(Notation::Text).fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    #[test]
+    fn numbers_are_spelled_as_core_spells_them() {
+        for number in [0, 1, 9, 10, 99, 100, 12_345, u64::MAX] {
+            let mut out = Line::default();
+            decimal(&mut out, number).unwrap();
+            assert_eq!(out.0, number.to_string().as_bytes());
+        }
+        for number in [i64::MIN, -10, -1, 0, 7, i64::MAX] {
+            let mut out = Line::default();
+            integer(&mut out, number).unwrap();
+            assert_eq!(out.0, number.to_string().as_bytes());
+        }
+    }
+
+    #[test]
+    fn coefficients_and_gradients_in_both_notations() {
+        let w1 = Expr::variable(Variable::new(Tensor::Weight, 0));
+        let d12 = Expr::variable(Variable::new(Tensor::Delta, 11));
+        let equation = Equation {
+            lhs: Variable::new(Tensor::GradInput, 2),
+            rhs: &Expr::constant(-3) * &(&w1 * &d12) + Expr::constant(2) + w1,
+        };
+        assert_eq!(
+            equation.display(Notation::Text).to_string(),
+            "dx3 = 2 - 3*d12*w1 + w1"
+        );
+        assert_eq!(
+            equation.display(Notation::Latex).to_string(),
+            "\\frac{\\partial L}{\\partial x_{3}} &= 2 - 3 \\delta_{12} w_{1} + w_{1}"
+        );
     }
 }
