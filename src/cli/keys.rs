@@ -104,6 +104,22 @@ mod tests {
         assert!(report(text, &errors).ends_with("  | in=5 k=\n  |        ^\n"));
     }
 
+    proptest::proptest! {
+        /// Whatever is typed, parsing and reporting end in a report, never a panic.
+        #[test]
+        fn any_text_is_reported_not_panicked_on(
+            text in "(in|k|stride|pad|dilation|cin|cout|groups|bias|batch|same|[a-z_]{1,3}|[0-9]{1,22}|-|=|,|\\(|\\)|×|\n| ){0,16}"
+        ) {
+            if let Err(errors) = Spec::parse(&text) {
+                let report = report(&text, &errors);
+                proptest::prop_assert_eq!(
+                    report.lines().filter(|line| line.starts_with("error: ")).count(),
+                    errors.len()
+                );
+            }
+        }
+    }
+
     #[test]
     fn a_span_off_the_text_prints_the_message_alone() {
         let errors = [Error {
