@@ -25,6 +25,6 @@ pub mod scalar;
 pub mod spec;
 
 pub use expr::{Equation, Expr, Tensor, Term, Variable};
-pub use render::Notation;
+pub use render::{Format, Notation};
 pub use scalar::Scalar;
 pub use spec::{Argument, Axis, Error, Padding, Spec, Value};

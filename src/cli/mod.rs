@@ -1,0 +1,60 @@
+//! The command line: `convsym [KEYS…] [--format …] [--only …]` prints a layer's equations;
+//! subcommands sit beside that default action.
+//!
+//! To add a subcommand `name`: write `name.rs` with a `#[derive(clap::Args)] pub struct Args`
+//! and a `pub fn run(args: &Args) -> ExitCode`, declare `mod name;` here, and add a
+//! `Name(name::Args)` variant to [`Command`] with its arm in [`main`]. [`keys::Keys`] parses
+//! and reports a specification, [`output::stream`] writes to standard output.
+
+mod keys;
+mod output;
+mod print;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+const EXAMPLES: &str = "\
+Examples:
+  convsym                                        the seed: in=5 k=3 stride=2
+  convsym in=6 k=3 stride=2                      r = 1: the last input row is never read
+  convsym \"in = (7, 6), k = 3, pad = same\"       a 7×6 input with TensorFlow's `same` padding
+  convsym 'in=(11,)' k=3 dilation=2 cin=2 cout=4 1-D, dilated, with channels (quote tuples)
+  convsym in=5 k=3 stride=2 --format sigma       one Σ formula per tensor
+  convsym in=5 k=3 stride=2 --format json --only dw
+  convsym in=224 k=7 stride=2 pad=3 cin=3 cout=64 | head
+
+Keys: in, k, stride, pad, dilation, cin, cout, groups, bias, batch (see the README).";
+
+/// `convsym`: a convolution layer's shape turned into exact equations and gradients.
+#[derive(Debug, Parser)]
+#[command(
+    name = "convsym",
+    version,
+    about = "Prints a convolution layer's forward equations and gradients, fully unrolled",
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true,
+    // `pad = -1` split into words must reach the specification's own error message.
+    allow_negative_numbers = true
+)]
+pub struct Cli {
+    /// A subcommand; without one, the layer's equations are printed.
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// The default action's arguments.
+    #[command(flatten)]
+    print: print::Args,
+}
+
+/// The subcommands; none yet beside the default action.
+#[derive(Debug, Subcommand)]
+enum Command {}
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        None => print::run(&cli.print),
+        Some(command) => match command {},
+    }
+}

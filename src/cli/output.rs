@@ -1,0 +1,68 @@
+//! Standard output for documents of any size: buffered, written while the equations are
+//! derived, and quiet when the reader goes away (`convsym … | head`).
+
+use std::fmt;
+use std::io::{self, BufWriter, StdoutLock, Write as _};
+use std::process::ExitCode;
+
+/// How writing a document ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Streamed {
+    /// Everything was written.
+    Complete,
+    /// The reader closed the pipe first: not an error, the reader has what it wanted.
+    Closed,
+    /// Writing failed; the reason is already on standard error.
+    Failed,
+}
+
+impl Streamed {
+    /// The exit code for this ending: 0 unless writing failed.
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Streamed::Complete | Streamed::Closed => ExitCode::SUCCESS,
+            Streamed::Failed => ExitCode::FAILURE,
+        }
+    }
+}
+
+/// Runs `write` on buffered standard output, then flushes it.
+pub fn stream(write: impl FnOnce(&mut Stdout<'_>) -> fmt::Result) -> Streamed {
+    let mut out = Stdout {
+        writer: BufWriter::with_capacity(1 << 16, io::stdout().lock()),
+        error: None,
+    };
+    let written = write(&mut out);
+    let flushed = written.and_then(|()| out.writer.flush().map_err(|error| out.failed(error)));
+    match (flushed, out.error) {
+        (Ok(()), _) => Streamed::Complete,
+        (Err(_), Some(error)) if error.kind() == io::ErrorKind::BrokenPipe => Streamed::Closed,
+        (Err(_), error) => {
+            let reason = error.map_or_else(|| "a value failed to format".into(), |e| e.to_string());
+            let _ = writeln!(io::stderr(), "error: cannot write the output: {reason}");
+            Streamed::Failed
+        }
+    }
+}
+
+/// Standard output as a [`fmt::Write`], so the runtime's `alloc`-only renderers can write to
+/// it; keeps the I/O error that a bare [`fmt::Error`] cannot carry.
+pub struct Stdout<'a> {
+    writer: BufWriter<StdoutLock<'a>>,
+    error: Option<io::Error>,
+}
+
+impl Stdout<'_> {
+    fn failed(&mut self, error: io::Error) -> fmt::Error {
+        self.error = Some(error);
+        fmt::Error
+    }
+}
+
+impl fmt::Write for Stdout<'_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        self.writer
+            .write_all(text.as_bytes())
+            .map_err(|error| self.failed(error))
+    }
+}

@@ -1,0 +1,196 @@
+//! The default action: print the layer's equations in one of the output formats, and say
+//! on standard error why some input gradients are 0.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::ValueEnum;
+use convsym::derive::Section;
+use convsym::spec::Unread;
+use convsym::{Format, Spec, render};
+
+use super::keys::Keys;
+use super::output::{self, Streamed};
+
+/// The arguments of `convsym [KEYS…]`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The layer.
+    #[command(flatten)]
+    keys: Keys,
+    /// How to write the equations
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    format: FormatArg,
+    /// Print only one tensor's equations
+    #[arg(long, value_enum, value_name = "TENSOR")]
+    only: Option<Only>,
+}
+
+/// `--format`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FormatArg {
+    /// One equation per line: `z1 = w1*x1 + w2*x2 + …`
+    Text,
+    /// A LaTeX `align` environment
+    Latex,
+    /// One formula per tensor with the index arithmetic, 0-based
+    Sigma,
+    /// One JSON document: the resolved keys and every equation's terms
+    Json,
+}
+
+impl FormatArg {
+    fn format(self) -> Format {
+        match self {
+            FormatArg::Text => Format::Text,
+            FormatArg::Latex => Format::Latex,
+            FormatArg::Sigma => Format::Sigma,
+            FormatArg::Json => Format::Json,
+        }
+    }
+}
+
+/// `--only`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Only {
+    /// The forward pass, `z`
+    Forward,
+    /// The input gradient, `dx`
+    Dx,
+    /// The weight gradient, `dw`
+    Dw,
+    /// The bias gradient, `db`
+    Db,
+}
+
+impl Only {
+    fn section(self) -> Section {
+        match self {
+            Only::Forward => Section::Forward,
+            Only::Dx => Section::GradInput,
+            Only::Dw => Section::GradWeight,
+            Only::Db => Section::GradBias,
+        }
+    }
+}
+
+/// Prints the equations; exit code 2 for an invalid specification.
+pub fn run(args: &Args) -> ExitCode {
+    let spec = match args.keys.spec() {
+        Ok(spec) => spec,
+        Err(code) => return code,
+    };
+    let sections = match args.only {
+        Some(only) => vec![only.section()],
+        None => Section::ALL.to_vec(),
+    };
+    let streamed =
+        output::stream(|out| render::document(out, &spec, args.format.format(), &sections));
+    if streamed == Streamed::Complete {
+        let mut notes = String::new();
+        if sections.contains(&Section::GradInput) {
+            unread_notes(&mut notes, &spec);
+        }
+        if sections == [Section::GradBias] && !spec.bias() {
+            notes.push_str("note: the layer has no bias, so there is no `db`; add `bias`\n");
+        }
+        // Nothing is left to tell if standard error itself is closed.
+        let _ = std::io::stderr().lock().write_all(notes.as_bytes());
+    }
+    streamed.exit_code()
+}
+
+/// Names listed in a note before it only counts the rest.
+const LISTED: usize = 6;
+
+/// One note per axis and reason for the inputs the forward pass never reads: why, which
+/// positions, and which `dx` equations are therefore 0.
+fn unread_notes(notes: &mut String, spec: &Spec) {
+    for (index, axis) in spec.axes().iter().enumerate() {
+        let number = index + 1;
+        for reason in [Unread::Remainder, Unread::Gap] {
+            let positions: Vec<usize> = axis
+                .unread()
+                .filter(|&(_, why)| why == reason)
+                .map(|(position, _)| position)
+                .collect();
+            if positions.is_empty() {
+                continue;
+            }
+            let s = if positions.len() == 1 { "" } else { "s" };
+            let list = ranges(&positions);
+            let _ = match reason {
+                Unread::Remainder => write!(
+                    notes,
+                    "note: on axis {number}, the remainder r = (padded input {} − kernel span {}) \
+                     mod stride {} = {} leaves input position{s} {list} (1-based) past the last \
+                     window: never read, so `dx` is 0 there: ",
+                    axis.padded_input(),
+                    axis.effective_kernel(),
+                    axis.stride(),
+                    axis.remainder(),
+                ),
+                Unread::Gap => write!(
+                    notes,
+                    "note: on axis {number}, the taps (stride {}, kernel {}, dilation {}) skip \
+                     input position{s} {list} (1-based): never read, so `dx` is 0 there: ",
+                    axis.stride(),
+                    axis.kernel(),
+                    axis.dilation(),
+                ),
+            };
+            let _ = writeln!(notes, "{}", zero_names(spec, index, &positions));
+        }
+    }
+}
+
+/// `1–3, 6`: sorted 0-based positions as 1-based ranges, the first few of them.
+fn ranges(positions: &[usize]) -> String {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for &position in positions {
+        match runs.last_mut() {
+            Some((_, last)) if *last + 1 == position => *last = position,
+            _ => runs.push((position, position)),
+        }
+    }
+    let mut text: Vec<String> = runs
+        .iter()
+        .take(LISTED)
+        .map(|&(first, last)| match last - first {
+            0 => format!("{}", first + 1),
+            1 => format!("{}, {}", first + 1, last + 1),
+            _ => format!("{}–{}", first + 1, last + 1),
+        })
+        .collect();
+    if runs.len() > LISTED {
+        text.push("…".into());
+    }
+    text.join(", ")
+}
+
+/// The `dx` names whose position on axis `axis` is one of `positions`, the first few of
+/// them, and how many there are.
+fn zero_names(spec: &Spec, axis: usize, positions: &[usize]) -> String {
+    let shape = spec.input_shape();
+    // The flat index advances by `inner` per step on the axis, which has `size` steps.
+    let inner: usize = shape.iter().skip(axis + 3).product();
+    let size = shape.get(axis + 2).copied().unwrap_or(1);
+    let mut unread = vec![false; size];
+    for &position in positions {
+        if let Some(flag) = unread.get_mut(position) {
+            *flag = true;
+        }
+    }
+    let names: Vec<String> = (0..spec.input_len())
+        .filter(|flat| unread.get(flat / inner % size) == Some(&true))
+        .take(LISTED)
+        .map(|flat| format!("dx{}", flat + 1))
+        .collect();
+    let total = positions.len() * (spec.input_len() / size);
+    if total > names.len() {
+        format!("{}, … ({total} in all)", names.join(", "))
+    } else {
+        names.join(", ")
+    }
+}

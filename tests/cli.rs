@@ -1,0 +1,327 @@
+//! The `convsym` command as a user runs it: arguments, exit codes, standard error, pipes.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+fn convsym(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_convsym"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(output: &Output) -> &str {
+    std::str::from_utf8(&output.stdout).expect("UTF-8 output")
+}
+
+fn stderr(output: &Output) -> &str {
+    std::str::from_utf8(&output.stderr).expect("UTF-8 errors")
+}
+
+/// The rows of the README's error table: `(KEYS, message)`.
+fn readme_errors() -> Vec<(String, String)> {
+    let readme = include_str!("../README.md");
+    let (_, table) = readme
+        .split_once("<!-- errors: KEYS, then the message; tests/cli.rs reads these rows -->\n")
+        .expect("the README's error table");
+    table
+        .lines()
+        .skip(2)
+        .take_while(|line| line.starts_with("| "))
+        .map(|row| {
+            let cells: Vec<&str> = row
+                .trim_start_matches("| ")
+                .trim_end_matches(" |")
+                .split(" | ")
+                .collect();
+            let [_, keys, message] = cells[..] else {
+                panic!("a row of three cells: {row}");
+            };
+            let keys = keys.strip_prefix('`').and_then(|k| k.strip_suffix('`'));
+            let message = message
+                .strip_prefix("`` ")
+                .and_then(|m| m.strip_suffix(" ``"));
+            (
+                keys.expect("`KEYS` in backticks").to_string(),
+                message
+                    .expect("the message in double backticks")
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_row_of_the_readme_error_table() {
+    let rows = readme_errors();
+    assert!(rows.len() >= 30, "only {} rows were read", rows.len());
+    for (keys, message) in rows {
+        let output = convsym(&[&keys]);
+        assert_eq!(output.status.code(), Some(2), "{keys}");
+        assert_eq!(stdout(&output), "", "{keys}");
+        let errors: Vec<&str> = stderr(&output)
+            .lines()
+            .filter(|line| !line.starts_with("  | "))
+            .collect();
+        assert_eq!(errors, [format!("error: {message}")], "{keys}");
+    }
+}
+
+#[test]
+fn an_error_shows_the_keys_with_a_caret_under_the_value() {
+    let output = convsym(&["in=(5,)", "k=7"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "error: `k` (7) is larger than the padded input (5) on axis 1\n  \
+         | in=(5,) k=7\n  \
+         |           ^\n"
+    );
+}
+
+#[test]
+fn every_error_is_shown_each_under_its_own_part() {
+    let output = convsym(&["in=5 k=3 cin=3 cout=5 groups=2 strid=2"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "error: unknown key `strid`; did you mean `stride`?\n  \
+         | in=5 k=3 cin=3 cout=5 groups=2 strid=2\n  \
+         |                                ^^^^^\n\
+         error: `groups` (2) does not divide `cin` (3)\n  \
+         | in=5 k=3 cin=3 cout=5 groups=2 strid=2\n  \
+         |                              ^\n\
+         error: `groups` (2) does not divide `cout` (5)\n  \
+         | in=5 k=3 cin=3 cout=5 groups=2 strid=2\n  \
+         |                              ^\n"
+    );
+}
+
+#[test]
+fn an_error_about_no_part_has_no_caret() {
+    let output = convsym(&[""]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "error: missing `in`: the input size, e.g. `in = 5` or `in = (7, 6)`\n\
+         error: missing `k`: the kernel size, e.g. `k = 3`\n"
+    );
+}
+
+#[test]
+fn a_newline_in_a_quoted_key_keeps_the_caret_aligned() {
+    let output = convsym(&["in=5\nk=0"]);
+    assert_eq!(
+        stderr(&output),
+        "error: `k` (0) must be at least 1\n  | in=5 k=0\n  |        ^\n"
+    );
+}
+
+#[test]
+fn without_keys_it_prints_the_seed() {
+    let seed = convsym(&[]);
+    assert!(seed.status.success());
+    assert_eq!(
+        stdout(&seed),
+        stdout(&convsym(&["in=5", "k=3", "stride=2"]))
+    );
+    assert!(stdout(&seed).lines().any(|line| line
+        == "z2 = w1*x3 + w2*x4 + w3*x5 + w4*x8 + w5*x9 + w6*x10 + w7*x13 + w8*x14 + w9*x15"));
+    assert_eq!(stderr(&seed), "");
+}
+
+#[test]
+fn keys_split_over_many_words_are_joined_with_spaces() {
+    let quoted = convsym(&["in = (7, 6), k = 3, pad = same"]);
+    let split = convsym(&["in", "=", "(7,", "6),", "k", "=", "3,", "pad=same"]);
+    assert!(quoted.status.success());
+    assert_eq!(stdout(&quoted), stdout(&split));
+}
+
+#[test]
+fn a_negative_number_reaches_the_specification_not_the_option_parser() {
+    let output = convsym(&["in=5", "k=3", "pad", "=", "-1"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).starts_with("error: `pad` (-1) must be zero or positive\n"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn only_prints_one_section_and_the_sections_make_the_whole() {
+    let keys = "in=5 k=3 stride=2 cout=2 bias";
+    let whole = convsym(&[keys]);
+    let mut joined = String::new();
+    for (only, prefix) in [("forward", "z"), ("dx", "dx"), ("dw", "dw"), ("db", "db")] {
+        let output = convsym(&[keys, "--only", only]);
+        assert!(output.status.success());
+        let text = stdout(&output);
+        assert!(text.lines().count() > 0, "{only}");
+        for line in text.lines() {
+            let (lhs, _) = line.split_once(" = ").expect("an equation");
+            assert!(
+                lhs.strip_prefix(prefix)
+                    .is_some_and(|n| n.parse::<usize>().is_ok()),
+                "{line}"
+            );
+        }
+        joined.push_str(text);
+    }
+    assert_eq!(joined, stdout(&whole));
+}
+
+#[test]
+fn only_db_without_a_bias_says_so() {
+    let output = convsym(&["in=5 k=3", "--only", "db"]);
+    assert!(output.status.success());
+    assert_eq!(stdout(&output), "");
+    assert_eq!(
+        stderr(&output),
+        "note: the layer has no bias, so there is no `db`; add `bias`\n"
+    );
+}
+
+/// The `dx` names that are `= 0` on standard output.
+fn zero_gradients(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter_map(|line| line.strip_suffix(" = 0"))
+        .filter(|lhs| lhs.starts_with("dx"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The names the notes list after their last `: `.
+fn noted(notes: &str) -> BTreeSet<String> {
+    notes
+        .lines()
+        .flat_map(|line| {
+            let (_, names) = line.rsplit_once(": ").expect("a list of names");
+            names.split(", ").map(str::to_string)
+        })
+        .collect()
+}
+
+#[test]
+fn the_remainder_is_noted_on_stderr_per_axis() {
+    let output = convsym(&["in=6 k=3 stride=2"]);
+    assert!(output.status.success());
+    assert_eq!(
+        stderr(&output),
+        "note: on axis 1, the remainder r = (padded input 6 − kernel span 3) mod stride 2 = 1 \
+         leaves input position 6 (1-based) past the last window: never read, so `dx` is 0 there: \
+         dx31, dx32, dx33, dx34, dx35, dx36\n\
+         note: on axis 2, the remainder r = (padded input 6 − kernel span 3) mod stride 2 = 1 \
+         leaves input position 6 (1-based) past the last window: never read, so `dx` is 0 there: \
+         dx6, dx12, dx18, dx24, dx30, dx36\n"
+    );
+    assert_eq!(noted(stderr(&output)), zero_gradients(stdout(&output)));
+
+    let output = convsym(&["in=(8,) k=3 stride=3"]);
+    assert_eq!(
+        stderr(&output),
+        "note: on axis 1, the remainder r = (padded input 8 − kernel span 3) mod stride 3 = 2 \
+         leaves input positions 7, 8 (1-based) past the last window: never read, so `dx` is 0 \
+         there: dx7, dx8\n"
+    );
+    assert_eq!(noted(stderr(&output)), zero_gradients(stdout(&output)));
+}
+
+#[test]
+fn gaps_between_the_taps_are_noted_on_stderr() {
+    let output = convsym(&["in=(6,) k=2 stride=3 pad=2"]);
+    assert!(output.status.success());
+    assert_eq!(
+        stderr(&output),
+        "note: on axis 1, the taps (stride 3, kernel 2, dilation 1) skip input positions 1, 4 \
+         (1-based): never read, so `dx` is 0 there: dx1, dx4\n"
+    );
+    assert_eq!(noted(stderr(&output)), zero_gradients(stdout(&output)));
+
+    let output = convsym(&["in=6 k=2 stride=3 pad=2"]);
+    let notes = stderr(&output);
+    assert!(notes.contains(
+        "note: on axis 2, the taps (stride 3, kernel 2, dilation 1) skip input positions 1, 4 \
+         (1-based): never read, so `dx` is 0 there: dx1, dx4, dx7, dx10, dx13, dx16, … (12 in all)\n"
+    ));
+    assert_eq!(zero_gradients(stdout(&output)).len(), 36 - 16);
+}
+
+#[test]
+fn no_note_without_the_input_gradient_or_without_zeros() {
+    let output = convsym(&["in=6 k=3 stride=2", "--only", "dw"]);
+    assert!(output.status.success());
+    assert_eq!(stderr(&output), "");
+    assert_eq!(stderr(&convsym(&["in=5 k=3 stride=2"])), "");
+}
+
+#[test]
+fn closing_the_pipe_early_ends_quietly_with_success() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_convsym"))
+        .args(["in=224 k=7 stride=2 pad=3 cin=3 cout=64"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let first = lines.next().expect("a line").expect("UTF-8");
+    assert!(first.starts_with("z1 = w"), "{first}");
+    for _ in 0..3 {
+        lines.next().expect("a line").expect("UTF-8");
+    }
+    drop(lines);
+    let output = child.wait_with_output().expect("the binary ends");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stderr(&output), "");
+}
+
+#[test]
+fn help_shows_examples() {
+    let output = convsym(&["--help"]);
+    assert!(output.status.success());
+    let help = stdout(&output);
+    assert!(
+        help.contains("Usage: convsym [OPTIONS] [KEYS]..."),
+        "{help}"
+    );
+    assert!(help.contains("Examples:\n  convsym "), "{help}");
+    assert!(help.contains("--format sigma"), "{help}");
+}
+
+#[test]
+fn an_unknown_format_is_a_usage_error() {
+    let output = convsym(&["in=5 k=3", "--format", "yaml"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("invalid value 'yaml' for '--format <FORMAT>'"));
+}
+
+/// The text of the README's first fenced block that starts with `opening`, fences removed.
+fn readme_block(opening: &str) -> &'static str {
+    let readme = include_str!("../README.md");
+    let start = readme
+        .find(&format!("```text\n{opening}"))
+        .expect("the README's sample")
+        + "```text\n".len();
+    let length = readme[start..].find("```").expect("a closing fence");
+    &readme[start..start + length]
+}
+
+#[test]
+fn the_readme_samples_are_what_convsym_prints() {
+    let sigma = convsym(&["in=5", "k=3", "stride=2", "--format", "sigma"]);
+    assert_eq!(readme_block("# Σ notation"), stdout(&sigma));
+    let notes = convsym(&["in=6", "k=3", "stride=2"]);
+    let sample = readme_block("$ convsym in=6 k=3 stride=2 > /dev/null\n");
+    assert_eq!(
+        sample.strip_prefix("$ convsym in=6 k=3 stride=2 > /dev/null\n"),
+        Some(stderr(&notes))
+    );
+    let error = convsym(&["in=(5,)", "k=7"]);
+    let sample = readme_block("$ convsym 'in=(5,)' k=7\n");
+    assert_eq!(
+        sample.strip_prefix("$ convsym 'in=(5,)' k=7\n"),
+        Some(stderr(&error))
+    );
+}
