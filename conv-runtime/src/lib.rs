@@ -14,6 +14,7 @@ extern crate alloc;
 
 pub mod construction;
 pub mod derive;
+pub mod explain;
 pub mod expr;
 pub mod grid;
 mod layout;
