@@ -12,6 +12,7 @@
 
 extern crate alloc;
 
+pub mod check;
 pub mod construction;
 pub mod derive;
 pub mod explain;
