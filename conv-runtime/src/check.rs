@@ -959,7 +959,7 @@ impl Report {
             1 => "wrong",
             _ => "no equation could be read",
         };
-        format!("{verdict}: {}", parts.join(", "))
+        format!("{verdict} ({})", parts.join(", "))
     }
 }
 
