@@ -697,7 +697,7 @@ impl Builder<'_> {
         let crop_text: Vec<String> = crop.iter().copied().map(signed_pair).collect();
         let kernel_size: usize = spec.axes().iter().map(Axis::kernel).product();
         let mut blocks = vec![paragraph(format!(
-            "∂L/∂w[o, c', q] = Σ_(n, p) δ[n, o, p] · x[n, c, p·s + q·d − pad_lo] is a correlation with the roles of the stride and the dilation swapped: the dilated δ slides over the input as a kernel, in steps of the dilation d ({}), with stride 1 inside the window. The input is first padded by (pad_lo, pad_hi − r): {} (a negative amount crops the positions the forward pass never read). Each window gives one weight gradient element.",
+            "∂L/∂w[o, c', q] = Σ_{{n, p}} δ[n, o, p] · x[n, c, p·s + q·d − pad_lo] is a correlation with the roles of the stride and the dilation swapped: the dilated δ slides over the input as a kernel, in steps of the dilation d ({}), with stride 1 inside the window. The input is first padded by (pad_lo, pad_hi − r): {} (a negative amount crops the positions the forward pass never read). Each window gives one weight gradient element.",
             along(&dilation_text),
             along(&crop_text)
         ))];

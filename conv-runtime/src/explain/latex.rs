@@ -11,7 +11,6 @@ use crate::grid::Grid;
 use crate::{Notation, Variable};
 
 const PREAMBLE: &str = r"\documentclass[10pt]{article}
-\usepackage[T1]{fontenc}
 \usepackage{amsmath}
 % Wide layers make wide matrices: give them the page, and as many columns as they need.
 \setlength{\textwidth}{16.5cm}
@@ -29,7 +28,7 @@ pub fn render(explanation: &Explanation) -> String {
     out.push_str("\\begin{document}\n");
     let _ = write!(
         out,
-        "\\section*{{convsym explain}}\n\\texttt{{{}}}\n",
+        "\\section*{{convsym explain}}\n{{\\raggedright\\texttt{{{}}}\\par}}\n",
         escape(&explanation.spec)
     );
     for (number, step) in explanation.steps.iter().enumerate() {
