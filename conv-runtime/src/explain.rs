@@ -41,6 +41,8 @@ pub struct Limits {
     pub windows: usize,
     /// Equations listed per block.
     pub equations: usize,
+    /// Cells of the largest grid drawn; larger ones are described instead.
+    pub cells: usize,
 }
 
 impl Default for Limits {
@@ -50,6 +52,7 @@ impl Default for Limits {
             slices: 4,
             windows: 25,
             equations: 200,
+            cells: 400,
         }
     }
 }
@@ -663,21 +666,18 @@ impl Builder<'_> {
             let delta = construction::slice(Tensor::Delta, &output_shape, batch, out_channel);
             let dilated = delta.dilate(&strides);
             let padded = dilated.pad(&padding);
-            blocks.push(Block::Matrix(Matrix {
-                label: format!("{label}, {}", shape_text(delta.shape())),
-                grid: delta,
-            }));
-            blocks.push(Block::Matrix(Matrix {
-                label: format!(
+            blocks.push(self.matrix(format!("{label}, {}", shape_text(delta.shape())), delta));
+            blocks.push(self.matrix(
+                format!(
                     "{label} dilated by the stride, {}",
                     shape_text(dilated.shape())
                 ),
-                grid: dilated,
-            }));
-            blocks.push(Block::Matrix(Matrix {
-                label: format!("{label} dilated and padded, {}", shape_text(padded.shape())),
-                grid: padded,
-            }));
+                dilated,
+            ));
+            blocks.push(self.matrix(
+                format!("{label} dilated and padded, {}", shape_text(padded.shape())),
+                padded,
+            ));
         }
         self.omitted_slices(&mut blocks, slices, ("δ slice", "δ slices"));
         Step {
@@ -733,10 +733,7 @@ impl Builder<'_> {
                             format!("{x_label} (padded)"),
                         )
                     };
-                    blocks.push(Block::Matrix(Matrix {
-                        label,
-                        grid: padded.clone(),
-                    }));
+                    blocks.push(self.matrix(label, padded.clone()));
                     self.windows(
                         &mut blocks,
                         &Correlation {
@@ -825,14 +822,10 @@ impl Builder<'_> {
                     let delta = construction::slice(Tensor::Delta, &output_shape, n, out_channel)
                         .dilate(&strides)
                         .pad(&padding);
-                    blocks.push(Block::Matrix(Matrix {
-                        label: format!("{w_label}, {}", shape_text(kernel.shape())),
-                        grid: kernel,
-                    }));
-                    blocks.push(Block::Matrix(Matrix {
-                        label: format!("{w_label} rotated by 180°"),
-                        grid: rotated.clone(),
-                    }));
+                    blocks.push(
+                        self.matrix(format!("{w_label}, {}", shape_text(kernel.shape())), kernel),
+                    );
+                    blocks.push(self.matrix(format!("{w_label} rotated by 180°"), rotated.clone()));
                     self.windows(
                         &mut blocks,
                         &Correlation {
@@ -928,6 +921,19 @@ impl Builder<'_> {
         vec![Block::Paragraph(inlines)]
     }
 
+    /// A grid to draw, or a sentence saying it is too large to.
+    fn matrix(&self, label: String, grid: Grid<Option<Variable>>) -> Block {
+        let cells = grid.cells().len();
+        if cells > self.limits.cells {
+            paragraph(format!(
+                "{label}: {cells} cells, more than the {} drawn, so not drawn.",
+                self.limits.cells
+            ))
+        } else {
+            Block::Matrix(Matrix { label, grid })
+        }
+    }
+
     /// The correlation's windows, each with its sum, up to the window limit.
     fn windows(&self, blocks: &mut Vec<Block>, correlation: &Correlation<'_>) {
         let Correlation {
@@ -939,6 +945,15 @@ impl Builder<'_> {
         } = *correlation;
         let sums = grid.correlate(kernel, dilation, stride);
         let positions = indices(sums.shape());
+        if kernel.cells().len() > self.limits.cells {
+            blocks.push(paragraph(format!(
+                "The {} windows are {} each, more than the {} cells drawn, so they are not drawn; their sums are listed below.",
+                positions.len(),
+                shape_text(kernel.shape()),
+                self.limits.cells
+            )));
+            return;
+        }
         for (offset, (position, sum)) in positions.iter().zip(sums.cells()).enumerate() {
             if offset == self.limits.windows {
                 let rest = positions.len() - offset;
@@ -1078,6 +1093,7 @@ mod tests {
                 slices: usize::MAX,
                 windows: usize::MAX,
                 equations: usize::MAX,
+                cells: usize::MAX,
             },
         );
         assert!(explanation.agrees());

@@ -35,6 +35,9 @@ pub struct ExplainArgs {
     /// Equations listed per block; the rest are counted.
     #[arg(long, default_value_t = Limits::default().equations)]
     pub equations: usize,
+    /// Cells of the largest matrix drawn; larger ones are described instead.
+    #[arg(long, default_value_t = Limits::default().cells)]
+    pub cells: usize,
     /// The layer, e.g. `in=6 k=3 stride=2` (default: the seed, `in=5 k=3 stride=2`).
     #[arg(value_name = "KEYS")]
     pub keys: Vec<String>,
@@ -55,6 +58,7 @@ pub fn run(
         slices: args.slices,
         windows: args.windows,
         equations: args.equations,
+        cells: args.cells,
     };
     if let Some(path) = &args.svg {
         let picture = match explain::svg::render(&spec, limits) {
