@@ -230,3 +230,16 @@ fn unusable_arguments_exit_2_and_say_why() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_readme_shows_the_notes_report_as_printed() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("the README");
+    let (_, report, _) = check(&["tests/fixtures/check/note.txt"], "");
+    assert!(
+        readme.contains(&format!(
+            "$ convsym check tests/fixtures/check/note.txt\n{report}```"
+        )),
+        "README.md's \"Explain and check\" shows an outdated `convsym check`"
+    );
+}

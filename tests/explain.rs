@@ -300,3 +300,14 @@ fn latex_compiles() {
     }
     let _ = std::fs::remove_dir_all(&directory);
 }
+
+#[test]
+fn the_readme_shows_the_seeds_explanation_as_printed() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("the README");
+    let seed = explain("text", "in=5 k=3 stride=2");
+    assert!(
+        readme.contains(&format!("```text\n{seed}```")),
+        "README.md's \"Explain and check\" shows an outdated `convsym explain`"
+    );
+}
