@@ -160,9 +160,9 @@ const CASES: &[Case] = &[
         keys: &["in=6", "k=3", "stride=2"],
         code: 1,
         findings: &[
-            "tests/fixtures/check/remainder.txt:5: dx6: extra d2*w3",
+            "tests/fixtures/check/remainder.txt:5: dx6: extra d2*w3; `x6` is never read (past the last window, in the remainder r), so its gradient is 0",
             "    the right equation: dx6 = 0",
-            "tests/fixtures/check/remainder.txt:6: dx36: extra d4*w9",
+            "tests/fixtures/check/remainder.txt:6: dx36: extra d4*w9; `x36` is never read (past the last window, in the remainder r), so its gradient is 0",
             "    the right equation: dx36 = 0",
             "not written: z1–z4 (none of the 4 `z` equations)",
             "not written: dx2–dx5, dx7–dx35",

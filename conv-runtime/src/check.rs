@@ -35,6 +35,7 @@ use alloc::vec::Vec;
 use core::fmt::{self, Write};
 
 use crate::derive::{self, Section};
+use crate::spec::Unread;
 use crate::{Expr, Notation, Spec, Tensor, Term, Variable};
 
 /// What a check asks for beyond the equations written.
@@ -474,6 +475,13 @@ pub enum Problem {
         /// How many elements that tensor has.
         count: usize,
     },
+    /// The gradient of an input the forward pass never reads, written as if it were read.
+    NeverRead {
+        /// The input.
+        input: Variable,
+        /// Why no output reads it.
+        reason: Unread,
+    },
     /// The equation was already written on an earlier line.
     Repeated {
         /// That earlier line.
@@ -621,7 +629,15 @@ fn judge(spec: &Spec, lhs: Variable, rhs: &Expr, repeated: Option<usize>) -> Fin
         .map(|equation| equation.rhs);
     match &right {
         None => problems.push(Problem::NoSuchElement { count }),
-        Some(right) => problems.extend(diagnose(spec, rhs, right)),
+        Some(right) => {
+            let found = diagnose(spec, rhs, right);
+            // A gradient written for an input the layer never reads: say why it is 0.
+            let why = (!found.is_empty() && right.is_zero() && lhs.tensor == Tensor::GradInput)
+                .then(|| never_read(spec, lhs.index))
+                .flatten();
+            problems.extend(found);
+            problems.extend(why);
+        }
     }
     if problems.is_empty() {
         Finding::Correct(lhs)
@@ -632,6 +648,17 @@ fn judge(spec: &Spec, lhs: Variable, rhs: &Expr, repeated: Option<usize>) -> Fin
             right,
         }
     }
+}
+
+/// Why input `index` is never read, if it is not.
+fn never_read(spec: &Spec, index: usize) -> Option<Problem> {
+    let unread = crate::explain::unread_positions(spec);
+    let per_slice = unread.cells().len().max(1);
+    let reason = unread.cells().get(index % per_slice).copied().flatten()?;
+    Some(Problem::NeverRead {
+        input: Variable::new(Tensor::Input, index),
+        reason,
+    })
 }
 
 /// Whether two terms differ in exactly one factor's index (same tensors, same
@@ -807,6 +834,17 @@ impl fmt::Display for Problem {
                 range(variable.tensor, *count)
             ),
             Problem::NoSuchElement { .. } => f.write_str("no such element"),
+            Problem::NeverRead { input, reason } => {
+                let why = match reason {
+                    Unread::Remainder => "past the last window, in the remainder r",
+                    Unread::Gap => "between the taps the stride and the dilation reach",
+                };
+                write!(
+                    f,
+                    "`{}` is never read ({why}), so its gradient is 0",
+                    name(*input)
+                )
+            }
             Problem::Repeated { first_line } => {
                 write!(f, "written twice (first on line {first_line})")
             }

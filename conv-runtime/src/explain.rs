@@ -1159,6 +1159,59 @@ mod tests {
     }
 
     #[test]
+    fn grids_past_the_limit_are_described_not_drawn() {
+        let limits = Limits {
+            cells: 9,
+            ..Limits::default()
+        };
+        let explanation = explain(&spec("in=5 k=3 stride=2"), limits);
+        let text = text::render(&explanation);
+        assert!(
+            text.contains(
+                "δ dilated and padded, 7×7: 49 cells, more than the 9 drawn, so not drawn."
+            )
+        );
+        assert!(text.contains("x, 5×5: 25 cells, more than the 9 drawn, so not drawn."));
+        // The 3×3 windows are still drawn, and every equation listed.
+        assert!(text.contains("→  dw9 = d1*x13 + d2*x15 + d3*x23 + d4*x25"));
+        assert!(text.contains("\n    dx25 = d4*w9\n"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// Any small layer explains without a panic, in every format, its constructions
+        /// agreeing with the chain rule, and (1-D or 2-D) draws.
+        #[test]
+        fn any_small_layer_explains(
+            rank in 1usize..=3,
+            input in proptest::collection::vec(3usize..=7, 3),
+            kernel in proptest::collection::vec(1usize..=3, 3),
+            stride in proptest::collection::vec(1usize..=3, 3),
+            dilation in proptest::collection::vec(1usize..=2, 3),
+            pad in 0usize..=1,
+            channels in 1usize..=2,
+            batch in 1usize..=2,
+        ) {
+            let tuple = |values: &[usize]| {
+                let items: Vec<String> = values[..rank].iter().map(ToString::to_string).collect();
+                format!("({}{})", items.join(","), if rank == 1 { "," } else { "" })
+            };
+            let text = format!(
+                "in={} k={} stride={} dilation={} pad={pad} cin={channels} cout={channels} batch={batch}",
+                tuple(&input), tuple(&kernel), tuple(&stride), tuple(&dilation)
+            );
+            let Ok(spec) = Spec::parse(&text) else {
+                return Ok(());
+            };
+            let explanation = explain(&spec, Limits::default());
+            proptest::prop_assert!(explanation.agrees(), "{}", text);
+            let _ = (text::render(&explanation), latex::render(&explanation), markdown::render(&explanation));
+            proptest::prop_assert_eq!(svg::render(&spec, Limits::default()).is_ok(), rank < 3);
+        }
+    }
+
+    #[test]
     fn positions_read_as_ranges_or_lists() {
         assert_eq!(positions(0, 1, 3), "1–3");
         assert_eq!(positions(2, 2, 3), "3, 5, 7");
