@@ -4,7 +4,7 @@
 //! The notation read is the one people write: `z2 = w1*x3 + w2*x4`, with `·`, `⋅` or `×`
 //! for `*` (or nothing: `w1 x3`), `δ` for `d`, `∂L/∂w1` (or `dL/dw1`) for `dw1` and `∂L/∂z2`
 //! for `d2`, subscripts as `x_3`, `x_{3}` or `x₃`, spaces anywhere between symbols, one
-//! equation per line.
+//! equation per line (after a list bullet `- `, `* ` or `• `, if any).
 //!
 //! Each line is one of:
 //! - blank: skipped;
@@ -83,6 +83,18 @@ pub fn parse_line(line: &str) -> Line {
     parser.skip_whitespace();
     if parser.at_end() {
         return Line::Blank;
+    }
+    // A list item's bullet, `- z1 = …`.
+    if parser
+        .peek()
+        .is_some_and(|c| matches!(c, '-' | '*' | '•' | '+'))
+        && parser
+            .chars
+            .get(parser.position + 1)
+            .is_some_and(|c| c.is_whitespace())
+    {
+        parser.position += 1;
+        parser.skip_whitespace();
     }
     // A line is an equation when it opens with a name and an index, then `=`.
     let lhs = match parser.reference() {
@@ -1025,6 +1037,8 @@ mod tests {
             "dL/dw1=d1 x1+d2 x3+d3 x11+d4 x13",
             "  dw_1 = x_1 ⋅ d_{1} + d₂×x₃ + d3 * x11 + d4x13 ;",
             "δw1 = ∂L/∂z1·x1 + δ2·x3 + δ3·x11 + δ4·x13",
+            "- dw1 = d1*x1 + d2*x3 + d3*x11 + d4*x13",
+            "• dw1 = d1*x1 + d2*x3 + d3*x11 + d4*x13.",
         ] {
             assert_eq!(equation(line), plain, "{line}");
         }

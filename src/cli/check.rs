@@ -25,7 +25,7 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> std::io::Result<u8> {
-    let spec = match super::spec_of(&args.keys, stderr)? {
+    let spec = match super::explain::spec_of(&args.keys, stderr)? {
         Ok(spec) => spec,
         Err(code) => return Ok(code),
     };

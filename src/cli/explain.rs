@@ -50,7 +50,7 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> std::io::Result<u8> {
-    let spec = match super::spec_of(&args.keys, stderr)? {
+    let spec = match spec_of(&args.keys, stderr)? {
         Ok(spec) => spec,
         Err(code) => return Ok(code),
     };
@@ -81,4 +81,29 @@ pub fn run(
     };
     stdout.write_all(rendered.as_bytes())?;
     Ok(u8::from(!explanation.agrees()))
+}
+
+/// The seed's layer, the default of every command.
+pub const SEED: &str = "in=5 k=3 stride=2";
+
+/// The layer the trailing `KEYS` describe (the seed's when there are none), or exit code 2
+/// after printing every problem with the key and value it is about.
+pub fn spec_of(
+    keys: &[String],
+    stderr: &mut dyn Write,
+) -> std::io::Result<Result<convsym::Spec, u8>> {
+    let text = if keys.is_empty() {
+        SEED.to_string()
+    } else {
+        keys.join(" ")
+    };
+    match convsym::Spec::parse(&text) {
+        Ok(spec) => Ok(Ok(spec)),
+        Err(errors) => {
+            for error in errors {
+                writeln!(stderr, "error: {error}")?;
+            }
+            Ok(Err(2))
+        }
+    }
 }

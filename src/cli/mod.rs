@@ -48,34 +48,12 @@ pub fn main() -> ExitCode {
 
 /// The seed's equations, every section.
 fn seed(stdout: &mut dyn Write) -> std::io::Result<u8> {
-    let spec =
-        convsym::Spec::parse(SEED).map_err(|_| std::io::Error::other("the seed is invalid"))?;
+    let spec = convsym::Spec::parse(explain::SEED)
+        .map_err(|_| std::io::Error::other("the seed is invalid"))?;
     for section in convsym::derive::Section::ALL {
         for equation in convsym::derive::equations(&spec, section) {
             writeln!(stdout, "{equation}")?;
         }
     }
     Ok(0)
-}
-
-/// The seed's layer, the default of every command.
-const SEED: &str = "in=5 k=3 stride=2";
-
-/// The layer the trailing `KEYS` describe (the seed's when there are none), or exit code 2
-/// after printing every problem with the key and value it is about.
-fn spec_of(keys: &[String], stderr: &mut dyn Write) -> std::io::Result<Result<convsym::Spec, u8>> {
-    let text = if keys.is_empty() {
-        SEED.to_string()
-    } else {
-        keys.join(" ")
-    };
-    match convsym::Spec::parse(&text) {
-        Ok(spec) => Ok(Ok(spec)),
-        Err(errors) => {
-            for error in errors {
-                writeln!(stderr, "error: {error}")?;
-            }
-            Ok(Err(2))
-        }
-    }
 }
