@@ -23,7 +23,7 @@ const MARGIN: usize = 24;
 /// Height of a line of text.
 const LINE: usize = 20;
 /// Dots per row inside a cell.
-const DOTS_PER_ROW: usize = 5;
+const DOTS_PER_ROW: usize = 4;
 
 /// Why a layer cannot be drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -287,7 +287,7 @@ impl Panel<'_> {
             let _ = writeln!(
                 out,
                 r#"<circle class="reads" cx="{}" cy="{}" r="3.5" fill="{}"/>"#,
-                x + 8 + column * 9,
+                x + 15 + column * 8,
                 y + 31 + row * 9,
                 colour(output)
             );
