@@ -13,8 +13,14 @@ use alloc::vec::Vec;
 use crate::grid::Grid;
 use crate::{Equation, Expr, Spec, Tensor, Variable};
 
-/// The spatial slice `[first, second, …]` of a tensor, as a grid of its variables.
-fn slice(tensor: Tensor, dims: &[usize], first: usize, second: usize) -> Grid<Option<Variable>> {
+/// The spatial slice `[first, second, …]` of a tensor of shape `dims`, as a grid of its
+/// variables: `δ[n, o]`, `x[n, c]` or `w[o, c']`.
+pub fn slice(
+    tensor: Tensor,
+    dims: &[usize],
+    first: usize,
+    second: usize,
+) -> Grid<Option<Variable>> {
     let spatial = &dims[2..];
     let size: usize = spatial.iter().product();
     let base = (first * dims[1] + second) * size;
@@ -45,17 +51,35 @@ fn equations(tensor: Tensor, grids: impl IntoIterator<Item = Grid<Expr>>) -> Vec
         .collect()
 }
 
+/// Per axis, how the weight gradient pads the input: `(pad_lo, pad_hi − r)`; a negative
+/// amount crops.
+pub fn input_padding(spec: &Spec) -> Vec<(isize, isize)> {
+    per_axis(spec, |a| {
+        (
+            signed(a.pad_before()),
+            signed(a.pad_after()) - signed(a.remainder()),
+        )
+    })
+}
+
+/// Per axis, how the input gradient pads the dilated δ:
+/// `(k_eff − 1 − pad_lo, k_eff − 1 − pad_hi + r)`.
+pub fn delta_padding(spec: &Spec) -> Vec<(isize, isize)> {
+    per_axis(spec, |a| {
+        let reach = signed(a.effective_kernel()) - 1;
+        (
+            reach - signed(a.pad_before()),
+            reach - signed(a.pad_after()) + signed(a.remainder()),
+        )
+    })
+}
+
 /// The weight gradient, one equation per weight element in layout order.
 pub fn grad_weight(spec: &Spec) -> Vec<Equation> {
     let (input, output) = (spec.input_shape(), spec.output_shape());
     let strides = per_axis(spec, crate::Axis::stride);
     let dilations = per_axis(spec, crate::Axis::dilation);
-    let crop = per_axis(spec, |a| {
-        (
-            signed(a.pad_before()),
-            signed(a.pad_after()) - signed(a.remainder()),
-        )
-    });
+    let crop = input_padding(spec);
     let ones = alloc::vec![1; spec.axes().len()];
     let groups_in = spec.in_channels_per_group();
     let grids = (0..spec.out_channels()).flat_map(|out_channel| {
@@ -81,13 +105,7 @@ pub fn grad_input(spec: &Spec) -> Vec<Equation> {
     let (weight, output) = (spec.weight_shape(), spec.output_shape());
     let strides = per_axis(spec, crate::Axis::stride);
     let dilations = per_axis(spec, crate::Axis::dilation);
-    let padding = per_axis(spec, |a| {
-        let reach = signed(a.effective_kernel()) - 1;
-        (
-            reach - signed(a.pad_before()),
-            reach - signed(a.pad_after()) + signed(a.remainder()),
-        )
-    });
+    let padding = delta_padding(spec);
     let ones = alloc::vec![1; spec.axes().len()];
     let outputs_per_group = spec.out_channels_per_group();
     let mut grids = Vec::new();

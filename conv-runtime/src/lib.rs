@@ -12,8 +12,10 @@
 
 extern crate alloc;
 
+pub mod check;
 pub mod construction;
 pub mod derive;
+pub mod explain;
 pub mod expr;
 mod geometry;
 pub mod grid;

@@ -33,12 +33,16 @@ impl Keys {
         }
     }
 
+    /// The validated layer, or the report of every error (see [`report`]) to print.
+    pub fn spec_or_report(&self) -> Result<Spec, String> {
+        let text = self.text();
+        Spec::parse(&text).map_err(|errors| report(&text, &errors))
+    }
+
     /// The validated layer; on errors, reports each on standard error and returns the exit
     /// code to end with.
     pub fn spec(&self) -> Result<Spec, ExitCode> {
-        let text = self.text();
-        Spec::parse(&text).map_err(|errors| {
-            let report = report(&text, &errors);
+        self.spec_or_report().map_err(|report| {
             // Nothing is left to tell if standard error itself is closed.
             let _ = std::io::stderr().lock().write_all(report.as_bytes());
             ExitCode::from(INVALID)

@@ -1,15 +1,18 @@
 //! The command line: `convsym [KEYS…] [--format …] [--only …]` prints a layer's equations;
-//! subcommands sit beside that default action.
+//! `convsym explain` teaches the derivation and `convsym check` checks one written by hand.
 //!
-//! To add a subcommand `name`: write `name.rs` with a `#[derive(clap::Args)] pub struct Args`
-//! and a `pub fn run(args: &Args) -> ExitCode`, declare `mod name;` here, and add a
-//! `Name(name::Args)` variant to [`Command`] with its arm in [`main`]. [`keys::Keys`] parses
-//! and reports a specification, [`output::stream`] writes to standard output.
+//! To add a subcommand `name`: write `name.rs` with a `#[derive(clap::Args)]` struct and a
+//! `run` function, declare `mod name;` here, and add a variant to [`Command`] with its arm in
+//! [`main`]. [`keys::Keys`] parses and reports a specification, [`output::stream`] writes to
+//! standard output.
 
+mod check;
+mod explain;
 mod keys;
 mod output;
 mod print;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +26,8 @@ Examples:
   convsym in=5 k=3 stride=2 --format sigma       one Σ formula per tensor
   convsym in=5 k=3 stride=2 --format json --only dw
   convsym in=224 k=7 stride=2 pad=3 cin=3 cout=64 | head
+  convsym explain in=6 k=3 stride=2              the derivation step by step
+  convsym check derivation.txt in=5 k=3 stride=2 equations written by hand, checked
 
 Keys: in, k, stride, pad, dilation, cin, cout, groups, bias, batch (see the README).";
 
@@ -46,15 +51,34 @@ pub struct Cli {
     print: print::Args,
 }
 
-/// The subcommands; none yet beside the default action.
+/// The subcommands beside the default action.
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Walk through a layer's derivation step by step, every matrix computed.
+    Explain(explain::ExplainArgs),
+    /// Check equations written by hand against a layer.
+    Check(check::CheckArgs),
+}
 
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        None => print::run(&cli.print),
-        Some(command) => match command {},
+    let Some(command) = &cli.command else {
+        return print::run(&cli.print);
+    };
+    let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
+    let (mut stdout, mut stderr) = (stdout.lock(), stderr.lock());
+    let outcome = match command {
+        Command::Explain(args) => explain::run(args, &mut stdout, &mut stderr),
+        Command::Check(args) => check::run(args, &mut stdout, &mut stderr),
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        // A closed pipe (`convsym explain | head`) is the reader's choice, not a failure.
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(error) => {
+            let _ = writeln!(stderr, "error: cannot write the output: {error}");
+            ExitCode::from(keys::INVALID)
+        }
     }
 }

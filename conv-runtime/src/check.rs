@@ -1,0 +1,1205 @@
+//! `convsym check`: equations written by hand, read in the seed's notation and held
+//! against the chain rule's, each difference named precisely.
+//!
+//! The notation read is the one people write: `z2 = w1*x3 + w2*x4`, with `·`, `⋅` or `×`
+//! for `*` (or nothing: `w1 x3`), `δ` for `d`, `∂L/∂w1` (or `dL/dw1`) for `dw1` and `∂L/∂z2`
+//! for `d2`, subscripts as `x_3`, `x_{3}` or `x₃`, spaces anywhere between symbols, one
+//! equation per line (after a list bullet `- `, `* ` or `• `, if any).
+//!
+//! Each line is one of:
+//! - blank: skipped;
+//! - not an equation (prose, headings, a formula without indices): ignored, with a note;
+//! - an equation: checked, and reported correct or with what is wrong;
+//! - an equation that cannot be read (its left side is a name such as `z2` followed by `=`,
+//!   but the rest does not parse): reported, and it makes the result wrong.
+//!
+//! The result ([`Report::exit_code`]) is 0 when every equation read is correct, 1 when any
+//! is wrong, repeated, about an element that does not exist, or cannot be read, and 2 when
+//! no equation at all could be read. Equations never written are listed; they make the
+//! result wrong only when [`Options::complete`] asks for a complete derivation.
+//!
+//! ```
+//! use conv_runtime::{Spec, check};
+//!
+//! let spec = Spec::parse("in=5 k=3 stride=2").unwrap();
+//! let text = "z2 = w1·x3 + w2·x4 + w3·x5 + w4·x8 + w5·x8 + w6·x10 + w7·x13 + w8·x14 + w9·x15";
+//! let report = check::check(&spec, text, check::Options::default());
+//! assert_eq!(report.exit_code(), 1);
+//! assert!(report.render("note.txt").contains("note.txt:1: z2: w5*x8 should be w5*x9"));
+//! ```
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt::{self, Write};
+
+use crate::derive::{self, Section};
+use crate::spec::Unread;
+use crate::{Expr, Notation, Spec, Tensor, Term, Variable};
+
+/// What a check asks for beyond the equations written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Whether every equation of the layer must be written: unwritten ones then make the
+    /// result wrong.
+    pub complete: bool,
+}
+
+/// Why a line that looks like an equation cannot be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    /// The 1-based column (in characters) of the problem.
+    pub column: usize,
+    /// What is wrong, and what would be accepted.
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "column {}: {}", self.column, self.message)
+    }
+}
+
+/// One line of input, read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Line {
+    /// Nothing but whitespace.
+    Blank,
+    /// Not an equation: prose, a heading, a formula without indices.
+    Ignored,
+    /// An equation `lhs = rhs`.
+    Equation(Variable, Expr),
+    /// A line that starts like an equation but cannot be read.
+    Unreadable(ParseError),
+}
+
+/// Reads one line.
+pub fn parse_line(line: &str) -> Line {
+    let mut parser = Parser {
+        chars: line.chars().collect(),
+        position: 0,
+    };
+    parser.skip_whitespace();
+    if parser.at_end() {
+        return Line::Blank;
+    }
+    // A list item's bullet, `- z1 = …`.
+    if parser
+        .peek()
+        .is_some_and(|c| matches!(c, '-' | '*' | '•' | '+'))
+        && parser
+            .chars
+            .get(parser.position + 1)
+            .is_some_and(|c| c.is_whitespace())
+    {
+        parser.position += 1;
+        parser.skip_whitespace();
+    }
+    // A line is an equation when it opens with a name and an index, then `=`.
+    let lhs = match parser.reference() {
+        Ok(Some(reference)) => reference,
+        // `z0 = …` is an equation with a bad index; `z_ and more` is prose.
+        Err(error) if line.contains('=') => return Line::Unreadable(error),
+        Ok(None) | Err(_) => return Line::Ignored,
+    };
+    parser.skip_whitespace();
+    if !parser.eat('=') {
+        return Line::Ignored;
+    }
+    let Some(tensor) = lhs.tensor() else {
+        return Line::Ignored;
+    };
+    if tensor.differentiated().is_none() && tensor != Tensor::Output {
+        return Line::Unreadable(ParseError {
+            column: lhs.column,
+            message: format!(
+                "`{}` is not a result: the left side is a `z`, `dx`, `dw` or `db` element",
+                lhs.spelled()
+            ),
+        });
+    }
+    let lhs = Variable::new(tensor, lhs.index - 1);
+    match parser.sum() {
+        Ok(rhs) => Line::Equation(lhs, rhs),
+        Err(error) => Line::Unreadable(error),
+    }
+}
+
+/// A name and its 1-based index as written, before it is known to name an element.
+struct Reference {
+    /// The letters, `δ` read as `d`; for `∂L/∂w1`, `dw`.
+    letters: String,
+    index: usize,
+    column: usize,
+}
+
+impl Reference {
+    fn tensor(&self) -> Option<Tensor> {
+        Some(match self.letters.as_str() {
+            "z" => Tensor::Output,
+            "x" => Tensor::Input,
+            "w" => Tensor::Weight,
+            "b" => Tensor::Bias,
+            "d" | "dz" => Tensor::Delta,
+            "dx" => Tensor::GradInput,
+            "dw" => Tensor::GradWeight,
+            "db" => Tensor::GradBias,
+            _ => return None,
+        })
+    }
+
+    fn spelled(&self) -> String {
+        format!("{}{}", self.letters, self.index)
+    }
+
+    /// The element a right-side name stands for.
+    fn element(&self) -> Result<Variable, ParseError> {
+        let error = |message: String| {
+            Err(ParseError {
+                column: self.column,
+                message,
+            })
+        };
+        match self.tensor() {
+            Some(
+                tensor @ (Tensor::Delta
+                | Tensor::Weight
+                | Tensor::Input
+                | Tensor::Bias
+                | Tensor::Output),
+            ) => Ok(Variable::new(tensor, self.index - 1)),
+            Some(_) => error(format!(
+                "`{}` is a gradient; the right side is made of `d` (or `δ`), `w`, `x` and `b` elements",
+                self.spelled()
+            )),
+            None => error(format!(
+                "unknown name `{}`; the elements are `x`, `w`, `b`, `z` and `d` (or `δ`)",
+                self.spelled()
+            )),
+        }
+    }
+}
+
+/// Multiplication signs people write.
+fn is_times(c: char) -> bool {
+    matches!(c, '*' | '·' | '⋅' | '×' | '∙')
+}
+
+fn is_minus(c: char) -> bool {
+    matches!(c, '-' | '−' | '–')
+}
+
+/// A digit, ASCII or subscript.
+fn digit(c: char) -> Option<usize> {
+    match c {
+        '0'..='9' => Some(c as usize - '0' as usize),
+        '₀'..='₉' => Some(c as usize - '₀' as usize),
+        _ => None,
+    }
+}
+
+fn is_letter(c: char) -> bool {
+    c.is_ascii_alphabetic() || c == 'δ'
+}
+
+struct Parser {
+    chars: Vec<char>,
+    position: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.position).copied()
+    }
+
+    fn at_end(&self) -> bool {
+        self.position >= self.chars.len()
+    }
+
+    fn column(&self) -> usize {
+        self.position + 1
+    }
+
+    fn eat(&mut self, expected: char) -> bool {
+        let found = self.peek() == Some(expected);
+        if found {
+            self.position += 1;
+        }
+        found
+    }
+
+    fn skip_whitespace(&mut self) {
+        while self.peek().is_some_and(char::is_whitespace) {
+            self.position += 1;
+        }
+    }
+
+    fn error<T>(&self, message: impl Into<String>) -> Result<T, ParseError> {
+        Err(ParseError {
+            column: self.column(),
+            message: message.into(),
+        })
+    }
+
+    /// Whether the text at the cursor reads `prefix`, whitespace allowed between its
+    /// characters; consumes it if so.
+    fn eat_spaced(&mut self, prefix: &str) -> bool {
+        let start = self.position;
+        for expected in prefix.chars() {
+            self.skip_whitespace();
+            if !self.eat(expected) {
+                self.position = start;
+                return false;
+            }
+        }
+        true
+    }
+
+    /// A name with its index: `x3`, `dw_1`, `δ{2}`, `x₃`, `∂L/∂w1`. `None` (cursor
+    /// unmoved) when no name starts here, an error when a name has no usable index.
+    fn reference(&mut self) -> Result<Option<Reference>, ParseError> {
+        let start = self.position;
+        let column = self.column();
+        let gradient = self.eat_spaced("∂L/∂") || self.eat_spaced("dL/d");
+        if gradient {
+            self.skip_whitespace();
+        }
+        let mut letters = String::new();
+        while let Some(c) = self.peek().filter(|&c| is_letter(c)) {
+            letters.push(if c == 'δ' { 'd' } else { c });
+            self.position += 1;
+        }
+        if letters.is_empty() {
+            self.position = start;
+            return Ok(None);
+        }
+        if gradient {
+            letters.insert(0, 'd');
+        }
+        let Some(index) = self.index(&letters)? else {
+            self.position = start;
+            return Ok(None);
+        };
+        Ok(Some(Reference {
+            letters,
+            index,
+            column,
+        }))
+    }
+
+    /// The index after a name: digits, optionally after `_` and inside braces. `None` when
+    /// there are no digits.
+    fn index(&mut self, letters: &str) -> Result<Option<usize>, ParseError> {
+        let start = self.position;
+        self.skip_whitespace();
+        let underscore = self.eat('_');
+        let brace = self.eat('{');
+        let digits_column = self.column();
+        let mut value: Option<usize> = Some(0);
+        let mut count = 0;
+        while let Some(d) = self.peek().and_then(digit) {
+            value = value
+                .and_then(|v| v.checked_mul(10))
+                .and_then(|v| v.checked_add(d));
+            count += 1;
+            self.position += 1;
+        }
+        if count == 0 {
+            if underscore || brace {
+                return self.error(format!(
+                    "expected an index after `{letters}`, e.g. `{letters}1`"
+                ));
+            }
+            self.position = start;
+            return Ok(None);
+        }
+        if brace && !self.eat('}') {
+            return self.error("expected `}` after the index");
+        }
+        match value {
+            Some(0) => Err(ParseError {
+                column: digits_column,
+                message: format!("`{letters}0`: indices start at 1"),
+            }),
+            Some(index) => Ok(Some(index)),
+            None => Err(ParseError {
+                column: digits_column,
+                message: format!("the index of `{letters}` is too large"),
+            }),
+        }
+    }
+
+    /// `term (± term)*`, up to the end of the line (a trailing `,`, `;` or `.` allowed).
+    fn sum(&mut self) -> Result<Expr, ParseError> {
+        let mut terms = Vec::new();
+        self.skip_whitespace();
+        let mut sign = 1;
+        if self.peek().is_some_and(is_minus) {
+            self.position += 1;
+            sign = -1;
+        } else {
+            self.eat('+');
+        }
+        loop {
+            self.skip_whitespace();
+            if self.at_end() {
+                return self.error(if terms.is_empty() {
+                    "expected the right side after `=`, e.g. `w1*x3 + w2*x4` or `0`"
+                } else {
+                    "expected a term after the sign, e.g. `w1*x3`"
+                });
+            }
+            terms.push(self.term(sign)?);
+            self.skip_whitespace();
+            match self.peek() {
+                None => break,
+                Some('+') => sign = 1,
+                Some(c) if is_minus(c) => sign = -1,
+                Some(',' | ';' | '.') if self.rest_is_blank(1) => break,
+                Some(c) => return self.unexpected(c),
+            }
+            self.position += 1;
+        }
+        Ok(Expr::from_terms(terms))
+    }
+
+    fn rest_is_blank(&self, skip: usize) -> bool {
+        self.chars
+            .iter()
+            .skip(self.position + skip)
+            .all(|c| c.is_whitespace())
+    }
+
+    fn unexpected<T>(&self, c: char) -> Result<T, ParseError> {
+        if c == '…' || (c == '.' && self.chars.get(self.position + 1) == Some(&'.')) {
+            return self
+                .error("`…` stands for terms left out: write every term to check the equation");
+        }
+        if c == '=' {
+            return self.error("a second `=`: write one equation per line");
+        }
+        self.error(format!(
+            "unexpected `{c}`: a term is a product of elements such as `w1*x3`, and terms are joined by `+`"
+        ))
+    }
+
+    /// A product of numbers and elements, `2*w1*x3` or `w1 x3`.
+    fn term(&mut self, sign: i64) -> Result<Term, ParseError> {
+        let mut coefficient = sign;
+        let mut factors = Vec::new();
+        loop {
+            self.skip_whitespace();
+            if let Some(number) = self.number()? {
+                coefficient = coefficient
+                    .checked_mul(number)
+                    .map_or_else(|| self.error("the coefficient is too large"), Ok)?;
+            } else if let Some(reference) = self.reference()? {
+                factors.push(reference.element()?);
+            } else {
+                return match self.peek() {
+                    Some(c) if c == '…' || c == '.' || c == '=' => self.unexpected(c),
+                    Some(c) if is_letter(c) => {
+                        let word: String = self
+                            .chars
+                            .get(self.position..)
+                            .unwrap_or_default()
+                            .iter()
+                            .take_while(|&&c| is_letter(c))
+                            .collect();
+                        self.error(format!("expected an index after `{word}`, e.g. `{word}1`"))
+                    }
+                    Some(c) => self.error(format!("expected a term such as `w1*x3`, found `{c}`")),
+                    None => self.error("expected a term such as `w1*x3`"),
+                };
+            }
+            self.skip_whitespace();
+            match self.peek() {
+                Some(c) if is_times(c) => {
+                    self.position += 1;
+                    self.skip_whitespace();
+                    if self.at_end() {
+                        return self.error(format!("expected a factor after `{c}`"));
+                    }
+                }
+                // Side by side, `w1 x3`, is a product too.
+                Some(c) if is_letter(c) || digit(c).is_some() || c == '∂' => {}
+                _ => return Ok(Term::new(coefficient, factors)),
+            }
+        }
+    }
+
+    /// An integer coefficient, if one starts here.
+    fn number(&mut self) -> Result<Option<i64>, ParseError> {
+        let column = self.column();
+        let mut value: Option<i64> = Some(0);
+        let mut count = 0;
+        while let Some(d) = self.peek().and_then(digit) {
+            value = value
+                .and_then(|v| v.checked_mul(10))
+                .and_then(|v| v.checked_add(i64::try_from(d).unwrap_or(0)));
+            count += 1;
+            self.position += 1;
+        }
+        match (count, value) {
+            (0, _) => Ok(None),
+            (_, Some(value)) => Ok(Some(value)),
+            (_, None) => Err(ParseError {
+                column,
+                message: "the coefficient is too large".into(),
+            }),
+        }
+    }
+}
+
+/// One thing wrong with an equation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// A term written with one index off: `w5*x8` where `w5*x9` is right.
+    Index {
+        /// The term as written.
+        written: Term,
+        /// The term that is right.
+        right: Term,
+    },
+    /// Terms the equation needs but does not have.
+    Missing(Vec<Term>),
+    /// Terms the equation has but should not.
+    Extra(Vec<Term>),
+    /// A right term with the wrong multiplicity or sign.
+    Coefficient {
+        /// The product, coefficient aside.
+        factors: Vec<Variable>,
+        /// The coefficient written.
+        written: i64,
+        /// The coefficient that is right.
+        right: i64,
+    },
+    /// An element the layer does not have, written on the right side.
+    Unknown {
+        /// The element.
+        variable: Variable,
+        /// How many elements its tensor has.
+        count: usize,
+    },
+    /// The left side names an element the layer does not have.
+    NoSuchElement {
+        /// How many elements that tensor has.
+        count: usize,
+    },
+    /// The gradient of an input the forward pass never reads, written as if it were read.
+    NeverRead {
+        /// The input.
+        input: Variable,
+        /// Why no output reads it.
+        reason: Unread,
+    },
+    /// The equation was already written on an earlier line.
+    Repeated {
+        /// That earlier line.
+        first_line: usize,
+    },
+}
+
+/// What a line was found to be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Finding {
+    /// An equation that is right.
+    Correct(Variable),
+    /// An equation with problems, and the equation that is right (when the element exists).
+    Wrong {
+        /// The element the equation is for.
+        lhs: Variable,
+        /// What is wrong, most precise first.
+        problems: Vec<Problem>,
+        /// The right-hand side that is right.
+        right: Option<Expr>,
+    },
+    /// A line that starts like an equation but cannot be read.
+    Unreadable {
+        /// The line, trimmed.
+        text: String,
+        /// Why.
+        error: ParseError,
+    },
+    /// A line that is not an equation.
+    Ignored {
+        /// The line, trimmed.
+        text: String,
+    },
+}
+
+/// The finding for one line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The 1-based line number.
+    pub line: usize,
+    /// What the line was found to be.
+    pub finding: Finding,
+}
+
+/// The equations of one result tensor that were not written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotWritten {
+    /// The result tensor (`z`, `dx`, `dw` or `db`).
+    pub tensor: Tensor,
+    /// How many equations the tensor has.
+    pub total: usize,
+    /// The 0-based indices not written.
+    pub indices: Vec<usize>,
+}
+
+/// The outcome of checking a text against a layer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// The layer, in full resolved form.
+    pub spec: String,
+    /// One entry per non-blank line, in order.
+    pub entries: Vec<Entry>,
+    /// Per result tensor, the equations not written.
+    pub not_written: Vec<NotWritten>,
+    /// The options checked with.
+    pub options: Options,
+}
+
+/// How many elements `tensor` has in `spec`.
+fn length(spec: &Spec, tensor: Tensor) -> usize {
+    match tensor {
+        Tensor::Input | Tensor::GradInput => spec.input_len(),
+        Tensor::Weight | Tensor::GradWeight => spec.weight_len(),
+        Tensor::Delta | Tensor::Output => spec.output_len(),
+        Tensor::Bias | Tensor::GradBias => spec.bias_len(),
+    }
+}
+
+fn section(tensor: Tensor) -> Option<Section> {
+    Section::ALL
+        .into_iter()
+        .find(|section| section.tensor() == tensor)
+}
+
+/// Checks every equation in `text` against `spec`'s chain-rule equations.
+pub fn check(spec: &Spec, text: &str, options: Options) -> Report {
+    let mut entries = Vec::new();
+    let mut first_lines: BTreeMap<Variable, usize> = BTreeMap::new();
+    for (number, line) in text.lines().enumerate() {
+        let number = number + 1;
+        let trimmed = line.trim();
+        let finding = match parse_line(line) {
+            Line::Blank => continue,
+            Line::Ignored => Finding::Ignored {
+                text: trimmed.to_string(),
+            },
+            Line::Unreadable(error) => Finding::Unreadable {
+                text: trimmed.to_string(),
+                error,
+            },
+            Line::Equation(lhs, rhs) => {
+                let repeated = first_lines.get(&lhs).copied();
+                first_lines.entry(lhs).or_insert(number);
+                judge(spec, lhs, &rhs, repeated)
+            }
+        };
+        entries.push(Entry {
+            line: number,
+            finding,
+        });
+    }
+    let not_written = Section::ALL
+        .into_iter()
+        .filter_map(|section| {
+            let tensor = section.tensor();
+            let total = section.len(spec);
+            let indices: Vec<usize> = (0..total)
+                .filter(|&index| !first_lines.contains_key(&Variable::new(tensor, index)))
+                .collect();
+            (!indices.is_empty()).then_some(NotWritten {
+                tensor,
+                total,
+                indices,
+            })
+        })
+        .collect();
+    Report {
+        spec: spec.to_string(),
+        entries,
+        not_written,
+        options,
+    }
+}
+
+/// The finding for one equation read.
+fn judge(spec: &Spec, lhs: Variable, rhs: &Expr, repeated: Option<usize>) -> Finding {
+    let mut problems = Vec::new();
+    if let Some(first_line) = repeated {
+        problems.push(Problem::Repeated { first_line });
+    }
+    let count = length(spec, lhs.tensor);
+    let right = section(lhs.tensor)
+        .filter(|_| lhs.index < count)
+        .and_then(|section| derive::equations(spec, section).nth(lhs.index))
+        .map(|equation| equation.rhs);
+    match &right {
+        None => problems.push(Problem::NoSuchElement { count }),
+        Some(right) => {
+            let found = diagnose(spec, rhs, right);
+            // A gradient written for an input the layer never reads: say why it is 0.
+            let why = (!found.is_empty() && right.is_zero() && lhs.tensor == Tensor::GradInput)
+                .then(|| never_read(spec, lhs.index))
+                .flatten();
+            problems.extend(found);
+            problems.extend(why);
+        }
+    }
+    if problems.is_empty() {
+        Finding::Correct(lhs)
+    } else {
+        Finding::Wrong {
+            lhs,
+            problems,
+            right,
+        }
+    }
+}
+
+/// Why input `index` is never read, if it is not.
+fn never_read(spec: &Spec, index: usize) -> Option<Problem> {
+    let unread = crate::explain::unread_positions(spec);
+    let per_slice = unread.cells().len().max(1);
+    let reason = unread.cells().get(index % per_slice).copied().flatten()?;
+    Some(Problem::NeverRead {
+        input: Variable::new(Tensor::Input, index),
+        reason,
+    })
+}
+
+/// Whether two terms differ in exactly one factor's index (same tensors, same
+/// coefficient), and by how much.
+fn one_index_apart(a: &Term, b: &Term) -> Option<usize> {
+    if a.coefficient() != b.coefficient() || a.factors().len() != b.factors().len() {
+        return None;
+    }
+    let mut differing = a.factors().iter().zip(b.factors()).filter(|(x, y)| x != y);
+    let (x, y) = differing.next()?;
+    let apart = x.tensor == y.tensor && differing.next().is_none();
+    apart.then(|| x.index.abs_diff(y.index))
+}
+
+/// What is wrong with `written` where `right` is right.
+fn diagnose(spec: &Spec, written: &Expr, right: &Expr) -> Vec<Problem> {
+    let coefficients = |expr: &Expr| -> BTreeMap<Vec<Variable>, i64> {
+        expr.terms()
+            .iter()
+            .map(|term| (term.factors().to_vec(), term.coefficient()))
+            .collect()
+    };
+    let (written_terms, right_terms) = (coefficients(written), coefficients(right));
+    let mut problems = Vec::new();
+    let mut missing: Vec<Term> = Vec::new();
+    let mut extra: Vec<Term> = Vec::new();
+    for term in right.terms() {
+        match written_terms.get(term.factors()) {
+            None => missing.push(term.clone()),
+            Some(&coefficient) if coefficient != term.coefficient() => {
+                problems.push(Problem::Coefficient {
+                    factors: term.factors().to_vec(),
+                    written: coefficient,
+                    right: term.coefficient(),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    extra.extend(
+        written
+            .terms()
+            .iter()
+            .filter(|term| !right_terms.contains_key(term.factors()))
+            .cloned(),
+    );
+    // Pair each extra term with the one missing term it is an index away from, when that
+    // pairing is unambiguous (a single candidate, or a single closest one).
+    let mut paired = Vec::new();
+    let mut taken = alloc::vec![false; missing.len()];
+    let mut unpaired_extra = Vec::new();
+    for term in extra {
+        let candidates: Vec<(usize, usize)> = missing
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| !taken.get(i).copied().unwrap_or(true))
+            .filter_map(|(i, candidate)| one_index_apart(&term, candidate).map(|d| (d, i)))
+            .collect();
+        let closest = candidates.iter().map(|&(distance, _)| distance).min();
+        let mut best = candidates
+            .iter()
+            .filter(|&&(distance, _)| Some(distance) == closest);
+        match (best.next(), best.next()) {
+            (Some(&(_, i)), None) => {
+                if let (Some(slot), Some(right)) = (taken.get_mut(i), missing.get(i)) {
+                    *slot = true;
+                    paired.push(Problem::Index {
+                        written: term,
+                        right: right.clone(),
+                    });
+                }
+            }
+            _ => unpaired_extra.push(term),
+        }
+    }
+    let missing: Vec<Term> = missing
+        .into_iter()
+        .zip(taken)
+        .filter(|(_, taken)| !taken)
+        .map(|(term, _)| term)
+        .collect();
+    let mut unknown: Vec<Variable> = written
+        .terms()
+        .iter()
+        .flat_map(|term| term.factors().iter().copied())
+        .filter(|variable| variable.index >= length(spec, variable.tensor))
+        .collect();
+    unknown.sort_unstable();
+    unknown.dedup();
+    let mut all = paired;
+    if !missing.is_empty() {
+        all.push(Problem::Missing(missing));
+    }
+    if !unpaired_extra.is_empty() {
+        all.push(Problem::Extra(unpaired_extra));
+    }
+    all.extend(problems);
+    all.extend(unknown.into_iter().map(|variable| Problem::Unknown {
+        variable,
+        count: length(spec, variable.tensor),
+    }));
+    all
+}
+
+fn term_text(term: &Term) -> String {
+    Expr::from_terms([term.clone()]).to_string()
+}
+
+fn terms_text(terms: &[Term]) -> String {
+    let texts: Vec<String> = terms.iter().map(term_text).collect();
+    texts.join(", ")
+}
+
+fn name(variable: Variable) -> String {
+    variable.display(Notation::Text).to_string()
+}
+
+/// `z1 to z4`, the names of a tensor's elements.
+fn range(tensor: Tensor, count: usize) -> String {
+    match count {
+        0 => format!("no `{}` elements", tensor.name()),
+        1 => format!("only `{}1`", tensor.name()),
+        _ => format!("`{0}1` to `{0}{count}`", tensor.name()),
+    }
+}
+
+/// Indices as names, consecutive runs of three or more shortened: `dx1–dx5, dx7`.
+fn runs(tensor: Tensor, indices: &[usize]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while let Some(&start) = indices.get(i) {
+        let mut end = i;
+        while indices.get(end + 1) == Some(&(indices.get(end).copied().unwrap_or(0) + 1)) {
+            end += 1;
+        }
+        let first = name(Variable::new(tensor, start));
+        match end - i {
+            0 => parts.push(first),
+            1 => {
+                parts.push(first);
+                parts.push(name(Variable::new(tensor, start + 1)));
+            }
+            _ => {
+                let last = indices.get(end).copied().unwrap_or(start);
+                parts.push(format!("{first}–{}", name(Variable::new(tensor, last))));
+            }
+        }
+        i = end + 1;
+    }
+    parts.join(", ")
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Index { written, right } => {
+                write!(f, "{} should be {}", term_text(written), term_text(right))
+            }
+            Problem::Missing(terms) => write!(f, "missing {}", terms_text(terms)),
+            Problem::Extra(terms) => write!(f, "extra {}", terms_text(terms)),
+            Problem::Coefficient {
+                factors,
+                written,
+                right,
+            } => {
+                let product = term_text(&Term::new(1, factors.clone()));
+                write!(f, "{product} has coefficient {written}, should be {right}")
+            }
+            Problem::Unknown { variable, count } => write!(
+                f,
+                "`{}` does not exist: the layer has {}",
+                name(*variable),
+                range(variable.tensor, *count)
+            ),
+            Problem::NoSuchElement { .. } => f.write_str("no such element"),
+            Problem::NeverRead { input, reason } => {
+                let why = match reason {
+                    Unread::Remainder => "past the last window, in the remainder r",
+                    Unread::Gap => "between the taps the stride and the dilation reach",
+                };
+                write!(
+                    f,
+                    "`{}` is never read ({why}), so its gradient is 0",
+                    name(*input)
+                )
+            }
+            Problem::Repeated { first_line } => {
+                write!(f, "written twice (first on line {first_line})")
+            }
+        }
+    }
+}
+
+impl Report {
+    /// Equations read, right or wrong.
+    pub fn equations(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|entry| matches!(entry.finding, Finding::Correct(_) | Finding::Wrong { .. }))
+            .count()
+    }
+
+    /// Lines found wrong or unreadable.
+    pub fn wrong(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|entry| {
+                matches!(
+                    entry.finding,
+                    Finding::Wrong { .. } | Finding::Unreadable { .. }
+                )
+            })
+            .count()
+    }
+
+    /// 0 when every equation read is right (and, with [`Options::complete`], every equation
+    /// is written), 1 when something is wrong, 2 when no equation could be read at all.
+    pub fn exit_code(&self) -> u8 {
+        let wrong = self.wrong() > 0 || (self.options.complete && !self.not_written.is_empty());
+        if self.equations() == 0 {
+            2
+        } else {
+            u8::from(wrong)
+        }
+    }
+
+    /// The report as text, each line prefixed `source:line:` like a compiler's.
+    pub fn render(&self, source: &str) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "checking {source} against {}", self.spec);
+        for entry in &self.entries {
+            let at = format!("{source}:{}:", entry.line);
+            match &entry.finding {
+                Finding::Correct(lhs) => {
+                    let _ = writeln!(out, "{at} {}: correct", name(*lhs));
+                }
+                Finding::Wrong {
+                    lhs,
+                    problems,
+                    right,
+                } => {
+                    let count = problems.iter().find_map(|problem| match problem {
+                        Problem::NoSuchElement { count } => Some(*count),
+                        _ => None,
+                    });
+                    if let Some(count) = count {
+                        let _ = writeln!(
+                            out,
+                            "{at} {}: no such element: the layer has {}",
+                            name(*lhs),
+                            range(lhs.tensor, count)
+                        );
+                        continue;
+                    }
+                    let texts: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                    let _ = writeln!(out, "{at} {}: {}", name(*lhs), texts.join("; "));
+                    if let Some(right) = right {
+                        let wrong_terms = problems
+                            .iter()
+                            .any(|problem| !matches!(problem, Problem::Repeated { .. }));
+                        if wrong_terms {
+                            let _ =
+                                writeln!(out, "    the right equation: {} = {right}", name(*lhs));
+                        }
+                    }
+                }
+                Finding::Unreadable { text, error } => {
+                    let _ = writeln!(out, "{at} cannot read `{text}`: {error}");
+                }
+                Finding::Ignored { text } => {
+                    let _ = writeln!(out, "{at} note: not an equation, ignored: `{text}`");
+                }
+            }
+        }
+        let written_any = |tensor: Tensor| {
+            self.entries.iter().any(|entry| match &entry.finding {
+                Finding::Correct(lhs) | Finding::Wrong { lhs, .. } => lhs.tensor == tensor,
+                _ => false,
+            })
+        };
+        for missing in &self.not_written {
+            let tensor = missing.tensor;
+            if written_any(tensor) {
+                let _ = writeln!(out, "not written: {}", runs(tensor, &missing.indices));
+            } else {
+                let _ = writeln!(
+                    out,
+                    "not written: {} (none of the {} `{}` equations)",
+                    runs(tensor, &missing.indices),
+                    missing.total,
+                    tensor.name()
+                );
+            }
+        }
+        let _ = writeln!(out, "{}", self.summary());
+        out
+    }
+
+    fn summary(&self) -> String {
+        let equations = self.equations();
+        let unreadable = self
+            .entries
+            .iter()
+            .filter(|entry| matches!(entry.finding, Finding::Unreadable { .. }))
+            .count();
+        let ignored = self
+            .entries
+            .iter()
+            .filter(|entry| matches!(entry.finding, Finding::Ignored { .. }))
+            .count();
+        let wrong = self.wrong() - unreadable;
+        let mut parts = alloc::vec![format!(
+            "{equations} {} read: {} correct, {wrong} wrong",
+            if equations == 1 {
+                "equation"
+            } else {
+                "equations"
+            },
+            equations - wrong
+        )];
+        if unreadable > 0 {
+            parts.push(format!("{unreadable} unreadable"));
+        }
+        if ignored > 0 {
+            parts.push(format!(
+                "{ignored} {} ignored",
+                if ignored == 1 { "line" } else { "lines" }
+            ));
+        }
+        let not_written: usize = self.not_written.iter().map(|n| n.indices.len()).sum();
+        if not_written > 0 {
+            parts.push(format!("{not_written} not written"));
+        }
+        let verdict = match self.exit_code() {
+            0 => "all correct",
+            1 => "wrong",
+            _ => "no equation could be read",
+        };
+        format!("{verdict} ({})", parts.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn seed() -> Spec {
+        Spec::parse("in=5 k=3 stride=2").unwrap()
+    }
+
+    fn equation(line: &str) -> (Variable, Expr) {
+        match parse_line(line) {
+            Line::Equation(lhs, rhs) => (lhs, rhs),
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_the_notations_people_write() {
+        let plain = equation("dw1 = d1*x1 + d2*x3 + d3*x11 + d4*x13");
+        for line in [
+            "∂L/∂w1 = δ1·x1 + δ2·x3 + δ3·x11 + δ4·x13",
+            "dL/dw1=d1 x1+d2 x3+d3 x11+d4 x13",
+            "  dw_1 = x_1 ⋅ d_{1} + d₂×x₃ + d3 * x11 + d4x13 ;",
+            "δw1 = ∂L/∂z1·x1 + δ2·x3 + δ3·x11 + δ4·x13",
+            "- dw1 = d1*x1 + d2*x3 + d3*x11 + d4*x13",
+            "• dw1 = d1*x1 + d2*x3 + d3*x11 + d4*x13.",
+        ] {
+            assert_eq!(equation(line), plain, "{line}");
+        }
+        assert_eq!(equation("dx6 = 0").1, Expr::zero());
+    }
+
+    #[test]
+    fn tells_prose_from_broken_equations() {
+        for line in [
+            "Strided convolution, by hand",
+            "z = w * x",
+            "stride = 2",
+            "# Forward",
+            "s2 = 3",
+        ] {
+            assert_eq!(parse_line(line), Line::Ignored, "{line}");
+        }
+        assert_eq!(parse_line("   "), Line::Blank);
+        let cases = [
+            ("z1 = w1*x1 +", 13, "expected a term after the sign"),
+            (
+                "z1 = w1*x1 + … + w9*x13",
+                14,
+                "`…` stands for terms left out",
+            ),
+            (
+                "z1 = w1*x1 + ... + w9*x13",
+                14,
+                "`…` stands for terms left out",
+            ),
+            ("z1 = w1*x0", 10, "`x0`: indices start at 1"),
+            (
+                "z1 = w1*(x1 + x2)",
+                9,
+                "expected a term such as `w1*x3`, found `(`",
+            ),
+            ("z1 = w1*x1 = 3", 12, "a second `=`"),
+            ("z1 = dw1*x1", 6, "`dw1` is a gradient"),
+            ("z1 = q1*x1", 6, "unknown name `q1`"),
+            ("x3 = w1*x1", 1, "`x3` is not a result"),
+            ("z1 = w*x1", 6, "expected an index after `w`"),
+            ("z1 =", 5, "expected the right side after `=`"),
+        ];
+        for (line, column, message) in cases {
+            match parse_line(line) {
+                Line::Unreadable(error) => {
+                    assert!(error.message.starts_with(message), "{line}: {error}");
+                    assert_eq!(error.column, column, "{line}: {error}");
+                }
+                other => panic!("{line}: {other:?}"),
+            }
+        }
+    }
+
+    fn problems(line: &str) -> String {
+        let report = check(&seed(), line, Options::default());
+        let rendered = report.render("t");
+        rendered
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .trim_start_matches("t:1: ")
+            .to_string()
+    }
+
+    #[test]
+    fn names_the_wrong_index_or_the_missing_and_extra_terms() {
+        let cases = [
+            (
+                "z2 = w1*x3 + w2*x4 + w3*x5 + w4*x8 + w5*x8 + w6*x10 + w7*x13 + w8*x14 + w9*x15",
+                "z2: w5*x8 should be w5*x9",
+            ),
+            (
+                "z2 = w1*x3 + w2*x4 + w3*x5 + w4*x8 + w5*x9 + w6*x10 + w7*x13 + w8*x14",
+                "z2: missing w9*x15",
+            ),
+            (
+                "dw1 = d1*x1 + d2*x3 + d3*x11 + d4*x13 + d4*x14",
+                "dw1: extra d4*x14",
+            ),
+            ("dx3 = d1*w3 + d2*w2", "dx3: d2*w2 should be d2*w1"),
+            (
+                "dx3 = d1*w3 + d2*w1 + d2*w1",
+                "dx3: d2*w1 has coefficient 2, should be 1",
+            ),
+            (
+                "dx3 = d1*w3 + d2*w1 + d9*w1",
+                "dx3: extra d9*w1; `d9` does not exist: the layer has `d1` to `d4`",
+            ),
+            (
+                "z9 = w1*x1",
+                "z9: no such element: the layer has `z1` to `z4`",
+            ),
+            (
+                "db1 = d1",
+                "db1: no such element: the layer has no `db` elements",
+            ),
+            (
+                "z1 = w1*x1 + w2*x2 + w3*x3 + w4*x6 + w5*x7 + w6*x8 + w7*x11 + w8*x12 + w9*x13",
+                "z1: correct",
+            ),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(problems(line), expected, "{line}");
+        }
+    }
+
+    #[test]
+    fn exit_codes_follow_the_worst_finding() {
+        let spec = seed();
+        let right = "dx3 = d1*w3 + d2*w1";
+        assert_eq!(check(&spec, right, Options::default()).exit_code(), 0);
+        assert_eq!(
+            check(&spec, right, Options { complete: true }).exit_code(),
+            1
+        );
+        assert_eq!(
+            check(&spec, "dx3 = d1*w3", Options::default()).exit_code(),
+            1
+        );
+        assert_eq!(
+            check(&spec, "notes\nz1 = +", Options::default()).exit_code(),
+            2
+        );
+        assert_eq!(check(&spec, "", Options::default()).exit_code(), 2);
+        let twice = check(&spec, &format!("{right}\n{right}"), Options::default());
+        assert_eq!(twice.exit_code(), 1);
+        assert!(
+            twice
+                .render("t")
+                .contains("t:2: dx3: written twice (first on line 1)")
+        );
+    }
+
+    #[test]
+    fn lists_equations_not_written() {
+        let report = check(&seed(), "dx3 = d1*w3 + d2*w1", Options::default());
+        let rendered = report.render("t");
+        assert!(
+            rendered.contains("not written: dx1, dx2, dx4–dx25\n"),
+            "{rendered}"
+        );
+        assert!(
+            rendered.contains("not written: z1–z4 (none of the 4 `z` equations)"),
+            "{rendered}"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,80}") {
+            let report = check(&seed(), &text, Options::default());
+            let _ = report.render("t");
+        }
+
+        #[test]
+        fn near_equations_never_panic(
+            text in "(z|dx|dw|∂L/∂w|δ|x)[0-9₀-₉_{}]{0,3} ?= ?([dwxbδz∂L/]{1,3}[0-9]{0,25}[ *·+−-]{0,2}|…|\\.|[(){}_=,;]){0,12}"
+        ) {
+            let report = check(&seed(), &text, Options::default());
+            let _ = report.render("t");
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! `convsym check` on the note's own derivation and on deliberately broken ones: each case
+//! states the exit code and the exact diagnostic lines it must print, checked before the
+//! whole report is pinned as a snapshot.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+/// Runs `convsym check ARGS…` from the package root, with `stdin` on standard input.
+fn check(args: &[&str], stdin: &str) -> (u8, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_convsym"))
+        .arg("check")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    // A command that fails before reading closes its input early; that is no failure here.
+    let _ = child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(stdin.as_bytes());
+    let output = child.wait_with_output().expect("the binary finishes");
+    let code = output
+        .status
+        .code()
+        .and_then(|code| u8::try_from(code).ok())
+        .expect("an exit code");
+    (
+        code,
+        String::from_utf8(output.stdout).expect("utf-8 stdout"),
+        String::from_utf8(output.stderr).expect("utf-8 stderr"),
+    )
+}
+
+struct Case {
+    /// The fixture under `tests/fixtures/check/`, without `.txt`.
+    name: &'static str,
+    /// The layer's keys; empty for the seed.
+    keys: &'static [&'static str],
+    code: u8,
+    /// Every line of the report that is not `correct`, a note on an ignored line, or the
+    /// header: the diagnosis, exactly.
+    findings: &'static [&'static str],
+    /// How many equations are reported correct.
+    correct: usize,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "note",
+        keys: &[],
+        code: 1,
+        findings: &[
+            "tests/fixtures/check/note.txt:7: z2: w5*x8 should be w5*x9",
+            "    the right equation: z2 = w1*x3 + w2*x4 + w3*x5 + w4*x8 + w5*x9 + w6*x10 + w7*x13 + w8*x14 + w9*x15",
+            "wrong (38 equations read: 37 correct, 1 wrong, 5 lines ignored)",
+        ],
+        correct: 37,
+    },
+    Case {
+        name: "note-corrected",
+        keys: &[],
+        code: 0,
+        findings: &["all correct (38 equations read: 38 correct, 0 wrong, 5 lines ignored)"],
+        correct: 38,
+    },
+    Case {
+        name: "missing-term",
+        keys: &[],
+        code: 1,
+        findings: &[
+            "tests/fixtures/check/missing-term.txt:8: z3: missing w9*x23",
+            "    the right equation: z3 = w1*x11 + w2*x12 + w3*x13 + w4*x16 + w5*x17 + w6*x18 + w7*x21 + w8*x22 + w9*x23",
+            "wrong (38 equations read: 37 correct, 1 wrong, 5 lines ignored)",
+        ],
+        correct: 37,
+    },
+    Case {
+        name: "extra-term",
+        keys: &[],
+        code: 1,
+        findings: &[
+            "tests/fixtures/check/extra-term.txt:37: dx13: extra d4*w5",
+            "    the right equation: dx13 = d1*w9 + d2*w7 + d3*w3 + d4*w1",
+            "wrong (38 equations read: 37 correct, 1 wrong, 5 lines ignored)",
+        ],
+        correct: 37,
+    },
+    Case {
+        name: "wrong-index-dw",
+        keys: &[],
+        code: 1,
+        findings: &[
+            "tests/fixtures/check/wrong-index-dw.txt:17: dw5: d4*x18 should be d4*x19",
+            "    the right equation: dw5 = d1*x7 + d2*x9 + d3*x17 + d4*x19",
+            "wrong (38 equations read: 37 correct, 1 wrong, 5 lines ignored)",
+        ],
+        correct: 37,
+    },
+    Case {
+        name: "wrong-index-dx",
+        keys: &[],
+        code: 1,
+        findings: &[
+            "tests/fixtures/check/wrong-index-dx.txt:32: dx8: d2*w5 should be d2*w4",
+            "    the right equation: dx8 = d1*w6 + d2*w4",
+            "wrong (38 equations read: 37 correct, 1 wrong, 5 lines ignored)",
+        ],
+        correct: 37,
+    },
+    Case {
+        name: "no-such-element",
+        keys: &[],
+        code: 1,
+        findings: &[
+            "tests/fixtures/check/no-such-element.txt:22: dw10: no such element: the layer has `dw1` to `dw9`",
+            "wrong (39 equations read: 38 correct, 1 wrong, 5 lines ignored)",
+        ],
+        correct: 38,
+    },
+    Case {
+        name: "duplicated",
+        keys: &[],
+        code: 1,
+        findings: &[
+            "tests/fixtures/check/duplicated.txt:9: z3: written twice (first on line 8)",
+            "wrong (39 equations read: 38 correct, 1 wrong, 5 lines ignored)",
+        ],
+        correct: 38,
+    },
+    Case {
+        name: "garbage-line",
+        keys: &[],
+        code: 1,
+        findings: &[
+            "tests/fixtures/check/garbage-line.txt:28: cannot read `∂L/∂x4 = δ2·w2 + + δ1·(w3`: column 18: expected a term such as `w1*x3`, found `+`",
+            "not written: dx4",
+            "wrong (37 equations read: 37 correct, 0 wrong, 1 unreadable, 5 lines ignored, 1 not written)",
+        ],
+        correct: 37,
+    },
+    Case {
+        name: "unusable",
+        keys: &[],
+        code: 2,
+        findings: &[
+            "tests/fixtures/check/unusable.txt:4: cannot read `z1 = w1·x1 + … + w9·x13`: column 14: `…` stands for terms left out: write every term to check the equation",
+            "not written: z1–z4 (none of the 4 `z` equations)",
+            "not written: dx1–dx25 (none of the 25 `dx` equations)",
+            "not written: dw1–dw9 (none of the 9 `dw` equations)",
+            "no equation could be read (0 equations read: 0 correct, 0 wrong, 1 unreadable, 2 lines ignored, 38 not written)",
+        ],
+        correct: 0,
+    },
+    Case {
+        name: "remainder",
+        keys: &["in=6", "k=3", "stride=2"],
+        code: 1,
+        findings: &[
+            "tests/fixtures/check/remainder.txt:5: dx6: extra d2*w3; `x6` is never read (past the last window, in the remainder r), so its gradient is 0",
+            "    the right equation: dx6 = 0",
+            "tests/fixtures/check/remainder.txt:6: dx36: extra d4*w9; `x36` is never read (past the last window, in the remainder r), so its gradient is 0",
+            "    the right equation: dx36 = 0",
+            "not written: z1–z4 (none of the 4 `z` equations)",
+            "not written: dx2–dx5, dx7–dx35",
+            "not written: dw1–dw9 (none of the 9 `dw` equations)",
+            "wrong (3 equations read: 1 correct, 2 wrong, 2 lines ignored, 46 not written)",
+        ],
+        correct: 1,
+    },
+];
+
+#[test]
+fn each_fixture_gets_its_diagnosis() {
+    for case in CASES {
+        let path = format!("tests/fixtures/check/{}.txt", case.name);
+        let mut args = vec![path.as_str()];
+        args.extend(case.keys);
+        let (code, stdout, _) = check(&args, "");
+        // The independent check: the exit code, the diagnosis line for line, and every
+        // other equation reported correct.
+        assert_eq!(code, case.code, "{}:\n{stdout}", case.name);
+        let findings: Vec<&str> = stdout
+            .lines()
+            .skip(1)
+            .filter(|line| !line.ends_with(": correct") && !line.contains(": note: "))
+            .collect();
+        assert_eq!(findings, case.findings, "{}", case.name);
+        let correct = stdout.lines().filter(|l| l.ends_with(": correct")).count();
+        assert_eq!(correct, case.correct, "{}", case.name);
+        insta::assert_snapshot!(format!("check_{}", case.name.replace('-', "_")), stdout);
+    }
+}
+
+#[test]
+fn standard_input_is_read_with_a_dash() {
+    let (code, stdout, _) = check(
+        &["-"],
+        "z2 = w1*x3 + w2*x4 + w3*x5 + w4*x8 + w5*x8 + w6*x10 + w7*x13 + w8*x14 + w9*x15\n",
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("<stdin>:1: z2: w5*x8 should be w5*x9\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn complete_asks_for_every_equation() {
+    let text = "dx3 = d1*w3 + d2*w1\n";
+    assert_eq!(check(&["-"], text).0, 0);
+    assert_eq!(check(&["--complete", "-"], text).0, 1);
+}
+
+#[test]
+fn unusable_arguments_exit_2_and_say_why() {
+    let (code, _, stderr) = check(&["-", "in=5", "k=7"], "z1 = w1*x1\n");
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "error: `k` (7) is larger than the padded input (5) on axis 1\n  | in=5 k=7\n  |        ^\n"
+    );
+    let (code, _, stderr) = check(&["tests/fixtures/check/absent.txt"], "");
+    assert_eq!(code, 2);
+    assert!(
+        stderr.starts_with("error: cannot read `tests/fixtures/check/absent.txt`: "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_readme_shows_the_notes_report_as_printed() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("the README");
+    let (_, report, _) = check(&["tests/fixtures/check/note.txt"], "");
+    assert!(
+        readme.contains(&format!(
+            "$ convsym check tests/fixtures/check/note.txt\n{report}```"
+        )),
+        "README.md's \"Explain and check\" shows an outdated `convsym check`"
+    );
+}
