@@ -213,7 +213,7 @@ fn a_bad_layer_exits_2_naming_the_key() {
     assert!(stdout.is_empty());
     assert_eq!(
         stderr,
-        "error: unknown key `strid`; did you mean `stride`?\n"
+        "error: unknown key `strid`; did you mean `stride`?\n  | in=5 k=3 strid=2\n  |          ^^^^^\n"
     );
 }
 
