@@ -73,14 +73,20 @@ impl<S> fmt::Display for Value<S> {
             Value::Integer { digits, .. } => f.write_str(digits),
             Value::Word { word, .. } => f.write_str(word),
             Value::Tuple { items, .. } => {
-                f.write_str("(")?;
+                // `{:#}` leaves out the outer parentheses, for messages that put the value in
+                // parentheses of their own: "`k` (3, 3, 3) has 3 entries".
+                let (open, close) = if f.alternate() { ("", "") } else { ("(", ")") };
+                f.write_str(open)?;
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
                     write!(f, "{item}")?;
                 }
-                f.write_str(if items.len() == 1 { ",)" } else { ")" })
+                if items.len() == 1 {
+                    f.write_str(",")?;
+                }
+                f.write_str(close)
             }
         }
     }
@@ -668,7 +674,7 @@ impl<'a, S: Clone> Validation<'a, S> {
             }
             Value::Tuple { items, span } => {
                 let message = format!(
-                    "`in` ({value}) has {} axes; expected 1 to 3, e.g. `(11,)`, `(7, 6)` or `(4, 5, 3)`",
+                    "`in` ({value:#}) has {} axes; expected 1 to 3, e.g. `(11,)`, `(7, 6)` or `(4, 5, 3)`",
                     items.len()
                 );
                 self.errors.push(Error::at(span.clone(), message));
@@ -676,7 +682,7 @@ impl<'a, S: Clone> Validation<'a, S> {
             }
             Value::Word { span, .. } => {
                 let message =
-                    format!("`in` ({value}) must be an integer or a tuple of 1 to 3 integers");
+                    format!("`in` ({value:#}) must be an integer or a tuple of 1 to 3 integers");
                 self.errors.push(Error::at(span.clone(), message));
                 None
             }
@@ -712,7 +718,7 @@ impl<'a, S: Clone> Validation<'a, S> {
                 let rank = rank?;
                 if items.len() != rank {
                     let message = format!(
-                        "`{key}` ({value}) has {} entries but `in` has {rank} axes",
+                        "`{key}` ({value:#}) has {} entries but `in` has {rank} axes",
                         items.len()
                     );
                     self.errors.push(Error::at(span.clone(), message));
@@ -722,7 +728,7 @@ impl<'a, S: Clone> Validation<'a, S> {
             }
             Value::Word { span, .. } => {
                 let message =
-                    format!("`{key}` ({value}) must be an integer or a tuple of integers");
+                    format!("`{key}` ({value:#}) must be an integer or a tuple of integers");
                 self.errors.push(Error::at(span.clone(), message));
                 None
             }
@@ -741,7 +747,7 @@ impl<'a, S: Clone> Validation<'a, S> {
                 "valid" => Some(PadRequest::Mode(Padding::Valid)),
                 _ => {
                     let message = format!(
-                        "`pad` ({value}) must be an integer, a tuple, `same`, `same_lower` or `valid`"
+                        "`pad` ({value:#}) must be an integer, a tuple, `same`, `same_lower` or `valid`"
                     );
                     self.errors.push(Error::at(span.clone(), message));
                     None
@@ -757,7 +763,7 @@ impl<'a, S: Clone> Validation<'a, S> {
                 let rank = rank?;
                 if items.len() != rank {
                     let message = format!(
-                        "`pad` ({value}) has {} entries but `in` has {rank} axes",
+                        "`pad` ({value:#}) has {} entries but `in` has {rank} axes",
                         items.len()
                     );
                     self.errors.push(Error::at(span.clone(), message));
@@ -780,8 +786,9 @@ impl<'a, S: Clone> Validation<'a, S> {
                 Some((before?, after?))
             }
             _ => {
-                let message =
-                    format!("`pad` entry ({item}) must be an integer or a pair `(before, after)`");
+                let message = format!(
+                    "`pad` entry ({item:#}) must be an integer or a pair `(before, after)`"
+                );
                 self.errors.push(Error::at(item.span(), message));
                 None
             }
@@ -796,7 +803,7 @@ impl<'a, S: Clone> Validation<'a, S> {
         if let Value::Integer { .. } = value {
             self.integer(key, value, 1)
         } else {
-            let message = format!("`{key}` ({value}) must be a positive integer");
+            let message = format!("`{key}` ({value:#}) must be a positive integer");
             self.errors.push(Error::at(value.span(), message));
             None
         }
@@ -811,7 +818,7 @@ impl<'a, S: Clone> Validation<'a, S> {
             Some(Value::Word { word, .. }) if word == "true" => Some(true),
             Some(Value::Word { word, .. }) if word == "false" => Some(false),
             Some(value) => {
-                let message = format!("`bias` ({value}) must be `true` or `false`");
+                let message = format!("`bias` ({value:#}) must be `true` or `false`");
                 self.errors.push(Error::at(value.span(), message));
                 None
             }
@@ -847,9 +854,10 @@ impl<'a, S: Clone> Validation<'a, S> {
                 }
                 _ => (format!("`{key}` ({digits}) is too large"), span),
             },
-            Value::Word { span, .. } | Value::Tuple { span, .. } => {
-                (format!("`{key}` entry ({value}) must be an integer"), span)
-            }
+            Value::Word { span, .. } | Value::Tuple { span, .. } => (
+                format!("`{key}` entry ({value:#}) must be an integer"),
+                span,
+            ),
         };
         self.errors.push(Error::at(span.clone(), message));
         None
@@ -990,7 +998,7 @@ mod tests {
             ),
             (
                 "in=(5,6) k=(3,3,3)",
-                "`k` ((3, 3, 3)) has 3 entries but `in` has 2 axes",
+                "`k` (3, 3, 3) has 3 entries but `in` has 2 axes",
                 "(3,3,3)",
             ),
             (
@@ -1000,7 +1008,7 @@ mod tests {
             ),
             (
                 "in=5 k=3 pad=((1,2,3),(0,0))",
-                "`pad` entry ((1, 2, 3)) must be an integer or a pair `(before, after)`",
+                "`pad` entry (1, 2, 3) must be an integer or a pair `(before, after)`",
                 "(1,2,3)",
             ),
             (
@@ -1025,7 +1033,7 @@ mod tests {
             ),
             (
                 "in=(1,2,3,4) k=1",
-                "`in` ((1, 2, 3, 4)) has 4 axes; expected 1 to 3, e.g. `(11,)`, `(7, 6)` or `(4, 5, 3)`",
+                "`in` (1, 2, 3, 4) has 4 axes; expected 1 to 3, e.g. `(11,)`, `(7, 6)` or `(4, 5, 3)`",
                 "(1,2,3,4)",
             ),
         ];
