@@ -52,12 +52,8 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> std::io::Result<u8> {
-    let spec = match args.keys.spec_or_report() {
-        Ok(spec) => spec,
-        Err(report) => {
-            stderr.write_all(report.as_bytes())?;
-            return Ok(INVALID);
-        }
+    let Some(spec) = args.keys.spec_reported(stderr)? else {
+        return Ok(INVALID);
     };
     let limits = Limits {
         slices: args.slices,

@@ -39,6 +39,18 @@ impl Keys {
         Spec::parse(&text).map_err(|errors| report(&text, &errors))
     }
 
+    /// The validated layer, or `None` after writing the report of every error to `stderr`.
+    ///
+    /// # Errors
+    ///
+    /// Writing to `stderr` failed.
+    pub fn spec_reported(&self, stderr: &mut dyn std::io::Write) -> std::io::Result<Option<Spec>> {
+        match self.spec_or_report() {
+            Ok(spec) => Ok(Some(spec)),
+            Err(report) => stderr.write_all(report.as_bytes()).map(|()| None),
+        }
+    }
+
     /// The validated layer; on errors, reports each on standard error and returns the exit
     /// code to end with.
     pub fn spec(&self) -> Result<Spec, ExitCode> {

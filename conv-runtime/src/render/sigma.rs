@@ -305,12 +305,7 @@ impl Layer<'_> {
                         .into_iter()
                         .chain(self.taps()),
                 ),
-                Indexed::new(
-                    self.input_name(),
-                    [self.batch(), self.input_channel()]
-                        .into_iter()
-                        .chain(self.sources()),
-                ),
+                self.input(),
             ],
         }
     }
@@ -416,15 +411,7 @@ impl Layer<'_> {
                 .chain(self.positions().flatten())
                 .collect(),
             conditions: Vec::new(),
-            factors: alloc::vec![
-                self.delta(),
-                Indexed::new(
-                    self.input_name(),
-                    [self.batch(), self.input_channel()]
-                        .into_iter()
-                        .chain(self.sources()),
-                ),
-            ],
+            factors: alloc::vec![self.delta(), self.input(),],
         }
     }
 
@@ -441,6 +428,16 @@ impl Layer<'_> {
             conditions: Vec::new(),
             factors: alloc::vec![self.delta()],
         }
+    }
+
+    /// `x̃[n, c, sources…]`: the input element a tap reads.
+    fn input(&self) -> Indexed {
+        Indexed::new(
+            self.input_name(),
+            [self.batch(), self.input_channel()]
+                .into_iter()
+                .chain(self.sources()),
+        )
     }
 
     /// `d[n, o, i, j]`.
