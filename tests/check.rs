@@ -243,3 +243,25 @@ fn the_readme_shows_the_notes_report_as_printed() {
         "README.md's \"Explain and check\" shows an outdated `convsym check`"
     );
 }
+
+/// Each equation checked is derived whole: a layer whose equations can exceed the bound is
+/// refused with exit code 2. Unwritten equations are kept as runs, so a layer of four
+/// billion inputs with short equations checks at once.
+#[test]
+fn huge_layers_are_refused_or_checked_without_listing_every_element() {
+    let (code, stdout, stderr) = check(&["-", "in=(3000,3000)", "k=3"], "z1 = w1*x1\n");
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert_eq!(
+        stderr,
+        "error: the layer is too large to check: one of its equations can have 8988004 terms, more than 4194304\n"
+    );
+    let (code, stdout, _) = check(
+        &["-", "in=(4000000000,)", "k=1", "stride=1000"],
+        "z1 = w1*x1\n",
+    );
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("not written: dx1–dx4000000000 (none of the 4000000000 `dx` equations)\n"),
+        "{stdout}"
+    );
+}

@@ -311,3 +311,29 @@ fn the_readme_shows_the_seeds_explanation_as_printed() {
         "README.md's \"Explain and check\" shows an outdated `convsym explain`"
     );
 }
+
+/// Explaining builds every grid and both constructions in full: a layer past the bound is
+/// refused with exit code 2 before anything is allocated, never a crash.
+#[test]
+fn a_layer_too_large_to_explain_is_refused() {
+    let refusal = "error: the layer is too large to explain: its constructions build 179796076 elements, more than 4194304; `convsym` without `explain` streams its equations\n";
+    let (code, stdout, stderr) = convsym(&["explain", "in=(3000,3000)", "k=3"]);
+    assert_eq!((code, stdout.as_str(), stderr.as_str()), (2, "", refusal));
+    let svg = std::env::temp_dir().join("convsym-too-large.svg");
+    let svg = svg.to_str().expect("a UTF-8 temporary path");
+    let (code, _, stderr) = convsym(&["explain", "--svg", svg, "in=(3000,3000)", "k=3"]);
+    assert_eq!((code, stderr.as_str()), (2, refusal));
+    // Sizes that overflow any count: a dilation of 2^63 − 1 with `same` padding.
+    let (code, _, stderr) = convsym(&[
+        "explain",
+        "in=5",
+        "k=2",
+        "dilation=9223372036854775807",
+        "pad=same",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("more elements than can be counted"),
+        "{stderr}"
+    );
+}

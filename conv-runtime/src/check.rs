@@ -23,7 +23,7 @@
 //!
 //! let spec = Spec::parse("in=5 k=3 stride=2").unwrap();
 //! let text = "z2 = w1·x3 + w2·x4 + w3·x5 + w4·x8 + w5·x8 + w6·x10 + w7·x13 + w8·x14 + w9·x15";
-//! let report = check::check(&spec, text, check::Options::default());
+//! let report = check::check(&spec, text, check::Options::default()).unwrap();
 //! assert_eq!(report.exit_code(), 1);
 //! assert!(report.render("note.txt").contains("note.txt:1: z2: w5*x8 should be w5*x9"));
 //! ```
@@ -33,6 +33,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt::{self, Write};
+use core::ops::Range;
 
 use crate::derive::{self, Section};
 use crate::spec::Unread;
@@ -545,8 +546,9 @@ pub struct NotWritten {
     pub tensor: Tensor,
     /// How many equations the tensor has.
     pub total: usize,
-    /// The 0-based indices not written.
-    pub indices: Vec<usize>,
+    /// The 0-based indices not written, as ascending runs: as small as what was written,
+    /// however large the layer.
+    pub runs: Vec<Range<usize>>,
 }
 
 /// The outcome of checking a text against a layer.
@@ -578,8 +580,42 @@ fn section(tensor: Tensor) -> Option<Section> {
         .find(|section| section.tensor() == tensor)
 }
 
+/// A layer whose equations are too long to derive one by one for a check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooLarge {
+    /// The most terms one of its equations can have (saturated at `usize::MAX`).
+    pub terms: usize,
+}
+
+impl fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the layer is too large to check: one of its equations can have {} terms, more than {}",
+            self.terms,
+            crate::explain::LARGEST
+        )
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for TooLarge {}
+
 /// Checks every equation in `text` against `spec`'s chain-rule equations.
-pub fn check(spec: &Spec, text: &str, options: Options) -> Report {
+///
+/// # Errors
+///
+/// [`TooLarge`] when one equation of the layer can have more than
+/// [`crate::explain::LARGEST`] terms: each equation checked is derived whole.
+pub fn check(spec: &Spec, text: &str, options: Options) -> Result<Report, TooLarge> {
+    let terms = Section::ALL
+        .into_iter()
+        .map(|section| section.max_terms(spec))
+        .max()
+        .unwrap_or(0);
+    if terms > crate::explain::LARGEST {
+        return Err(TooLarge { terms });
+    }
     let mut entries = Vec::new();
     let mut first_lines: BTreeMap<Variable, usize> = BTreeMap::new();
     for (number, line) in text.lines().enumerate() {
@@ -610,22 +646,31 @@ pub fn check(spec: &Spec, text: &str, options: Options) -> Report {
         .filter_map(|section| {
             let tensor = section.tensor();
             let total = section.len(spec);
-            let indices: Vec<usize> = (0..total)
-                .filter(|&index| !first_lines.contains_key(&Variable::new(tensor, index)))
-                .collect();
-            (!indices.is_empty()).then_some(NotWritten {
+            let written = first_lines
+                .range(Variable::new(tensor, 0)..Variable::new(tensor, total))
+                .map(|(variable, _)| variable.index);
+            // The gaps between the written indices, and after the last of them.
+            let mut runs = Vec::new();
+            let mut next = 0;
+            for index in written.chain([total]) {
+                if index > next {
+                    runs.push(next..index);
+                }
+                next = index + 1;
+            }
+            (!runs.is_empty()).then_some(NotWritten {
                 tensor,
                 total,
-                indices,
+                runs,
             })
         })
         .collect();
-    Report {
+    Ok(Report {
         spec: spec.to_string(),
         entries,
         not_written,
         options,
-    }
+    })
 }
 
 /// The finding for one equation read.
@@ -797,29 +842,17 @@ fn range(tensor: Tensor, count: usize) -> String {
     }
 }
 
-/// Indices as names, consecutive runs of three or more shortened: `dx1–dx5, dx7`.
-fn runs(tensor: Tensor, indices: &[usize]) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut i = 0;
-    while let Some(&start) = indices.get(i) {
-        let mut end = i;
-        while indices.get(end + 1) == Some(&(indices.get(end).copied().unwrap_or(0) + 1)) {
-            end += 1;
-        }
-        let first = name(Variable::new(tensor, start));
-        match end - i {
-            0 => parts.push(first),
-            1 => {
-                parts.push(first);
-                parts.push(name(Variable::new(tensor, start + 1)));
-            }
-            _ => {
-                let last = indices.get(end).copied().unwrap_or(start);
-                parts.push(format!("{first}–{}", name(Variable::new(tensor, last))));
-            }
-        }
-        i = end + 1;
-    }
+/// Runs of indices as names, runs of three or more shortened: `dx1–dx5, dx7`.
+fn runs(tensor: Tensor, runs: &[Range<usize>]) -> String {
+    let name = |index| name(Variable::new(tensor, index));
+    let parts: Vec<String> = runs
+        .iter()
+        .map(|run| match run.len() {
+            1 => name(run.start),
+            2 => format!("{}, {}", name(run.start), name(run.start + 1)),
+            _ => format!("{}–{}", name(run.start), name(run.end - 1)),
+        })
+        .collect();
     parts.join(", ")
 }
 
@@ -954,12 +987,12 @@ impl Report {
         for missing in &self.not_written {
             let tensor = missing.tensor;
             if written_any(tensor) {
-                let _ = writeln!(out, "not written: {}", runs(tensor, &missing.indices));
+                let _ = writeln!(out, "not written: {}", runs(tensor, &missing.runs));
             } else {
                 let _ = writeln!(
                     out,
                     "not written: {} (none of the {} `{}` equations)",
-                    runs(tensor, &missing.indices),
+                    runs(tensor, &missing.runs),
                     missing.total,
                     tensor.name()
                 );
@@ -1000,7 +1033,12 @@ impl Report {
                 if ignored == 1 { "line" } else { "lines" }
             ));
         }
-        let not_written: usize = self.not_written.iter().map(|n| n.indices.len()).sum();
+        let not_written: usize = self
+            .not_written
+            .iter()
+            .flat_map(|n| &n.runs)
+            .map(ExactSizeIterator::len)
+            .sum();
         if not_written > 0 {
             parts.push(format!("{not_written} not written"));
         }
@@ -1094,7 +1132,7 @@ mod tests {
     }
 
     fn problems(line: &str) -> String {
-        let report = check(&seed(), line, Options::default());
+        let report = check(&seed(), line, Options::default()).unwrap();
         let rendered = report.render("t");
         rendered
             .lines()
@@ -1150,21 +1188,30 @@ mod tests {
     fn exit_codes_follow_the_worst_finding() {
         let spec = seed();
         let right = "dx3 = d1*w3 + d2*w1";
-        assert_eq!(check(&spec, right, Options::default()).exit_code(), 0);
         assert_eq!(
-            check(&spec, right, Options { complete: true }).exit_code(),
+            check(&spec, right, Options::default()).unwrap().exit_code(),
+            0
+        );
+        assert_eq!(
+            check(&spec, right, Options { complete: true })
+                .unwrap()
+                .exit_code(),
             1
         );
         assert_eq!(
-            check(&spec, "dx3 = d1*w3", Options::default()).exit_code(),
+            check(&spec, "dx3 = d1*w3", Options::default())
+                .unwrap()
+                .exit_code(),
             1
         );
         assert_eq!(
-            check(&spec, "notes\nz1 = +", Options::default()).exit_code(),
+            check(&spec, "notes\nz1 = +", Options::default())
+                .unwrap()
+                .exit_code(),
             2
         );
-        assert_eq!(check(&spec, "", Options::default()).exit_code(), 2);
-        let twice = check(&spec, &format!("{right}\n{right}"), Options::default());
+        assert_eq!(check(&spec, "", Options::default()).unwrap().exit_code(), 2);
+        let twice = check(&spec, &format!("{right}\n{right}"), Options::default()).unwrap();
         assert_eq!(twice.exit_code(), 1);
         assert!(
             twice
@@ -1175,7 +1222,7 @@ mod tests {
 
     #[test]
     fn lists_equations_not_written() {
-        let report = check(&seed(), "dx3 = d1*w3 + d2*w1", Options::default());
+        let report = check(&seed(), "dx3 = d1*w3 + d2*w1", Options::default()).unwrap();
         let rendered = report.render("t");
         assert!(
             rendered.contains("not written: dx1, dx2, dx4–dx25\n"),
@@ -1190,7 +1237,7 @@ mod tests {
     proptest! {
         #[test]
         fn arbitrary_text_never_panics(text in "\\PC{0,80}") {
-            let report = check(&seed(), &text, Options::default());
+            let report = check(&seed(), &text, Options::default()).unwrap();
             let _ = report.render("t");
         }
 
@@ -1198,7 +1245,7 @@ mod tests {
         fn near_equations_never_panic(
             text in "(z|dx|dw|∂L/∂w|δ|x)[0-9₀-₉_{}]{0,3} ?= ?([dwxbδz∂L/]{1,3}[0-9]{0,25}[ *·+−-]{0,2}|…|\\.|[(){}_=,;]){0,12}"
         ) {
-            let report = check(&seed(), &text, Options::default());
+            let report = check(&seed(), &text, Options::default()).unwrap();
             let _ = report.render("t");
         }
     }

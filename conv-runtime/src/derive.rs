@@ -8,7 +8,7 @@
 use alloc::vec::Vec;
 
 use crate::layout::{Layout, MAX_DIMS, for_each_index};
-use crate::{Equation, Expr, Spec, Tensor, Term, Variable};
+use crate::{Axis, Equation, Expr, Spec, Tensor, Term, Variable};
 
 /// The four groups of equations a layer has, in the order they are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -39,6 +39,22 @@ impl Section {
             Section::GradInput => Tensor::GradInput,
             Section::GradWeight => Tensor::GradWeight,
             Section::GradBias => Tensor::GradBias,
+        }
+    }
+
+    /// The most terms one of the section's equations can have for `spec`, from the shapes
+    /// alone (saturated at `usize::MAX`).
+    pub fn max_terms(self, spec: &Spec) -> usize {
+        let product = |sizes: &mut dyn Iterator<Item = usize>| sizes.fold(1, usize::saturating_mul);
+        let taps = product(&mut spec.axes().iter().map(Axis::kernel));
+        let positions = product(&mut spec.axes().iter().map(Axis::output));
+        match self {
+            Section::Forward => spec
+                .in_channels_per_group()
+                .saturating_mul(taps)
+                .saturating_add(usize::from(spec.bias())),
+            Section::GradInput => spec.out_channels_per_group().saturating_mul(taps),
+            Section::GradWeight | Section::GradBias => spec.batch().saturating_mul(positions),
         }
     }
 

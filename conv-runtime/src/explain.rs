@@ -11,7 +11,7 @@
 //! use conv_runtime::{Spec, explain};
 //!
 //! let spec = Spec::parse("in=5 k=3 stride=2").unwrap();
-//! let explanation = explain::explain(&spec, explain::Limits::default());
+//! let explanation = explain::explain(&spec, explain::Limits::default()).unwrap();
 //! assert!(explanation.agrees());
 //! assert!(explain::text::render(&explanation).contains("dw1 = d1*x1 + d2*x3 + d3*x11 + d4*x13"));
 //! ```
@@ -159,14 +159,83 @@ impl Explanation {
     }
 }
 
+/// The most elements an explanation may build: grid cells and construction terms, counted
+/// by [`size`]. An explanation builds both constructions in full and draws every grid, so a
+/// larger layer is refused rather than allowed to exhaust memory.
+pub const LARGEST: usize = 1 << 22;
+
+/// A layer too large to explain (see [`LARGEST`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooLarge {
+    /// The elements its explanation would build (saturated at `usize::MAX`).
+    pub elements: usize,
+}
+
+impl core::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("the layer is too large to explain: its constructions build ")?;
+        if self.elements == usize::MAX {
+            f.write_str("more elements than can be counted")?;
+        } else {
+            write!(f, "{} elements, more than {LARGEST}", self.elements)?;
+        }
+        f.write_str("; `convsym` without `explain` streams its equations")
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for TooLarge {}
+
+/// The elements an explanation of `spec` builds: the padded input slice of every
+/// weight-gradient correlation, the padded, dilated δ of every input-gradient correlation,
+/// and the terms of both constructions. Saturates rather than overflows.
+pub fn size(spec: &Spec) -> usize {
+    let product = |sizes: &mut dyn Iterator<Item = usize>| sizes.fold(1, usize::saturating_mul);
+    let axes = spec.axes();
+    let padded_input = product(&mut axes.iter().map(Axis::padded_input));
+    let padded_delta = product(&mut axes.iter().map(|a| {
+        a.input()
+            .saturating_add(a.effective_kernel())
+            .saturating_sub(1)
+    }));
+    let pairs = spec.batch().saturating_mul(spec.out_channels());
+    let weight_slices = pairs.saturating_mul(spec.in_channels_per_group());
+    [
+        weight_slices.saturating_mul(padded_input),
+        weight_slices.saturating_mul(padded_delta),
+        spec.multiply_adds().saturating_mul(2),
+    ]
+    .into_iter()
+    .fold(0, usize::saturating_add)
+}
+
+/// `Ok` when `spec` is small enough to explain or draw.
+///
+/// # Errors
+///
+/// [`TooLarge`] past [`LARGEST`] elements.
+pub fn fits(spec: &Spec) -> Result<(), TooLarge> {
+    let elements = size(spec);
+    if elements > LARGEST {
+        Err(TooLarge { elements })
+    } else {
+        Ok(())
+    }
+}
+
 /// Explains `spec`: sizes, forward equations, δ dilated and padded, the two gradient
 /// constructions window by window, and their comparison with the chain rule.
-pub fn explain(spec: &Spec, limits: Limits) -> Explanation {
+///
+/// # Errors
+///
+/// [`TooLarge`] for a layer past [`LARGEST`] elements (see [`size`]).
+pub fn explain(spec: &Spec, limits: Limits) -> Result<Explanation, TooLarge> {
+    fits(spec)?;
     let builder = Builder { spec, limits };
     let weight_gradient = construction::grad_weight(spec);
     let input_gradient = construction::grad_input(spec);
     let (agreement, agrees) = builder.agreement(&weight_gradient, &input_gradient);
-    Explanation {
+    Ok(Explanation {
         spec: spec.to_string(),
         steps: vec![
             builder.sizes(),
@@ -177,7 +246,7 @@ pub fn explain(spec: &Spec, limits: Limits) -> Explanation {
             agreement,
         ],
         agrees,
-    }
+    })
 }
 
 /// The names of the spatial axes of a layer of `rank` axes, singular and plural.
@@ -1095,7 +1164,8 @@ mod tests {
                 equations: usize::MAX,
                 cells: usize::MAX,
             },
-        );
+        )
+        .unwrap();
         assert!(explanation.agrees());
         let mut sums: alloc::collections::BTreeMap<Variable, Expr> =
             alloc::collections::BTreeMap::new();
@@ -1164,7 +1234,7 @@ mod tests {
             cells: 9,
             ..Limits::default()
         };
-        let explanation = explain(&spec("in=5 k=3 stride=2"), limits);
+        let explanation = explain(&spec("in=5 k=3 stride=2"), limits).unwrap();
         let text = text::render(&explanation);
         assert!(
             text.contains(
@@ -1204,7 +1274,7 @@ mod tests {
             let Ok(spec) = Spec::parse(&text) else {
                 return Ok(());
             };
-            let explanation = explain(&spec, Limits::default());
+            let explanation = explain(&spec, Limits::default()).unwrap();
             proptest::prop_assert!(explanation.agrees(), "{}", text);
             let _ = (text::render(&explanation), latex::render(&explanation), markdown::render(&explanation));
             proptest::prop_assert_eq!(svg::render(&spec, Limits::default()).is_ok(), rank < 3);

@@ -46,13 +46,16 @@ pub fn run(
             }
         }
     };
-    let report = check::check(
-        &spec,
-        &text,
-        Options {
-            complete: args.complete,
-        },
-    );
+    let options = Options {
+        complete: args.complete,
+    };
+    let report = match check::check(&spec, &text, options) {
+        Ok(report) => report,
+        Err(too_large) => {
+            writeln!(stderr, "error: {too_large}")?;
+            return Ok(INVALID);
+        }
+    };
     stdout.write_all(report.render(source).as_bytes())?;
     let code = report.exit_code();
     if code == 2 {

@@ -74,7 +74,13 @@ pub fn run(
             return Ok(2);
         }
     }
-    let explanation = explain::explain(&spec, limits);
+    let explanation = match explain::explain(&spec, limits) {
+        Ok(explanation) => explanation,
+        Err(too_large) => {
+            writeln!(stderr, "error: {too_large}")?;
+            return Ok(INVALID);
+        }
+    };
     let rendered = match args.format {
         Format::Text => explain::text::render(&explanation),
         Format::Latex => explain::latex::render(&explanation),

@@ -30,6 +30,8 @@ const DOTS_PER_ROW: usize = 4;
 pub enum Error {
     /// The picture is flat: it draws layers of 1 or 2 spatial axes.
     Rank(usize),
+    /// The layer is past the size an explanation may build.
+    TooLarge(super::TooLarge),
 }
 
 impl fmt::Display for Error {
@@ -39,6 +41,7 @@ impl fmt::Display for Error {
                 f,
                 "the picture draws layers of 1 or 2 axes, and this layer has {rank}; `explain` prints its slices as text"
             ),
+            Error::TooLarge(too_large) => too_large.fmt(f),
         }
     }
 }
@@ -300,8 +303,10 @@ impl Panel<'_> {
 ///
 /// # Errors
 ///
-/// [`Error::Rank`] for a layer of 3 axes.
+/// [`Error::Rank`] for a layer of 3 axes, [`Error::TooLarge`] past [`super::LARGEST`]
+/// elements.
 pub fn render(spec: &Spec, limits: Limits) -> Result<String, Error> {
+    super::fits(spec).map_err(Error::TooLarge)?;
     let axes = match spec.axes() {
         [columns] => (None, columns),
         [rows, columns] => (Some(rows), columns),
