@@ -325,3 +325,16 @@ fn the_readme_samples_are_what_convsym_prints() {
         Some(stderr(&error))
     );
 }
+
+/// Equations stream one at a time, but each is built whole: a layer whose single equations
+/// would not fit in memory is refused up front, with exit code 2, instead of being killed.
+#[test]
+fn equations_too_long_to_hold_are_refused() {
+    let output = convsym(&["--only", "dw", "in=(4000000000,)", "k=1"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(stdout(&output), "");
+    assert_eq!(
+        stderr(&output),
+        "error: a `dw` equation of this layer can have 4000000000 terms, more than the 16777216 convsym holds at once\n"
+    );
+}

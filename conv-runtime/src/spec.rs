@@ -243,18 +243,22 @@ impl Axis {
             .filter(|&output| output < self.output)
     }
 
+    /// Why no window reads input `position`, or `None` if one does.
+    pub fn why_unread(&self, position: usize) -> Option<Unread> {
+        if (0..self.kernel).any(|tap| self.target(position, tap).is_some()) {
+            return None;
+        }
+        let last_read = (self.output - 1) * self.stride + (self.kernel - 1) * self.dilation;
+        Some(if position + self.pad_before > last_read {
+            Unread::Remainder
+        } else {
+            Unread::Gap
+        })
+    }
+
     /// The input positions no window reads, each with the reason.
     pub fn unread(&self) -> impl Iterator<Item = (usize, Unread)> + '_ {
-        let last_read = (self.output - 1) * self.stride + (self.kernel - 1) * self.dilation;
-        (0..self.input).filter_map(move |position| {
-            let read = (0..self.kernel).any(|tap| self.target(position, tap).is_some());
-            let reason = if position + self.pad_before > last_read {
-                Unread::Remainder
-            } else {
-                Unread::Gap
-            };
-            (!read).then_some((position, reason))
-        })
+        (0..self.input).filter_map(|position| Some((position, self.why_unread(position)?)))
     }
 }
 

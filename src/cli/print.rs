@@ -10,7 +10,7 @@ use convsym::derive::Section;
 use convsym::spec::Unread;
 use convsym::{Format, Spec, render};
 
-use super::keys::Keys;
+use super::keys::{INVALID, Keys};
 use super::output::{self, Streamed};
 
 /// The arguments of `convsym [KEYS…]`.
@@ -85,6 +85,18 @@ pub fn run(args: &Args) -> ExitCode {
         Some(only) => vec![only.section()],
         None => Section::ALL.to_vec(),
     };
+    // Equations stream one at a time, but each is built whole before it is printed.
+    for &section in &sections {
+        let terms = section.max_terms(&spec);
+        if terms > LARGEST_EQUATION {
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: a `{}` equation of this layer can have {terms} terms, more than the {LARGEST_EQUATION} convsym holds at once",
+                section.tensor().name()
+            );
+            return ExitCode::from(INVALID);
+        }
+    }
     let streamed =
         output::stream(|out| render::document(out, &spec, args.format.format(), &sections));
     if streamed == Streamed::Complete {
@@ -101,25 +113,30 @@ pub fn run(args: &Args) -> ExitCode {
     streamed.exit_code()
 }
 
+/// The most terms of one equation printed: about 800 MB of terms. A `dw` equation has a
+/// term per batch element and output position: 802 816 for a batch of 64 at 224×224.
+const LARGEST_EQUATION: usize = 1 << 24;
+
 /// Names listed in a note before it only counts the rest.
 const LISTED: usize = 6;
 
 /// One note per axis and reason for the inputs the forward pass never reads: why, which
-/// positions, and which `dx` equations are therefore 0.
+/// positions, and which `dx` equations are therefore 0. Lazy throughout: an axis of
+/// billions of positions costs time here, never memory.
 fn unread_notes(notes: &mut String, spec: &Spec) {
     for (index, axis) in spec.axes().iter().enumerate() {
         let number = index + 1;
         for reason in [Unread::Remainder, Unread::Gap] {
-            let positions: Vec<usize> = axis
-                .unread()
-                .filter(|&(_, why)| why == reason)
-                .map(|(position, _)| position)
-                .collect();
-            if positions.is_empty() {
+            let positions = || {
+                axis.unread()
+                    .filter(move |&(_, why)| why == reason)
+                    .map(|(position, _)| position)
+            };
+            let (list, count) = ranges(positions());
+            if count == 0 {
                 continue;
             }
-            let s = if positions.len() == 1 { "" } else { "s" };
-            let list = ranges(&positions);
+            let s = if count == 1 { "" } else { "s" };
             let _ = match reason {
                 Unread::Remainder => write!(
                     notes,
@@ -140,54 +157,54 @@ fn unread_notes(notes: &mut String, spec: &Spec) {
                     axis.dilation(),
                 ),
             };
-            let _ = writeln!(notes, "{}", zero_names(spec, index, &positions));
+            let _ = writeln!(notes, "{}", zero_names(spec, index, reason, count));
         }
     }
 }
 
-/// `1–3, 6`: sorted 0-based positions as 1-based ranges, the first few of them.
-fn ranges(positions: &[usize]) -> String {
+/// `1–3, 6`: ascending 0-based positions as 1-based ranges, the first few of them; and how
+/// many positions there are.
+fn ranges(positions: impl Iterator<Item = usize>) -> (String, usize) {
     let mut runs: Vec<(usize, usize)> = Vec::new();
-    for &position in positions {
+    let mut more = false;
+    let mut count = 0;
+    for position in positions {
+        count += 1;
+        let full = runs.len() == LISTED;
         match runs.last_mut() {
             Some((_, last)) if *last + 1 == position => *last = position,
+            _ if full => more = true,
             _ => runs.push((position, position)),
         }
     }
     let mut text: Vec<String> = runs
         .iter()
-        .take(LISTED)
         .map(|&(first, last)| match last - first {
             0 => format!("{}", first + 1),
             1 => format!("{}, {}", first + 1, last + 1),
             _ => format!("{}–{}", first + 1, last + 1),
         })
         .collect();
-    if runs.len() > LISTED {
+    if more {
         text.push("…".into());
     }
-    text.join(", ")
+    (text.join(", "), count)
 }
 
-/// The `dx` names whose position on axis `axis` is one of `positions`, the first few of
-/// them, and how many there are.
-fn zero_names(spec: &Spec, axis: usize, positions: &[usize]) -> String {
+/// The `dx` names whose position on axis `axis` is never read for `reason`, the first few
+/// of them, and how many there are (`count` positions on that axis).
+fn zero_names(spec: &Spec, axis: usize, reason: Unread, count: usize) -> String {
     let shape = spec.input_shape();
     // The flat index advances by `inner` per step on the axis, which has `size` steps.
     let inner: usize = shape.iter().skip(axis + 3).product();
     let size = shape.get(axis + 2).copied().unwrap_or(1);
-    let mut unread = vec![false; size];
-    for &position in positions {
-        if let Some(flag) = unread.get_mut(position) {
-            *flag = true;
-        }
-    }
+    let geometry = spec.axes().get(axis);
     let names: Vec<String> = (0..spec.input_len())
-        .filter(|flat| unread.get(flat / inner % size) == Some(&true))
+        .filter(|flat| geometry.and_then(|g| g.why_unread(flat / inner % size)) == Some(reason))
         .take(LISTED)
         .map(|flat| format!("dx{}", flat + 1))
         .collect();
-    let total = positions.len() * (spec.input_len() / size);
+    let total = count.saturating_mul(spec.input_len() / size);
     if total > names.len() {
         format!("{}, … ({total} in all)", names.join(", "))
     } else {
