@@ -1,5 +1,5 @@
 //! The kernels `conv!` generates, for every configuration of the JAX fixtures (which cover
-//! every key) and both unroll modes, checked four ways: on symbolic inputs they reproduce
+//! every key and every layer the command's snapshots pin) and both unroll modes, checked four ways: on symbolic inputs they reproduce
 //! the engine's equations term for term; on integer data they equal the runtime's numeric
 //! reference and JAX exactly; in `f32` they stay within the rounding bound of the sum; and
 //! their gradients pass a central finite-difference check.
@@ -155,6 +155,15 @@ layers! {
     bias_batch "in5_k3_s2_bias_batch2_cin2_cout2" [bias] {
         in = 5, k = 3, stride = 2, bias, batch = 2, cin = 2, cout = 2
     }
+    // The rest of the command's snapshot layers (tests/render.rs).
+    snapshot_1d "in11_1d_k3_s2" [] { in = (11,), k = 3, stride = 2 }
+    snapshot_3d "in3x4x3_3d_k2_s1x2x1" [] { in = (3, 4, 3), k = 2, stride = (1, 2, 1) }
+    snapshot_groups "in6_1d_k3_cin4_cout4_g2" [] { in = (6,), k = 3, cin = 4, cout = 4, groups = 2 }
+    snapshot_pad "in5_k3_pad_asym" [] { in = 5, k = 3, pad = ((1, 0), (2, 1)) }
+    snapshot_bias "in5_k3_s2_cout2_bias_batch2" [bias] {
+        in = 5, k = 3, stride = 2, cout = 2, bias, batch = 2
+    }
+    snapshot_same "in7_k4_s2_same" [] { in = 7, k = 4, stride = 2, pad = same }
     depthwise "in7_1d_k2_s2_d3_pad1_depthwise3_bias_batch3" [bias] {
         in = (7,), k = 2, stride = 2, dilation = 3, pad = (1,), cin = 3, cout = 3, groups = 3,
         bias = true, batch = 3
@@ -198,7 +207,16 @@ fn symbolic_kernels_reproduce_the_engines_equations() {
         }
         checked += 1;
     });
-    assert_eq!(checked, 46);
+    // Every fixture configuration, full and as loops: a fixture missing from `layers!` fails.
+    let fixtures = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/jax"))
+        .expect("the fixture folder")
+        .filter(|entry| {
+            entry
+                .as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))
+        })
+        .count();
+    assert_eq!(checked, 2 * fixtures);
 }
 
 /// Small deterministic numbers: integers in `-3..=3` or floats in `[-1, 1)`.
