@@ -1,11 +1,15 @@
 //! Direct loops with every size a const generic: what a careful user writes by hand for
 //! one layer, and the baseline a compile-time specialised kernel has to beat.
 //!
-//! The loops are the textbook ones, with two kindnesses a careful user would add: the
-//! kernel taps that would land on padding are clipped from each loop's range rather than
-//! tested inside it, and the input gradient gathers (one write per input element) stepping
-//! the kernel by the stride, so it never tests divisibility per tap. Bounds are constants
-//! after monomorphisation, so the compiler may unroll and vectorise as it sees fit.
+//! The loops are the textbook gathers, one write per output element, with the kindness a
+//! careful user would add: in the forward pass and the weight gradient, the taps or
+//! outputs that would land on padding are clipped from each loop's range rather than
+//! tested inside it. The input gradient tests each tap (`reader`): with the stride a
+//! constant that is a few instructions, and it measured 1.3–2× faster than stepping the
+//! taps by the stride from a computed start (`step_by`), except on the 1-D layer (nine
+//! taps, stride 4), where it is 15% slower. Bounds are constants after monomorphisation,
+//! so the compiler may unroll and vectorise as it sees fit; it cannot vectorise the sums
+//! themselves, since reassociating `f32` additions changes results.
 
 use core::ops::Range;
 
@@ -61,6 +65,13 @@ fn outputs(tap: usize, input: usize, outputs: usize, stride: usize, pad: usize) 
         .div_ceil(stride)
         .min(outputs);
     first..end.max(first)
+}
+
+/// The output position that reads input `input` through tap `tap`, if one does.
+#[inline]
+fn reader(input: usize, tap: usize, pad: usize, stride: usize, outputs: usize) -> Option<usize> {
+    let reach = (input + pad).checked_sub(tap)?;
+    (reach % stride == 0 && reach / stride < outputs).then_some(reach / stride)
 }
 
 impl<
@@ -186,19 +197,16 @@ impl<
                                 [(out_channel * Self::CIN_PER_GROUP + in_group) * Self::FILTER..]
                                 [..Self::FILTER];
                             let delta = &delta[out_channel * Self::OUT_PLANE..][..Self::OUT_PLANE];
-                            // Taps with ky ≡ y + pad (mod stride) reach an output row.
-                            for ky in
-                                ((y + PAD_H) % STRIDE_H..K_H.min(y + PAD_H + 1)).step_by(STRIDE_H)
-                            {
-                                let row = (y + PAD_H - ky) / STRIDE_H;
-                                if row >= Self::OUT_H {
+                            for ky in 0..K_H {
+                                // Output row `row` reads `y` through `ky` if
+                                // row·stride + ky − pad = y.
+                                let Some(row) = reader(y, ky, PAD_H, STRIDE_H, Self::OUT_H) else {
                                     continue;
-                                }
-                                for kx in ((x + PAD_W) % STRIDE_W..K_W.min(x + PAD_W + 1))
-                                    .step_by(STRIDE_W)
-                                {
-                                    let column = (x + PAD_W - kx) / STRIDE_W;
-                                    if column < Self::OUT_W {
+                                };
+                                for kx in 0..K_W {
+                                    if let Some(column) =
+                                        reader(x, kx, PAD_W, STRIDE_W, Self::OUT_W)
+                                    {
                                         sum += delta[row * Self::OUT_W + column]
                                             * filter[ky * K_W + kx];
                                     }
