@@ -98,7 +98,7 @@ def table(name, spec, why, results, peak):
                 continue
             median, half_width, _ = value
             noise = f" ±{100 * half_width / median:.0f}%"
-            ratio = f"{median / best[label]:.3g}" if best[label] else "–"
+            ratio = f"{median / best[label]:.2f}" if best[label] else "–"
             if median == best[label]:
                 ratio = f"**{ratio}**"
             cells += [duration(median) + noise, ratio, percent(100 * bound / median)]
