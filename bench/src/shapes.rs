@@ -21,11 +21,13 @@ pub struct Shape {
     /// The direct loops, with this layer's sizes as const generics.
     pub direct: Make,
     /// The slot for the kernels `conv!` generates for this layer: `None` until the macro
-    /// lands. To fill it, expand `conv!(struct SeedLayer; in = 5, k = 3, stride = 2)` (say)
-    /// in `src/shapes.rs`, implement [`Kernels`] for `SeedLayer` by forwarding to its
-    /// `forward_into`, `grad_input_into` and `grad_weight_into`, and write
-    /// `generated: Some(|| Box::new(SeedLayer))`. The checks in [`crate::verify`] and the
-    /// `conv!` row in `benches/kernels.rs` pick it up from here.
+    /// lands. To fill it, add the `convsym` package to this one's `[dependencies]`, expand
+    /// `conv!(struct SeedLayer; in = 5, k = 3, stride = 2)` (say) in `src/shapes.rs`,
+    /// implement [`Kernels`] for `SeedLayer` by forwarding to its `forward_into`,
+    /// `grad_input_into` and `grad_weight_into` (whatever the macro names them), and write
+    /// `generated: Some(|| Box::new(SeedLayer))`. The checks in [`crate::verify`], the
+    /// `conv!` rows of `benches/kernels.rs` and `bench/report.py`, and
+    /// `bench/instructions.py --implementations conv!` pick it up from here.
     pub generated: Option<Make>,
 }
 
