@@ -1,0 +1,174 @@
+//! The baselines of issue 4: for each layer in `convsym_bench::shapes::SHAPES`, the
+//! forward pass, the input gradient (`dx`) and the weight gradient (`dw`), in `f32` on one
+//! thread, by
+//!
+//! - `direct`: const-generic direct loops (`convsym_bench::direct`), what a careful user
+//!   writes by hand;
+//! - `reference`: `conv_runtime::reference`, shapes known only at run time;
+//! - `im2col+gemm`: im2col and matrixmultiply's `sgemm` (`convsym_bench::im2col`);
+//! - `candle`: candle-core's `conv1d`/`conv2d` and the ops its autograd runs
+//!   (`convsym_bench::candle`);
+//! - `conv!`: the kernels the macro generates, where a layer's `generated` slot is filled.
+//!
+//! Throughput is in multiply-adds (`shapes::multiply_adds`): criterion's `elem/s` are
+//! multiply-adds per second. Before timing, every baseline is checked against the
+//! reference on the data it is timed on (`verify`), and the thread counts are asserted.
+//!
+//! ```text
+//! cargo bench -p convsym-bench --bench kernels            # the suite, ~4 minutes
+//! cargo bench -p convsym-bench --bench kernels -- depthwise  # one layer
+//! cargo test -p convsym-bench --bench kernels             # the checks, each benchmark once
+//! python3 bench/report.py                                 # the tables in BENCHMARKS.md
+//! ```
+//!
+//! The `Kernels` implementations (direct, im2col, `conv!`) are all called through one
+//! indirect call per pass, about a nanosecond: visible only on the seed's 36 multiply-adds,
+//! and the same for each of them.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use conv_runtime::{Spec, reference};
+use convsym_bench::Kernels;
+use convsym_bench::candle::{self, Candle};
+use convsym_bench::im2col::Im2col;
+use convsym_bench::shapes::{Data, SHAPES, Shape, multiply_adds};
+use convsym_bench::verify::verify;
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput};
+
+/// One of the three passes.
+#[derive(Clone, Copy, Debug)]
+enum Pass {
+    Forward,
+    GradInput,
+    GradWeight,
+}
+
+impl Pass {
+    const ALL: [Pass; 3] = [Pass::Forward, Pass::GradInput, Pass::GradWeight];
+
+    fn name(self) -> &'static str {
+        match self {
+            Pass::Forward => "forward",
+            Pass::GradInput => "dx",
+            Pass::GradWeight => "dw",
+        }
+    }
+
+    fn output_len(self, spec: &Spec) -> usize {
+        match self {
+            Pass::Forward => spec.output_len(),
+            Pass::GradInput => spec.input_len(),
+            Pass::GradWeight => spec.weight_len(),
+        }
+    }
+
+    fn run(self, kernels: &mut dyn Kernels, data: &Data, output: &mut [f32]) {
+        match self {
+            Pass::Forward => kernels.forward_into(&data.input, &data.weight, output),
+            Pass::GradInput => kernels.grad_input_into(&data.weight, &data.delta, output),
+            Pass::GradWeight => kernels.grad_weight_into(&data.input, &data.delta, output),
+        }
+    }
+
+    fn reference(self, spec: &Spec, data: &Data) -> Vec<f32> {
+        match self {
+            Pass::Forward => reference::forward(spec, &data.input, &data.weight, &[]),
+            Pass::GradInput => reference::grad_input(spec, &data.weight, &data.delta),
+            Pass::GradWeight => reference::grad_weight(spec, &data.input, &data.delta),
+        }
+    }
+}
+
+fn bench_kernels(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    kernels: &mut dyn Kernels,
+    pass: Pass,
+    spec: &Spec,
+    data: &Data,
+) {
+    let mut output = vec![0.0; pass.output_len(spec)];
+    group.bench_function(name, |b| {
+        b.iter(|| pass.run(kernels, black_box(data), black_box(&mut output)));
+    });
+}
+
+fn bench_candle(group: &mut BenchmarkGroup<'_, WallTime>, pass: Pass, spec: &Spec, data: &Data) {
+    let candle = Candle::new(spec).expect("candle takes every benchmark layer");
+    let tensors = (
+        candle.input(&data.input),
+        candle.weight(&data.weight),
+        candle.delta(&data.delta),
+    );
+    let (Ok(input), Ok(weight), Ok(delta)) = tensors else {
+        panic!("the data fits the layer's tensors");
+    };
+    group.bench_function("candle", |b| {
+        b.iter(|| {
+            let (input, weight, delta) = black_box((&input, &weight, &delta));
+            match pass {
+                Pass::Forward => candle.forward(input, weight),
+                Pass::GradInput => candle.grad_input(weight, delta),
+                Pass::GradWeight => candle.grad_weight(input, delta),
+            }
+            .expect("candle computes the pass")
+        });
+    });
+}
+
+fn bench_shape(criterion: &mut Criterion, shape: &Shape) {
+    let spec = shape.spec();
+    let data = Data::small_integers(&spec);
+    let mut direct = (shape.direct)();
+    let mut generated = shape.generated.map(|make| make());
+    let mut im2col = Im2col::new(&spec);
+    for pass in Pass::ALL {
+        let mut group = criterion.benchmark_group(format!("{}/{}", shape.name, pass.name()));
+        group.throughput(Throughput::Elements(multiply_adds(&spec)));
+        // The slot for the generated kernels: filled in `shapes::SHAPES`, measured here.
+        if let Some(generated) = &mut generated {
+            bench_kernels(&mut group, "conv!", generated.as_mut(), pass, &spec, &data);
+        }
+        bench_kernels(&mut group, "direct", direct.as_mut(), pass, &spec, &data);
+        bench_kernels(&mut group, "im2col+gemm", &mut im2col, pass, &spec, &data);
+        bench_candle(&mut group, pass, &spec, &data);
+        group.bench_function("reference", |b| {
+            b.iter(|| pass.reference(&spec, black_box(&data)));
+        });
+        group.finish();
+    }
+}
+
+fn main() {
+    if let Some(code) = candle::run_single_threaded() {
+        std::process::exit(code);
+    }
+    let threads = candle::threads();
+    assert!(
+        threads.candle == 1 && threads.rayon == 1,
+        "candle must run on one thread: {threads:?}"
+    );
+    let problems: Vec<String> = SHAPES.iter().filter_map(|s| verify(s).err()).collect();
+    assert!(
+        problems.is_empty(),
+        "baselines disagree with the reference:\n{}",
+        problems.join("\n")
+    );
+    eprintln!(
+        "every baseline equals the reference on all {} layers; after running candle: {:?}",
+        SHAPES.len(),
+        candle::threads(),
+    );
+    // 84 benchmarks at about 3 s each (warm-up, measurement, analysis): ~4 minutes.
+    let mut criterion = Criterion::default()
+        .sample_size(30)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .configure_from_args();
+    for shape in &SHAPES {
+        bench_shape(&mut criterion, shape);
+    }
+    criterion.final_summary();
+}

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Markdown tables from the `kernels` benchmarks' criterion output.
+
+Reads target/criterion/<layer>_<pass>/<implementation>/new/{benchmark,estimates}.json as
+`cargo bench -p convsym-bench --bench kernels` leaves them, and prints one table per layer:
+each implementation's median time per pass, its ratio to the fastest baseline of that pass
+(`conv!`, the generated kernels, is never the baseline), and the share of the machine bound
+it reaches. The bound is the time the pass's multiply-adds take at the core's peak f32
+FMA rate: multiply-adds / (lanes x FMA units x clock).
+
+    python3 bench/report.py [--criterion target/criterion] [--clock-ghz 4.2] ...
+
+The layers, their order and descriptions come from bench/src/shapes.rs. Standard library
+only.
+"""
+
+import argparse
+import json
+import pathlib
+import re
+import sys
+
+PASSES = [("forward", "forward"), ("dx", "input gradient"), ("dw", "weight gradient")]
+# Row order; anything else criterion holds for these groups comes after, by name.
+IMPLEMENTATIONS = ["conv!", "direct", "im2col+gemm", "candle", "reference"]
+GENERATED = "conv!"
+
+
+def layers(shapes_rs):
+    """(name, spec, why) for each layer in SHAPES, in order."""
+    text = shapes_rs.read_text(encoding="utf-8")
+    pattern = re.compile(r'name: "([^"]+)",\s*spec: "([^"]+)",\s*why: "([^"]+)"')
+    return pattern.findall(text)
+
+
+def load(criterion, baseline):
+    """{(group, implementation): (median ns, ci half-width ns, multiply-adds)}."""
+    results = {}
+    for path in criterion.glob(f"*/*/{baseline}/benchmark.json"):
+        benchmark = json.loads(path.read_text(encoding="utf-8"))
+        estimates = json.loads((path.parent / "estimates.json").read_text(encoding="utf-8"))
+        median = estimates["median"]
+        interval = median["confidence_interval"]
+        throughput = benchmark.get("throughput") or {}
+        results[(benchmark["group_id"], benchmark["function_id"])] = (
+            median["point_estimate"],
+            (interval["upper_bound"] - interval["lower_bound"]) / 2,
+            throughput.get("Elements"),
+        )
+    return results
+
+
+def duration(ns):
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if ns >= scale:
+            return f"{ns / scale:.3g} {unit}"
+    return f"{ns:.3g} ns"
+
+
+def percent(share):
+    return f"{share:.2g}%" if share < 10 else f"{share:.0f}%"
+
+
+def table(name, spec, why, results, peak):
+    """The markdown for one layer, or None if criterion has nothing for it."""
+    groups = {label: f"{name}/{label}" for label, _ in PASSES}
+    found = {key: value for key, value in results.items() if key[0] in groups.values()}
+    if not found:
+        return None
+    implementations = sorted(
+        {implementation for _, implementation in found},
+        key=lambda i: (IMPLEMENTATIONS.index(i) if i in IMPLEMENTATIONS else 99, i),
+    )
+    multiply_adds = next(value[2] for value in found.values() if value[2])
+    bound = multiply_adds / peak
+    lines = [
+        f"### `{name}`: `{spec}`, {why}",
+        "",
+        f"{multiply_adds:,} multiply-adds per pass; machine bound {duration(bound)}.",
+        "",
+        "| | " + " | ".join(f"{title} | × best | % bound" for _, title in PASSES) + " |",
+        "|---|" + "---:|---:|---:|" * len(PASSES),
+    ]
+    best = {}
+    for label, _ in PASSES:
+        times = [
+            found[(groups[label], i)][0]
+            for i in implementations
+            if i != GENERATED and (groups[label], i) in found
+        ]
+        best[label] = min(times) if times else None
+    for implementation in implementations:
+        cells = []
+        for label, _ in PASSES:
+            value = found.get((groups[label], implementation))
+            if value is None:
+                cells += ["–", "–", "–"]
+                continue
+            median, half_width, _ = value
+            noise = f" ±{100 * half_width / median:.0f}%"
+            ratio = f"{median / best[label]:.2f}" if best[label] else "–"
+            if median == best[label]:
+                ratio = f"**{ratio}**"
+            cells += [duration(median) + noise, ratio, percent(100 * bound / median)]
+        lines.append(f"| {implementation} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def summary(names, results, peak):
+    """One line per layer: the fastest baseline of each pass, its median and % bound."""
+    lines = [
+        "| layer | " + " | ".join(title for _, title in PASSES) + " |",
+        "|---|" + "---|" * len(PASSES),
+    ]
+    for name in names:
+        cells = []
+        for label, _ in PASSES:
+            group = f"{name}/{label}"
+            timed = [
+                (value[0], implementation, value[2])
+                for (g, implementation), value in results.items()
+                if g == group and implementation != GENERATED
+            ]
+            if not timed:
+                cells.append("–")
+                continue
+            median, implementation, multiply_adds = min(timed)
+            share = percent(100 * multiply_adds / peak / median) if multiply_adds else "–"
+            cells.append(f"{implementation} {duration(median)} ({share})")
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main():
+    root = pathlib.Path(__file__).resolve().parent.parent
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--criterion", type=pathlib.Path, default=root / "target" / "criterion")
+    parser.add_argument("--shapes", type=pathlib.Path, default=root / "bench" / "src" / "shapes.rs")
+    parser.add_argument("--baseline", default="new",
+                        help="a run saved with criterion's --save-baseline NAME (default: the last)")
+    parser.add_argument("--clock-ghz", type=float, default=4.2, help="measured by bench/peak.c")
+    parser.add_argument("--lanes", type=int, default=16, help="f32 lanes per FMA (512 bits)")
+    parser.add_argument("--fma-units", type=int, default=2, help="FMA pipes per core")
+    arguments = parser.parse_args()
+
+    peak = arguments.lanes * arguments.fma_units * arguments.clock_ghz  # multiply-adds per ns
+    results = load(arguments.criterion, arguments.baseline)
+    if not results:
+        sys.exit(f"no criterion results under {arguments.criterion}; run "
+                 "`cargo bench -p convsym-bench --bench kernels` first")
+    print(f"Medians of criterion's samples (± half the 95% confidence interval); × best: "
+          f"ratio to the fastest baseline of the pass (bold); % bound: the machine bound "
+          f"({arguments.lanes} lanes × {arguments.fma_units} FMA units × "
+          f"{arguments.clock_ghz} GHz = {peak:.1f} G multiply-adds/s) over the median.")
+    shapes = layers(arguments.shapes)
+    print()
+    print("Fastest baseline per layer and pass (% of the machine bound):")
+    print()
+    print(summary([name for name, _, _ in shapes], results, peak))
+    for name, spec, why in shapes:
+        markdown = table(name, spec, why, results, peak)
+        if markdown:
+            print()
+            print(markdown)
+
+
+if __name__ == "__main__":
+    main()

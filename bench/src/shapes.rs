@@ -1,0 +1,154 @@
+//! The layers issue 4 benchmarks, each with its const-generic direct loops, and the data
+//! the benchmarks feed them.
+
+use conv_runtime::Spec;
+
+use crate::Kernels;
+use crate::direct::{Conv1d, Conv2d};
+
+/// Makes a fresh set of kernels for one layer.
+pub type Make = fn() -> Box<dyn Kernels>;
+
+/// One benchmarked layer.
+#[derive(Clone, Copy)]
+pub struct Shape {
+    /// A short name, used in benchmark ids: `seed`, `lenet-c1`, ….
+    pub name: &'static str,
+    /// The specification, as `conv_runtime::Spec::parse` reads it.
+    pub spec: &'static str,
+    /// Why the issue picked it.
+    pub why: &'static str,
+    /// The direct loops, with this layer's sizes as const generics.
+    pub direct: Make,
+    /// The slot for the kernels `conv!` generates for this layer: `None` until the macro
+    /// lands. To fill it, add the `convsym` package to this one's `[dependencies]`, expand
+    /// `conv!(struct SeedLayer; in = 5, k = 3, stride = 2)` (say) in `src/shapes.rs`,
+    /// implement [`Kernels`] for `SeedLayer` by forwarding to its `forward_into`,
+    /// `grad_input_into` and `grad_weight_into` (whatever the macro names them), and write
+    /// `generated: Some(|| Box::new(SeedLayer))`. The checks in [`crate::verify`], the
+    /// `conv!` rows of `benches/kernels.rs` and `bench/report.py`, and
+    /// `bench/instructions.py --implementations conv!` pick it up from here.
+    pub generated: Option<Make>,
+}
+
+impl Shape {
+    /// The validated specification.
+    ///
+    /// # Panics
+    ///
+    /// If the text does not parse: the table below is fixed, so that is a bug here.
+    pub fn spec(&self) -> Spec {
+        Spec::parse(self.spec)
+            .unwrap_or_else(|errors| panic!("`{}` is not a valid layer: {errors:?}", self.spec))
+    }
+}
+
+/// The seven layers of issue 4, smallest first within each kind.
+pub const SHAPES: [Shape; 7] = [
+    Shape {
+        name: "seed",
+        spec: "in=5 k=3 stride=2",
+        why: "the design's example",
+        direct: || Box::new(Conv2d::<1, 1, 1, 5, 5, 3, 3, 2, 2, 0, 0>),
+        generated: None,
+    },
+    Shape {
+        name: "remainder",
+        spec: "in=6 k=3 stride=2",
+        why: "remainder r = 1",
+        direct: || Box::new(Conv2d::<1, 1, 1, 6, 6, 3, 3, 2, 2, 0, 0>),
+        generated: None,
+    },
+    Shape {
+        name: "lenet-c1",
+        spec: "in=28 k=5 cin=1 cout=6",
+        why: "a classic small layer (LeNet C1)",
+        direct: || Box::new(Conv2d::<1, 6, 1, 28, 28, 5, 5, 1, 1, 0, 0>),
+        generated: None,
+    },
+    Shape {
+        name: "lenet-c3",
+        spec: "in=14 k=5 cin=6 cout=16",
+        why: "multi-channel (LeNet C3)",
+        direct: || Box::new(Conv2d::<6, 16, 1, 14, 14, 5, 5, 1, 1, 0, 0>),
+        generated: None,
+    },
+    Shape {
+        name: "strided-padded",
+        spec: "in=32 k=3 stride=2 pad=1 cin=8 cout=16",
+        why: "strided, padded",
+        direct: || Box::new(Conv2d::<8, 16, 1, 32, 32, 3, 3, 2, 2, 1, 1>),
+        generated: None,
+    },
+    Shape {
+        name: "depthwise",
+        spec: "in=16 k=3 pad=1 cin=32 cout=32 groups=32",
+        why: "depthwise",
+        direct: || Box::new(Conv2d::<32, 32, 32, 16, 16, 3, 3, 1, 1, 1, 1>),
+        generated: None,
+    },
+    Shape {
+        name: "audio-1d",
+        spec: "in=(1024,) k=9 stride=4 cin=1 cout=8",
+        why: "audio-style 1-D",
+        direct: || Box::new(Conv1d::<1, 8, 1, 1024, 9, 4, 0>::default()),
+        generated: None,
+    },
+];
+
+/// The multiply-adds one pass performs: one per connection (output, weight, input) that
+/// does not land on padding. The forward pass and both gradients perform the same number.
+pub fn multiply_adds(spec: &Spec) -> u64 {
+    // Connections factor over the axes: per axis, the (output, tap) pairs that read input.
+    let per_axis = spec.axes().iter().map(|axis| {
+        let mut pairs = 0;
+        for output in 0..axis.output() {
+            for tap in 0..axis.kernel() {
+                pairs += u64::from(axis.source(output, tap).is_some());
+            }
+        }
+        pairs
+    });
+    let channels = spec.batch() * spec.out_channels() * spec.in_channels_per_group();
+    per_axis.product::<u64>() * channels as u64
+}
+
+/// A layer's inputs: the input `x`, the weight `w` and `δ = ∂L/∂z`.
+#[derive(Clone, Debug)]
+pub struct Data {
+    /// `x`, `[batch][cin][in…]`.
+    pub input: Vec<f32>,
+    /// `w`, `[cout][cin/groups][k…]`.
+    pub weight: Vec<f32>,
+    /// `δ`, `[batch][cout][out…]`.
+    pub delta: Vec<f32>,
+}
+
+impl Data {
+    /// Integers in `-2..=2` from a fixed pseudo-random sequence.
+    ///
+    /// Every product is then an integer of magnitude at most 4 and every sum in these
+    /// layers has at most 576 terms (`lenet-c1`'s weight gradient: 24 × 24 outputs), so
+    /// every partial sum, in any order and with or without fused multiply-adds, is an
+    /// integer below 2^24 and exact in `f32`: the baselines must agree with the reference
+    /// exactly. The timings do not depend on the values (no subnormals, no special cases).
+    pub fn small_integers(spec: &Spec) -> Data {
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut values = |len: usize| -> Vec<f32> {
+            (0..len)
+                .map(|_| {
+                    // xorshift64: deterministic, and enough to avoid structured data.
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    f32::from(((state >> 32) % 5) as u8) - 2.0
+                })
+                .collect()
+        };
+        Data {
+            input: values(spec.input_len()),
+            weight: values(spec.weight_len()),
+            delta: values(spec.output_len()),
+        }
+    }
+}
