@@ -215,7 +215,7 @@ fn rows(
     quote!([#(#rows),*])
 }
 
-/// `const ROWS: [[(lo, hi, first); k]; blocks]` for rows cut into blocks of at most
+/// `const ROWS: [[(lo, hi, first); k]; blocks]` for rows cut into blocks of about
 /// [`BLOCK`] outputs (`by_output`, the forward pass) or inputs (the input gradient), with
 /// the width of a block and their number.
 fn blocked_rows(axis: &Axis, by_output: bool) -> (TokenStream, usize, usize) {
@@ -224,7 +224,10 @@ fn blocked_rows(axis: &Axis, by_output: bool) -> (TokenStream, usize, usize) {
     } else {
         axis.input()
     };
-    let width = length.min(BLOCK);
+    // An input gradient's blocks start at a multiple of the stride, so that its phases
+    // (below) are the same in every block.
+    let multiple = if by_output { 1 } else { axis.stride() };
+    let width = length.min((BLOCK / multiple).max(1) * multiple);
     let blocks: Vec<_> = (0..length.div_ceil(width))
         .map(|block| {
             let start = block * width;
@@ -251,23 +254,34 @@ fn summed_row(
     start: &TokenStream,
     body: &TokenStream,
 ) -> TokenStream {
-    let width = number(width);
+    let width_literal = number(width);
     let sums = quote! {
-        let mut sums: [T; #width] = ::core::array::from_fn(|_| #start);
+        let mut sums: [T; #width_literal] = ::core::array::from_fn(|_| #start);
         #body
         for (out, sum) in block.iter_mut().zip(sums) {
             *out = sum;
         }
     };
+    by_blocks(row, (width, blocks), &sums)
+}
+
+/// `body` once per block of `row`, with the block as `block` and its taps' bounds as
+/// `rows`.
+fn by_blocks(
+    row: &TokenStream,
+    (width, blocks): (usize, usize),
+    body: &TokenStream,
+) -> TokenStream {
+    let width = number(width);
     if blocks == 1 {
         quote! {
             let (block, rows) = (#row, &ROWS[0]);
-            #sums
+            #body
         }
     } else {
         quote! {
             for (block, rows) in #row.chunks_mut(#width).zip(&ROWS) {
-                #sums
+                #body
             }
         }
     }
@@ -444,7 +458,7 @@ pub(super) fn grad_input(spec: &Spec) -> TokenStream {
         ..
     } = Chunks::of(spec);
     // A validated specification has 1 to 3 axes.
-    let Some((outer, axis, step)) = split(spec, true) else {
+    let Some((outer, axis, _)) = split(spec, true) else {
         return TokenStream::new();
     };
     let outer = Outer::new(outer);
@@ -453,6 +467,16 @@ pub(super) fn grad_input(spec: &Spec) -> TokenStream {
     let w_row = outer.row("w_taps", Tensor::Kernel, axis, false);
     let gradient_row = outer.row("dx_plane", Tensor::Input, axis, true);
     let targets = targets(outer.axes, &outer.inputs, &outer.taps, &outer.positions);
+    // Past stride 1 the sums are split by phase, the input position modulo the stride: a
+    // tap adds a contiguous row of δ into a contiguous run of one phase, where the plain
+    // row would take every s-th sum.
+    let stride = axis.stride();
+    let target = if stride == 1 {
+        quote!(sums[first..].iter_mut())
+    } else {
+        let stride = number(stride);
+        quote!(sums[first % #stride][first / #stride..].iter_mut())
+    };
     let taps_nest = nest(
         &outer.taps,
         &outer.kernel_extents,
@@ -461,7 +485,7 @@ pub(super) fn grad_input(spec: &Spec) -> TokenStream {
             let d_row = #d_row;
             let w_row = #w_row;
             for (tap, &(lo, hi, first)) in w_row.iter().zip(rows) {
-                for (sum, d) in sums[first..]#step.zip(&d_row[lo..hi]) {
+                for (sum, d) in #target.zip(&d_row[lo..hi]) {
                     sum.accumulate_product(d, tap);
                 }
             }
@@ -486,7 +510,22 @@ pub(super) fn grad_input(spec: &Spec) -> TokenStream {
             #taps_nest
         }
     };
-    let row = summed_row(&quote!(dx_row), (width, blocks), &quote!(T::zero()), &body);
+    let row = if stride == 1 {
+        summed_row(&quote!(dx_row), (width, blocks), &quote!(T::zero()), &body)
+    } else {
+        let (phases, phase_width) = (number(stride), number(width.div_ceil(stride)));
+        let sums = quote! {
+            let mut sums: [[T; #phase_width]; #phases] =
+                ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
+            #body
+            for (phase, sums) in sums.into_iter().enumerate() {
+                for (out, sum) in block.iter_mut().skip(phase).step_by(#phases).zip(sums) {
+                    *out = sum;
+                }
+            }
+        };
+        by_blocks(&quote!(dx_row), (width, blocks), &sums)
+    };
     let inputs_nest = nest(
         &outer.inputs,
         &outer.input_extents,
