@@ -6,7 +6,8 @@
 //! write them with every size a constant: the *gather* order (each output a dot product,
 //! taps innermost) and the *axpy* order (one tap at a time over a whole output row, the
 //! innermost loop contiguous so it vectorises at stride 1). Each group times the generated
-//! kernel and both orders in the same run, so their ratios are what to read.
+//! kernel, both orders and the runtime's generic reference (`convsym::reference`) in the
+//! same run, so their ratios are what to read.
 //!
 //! `cargo bench -p convsym-bench --bench generated`
 //! (and with `RUSTFLAGS="-C target-cpu=native"` for the machine's own instructions).
@@ -331,6 +332,9 @@ macro_rules! shape {
         run(&mut g, "generated", &reference, |z| Layer.forward_into(black_box(xa), black_box(wa), array_mut(z)));
         run(&mut g, "direct gather", &reference, |z| D::forward_gather(black_box(&x), black_box(&w), z));
         run(&mut g, "direct axpy", &reference, |z| D::forward_axpy(black_box(&x), black_box(&w), z));
+        run(&mut g, "reference", &reference, |z| {
+            z.copy_from_slice(&convsym::reference::forward(&spec, black_box(&x), black_box(&w), &[]));
+        });
         g.finish();
 
         let reference = convsym::reference::grad_input(&spec, &w, &dz);
@@ -338,6 +342,9 @@ macro_rules! shape {
         run(&mut g, "generated", &reference, |dx| Layer.grad_input_into(black_box(wa), black_box(dza), array_mut(dx)));
         run(&mut g, "direct gather", &reference, |dx| D::grad_input_gather(black_box(&w), black_box(&dz), dx));
         run(&mut g, "direct axpy", &reference, |dx| D::grad_input_axpy(black_box(&w), black_box(&dz), dx));
+        run(&mut g, "reference", &reference, |dx| {
+            dx.copy_from_slice(&convsym::reference::grad_input(&spec, black_box(&w), black_box(&dz)));
+        });
         g.finish();
 
         let reference = convsym::reference::grad_weight(&spec, &x, &dz);
@@ -345,6 +352,9 @@ macro_rules! shape {
         run(&mut g, "generated", &reference, |dw| Layer.grad_weight_into(black_box(xa), black_box(dza), array_mut(dw)));
         run(&mut g, "direct gather", &reference, |dw| D::grad_weight_gather(black_box(&x), black_box(&dz), dw));
         run(&mut g, "direct rows", &reference, |dw| D::grad_weight_rows(black_box(&x), black_box(&dz), dw));
+        run(&mut g, "reference", &reference, |dw| {
+            dw.copy_from_slice(&convsym::reference::grad_weight(&spec, black_box(&x), black_box(&dz)));
+        });
         g.finish();
     }};
 }

@@ -120,9 +120,9 @@ def main():
                   "nanoseconds", speed, ylog=True, vlines=vlines)
     legend = []
     for index, (mode, color) in enumerate(COLORS.items()):
-        x = WIDTH - 150 + index * 70
-        legend.append(f'<rect x="{x}" y="{HEIGHT - 30}" width="12" height="12" fill="{color}"/>')
-        legend.append(f'<text x="{x + 16}" y="{HEIGHT - 20}">{mode}</text>')
+        x, y = PANEL + 80 + MARGIN["left"] + 10, MARGIN["top"] + 30 + index * 18
+        legend.append(f'<rect x="{x}" y="{y - 10}" width="12" height="12" fill="{color}"/>')
+        legend.append(f'<text x="{x + 16}" y="{y}">{mode}</text>')
     svg = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
         f'font-family="sans-serif" font-size="12">',

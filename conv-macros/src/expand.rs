@@ -40,8 +40,8 @@ mod tests {
         insta::assert_snapshot!("seed_in5_k3_s2_full", expansion);
     }
 
-    /// A strided, padded, grouped layer with a bias and a batch, as loops: past the budget, so
-    /// without formula constants.
+    /// A strided, padded, grouped layer with a bias and a batch, as loops: too large for the
+    /// formula constants.
     #[test]
     fn loops() {
         let expansion = expanded(quote!(
@@ -77,7 +77,11 @@ mod tests {
     #[ignore = "a measurement, run by conv-macros/measure/unroll.sh"]
     fn expansion_time() {
         let layers = std::env::var("CONVSYM_LAYERS").unwrap_or_else(|_| "in = 6, k = 3".into());
-        for layer in layers.split(';').map(str::trim).filter(|layer| !layer.is_empty()) {
+        for layer in layers
+            .split(';')
+            .map(str::trim)
+            .filter(|layer| !layer.is_empty())
+        {
             for mode in ["full", "loops", "auto"] {
                 let text = format!("struct Layer; {layer}, unroll = {mode}");
                 let tokens: proc_macro2::TokenStream = text.parse().unwrap_or_default();
