@@ -55,6 +55,7 @@ layers! {
     ChunksStrided [bias] {
         in = (5, 32), k = 3, stride = 2, pad = 1, cin = 2, cout = 4, groups = 2, batch = 2, bias
     }
+    Unphased [] { in = (2100,), k = 3, stride = 2, cout = 2 }
     ThreeAxes [] { in = (3, 4, 37), k = (2, 2, 3), stride = (1, 1, 2), pad = (0, 1, 1) }
 }
 
