@@ -1,22 +1,30 @@
 #!/usr/bin/env bash
-# Build time and run time of `conv!` kernels, unrolled and as loops, for a ladder of layer
-# sizes: the data behind `unroll = auto`'s budget (conv-macros/src/spec.rs, README).
+# The cost of a `conv!` and the speed of what it generates, unrolled and as loops, for a
+# ladder of layer sizes: the data behind `unroll = auto`'s budget (conv-macros/src/spec.rs)
+# and the README's table and plot (build-cost.svg).
 #
-#   conv-macros/measure/unroll.sh [sizes…]        default: 6 10 14 18 22 26 34 46 66
+#   conv-macros/measure/unroll.sh [sizes…]        default: 6 10 14 18 22 26 30 34 42 66 130
 #
 # Each size is `in = N, k = 3` (2-D, one channel): (N − 2)² · 9 multiply-adds per kernel;
-# a last row is a big layer, `in = 224, k = 3, cin = 3, cout = 8` with `unroll = auto`.
-# For each size and mode a one-layer binary is built in debug and in release (the
-# dependencies are built once beforehand, so the time is the layer's crate alone) and the
-# release one is run: it times `forward_into` and `backward_into` in f32 and the runtime's
-# numeric reference on the same data. Prints one line per size and mode: multiply-adds,
-# debug and release build seconds, peak release build memory (MiB), forward and backward
-# nanoseconds, and the reference's. Run it on an otherwise idle machine.
+# a last row is a big layer, `in = 224, k = 3, cin = 3, cout = 8`, as loops. For each size
+# and mode it measures
+#   - the macro's expansion time (parse, validate, derive, lower: the ignored unit test
+#     `expansion_time` in conv-macros/src/expand.rs, in release);
+#   - the release build time the layer adds: a one-layer binary built twice (best of
+#     CONVSYM_REPEATS, default 2) minus the same binary without the layer (the
+#     dependencies are built once beforehand), and the build's peak memory;
+#   - the f32 forward pass, input gradient and weight gradient per call, and the runtime's
+#     numeric reference forward pass on the same data.
+# Prints a Markdown table and writes it as CSV to conv-macros/measure/unroll.csv, then
+# draws build-cost.svg beside the README from it (conv-macros/measure/plot.py). The machine
+# should be otherwise idle; on a shared one, compare the modes within one run.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 work="${CONVSYM_MEASURE_DIR:-/tmp/convsym-measure}"
+repeats="${CONVSYM_REPEATS:-2}"
+csv="$root/conv-macros/measure/unroll.csv"
 sizes=("$@")
-[ ${#sizes[@]} -gt 0 ] || sizes=(6 10 14 18 22 26 34 46 66)
+[ ${#sizes[@]} -gt 0 ] || sizes=(6 10 14 18 22 26 30 34 42 66 130)
 mkdir -p "$work/src"
 cat > "$work/Cargo.toml" <<TOML
 [package]
@@ -27,17 +35,12 @@ publish = false
 
 [dependencies]
 convsym = { path = "$root" }
-
-[profile.release]
-codegen-units = 16
 TOML
 
-layer() { # size mode
-  cat > "$work/src/main.rs" <<RUST
+harness() { # the timing code every binary shares
+  cat <<'RUST'
 use std::hint::black_box;
 use std::time::Instant;
-
-convsym::conv!(struct Layer; $1, unroll = $2);
 
 fn per_call(mut f: impl FnMut()) -> f64 {
     let mut calls = 1u32;
@@ -54,11 +57,28 @@ fn per_call(mut f: impl FnMut()) -> f64 {
     }
 }
 
+fn numbers(len: usize, seed: usize) -> Vec<f32> {
+    (0..len).map(|i| ((i * 7 + seed) % 13) as f32 / 13.0 - 0.5).collect()
+}
+RUST
+}
+
+baseline() { # the binary without a layer
+  { harness; cat <<'RUST'
+fn main() {
+    let x = numbers(64, 1);
+    println!("{}", per_call(|| { black_box(&x); }));
+}
+RUST
+  } > "$work/src/main.rs"
+}
+
+layer() { # arguments mode
+  { harness; cat <<RUST
+convsym::conv!(struct Layer; $1, unroll = $2);
+
 fn main() {
     let spec = Layer.spec();
-    let numbers = |len: usize, seed: usize| -> Vec<f32> {
-        (0..len).map(|i| ((i * 7 + seed) % 13) as f32 / 13.0 - 0.5).collect()
-    };
     let x = numbers(Layer::INPUT_LEN, 1);
     let w = numbers(Layer::WEIGHT_LEN, 2);
     let dz = numbers(Layer::OUTPUT_LEN, 3);
@@ -73,34 +93,25 @@ fn main() {
         Layer.forward_into(black_box(xa), black_box(wa), (&mut z[..]).try_into().unwrap());
         black_box(&z);
     });
-    let backward = per_call(|| {
-        Layer.backward_into(
-            black_box(xa),
-            black_box(wa),
-            black_box(dza),
-            (&mut dx[..]).try_into().unwrap(),
-            (&mut dw[..]).try_into().unwrap(),
-        );
-        black_box((&dx, &dw));
+    let grad_input = per_call(|| {
+        Layer.grad_input_into(black_box(wa), black_box(dza), (&mut dx[..]).try_into().unwrap());
+        black_box(&dx);
     });
-    let reference_forward = per_call(|| {
+    let grad_weight = per_call(|| {
+        Layer.grad_weight_into(black_box(xa), black_box(dza), (&mut dw[..]).try_into().unwrap());
+        black_box(&dw);
+    });
+    let reference = per_call(|| {
         black_box(convsym::reference::forward(&spec, black_box(&x), black_box(&w), &[]));
     });
-    let reference_backward = per_call(|| {
-        black_box(convsym::reference::grad_input(&spec, black_box(&w), black_box(&dz)));
-        black_box(convsym::reference::grad_weight(&spec, black_box(&x), black_box(&dz)));
-    });
     println!(
-        "{} {forward:.0} {backward:.0} {reference_forward:.0} {reference_backward:.0}",
+        "{} {forward:.0} {grad_input:.0} {grad_weight:.0} {reference:.0}",
         Layer::MULTIPLY_ADDS
     );
 }
 RUST
+  } > "$work/src/main.rs"
 }
-
-cd "$work"
-layer "in = 6, k = 3" loops
-cargo build --quiet && cargo build --release --quiet # the dependencies, once
 
 seconds() { # command…: runs it, prints its wall-clock seconds
   local start
@@ -109,26 +120,58 @@ seconds() { # command…: runs it, prints its wall-clock seconds
   echo "$(date +%s.%N) - $start" | bc
 }
 
+release_build() { # the best of $repeats clean builds of the crate alone; sets $release, $memory
+  release=""
+  local attempt time
+  for ((attempt = 0; attempt < repeats; attempt++)); do
+    touch "$work/src/main.rs"
+    time=$(seconds /usr/bin/time -f '%M' -o "$work/memory" cargo build --release --quiet) || return 1
+    if [ -z "$release" ] || [ "$(echo "$time < $release" | bc)" = 1 ]; then
+      release=$time
+      memory=$(( $(tail -1 "$work/memory") / 1024 ))
+    fi
+  done
+}
+
+cd "$work"
+layer "in = 6, k = 3" loops
+cargo build --release --quiet # the dependencies, once
+baseline
+: > "$work/build.log"
+release_build
+base=$release
+
+# Expansion times, all layers in one run of the unit test.
+layers="in = 224, k = 3, cin = 3, cout = 8"
+for size in "${sizes[@]}"; do layers="$layers; in = $size, k = 3"; done
+CONVSYM_LAYERS="$layers" cargo test --quiet --release --manifest-path "$root/Cargo.toml" \
+  -p conv-macros -- --ignored --nocapture expansion_time 2>/dev/null | grep $'\t' > "$work/expansion.tsv"
+
 measure() { # label arguments mode
   layer "$2" "$3"
   : > "$work/build.log"
-  local debug release memory
-  if ! debug=$(seconds cargo build --quiet) ||
-    ! release=$(seconds /usr/bin/time -f '%M' -o "$work/memory" cargo build --release --quiet); then
-    printf '%-6s %-6s build failed: %s\n' "$1" "$3" "$(grep -m1 error "$work/build.log")"
+  local expansion added madds forward grad_input grad_weight reference
+  expansion=$(awk -F'\t' -v layer="$2" -v mode="$3" '$1 == layer && $2 == mode { printf "%.1f", $3 / 1000 }' "$work/expansion.tsv")
+  if ! release_build; then
+    printf '| %s | %s | | %s | build failed: %s |\n' "$1" "$3" "$expansion" "$(grep -m1 error "$work/build.log")"
     return
   fi
-  memory=$(( $(tail -1 "$work/memory") / 1024 ))
-  read -r madds forward backward reference_forward reference_backward < <("$work/target/release/measure")
-  printf '%-6s %-6s %9s %8.1f %10.1f %9s %11s %12s %11s %11s\n' "$1" "$3" "$madds" "$debug" "$release" \
-    "$memory" "$forward" "$backward" "$reference_forward" "$reference_backward"
+  added=$(echo "$release - $base" | bc)
+  read -r madds forward grad_input grad_weight reference < <("$work/target/release/measure")
+  printf '| %s | %s | %s | %s | %.1f | %s | %s | %s | %s | %s |\n' "$1" "$3" "$madds" "$expansion" \
+    "$added" "$memory" "$forward" "$grad_input" "$grad_weight" "$reference"
+  echo "$1,$3,$madds,$expansion,$added,$memory,$forward,$grad_input,$grad_weight,$reference" >> "$csv"
 }
 
-printf '%-6s %-6s %9s %8s %10s %9s %11s %12s %11s %11s\n' in unroll madds debug_s release_s peak_MiB \
-  forward_ns backward_ns ref_fwd_ns ref_bwd_ns
+echo "in,unroll,multiply_adds,expansion_ms,added_release_s,peak_MiB,forward_ns,grad_input_ns,grad_weight_ns,reference_forward_ns" > "$csv"
+echo "| in | unroll | multiply-adds | expansion ms | added release build s | peak MiB | forward ns | input gradient ns | weight gradient ns | reference forward ns |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for size in "${sizes[@]}"; do
-  for mode in full loops; do
-    measure "$size" "in = $size, k = 3" "$mode"
-  done
+  # `unroll = full` is refused above 16384 multiply-adds (conv-macros/src/spec.rs).
+  if (( (size - 2) * (size - 2) * 9 <= 16384 )); then
+    measure "$size" "in = $size, k = 3" full
+  fi
+  measure "$size" "in = $size, k = 3" loops
 done
-measure 224 "in = 224, k = 3, cin = 3, cout = 8" auto
+measure "224 cin 3 cout 8" "in = 224, k = 3, cin = 3, cout = 8" loops
+python3 "$root/conv-macros/measure/plot.py" "$csv" "$root/build-cost.svg"

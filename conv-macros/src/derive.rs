@@ -5,7 +5,7 @@
 use conv_runtime::derive::{self, Section};
 use conv_runtime::{Equation, Notation};
 
-use crate::spec::{BUDGET, Layer, Unroll, size};
+use crate::spec::{FORMULAS, Layer, Unroll, size};
 
 /// The equations of the four sections, in [`Section::ALL`] order.
 pub(crate) struct Sections {
@@ -51,7 +51,7 @@ impl Sections {
 
 /// The equations the expansion needs, if any.
 pub(crate) struct Derivation {
-    /// Present when the kernels are unrolled or the layer is within the budget, where the
+    /// Present when the kernels are unrolled or the layer is within [`FORMULAS`], where the
     /// formulas are embedded as constants.
     pub(crate) sections: Option<Sections>,
 }
@@ -59,7 +59,7 @@ pub(crate) struct Derivation {
 impl Derivation {
     /// Derives what `layer`'s expansion needs.
     pub(crate) fn of(layer: &Layer) -> Self {
-        let needed = layer.unroll == Unroll::Full || size(&layer.spec) <= BUDGET;
+        let needed = layer.unroll == Unroll::Full || size(&layer.spec) <= FORMULAS;
         Derivation {
             sections: needed.then(|| Sections::of(layer)),
         }

@@ -40,8 +40,8 @@ mod tests {
         insta::assert_snapshot!("seed_in5_k3_s2_full", expansion);
     }
 
-    /// A strided, padded, grouped layer with a bias and a batch, as loops: past the budget, so
-    /// without formula constants.
+    /// A strided, padded, grouped layer with a bias and a batch, as loops: too large for the
+    /// formula constants.
     #[test]
     fn loops() {
         let expansion = expanded(quote!(
@@ -67,5 +67,36 @@ mod tests {
             .last()
             .map(|statement| quote!(#statement).to_string());
         assert_eq!(last.as_deref(), Some("Conv"));
+    }
+
+    /// Expansion time per layer and unroll mode, for `conv-macros/measure/unroll.sh`:
+    /// `CONVSYM_LAYERS="in = 6, k = 3; in = 10, k = 3"` (layers separated by `;`), prints
+    /// one line per layer and mode, `layer<TAB>mode<TAB>microseconds`, the best of five.
+    /// `cargo test -p conv-macros --release -- --ignored --nocapture expansion_time`
+    #[test]
+    #[ignore = "a measurement, run by conv-macros/measure/unroll.sh"]
+    fn expansion_time() {
+        let layers = std::env::var("CONVSYM_LAYERS").unwrap_or_else(|_| "in = 6, k = 3".into());
+        for layer in layers
+            .split(';')
+            .map(str::trim)
+            .filter(|layer| !layer.is_empty())
+        {
+            for mode in ["full", "loops", "auto"] {
+                let text = format!("struct Layer; {layer}, unroll = {mode}");
+                let tokens: proc_macro2::TokenStream = text.parse().unwrap_or_default();
+                let best = (0..5)
+                    .map(|_| {
+                        let start = std::time::Instant::now();
+                        let expansion = expand(tokens.clone());
+                        let elapsed = start.elapsed();
+                        drop(std::hint::black_box(expansion));
+                        elapsed
+                    })
+                    .min()
+                    .unwrap_or_default();
+                println!("{layer}\t{mode}\t{}", best.as_micros());
+            }
+        }
     }
 }

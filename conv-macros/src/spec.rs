@@ -7,17 +7,23 @@ use proc_macro2::Span;
 use crate::parse::{Extent, Invocation};
 
 /// `unroll = auto` unrolls a layer fully up to this many multiply-adds per function (see
-/// [`size`]) and
-/// emits loops above it. Chosen from the ladder in the README
-/// (`conv-macros/measure/unroll.sh`): up to here an unrolled layer builds in about two
-/// seconds and its forward pass runs about four times faster than the loops; past it the
-/// build time grows faster than the size while the gain stays the same.
-pub(crate) const BUDGET: usize = 4096;
+/// [`size`]) and emits loops above it. Chosen from the ladder in the README
+/// (`conv-macros/measure/unroll.sh`) and a comparison of both modes on small layers of one
+/// and two axes, with and without channels: below about 300 multiply-adds the unrolled
+/// kernels are up to 1.7 times faster than the loops (2 times on a long 1-D row at 600);
+/// from about 1 400 on the loops are as fast or faster in every case measured (3 times at
+/// 5 400), while an unrolled layer's release build grows from 0.2 s to 3 s at 5 000.
+pub(crate) const BUDGET: usize = 1024;
+
+/// The formulas (`FORWARD`, `GRAD_INPUT`, …) are embedded as constants up to this size
+/// even when the kernels are loops: deriving them costs a few milliseconds of expansion
+/// and no measurable build time at this size.
+pub(crate) const FORMULAS: usize = 4096;
 
 /// `unroll = full` is refused above this many multiply-adds per function: at the limit a
-/// release build of the one layer already takes about half a minute, and it grows
-/// quadratically past it.
-pub(crate) const LIMIT: usize = 4 * BUDGET;
+/// release build of the one layer already takes about 15 to 30 seconds, and it grows
+/// faster than linearly past it.
+pub(crate) const LIMIT: usize = 16384;
 
 /// How the kernels are emitted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

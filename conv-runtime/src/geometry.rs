@@ -25,6 +25,34 @@ impl Axis {
             .min(self.output());
         start..end.max(start)
     }
+
+    /// The outputs within `outputs` whose kernel tap `tap` reads a real input position
+    /// within `inputs`: a contiguous range (the source is increasing in the output), empty
+    /// when there are none. A kernel that works on a block of a row, of outputs or of
+    /// inputs, takes its loop bounds from here.
+    pub fn outputs_reading_within(
+        &self,
+        tap: usize,
+        outputs: Range<usize>,
+        inputs: Range<usize>,
+    ) -> Range<usize> {
+        let reading = self.outputs_reading(tap);
+        let inputs = inputs.start..inputs.end.min(self.input());
+        let reach = tap * self.dilation();
+        // First p with p·s + reach − pad_lo ≥ inputs.start.
+        let first = (inputs.start + self.pad_before())
+            .saturating_sub(reach)
+            .div_ceil(self.stride());
+        // One past the last p with p·s + reach − pad_lo ≤ inputs.end − 1.
+        let last = inputs
+            .end
+            .checked_sub(1)
+            .and_then(|end| (end + self.pad_before()).checked_sub(reach))
+            .map_or(0, |last| last / self.stride() + 1);
+        let start = reading.start.max(outputs.start).max(first);
+        let end = reading.end.min(outputs.end).min(last);
+        start..end.max(start)
+    }
 }
 
 impl Spec {
@@ -79,6 +107,42 @@ mod tests {
                     "{text} tap {tap}"
                 );
                 assert!(range.start <= axis.output(), "{text} tap {tap}");
+            }
+        }
+    }
+
+    /// Every block of outputs and of inputs of a spread of axes: the range holds exactly the
+    /// outputs in the block whose tap reads real input in the block.
+    #[test]
+    fn outputs_reading_within_matches_source() {
+        for text in [
+            "in=(11,) k=3 stride=2",
+            "in=(9,) k=4 stride=3 pad=same_lower dilation=2",
+            "in=(9,) k=3 pad=((2,1),)",
+            "in=(3,) k=3 pad=((7,5),) stride=4",
+            "in=(4,) k=2 dilation=3 pad=((0,6),) stride=5",
+        ] {
+            let spec = Spec::parse(text).unwrap();
+            let axis = spec.axes()[0];
+            for tap in 0..axis.kernel() {
+                for (outputs, inputs) in [(0, 3), (1, 4), (2, 9), (0, 20), (5, 7)]
+                    .into_iter()
+                    .flat_map(|o| [(0, 2), (1, 5), (3, 11), (0, 30), (8, 9)].map(|i| (o, i)))
+                {
+                    let range =
+                        axis.outputs_reading_within(tap, outputs.0..outputs.1, inputs.0..inputs.1);
+                    let expected: Vec<usize> = (outputs.0..outputs.1.min(axis.output()))
+                        .filter(|&p| {
+                            axis.source(p, tap)
+                                .is_some_and(|i| (inputs.0..inputs.1).contains(&i))
+                        })
+                        .collect();
+                    assert_eq!(
+                        range.clone().collect::<Vec<_>>(),
+                        expected,
+                        "{text} tap {tap} outputs {outputs:?} inputs {inputs:?}"
+                    );
+                }
             }
         }
     }
