@@ -8,7 +8,7 @@
 //! - `im2col+gemm`: im2col and matrixmultiply's `sgemm` (`convsym_bench::im2col`);
 //! - `candle`: candle-core's `conv1d`/`conv2d` and the ops its autograd runs
 //!   (`convsym_bench::candle`);
-//! - `conv!`: the kernels the macro generates, where a layer's `generated` slot is filled.
+//! - `conv!`: the kernels the macro generates for the layer (`shapes::Shape::generated`).
 //!
 //! Throughput is in multiply-adds (`shapes::multiply_adds`): criterion's `elem/s` are
 //! multiply-adds per second. Before timing, every baseline is checked against the
@@ -122,15 +122,12 @@ fn bench_shape(criterion: &mut Criterion, shape: &Shape) {
     let spec = shape.spec();
     let data = Data::small_integers(&spec);
     let mut direct = (shape.direct)();
-    let mut generated = shape.generated.map(|make| make());
+    let mut generated = (shape.generated)();
     let mut im2col = Im2col::new(&spec);
     for pass in Pass::ALL {
         let mut group = criterion.benchmark_group(format!("{}/{}", shape.name, pass.name()));
         group.throughput(Throughput::Elements(multiply_adds(&spec)));
-        // The slot for the generated kernels: filled in `shapes::SHAPES`, measured here.
-        if let Some(generated) = &mut generated {
-            bench_kernels(&mut group, "conv!", generated.as_mut(), pass, &spec, &data);
-        }
+        bench_kernels(&mut group, "conv!", generated.as_mut(), pass, &spec, &data);
         bench_kernels(&mut group, "direct", direct.as_mut(), pass, &spec, &data);
         bench_kernels(&mut group, "im2col+gemm", &mut im2col, pass, &spec, &data);
         bench_candle(&mut group, pass, &spec, &data);

@@ -6,6 +6,58 @@ use conv_runtime::Spec;
 use crate::Kernels;
 use crate::direct::{Conv1d, Conv2d};
 
+/// The generated kernels of the seven layers, written as a user writes them.
+mod generated {
+    use convsym::conv;
+
+    use crate::Kernels;
+
+    /// The flat slices the suite passes, as the fixed-size arrays the kernels take; the
+    /// suite sizes its buffers from the same layer, so a mismatch is a bug here.
+    fn array<const N: usize>(slice: &[f32]) -> &[f32; N] {
+        slice
+            .try_into()
+            .expect("the suite's buffers match the layer")
+    }
+
+    fn array_mut<const N: usize>(slice: &mut [f32]) -> &mut [f32; N] {
+        slice
+            .try_into()
+            .expect("the suite's buffers match the layer")
+    }
+
+    macro_rules! layers {
+        ($($name:ident { $($spec:tt)* })*) => {$(
+            conv!(
+                /// One of the suite's layers.
+                pub struct $name; $($spec)*
+            );
+
+            impl Kernels for $name {
+                fn forward_into(&mut self, input: &[f32], weight: &[f32], output: &mut [f32]) {
+                    $name.forward_into(array(input), array(weight), array_mut(output));
+                }
+                fn grad_input_into(&mut self, weight: &[f32], delta: &[f32], grad: &mut [f32]) {
+                    $name.grad_input_into(array(weight), array(delta), array_mut(grad));
+                }
+                fn grad_weight_into(&mut self, input: &[f32], delta: &[f32], grad: &mut [f32]) {
+                    $name.grad_weight_into(array(input), array(delta), array_mut(grad));
+                }
+            }
+        )*};
+    }
+
+    layers! {
+        Seed { in = 5, k = 3, stride = 2 }
+        Remainder { in = 6, k = 3, stride = 2 }
+        LenetC1 { in = 28, k = 5, cin = 1, cout = 6 }
+        LenetC3 { in = 14, k = 5, cin = 6, cout = 16 }
+        StridedPadded { in = 32, k = 3, stride = 2, pad = 1, cin = 8, cout = 16 }
+        Depthwise { in = 16, k = 3, pad = 1, cin = 32, cout = 32, groups = 32 }
+        Audio1d { in = (1024,), k = 9, stride = 4, cin = 1, cout = 8 }
+    }
+}
+
 /// Makes a fresh set of kernels for one layer.
 pub type Make = fn() -> Box<dyn Kernels>;
 
@@ -20,15 +72,8 @@ pub struct Shape {
     pub why: &'static str,
     /// The direct loops, with this layer's sizes as const generics.
     pub direct: Make,
-    /// The slot for the kernels `conv!` generates for this layer: `None` until the macro
-    /// lands. To fill it, add the `convsym` package to this one's `[dependencies]`, expand
-    /// `conv!(struct SeedLayer; in = 5, k = 3, stride = 2)` (say) in `src/shapes.rs`,
-    /// implement [`Kernels`] for `SeedLayer` by forwarding to its `forward_into`,
-    /// `grad_input_into` and `grad_weight_into` (whatever the macro names them), and write
-    /// `generated: Some(|| Box::new(SeedLayer))`. The checks in [`crate::verify`], the
-    /// `conv!` rows of `benches/kernels.rs` and `bench/report.py`, and
-    /// `bench/instructions.py --implementations conv!` pick it up from here.
-    pub generated: Option<Make>,
+    /// The kernels `conv!` generates for this layer (`auto` unrolling, as a user gets them).
+    pub generated: Make,
 }
 
 impl Shape {
@@ -50,49 +95,49 @@ pub const SHAPES: [Shape; 7] = [
         spec: "in=5 k=3 stride=2",
         why: "the design's example",
         direct: || Box::new(Conv2d::<1, 1, 1, 5, 5, 3, 3, 2, 2, 0, 0>),
-        generated: None,
+        generated: || Box::new(generated::Seed),
     },
     Shape {
         name: "remainder",
         spec: "in=6 k=3 stride=2",
         why: "remainder r = 1",
         direct: || Box::new(Conv2d::<1, 1, 1, 6, 6, 3, 3, 2, 2, 0, 0>),
-        generated: None,
+        generated: || Box::new(generated::Remainder),
     },
     Shape {
         name: "lenet-c1",
         spec: "in=28 k=5 cin=1 cout=6",
         why: "a classic small layer (LeNet C1)",
         direct: || Box::new(Conv2d::<1, 6, 1, 28, 28, 5, 5, 1, 1, 0, 0>),
-        generated: None,
+        generated: || Box::new(generated::LenetC1),
     },
     Shape {
         name: "lenet-c3",
         spec: "in=14 k=5 cin=6 cout=16",
         why: "multi-channel (LeNet C3)",
         direct: || Box::new(Conv2d::<6, 16, 1, 14, 14, 5, 5, 1, 1, 0, 0>),
-        generated: None,
+        generated: || Box::new(generated::LenetC3),
     },
     Shape {
         name: "strided-padded",
         spec: "in=32 k=3 stride=2 pad=1 cin=8 cout=16",
         why: "strided, padded",
         direct: || Box::new(Conv2d::<8, 16, 1, 32, 32, 3, 3, 2, 2, 1, 1>),
-        generated: None,
+        generated: || Box::new(generated::StridedPadded),
     },
     Shape {
         name: "depthwise",
         spec: "in=16 k=3 pad=1 cin=32 cout=32 groups=32",
         why: "depthwise",
         direct: || Box::new(Conv2d::<32, 32, 32, 16, 16, 3, 3, 1, 1, 1, 1>),
-        generated: None,
+        generated: || Box::new(generated::Depthwise),
     },
     Shape {
         name: "audio-1d",
         spec: "in=(1024,) k=9 stride=4 cin=1 cout=8",
         why: "audio-style 1-D",
         direct: || Box::new(Conv1d::<1, 8, 1, 1024, 9, 4, 0>::default()),
-        generated: None,
+        generated: || Box::new(generated::Audio1d),
     },
 ];
 
