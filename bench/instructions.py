@@ -25,7 +25,7 @@ import sys
 import tempfile
 
 PASSES = ["forward", "dx", "dw"]
-IMPLEMENTATIONS = ["direct", "im2col+gemm", "candle", "reference"]
+IMPLEMENTATIONS = ["conv!", "direct", "direct rows", "im2col+gemm", "candle", "reference"]
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
@@ -79,7 +79,7 @@ def main():
     parser.add_argument("--layers", nargs="+", default=known, choices=known)
     parser.add_argument("--passes", nargs="+", default=PASSES, choices=PASSES)
     parser.add_argument("--implementations", nargs="+", default=IMPLEMENTATIONS,
-                        choices=IMPLEMENTATIONS + ["conv!"])
+                        choices=IMPLEMENTATIONS)
     parser.add_argument("--calls", type=int, default=4, help="calls counted beyond the first")
     parser.add_argument("--jobs", type=int, default=2,
                         help="valgrind runs at once; counts do not depend on it")

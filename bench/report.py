@@ -22,7 +22,7 @@ import sys
 
 PASSES = [("forward", "forward"), ("dx", "input gradient"), ("dw", "weight gradient")]
 # Row order; anything else criterion holds for these groups comes after, by name.
-IMPLEMENTATIONS = ["conv!", "direct", "im2col+gemm", "candle", "reference"]
+IMPLEMENTATIONS = ["conv!", "direct", "direct rows", "im2col+gemm", "candle", "reference"]
 GENERATED = "conv!"
 
 

@@ -78,7 +78,8 @@ fn main() {
         }
     ];
     let mut kernels: Box<dyn Kernels> = match implementation.as_str() {
-        "direct" => (shape.direct)(),
+        "direct" => (shape.direct.gather)(),
+        "direct rows" => (shape.direct.rows)(),
         "im2col+gemm" => Box::new(Im2col::new(&spec)),
         "conv!" => (shape.generated)(),
         "candle" => {

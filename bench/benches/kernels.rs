@@ -3,7 +3,9 @@
 //! thread, by
 //!
 //! - `direct`: const-generic direct loops (`convsym_bench::direct`), what a careful user
-//!   writes by hand;
+//!   writes by hand, gathering one output element at a time;
+//! - `direct rows`: the same loops in the other order a careful user writes, one kernel
+//!   tap at a time over whole rows (`convsym_bench::direct::Rows`);
 //! - `reference`: `conv_runtime::reference`, shapes known only at run time;
 //! - `im2col+gemm`: im2col and matrixmultiply's `sgemm` (`convsym_bench::im2col`);
 //! - `candle`: candle-core's `conv1d`/`conv2d` and the ops its autograd runs
@@ -121,7 +123,8 @@ fn bench_candle(group: &mut BenchmarkGroup<'_, WallTime>, pass: Pass, spec: &Spe
 fn bench_shape(criterion: &mut Criterion, shape: &Shape) {
     let spec = shape.spec();
     let data = Data::small_integers(&spec);
-    let mut direct = (shape.direct)();
+    let mut direct = (shape.direct.gather)();
+    let mut rows = (shape.direct.rows)();
     let mut generated = (shape.generated)();
     let mut im2col = Im2col::new(&spec);
     for pass in Pass::ALL {
@@ -129,6 +132,7 @@ fn bench_shape(criterion: &mut Criterion, shape: &Shape) {
         group.throughput(Throughput::Elements(multiply_adds(&spec)));
         bench_kernels(&mut group, "conv!", generated.as_mut(), pass, &spec, &data);
         bench_kernels(&mut group, "direct", direct.as_mut(), pass, &spec, &data);
+        bench_kernels(&mut group, "direct rows", rows.as_mut(), pass, &spec, &data);
         bench_kernels(&mut group, "im2col+gemm", &mut im2col, pass, &spec, &data);
         bench_candle(&mut group, pass, &spec, &data);
         group.bench_function("reference", |b| {

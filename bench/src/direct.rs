@@ -261,6 +261,132 @@ impl<
             }
         }
     }
+
+    /// `z = conv(x, w)`, one kernel tap at a time over whole output rows: the innermost
+    /// loop walks an output row and an input row together (contiguous at stride 1).
+    ///
+    /// # Panics
+    ///
+    /// If the slice lengths do not fit the layer.
+    pub fn forward_rows(input: &[f32], weight: &[f32], output: &mut [f32]) {
+        Self::batch(input.len(), weight.len(), output.len());
+        output.fill(0.0);
+        let entries = input.chunks_exact(Self::INPUT_LEN);
+        for (x, z) in entries.zip(output.chunks_exact_mut(Self::OUTPUT_LEN)) {
+            for (out_channel, z) in z.chunks_exact_mut(Self::OUT_PLANE).enumerate() {
+                let group = out_channel / Self::COUT_PER_GROUP;
+                for in_group in 0..Self::CIN_PER_GROUP {
+                    let plane =
+                        &x[(group * Self::CIN_PER_GROUP + in_group) * Self::PLANE..][..Self::PLANE];
+                    let filter = &weight
+                        [(out_channel * Self::CIN_PER_GROUP + in_group) * Self::FILTER..]
+                        [..Self::FILTER];
+                    for ky in 0..K_H {
+                        for kx in 0..K_W {
+                            let tap = filter[ky * K_W + kx];
+                            let columns = outputs(kx, IN_W, Self::OUT_W, STRIDE_W, PAD_W);
+                            let first = columns.start * STRIDE_W + kx - PAD_W;
+                            for row in outputs(ky, IN_H, Self::OUT_H, STRIDE_H, PAD_H) {
+                                let y = row * STRIDE_H + ky - PAD_H;
+                                let z_row = &mut z[row * Self::OUT_W..][..Self::OUT_W];
+                                let x_row = &plane[y * IN_W..][..IN_W];
+                                for (z, x) in z_row[columns.clone()]
+                                    .iter_mut()
+                                    .zip(x_row[first..].iter().step_by(STRIDE_W))
+                                {
+                                    *z += tap * x;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `∂L/∂x`, scattering one kernel tap at a time over whole rows of `δ`.
+    ///
+    /// # Panics
+    ///
+    /// If the slice lengths do not fit the layer.
+    pub fn grad_input_rows(weight: &[f32], delta: &[f32], grad_input: &mut [f32]) {
+        Self::batch(grad_input.len(), weight.len(), delta.len());
+        grad_input.fill(0.0);
+        let entries = grad_input.chunks_exact_mut(Self::INPUT_LEN);
+        for (dx, delta) in entries.zip(delta.chunks_exact(Self::OUTPUT_LEN)) {
+            for (out_channel, delta) in delta.chunks_exact(Self::OUT_PLANE).enumerate() {
+                let group = out_channel / Self::COUT_PER_GROUP;
+                for in_group in 0..Self::CIN_PER_GROUP {
+                    let plane = &mut dx[(group * Self::CIN_PER_GROUP + in_group) * Self::PLANE..]
+                        [..Self::PLANE];
+                    let filter = &weight
+                        [(out_channel * Self::CIN_PER_GROUP + in_group) * Self::FILTER..]
+                        [..Self::FILTER];
+                    for ky in 0..K_H {
+                        for kx in 0..K_W {
+                            let tap = filter[ky * K_W + kx];
+                            let columns = outputs(kx, IN_W, Self::OUT_W, STRIDE_W, PAD_W);
+                            let first = columns.start * STRIDE_W + kx - PAD_W;
+                            for row in outputs(ky, IN_H, Self::OUT_H, STRIDE_H, PAD_H) {
+                                let y = row * STRIDE_H + ky - PAD_H;
+                                let delta_row = &delta[row * Self::OUT_W..][..Self::OUT_W];
+                                let grad_row = &mut plane[y * IN_W..][..IN_W];
+                                for (dx, d) in grad_row[first..]
+                                    .iter_mut()
+                                    .step_by(STRIDE_W)
+                                    .zip(&delta_row[columns.clone()])
+                                {
+                                    *dx += d * tap;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `∂L/∂w`, each tap's sum taken along whole rows of `δ` and of the input.
+    ///
+    /// # Panics
+    ///
+    /// If the slice lengths do not fit the layer.
+    pub fn grad_weight_rows(input: &[f32], delta: &[f32], grad_weight: &mut [f32]) {
+        Self::batch(input.len(), grad_weight.len(), delta.len());
+        grad_weight.fill(0.0);
+        let entries = input.chunks_exact(Self::INPUT_LEN);
+        for (x, delta) in entries.zip(delta.chunks_exact(Self::OUTPUT_LEN)) {
+            for (out_channel, delta) in delta.chunks_exact(Self::OUT_PLANE).enumerate() {
+                let group = out_channel / Self::COUT_PER_GROUP;
+                for in_group in 0..Self::CIN_PER_GROUP {
+                    let plane =
+                        &x[(group * Self::CIN_PER_GROUP + in_group) * Self::PLANE..][..Self::PLANE];
+                    let filter = &mut grad_weight
+                        [(out_channel * Self::CIN_PER_GROUP + in_group) * Self::FILTER..]
+                        [..Self::FILTER];
+                    for ky in 0..K_H {
+                        for kx in 0..K_W {
+                            let columns = outputs(kx, IN_W, Self::OUT_W, STRIDE_W, PAD_W);
+                            let first = columns.start * STRIDE_W + kx - PAD_W;
+                            let mut sum = 0.0;
+                            for row in outputs(ky, IN_H, Self::OUT_H, STRIDE_H, PAD_H) {
+                                let y = row * STRIDE_H + ky - PAD_H;
+                                let d_row = &delta[row * Self::OUT_W..][..Self::OUT_W];
+                                let x_row = &plane[y * IN_W..][..IN_W];
+                                for (d, x) in d_row[columns.clone()]
+                                    .iter()
+                                    .zip(x_row[first..].iter().step_by(STRIDE_W))
+                                {
+                                    sum += d * x;
+                                }
+                            }
+                            filter[ky * K_W + kx] += sum;
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 impl<
@@ -285,5 +411,37 @@ impl<
     }
     fn grad_weight_into(&mut self, input: &[f32], delta: &[f32], grad_weight: &mut [f32]) {
         Self::grad_weight_into(input, delta, grad_weight);
+    }
+}
+
+/// A layer's passes in the other order a careful user writes: one kernel tap at a time over
+/// whole rows ([`Conv2d::forward_rows`] and the others), where [`Conv2d`] itself gathers
+/// one output element at a time. Which is faster depends on the layer; the suite runs both.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Rows<L>(pub L);
+
+impl<
+    const CIN: usize,
+    const COUT: usize,
+    const GROUPS: usize,
+    const IN_H: usize,
+    const IN_W: usize,
+    const K_H: usize,
+    const K_W: usize,
+    const STRIDE_H: usize,
+    const STRIDE_W: usize,
+    const PAD_H: usize,
+    const PAD_W: usize,
+> Kernels
+    for Rows<Conv2d<CIN, COUT, GROUPS, IN_H, IN_W, K_H, K_W, STRIDE_H, STRIDE_W, PAD_H, PAD_W>>
+{
+    fn forward_into(&mut self, input: &[f32], weight: &[f32], output: &mut [f32]) {
+        Conv2d::<CIN, COUT, GROUPS, IN_H, IN_W, K_H, K_W, STRIDE_H, STRIDE_W, PAD_H, PAD_W>::forward_rows(input, weight, output);
+    }
+    fn grad_input_into(&mut self, weight: &[f32], delta: &[f32], grad_input: &mut [f32]) {
+        Conv2d::<CIN, COUT, GROUPS, IN_H, IN_W, K_H, K_W, STRIDE_H, STRIDE_W, PAD_H, PAD_W>::grad_input_rows(weight, delta, grad_input);
+    }
+    fn grad_weight_into(&mut self, input: &[f32], delta: &[f32], grad_weight: &mut [f32]) {
+        Conv2d::<CIN, COUT, GROUPS, IN_H, IN_W, K_H, K_W, STRIDE_H, STRIDE_W, PAD_H, PAD_W>::grad_weight_rows(input, delta, grad_weight);
     }
 }

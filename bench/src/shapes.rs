@@ -4,7 +4,7 @@
 use conv_runtime::Spec;
 
 use crate::Kernels;
-use crate::direct::{Conv1d, Conv2d};
+use crate::direct::{Conv1d, Conv2d, Rows};
 
 /// The generated kernels of the seven layers, written as a user writes them.
 mod generated {
@@ -61,6 +61,27 @@ mod generated {
 /// Makes a fresh set of kernels for one layer.
 pub type Make = fn() -> Box<dyn Kernels>;
 
+/// A layer's two direct-loop baselines: gathering one output element at a time, and one
+/// kernel tap at a time over whole rows (`direct::Rows`). Which is faster depends on the
+/// layer and the pass, so the suite runs both.
+#[derive(Clone, Copy)]
+pub struct Direct {
+    /// The gathers (`direct::Conv2d`).
+    pub gather: Make,
+    /// The row-at-a-time order.
+    pub rows: Make,
+}
+
+/// Both direct baselines of the const-generic layer type `$layer`.
+macro_rules! direct {
+    ($layer:ty) => {
+        Direct {
+            gather: || Box::new(<$layer>::default()),
+            rows: || Box::new(Rows(<$layer>::default())),
+        }
+    };
+}
+
 /// One benchmarked layer.
 #[derive(Clone, Copy)]
 pub struct Shape {
@@ -70,8 +91,8 @@ pub struct Shape {
     pub spec: &'static str,
     /// Why the issue picked it.
     pub why: &'static str,
-    /// The direct loops, with this layer's sizes as const generics.
-    pub direct: Make,
+    /// The direct loops, with this layer's sizes as const generics, in both orders.
+    pub direct: Direct,
     /// The kernels `conv!` generates for this layer (`auto` unrolling, as a user gets them).
     pub generated: Make,
 }
@@ -94,49 +115,49 @@ pub const SHAPES: [Shape; 7] = [
         name: "seed",
         spec: "in=5 k=3 stride=2",
         why: "the design's example",
-        direct: || Box::new(Conv2d::<1, 1, 1, 5, 5, 3, 3, 2, 2, 0, 0>),
+        direct: direct!(Conv2d<1, 1, 1, 5, 5, 3, 3, 2, 2, 0, 0>),
         generated: || Box::new(generated::Seed),
     },
     Shape {
         name: "remainder",
         spec: "in=6 k=3 stride=2",
         why: "remainder r = 1",
-        direct: || Box::new(Conv2d::<1, 1, 1, 6, 6, 3, 3, 2, 2, 0, 0>),
+        direct: direct!(Conv2d<1, 1, 1, 6, 6, 3, 3, 2, 2, 0, 0>),
         generated: || Box::new(generated::Remainder),
     },
     Shape {
         name: "lenet-c1",
         spec: "in=28 k=5 cin=1 cout=6",
         why: "a classic small layer (LeNet C1)",
-        direct: || Box::new(Conv2d::<1, 6, 1, 28, 28, 5, 5, 1, 1, 0, 0>),
+        direct: direct!(Conv2d<1, 6, 1, 28, 28, 5, 5, 1, 1, 0, 0>),
         generated: || Box::new(generated::LenetC1),
     },
     Shape {
         name: "lenet-c3",
         spec: "in=14 k=5 cin=6 cout=16",
         why: "multi-channel (LeNet C3)",
-        direct: || Box::new(Conv2d::<6, 16, 1, 14, 14, 5, 5, 1, 1, 0, 0>),
+        direct: direct!(Conv2d<6, 16, 1, 14, 14, 5, 5, 1, 1, 0, 0>),
         generated: || Box::new(generated::LenetC3),
     },
     Shape {
         name: "strided-padded",
         spec: "in=32 k=3 stride=2 pad=1 cin=8 cout=16",
         why: "strided, padded",
-        direct: || Box::new(Conv2d::<8, 16, 1, 32, 32, 3, 3, 2, 2, 1, 1>),
+        direct: direct!(Conv2d<8, 16, 1, 32, 32, 3, 3, 2, 2, 1, 1>),
         generated: || Box::new(generated::StridedPadded),
     },
     Shape {
         name: "depthwise",
         spec: "in=16 k=3 pad=1 cin=32 cout=32 groups=32",
         why: "depthwise",
-        direct: || Box::new(Conv2d::<32, 32, 32, 16, 16, 3, 3, 1, 1, 1, 1>),
+        direct: direct!(Conv2d<32, 32, 32, 16, 16, 3, 3, 1, 1, 1, 1>),
         generated: || Box::new(generated::Depthwise),
     },
     Shape {
         name: "audio-1d",
         spec: "in=(1024,) k=9 stride=4 cin=1 cout=8",
         why: "audio-style 1-D",
-        direct: || Box::new(Conv1d::<1, 8, 1, 1024, 9, 4, 0>::default()),
+        direct: direct!(Conv1d<1, 8, 1, 1024, 9, 4, 0>),
         generated: || Box::new(generated::Audio1d),
     },
 ];

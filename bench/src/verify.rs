@@ -135,7 +135,14 @@ pub fn verify(shape: &Shape) -> Result<(), String> {
     let mut problems = Vec::new();
     check_kernels(
         "direct",
-        &mut *(shape.direct)(),
+        &mut *(shape.direct.gather)(),
+        &data,
+        &expected,
+        &mut problems,
+    );
+    check_kernels(
+        "direct rows",
+        &mut *(shape.direct.rows)(),
         &data,
         &expected,
         &mut problems,
