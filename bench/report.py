@@ -131,6 +131,40 @@ def summary(names, results, peak):
     return "\n".join(lines)
 
 
+def targets(names, results):
+    """conv! against issue 4's targets, one line per layer: for each pass, how many times
+    faster than the fastest baseline (target: at least 1.5), and for each gradient, how
+    many times the forward pass it takes (target: at most 2)."""
+    lines = [
+        "| layer | " + " | ".join(f"{title}: best baseline / conv!" for _, title in PASSES)
+        + " | dx / forward | dw / forward |",
+        "|---|" + "---:|" * (len(PASSES) + 2),
+    ]
+    mark = lambda ok: "" if ok else " ✗"
+    for name in names:
+        medians = {}
+        cells = []
+        for label, _ in PASSES:
+            group = f"{name}/{label}"
+            generated = results.get((group, GENERATED))
+            baselines = [value[0] for (g, i), value in results.items()
+                         if g == group and i != GENERATED]
+            if generated is None or not baselines:
+                cells.append("–")
+                continue
+            medians[label] = generated[0]
+            speedup = min(baselines) / generated[0]
+            cells.append(f"{speedup:.2f}{mark(speedup >= 1.5)}")
+        for label in ("dx", "dw"):
+            if label in medians and "forward" in medians:
+                ratio = medians[label] / medians["forward"]
+                cells.append(f"{ratio:.2f}{mark(ratio <= 2)}")
+            else:
+                cells.append("–")
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main():
     root = pathlib.Path(__file__).resolve().parent.parent
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -153,6 +187,10 @@ def main():
           f"({arguments.lanes} lanes × {arguments.fma_units} FMA units × "
           f"{arguments.clock_ghz} GHz = {peak:.1f} G multiply-adds/s) over the median.")
     shapes = layers(arguments.shapes)
+    print()
+    print("`conv!` against the targets (✗: missed):")
+    print()
+    print(targets([name for name, _, _ in shapes], results))
     print()
     print("Fastest baseline per layer and pass (% of the machine bound):")
     print()

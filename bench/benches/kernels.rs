@@ -17,7 +17,7 @@
 //! reference on the data it is timed on (`verify`), and the thread counts are asserted.
 //!
 //! ```text
-//! cargo bench -p convsym-bench --bench kernels            # the suite, ~4 minutes
+//! cargo bench -p convsym-bench --bench kernels            # the suite, ~6 minutes
 //! cargo bench -p convsym-bench --bench kernels -- depthwise  # one layer
 //! cargo test -p convsym-bench --bench kernels             # the checks, each benchmark once
 //! python3 bench/report.py                                 # the tables in BENCHMARKS.md
@@ -162,7 +162,7 @@ fn main() {
         SHAPES.len(),
         candle::threads(),
     );
-    // 84 benchmarks at about 3 s each (warm-up, measurement, analysis): ~4 minutes.
+    // 126 benchmarks at about 3 s each (warm-up, measurement, analysis): ~6 minutes.
     let mut criterion = Criterion::default()
         .sample_size(30)
         .warm_up_time(Duration::from_millis(500))

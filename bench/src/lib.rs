@@ -5,7 +5,7 @@
 //! that `cargo test` runs by default. The benchmarks live in `benches/`:
 //!
 //! ```text
-//! cargo bench -p convsym-bench --bench kernels   # the baselines of issue 4, ~4 minutes
+//! cargo bench -p convsym-bench --bench kernels   # issue 4: conv! and five baselines, ~6 minutes
 //! cargo bench -p convsym-bench --bench derive    # the symbolic derivation's throughput
 //! ```
 //!
