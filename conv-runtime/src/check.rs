@@ -351,7 +351,26 @@ impl Parser {
                     "expected a term after the sign, e.g. `w1*x3`"
                 });
             }
-            terms.push(self.term(sign)?);
+            let column = self.column();
+            let term = self.term(sign)?;
+            // Like terms are merged here, where an overflow can still be reported: the
+            // coefficients are the writer's, and nothing they write may reach a panic.
+            let merged = terms
+                .iter_mut()
+                .find(|other: &&mut Term| other.factors() == term.factors());
+            match merged {
+                Some(other) => {
+                    let sum = other.coefficient().checked_add(term.coefficient());
+                    let Some(sum) = sum else {
+                        return Err(ParseError {
+                            column,
+                            message: "the coefficients of one term add up past 64 bits".into(),
+                        });
+                    };
+                    *other = Term::new(sum, other.factors().iter().copied());
+                }
+                None => terms.push(term),
+            }
             self.skip_whitespace();
             match self.peek() {
                 None => break,
@@ -1108,6 +1127,11 @@ mod tests {
                 "`…` stands for terms left out",
             ),
             ("z1 = w1*x0", 10, "`x0`: indices start at 1"),
+            (
+                "z1 = 9223372036854775807*w1 + 9223372036854775807*w1",
+                31,
+                "the coefficients of one term add up past 64 bits",
+            ),
             (
                 "z1 = w1*(x1 + x2)",
                 9,
