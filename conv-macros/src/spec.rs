@@ -134,7 +134,7 @@ fn unroll_request(arguments: &[Argument<Extent>]) -> syn::Result<Request> {
                 ))),
             },
             Some(value) => Err(value.span().error(format!(
-                "`unroll` ({value}) must be `full`, `loops` or `auto`"
+                "`unroll` ({value:#}) must be `full`, `loops` or `auto`"
             ))),
             None => Err(argument
                 .key_span
