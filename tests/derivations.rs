@@ -69,12 +69,6 @@ fn layer() -> impl Strategy<Value = String> {
         .prop_filter("the kernel must fit the padded input", |text| Spec::parse(text).is_ok())
 }
 
-fn variables(tensor: Tensor, len: usize) -> Vec<Expr> {
-    (0..len)
-        .map(|index| Expr::variable(Variable::new(tensor, index)))
-        .collect()
-}
-
 fn right_hand_sides(equations: impl IntoIterator<Item = Equation>) -> Vec<Expr> {
     equations.into_iter().map(|equation| equation.rhs).collect()
 }
@@ -109,10 +103,10 @@ proptest! {
     #[test]
     fn the_reference_on_symbols_equals_the_chain_rule(text in layer()) {
         let spec = Spec::parse(&text).unwrap();
-        let x = variables(Tensor::Input, spec.input_len());
-        let w = variables(Tensor::Weight, spec.weight_len());
-        let b = variables(Tensor::Bias, spec.bias_len());
-        let d = variables(Tensor::Delta, spec.output_len());
+        let x = Expr::variables(Tensor::Input, spec.input_len());
+        let w = Expr::variables(Tensor::Weight, spec.weight_len());
+        let b = Expr::variables(Tensor::Bias, spec.bias_len());
+        let d = Expr::variables(Tensor::Delta, spec.output_len());
         prop_assert_eq!(reference::forward(&spec, &x, &w, &b), right_hand_sides(derive::forward(&spec)));
         prop_assert_eq!(reference::grad_input(&spec, &w, &d), right_hand_sides(derive::grad_input(&spec)));
         prop_assert_eq!(reference::grad_weight(&spec, &x, &d), right_hand_sides(derive::grad_weight(&spec)));
@@ -174,9 +168,9 @@ fn named_layers_agree_three_ways() {
         let dx: Vec<_> = derive::grad_input(&spec).collect();
         assert_eq!(construction::grad_weight(&spec), dw, "{text}");
         assert_eq!(construction::grad_input(&spec), dx, "{text}");
-        let x = variables(Tensor::Input, spec.input_len());
-        let w = variables(Tensor::Weight, spec.weight_len());
-        let b = variables(Tensor::Bias, spec.bias_len());
+        let x = Expr::variables(Tensor::Input, spec.input_len());
+        let w = Expr::variables(Tensor::Weight, spec.weight_len());
+        let b = Expr::variables(Tensor::Bias, spec.bias_len());
         assert_eq!(
             reference::forward(&spec, &x, &w, &b),
             right_hand_sides(derive::forward(&spec)),

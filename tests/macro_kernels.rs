@@ -5,7 +5,7 @@
 //! their gradients pass a central finite-difference check.
 
 use convsym::derive::{self, Section};
-use convsym::{Expr, Scalar, Spec, Tensor, Variable, reference};
+use convsym::{Expr, Scalar, Spec, Tensor, reference};
 
 /// A generated layer seen through slices, so that one test walks every configuration.
 trait Kernel<T> {
@@ -170,22 +170,15 @@ layers! {
     }
 }
 
-/// The tensors of a layer as symbolic variables: `x1…`, `w1…`, `b1…`, `d1…`.
-fn variables(tensor: Tensor, len: usize) -> Vec<Expr> {
-    (0..len)
-        .map(|index| Expr::variable(Variable::new(tensor, index)))
-        .collect()
-}
-
 #[test]
 fn symbolic_kernels_reproduce_the_engines_equations() {
     let mut checked = 0;
     each::<Expr>(|fixture, layer| {
         let spec = layer.spec();
-        let x = variables(Tensor::Input, spec.input_len());
-        let w = variables(Tensor::Weight, spec.weight_len());
-        let b = variables(Tensor::Bias, spec.bias_len());
-        let dz = variables(Tensor::Delta, spec.output_len());
+        let x = Expr::variables(Tensor::Input, spec.input_len());
+        let w = Expr::variables(Tensor::Weight, spec.weight_len());
+        let b = Expr::variables(Tensor::Bias, spec.bias_len());
+        let dz = Expr::variables(Tensor::Delta, spec.output_len());
         let computed = [
             (Section::Forward, layer.forward(&x, &w, &b)),
             (Section::GradInput, layer.grad_input(&w, &dz)),

@@ -4,7 +4,7 @@
 //! reproduce the engine's equations, and on integer data they equal the numeric reference.
 
 use convsym::derive::{self, Section};
-use convsym::{Expr, Scalar, Spec, Tensor, Variable, reference};
+use convsym::{Expr, Scalar, Spec, Tensor, reference};
 
 /// `forward(x, w, b)` on slices.
 type Forward<T> = fn(&[T], &[T], &[T]) -> Vec<T>;
@@ -59,20 +59,14 @@ layers! {
     ThreeAxes [] { in = (3, 4, 37), k = (2, 2, 3), stride = (1, 1, 2), pad = (0, 1, 1) }
 }
 
-fn variables(tensor: Tensor, len: usize) -> Vec<Expr> {
-    (0..len)
-        .map(|index| Expr::variable(Variable::new(tensor, index)))
-        .collect()
-}
-
 #[test]
 fn symbolic_kernels_reproduce_the_engines_equations() {
     each::<Expr>(|name, kernels| {
         let spec = &kernels.spec;
-        let x = variables(Tensor::Input, spec.input_len());
-        let w = variables(Tensor::Weight, spec.weight_len());
-        let b = variables(Tensor::Bias, spec.bias_len());
-        let dz = variables(Tensor::Delta, spec.output_len());
+        let x = Expr::variables(Tensor::Input, spec.input_len());
+        let w = Expr::variables(Tensor::Weight, spec.weight_len());
+        let b = Expr::variables(Tensor::Bias, spec.bias_len());
+        let dz = Expr::variables(Tensor::Delta, spec.output_len());
         for (section, values) in [
             (Section::Forward, (kernels.forward)(&x, &w, &b)),
             (Section::GradInput, (kernels.grad_input)(&w, &dz)),

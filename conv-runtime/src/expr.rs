@@ -145,6 +145,14 @@ impl Expr {
         }
     }
 
+    /// The `len` elements of `tensor`, each as a variable: the symbolic inputs that turn a
+    /// kernel's arithmetic (or the numeric reference's) back into equations.
+    pub fn variables(tensor: Tensor, len: usize) -> Vec<Expr> {
+        (0..len)
+            .map(|index| Expr::variable(Variable::new(tensor, index)))
+            .collect()
+    }
+
     /// The sum of `terms`, normalised.
     pub fn from_terms(terms: impl IntoIterator<Item = Term>) -> Self {
         let mut terms: Vec<Term> = terms.into_iter().collect();

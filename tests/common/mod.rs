@@ -16,11 +16,6 @@ use convsym::{Equation, Expr, Spec, Tensor, Term, Variable, construction, refere
 /// the bias gradient from the numeric reference run on symbolic inputs, the input and
 /// weight gradients from the seed's dilate-pad-correlate construction.
 pub fn independent(spec: &Spec, section: Section) -> Vec<Equation> {
-    let symbols = |tensor: Tensor, len: usize| -> Vec<Expr> {
-        (0..len)
-            .map(|index| Expr::variable(Variable::new(tensor, index)))
-            .collect()
-    };
     let numbered = |tensor: Tensor, values: Vec<Expr>| -> Vec<Equation> {
         values
             .into_iter()
@@ -36,16 +31,16 @@ pub fn independent(spec: &Spec, section: Section) -> Vec<Equation> {
             Tensor::Output,
             reference::forward(
                 spec,
-                &symbols(Tensor::Input, spec.input_len()),
-                &symbols(Tensor::Weight, spec.weight_len()),
-                &symbols(Tensor::Bias, spec.bias_len()),
+                &Expr::variables(Tensor::Input, spec.input_len()),
+                &Expr::variables(Tensor::Weight, spec.weight_len()),
+                &Expr::variables(Tensor::Bias, spec.bias_len()),
             ),
         ),
         Section::GradInput => construction::grad_input(spec),
         Section::GradWeight => construction::grad_weight(spec),
         Section::GradBias => numbered(
             Tensor::GradBias,
-            reference::grad_bias(spec, &symbols(Tensor::Delta, spec.output_len())),
+            reference::grad_bias(spec, &Expr::variables(Tensor::Delta, spec.output_len())),
         ),
     }
 }

@@ -405,13 +405,9 @@ impl Layer<'_> {
                     .chain(self.taps()),
             ),
             bias: None,
-            summed: self
-                .batch()
-                .into_iter()
-                .chain(self.positions().flatten())
-                .collect(),
+            summed: self.batch_and_positions(),
             conditions: Vec::new(),
-            factors: alloc::vec![self.delta(), self.input(),],
+            factors: alloc::vec![self.delta(), self.input()],
         }
     }
 
@@ -420,14 +416,19 @@ impl Layer<'_> {
         Formula {
             lhs: Indexed::new("db", [self.out_channel()]),
             bias: None,
-            summed: self
-                .batch()
-                .into_iter()
-                .chain(self.positions().flatten())
-                .collect(),
+            summed: self.batch_and_positions(),
             conditions: Vec::new(),
             factors: alloc::vec![self.delta()],
         }
+    }
+
+    /// The batch index (when there is a batch) and the output positions: what the weight
+    /// and bias gradients sum over.
+    fn batch_and_positions(&self) -> Vec<String> {
+        self.batch()
+            .into_iter()
+            .chain(self.positions().flatten())
+            .collect()
     }
 
     /// `x̃[n, c, sources…]`: the input element a tap reads.
