@@ -4,6 +4,7 @@
 
 mod loops;
 mod unrolled;
+mod wide;
 
 use conv_runtime::derive::Section;
 use conv_runtime::{Axis, Tensor, Variable};
@@ -198,6 +199,49 @@ impl Array {
     }
 }
 
+/// A kernel body in three builds, as a `convsym::simd::Kernel` that `Scalar::run` runs in
+/// the widest one the processor supports: the arrays become the fields of a local type.
+fn dispatched(
+    inputs: &[&Array],
+    output: &Array,
+    portable: &TokenStream,
+    avx2: &TokenStream,
+    avx512: &TokenStream,
+) -> TokenStream {
+    let names: Vec<&Ident> = inputs.iter().map(|array| &array.name).collect();
+    let types = inputs.iter().map(|array| {
+        let len = number(array.len);
+        quote!(&'a [T; #len])
+    });
+    let (out, out_len) = (&output.name, number(output.len));
+    let fields = quote!(#(#names,)* #out);
+    quote! {
+        struct Pass<'a, T> {
+            #(#names: #types,)*
+            #out: &'a mut [T; #out_len],
+        }
+        #[allow(clippy::inline_always, reason = "each build must be compiled into its caller")]
+        impl<T: ::convsym::Scalar> ::convsym::simd::Kernel for Pass<'_, T> {
+            #[inline(always)]
+            fn portable(self) {
+                let Pass { #fields } = self;
+                #portable
+            }
+            #[inline(always)]
+            fn avx2(self, token: ::convsym::simd::Avx2) {
+                let Pass { #fields } = self;
+                #avx2
+            }
+            #[inline(always)]
+            fn avx512(self, token: ::convsym::simd::Avx512) {
+                let Pass { #fields } = self;
+                #avx512
+            }
+        }
+        T::run(Pass { #fields });
+    }
+}
+
 /// The kernels' signatures and bodies.
 struct Kernels<'a> {
     layer: &'a Layer,
@@ -249,11 +293,21 @@ impl<'a> Kernels<'a> {
             let inputs: Vec<_> = inputs.iter().map(|array| array.unrolled()).collect();
             return unrolled::body(&inputs, &output.unrolled(), equations);
         }
-        match section {
+        let wide = match section {
+            Section::Forward => {
+                wide::forward(spec, wide::AVX2).zip(wide::forward(spec, wide::AVX512))
+            }
+            _ => None,
+        };
+        let portable = match section {
             Section::Forward => loops::forward(spec),
             Section::GradInput => loops::grad_input(spec),
             Section::GradWeight => loops::grad_weight(spec),
             Section::GradBias => loops::grad_bias(spec),
+        };
+        match wide {
+            Some((avx2, avx512)) => dispatched(inputs, output, &portable, &avx2, &avx512),
+            None => portable,
         }
     }
 

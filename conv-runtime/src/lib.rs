@@ -24,6 +24,7 @@ pub mod parse;
 pub mod reference;
 pub mod render;
 pub mod scalar;
+pub mod simd;
 pub mod spec;
 
 pub use expr::{Equation, Expr, Tensor, Term, Variable};

@@ -1,6 +1,7 @@
 //! The arithmetic the numeric reference and the generated kernels are generic over.
 
 use crate::Expr;
+use crate::simd::{self, Avx2, Avx512, Geometry, Kernel};
 
 /// A number the kernels can compute with: `f32`, `f64`, `i32`, `i64`, or a symbolic
 /// [`Expr`], which turns a kernel's arithmetic back into its equations.
@@ -22,10 +23,42 @@ pub trait Scalar: Clone {
     fn accumulate_product(&mut self, a: &Self, b: &Self) {
         self.accumulate(&a.times(b));
     }
+    /// Runs a kernel generic over the scalar: for `f32`, in the widest build of
+    /// [`simd::dispatch`]; for the other types, its portable build.
+    #[inline]
+    fn run<K: Kernel>(kernel: K) {
+        kernel.portable();
+    }
+    /// [`simd::block`] in a kernel's AVX2 build.
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+    fn block_avx2<const MR: usize, const CB: usize>(
+        _: Avx2,
+        sums: &mut [[Self; CB]; MR],
+        source: &[Self],
+        rows: (&[usize], usize),
+        geometry: Geometry,
+        vectors: &[[Self; CB]],
+    ) {
+        simd::block(sums, source, rows, geometry, vectors);
+    }
+    /// [`simd::block`] in a kernel's AVX-512 build.
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+    fn block_avx512<const MR: usize, const CB: usize>(
+        avx512: Avx512,
+        sums: &mut [[Self; CB]; MR],
+        source: &[Self],
+        rows: (&[usize], usize),
+        geometry: Geometry,
+        vectors: &[[Self; CB]],
+    ) {
+        Self::block_avx2(avx512.avx2(), sums, source, rows, geometry, vectors);
+    }
 }
 
 macro_rules! primitive {
-    ($($type:ty),*) => {$(
+    ($($type:ty $({ $($run:tt)* })?),*) => {$(
         impl Scalar for $type {
             #[inline]
             fn zero() -> Self {
@@ -48,11 +81,52 @@ macro_rules! primitive {
             fn accumulate_product(&mut self, a: &Self, b: &Self) {
                 *self += a * b;
             }
+            $($($run)*)?
         }
     )*};
 }
 
-primitive!(f32, f64, i32, i64);
+primitive!(
+    f32 {
+        #[inline]
+        fn run<K: Kernel>(kernel: K) {
+            simd::dispatch(kernel);
+        }
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        #[inline(always)]
+        #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+        fn block_avx2<const MR: usize, const CB: usize>(
+            avx2: Avx2,
+            sums: &mut [[Self; CB]; MR],
+            source: &[Self],
+            rows: (&[usize], usize),
+            geometry: Geometry,
+            vectors: &[[Self; CB]],
+        ) {
+            if !simd::x86::avx2(avx2, sums, source, rows, geometry, vectors) {
+                simd::block(sums, source, rows, geometry, vectors);
+            }
+        }
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        #[inline(always)]
+        #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+        fn block_avx512<const MR: usize, const CB: usize>(
+            avx512: Avx512,
+            sums: &mut [[Self; CB]; MR],
+            source: &[Self],
+            rows: (&[usize], usize),
+            geometry: Geometry,
+            vectors: &[[Self; CB]],
+        ) {
+            if !simd::x86::avx512(avx512, sums, source, rows, geometry, vectors) {
+                Self::block_avx2(avx512.avx2(), sums, source, rows, geometry, vectors);
+            }
+        }
+    },
+    f64,
+    i32,
+    i64
+);
 
 impl Scalar for Expr {
     fn zero() -> Self {

@@ -1,0 +1,324 @@
+//! Wide vectors for the generated kernels: a kernel written once, compiled for the
+//! baseline target and again for AVX2 and AVX-512, run in the widest form the processor
+//! has.
+//!
+//! A kernel `conv!` generates implements [`Kernel`], whose three methods are its loops
+//! with register blocks sized for 16-, 32- and 64-byte vectors, and [`Scalar::run`] picks
+//! one: for `f32`, the widest the processor has ([`dispatch`]); for the other types, the
+//! portable one. The wide builds spend their time in [`Scalar::block_avx2`] and
+//! [`Scalar::block_avx512`], which `f32` implements with explicit vector instructions
+//! (left to itself, the compiler vectorises such a block along the wrong dimension, with
+//! gathers, and runs 5 to 25 times slower).
+//!
+//! Every build does the same arithmetic in the same order: for each sum, the same terms
+//! added one after another, each a separate multiply and add, never a fused one. So the
+//! results are bitwise the same whichever build runs; only the speed depends on the
+//! machine.
+//!
+//! With `std` the choice is made at run time (`is_x86_feature_detected!`, a cached
+//! load); without it, at compile time (`-C target-cpu=…` or `-C target-feature=…`).
+//!
+//! [`Scalar::run`]: crate::Scalar::run
+//! [`Scalar::block_avx2`]: crate::Scalar::block_avx2
+//! [`Scalar::block_avx512`]: crate::Scalar::block_avx512
+
+use crate::Scalar;
+
+/// Proof that the processor has AVX2: only [`dispatch`] makes one, after checking.
+#[derive(Clone, Copy, Debug)]
+pub struct Avx2(());
+
+/// Proof that the processor has AVX-512F and AVX2: only [`dispatch`] makes one.
+#[derive(Clone, Copy, Debug)]
+pub struct Avx512(());
+
+impl Avx512 {
+    /// AVX-512F processors have AVX2, and [`dispatch`] checked both.
+    pub fn avx2(self) -> Avx2 {
+        Avx2(())
+    }
+}
+
+/// A kernel in three builds; the wider ones default to the narrower.
+pub trait Kernel: Sized {
+    /// For the baseline target (SSE2 on `x86_64`, or any other architecture).
+    fn portable(self);
+    /// Run with AVX2 enabled: sixteen 32-byte registers.
+    fn avx2(self, _: Avx2) {
+        self.portable();
+    }
+    /// Run with AVX-512F enabled: thirty-two 64-byte registers.
+    fn avx512(self, avx512: Avx512) {
+        self.avx2(avx512.avx2());
+    }
+}
+
+/// A kernel build, narrowest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Width {
+    /// The baseline target's vectors.
+    Portable,
+    /// 32-byte vectors.
+    Avx2,
+    /// 64-byte vectors.
+    Avx512,
+}
+
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+static WIDEST: core::sync::atomic::AtomicU8 =
+    core::sync::atomic::AtomicU8::new(Width::Avx512 as u8);
+
+/// Caps the builds [`dispatch`] may pick, for every thread, until the next call: to run
+/// each build on one machine (the tests do), or to compare their speed. The results do
+/// not depend on it.
+pub fn set_widest(width: Width) {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    WIDEST.store(width as u8, core::sync::atomic::Ordering::Relaxed);
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+    let _ = width;
+}
+
+/// The widest build [`dispatch`] picks on this processor, under [`set_widest`]'s cap.
+pub fn widest() -> Width {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    {
+        let cap = WIDEST.load(core::sync::atomic::Ordering::Relaxed);
+        let width = if cap >= Width::Avx512 as u8 && has_avx512() {
+            Width::Avx512
+        } else if cap >= Width::Avx2 as u8 && has_avx2() {
+            Width::Avx2
+        } else {
+            Width::Portable
+        };
+        return width;
+    }
+    #[allow(unreachable_code, reason = "other architectures have one build")]
+    Width::Portable
+}
+
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+fn has_avx2() -> bool {
+    #[cfg(feature = "std")]
+    {
+        cfg!(target_feature = "avx2") || std::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        cfg!(target_feature = "avx2")
+    }
+}
+
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+fn has_avx512() -> bool {
+    #[cfg(feature = "std")]
+    {
+        has_avx2() && (cfg!(target_feature = "avx512f") || std::is_x86_feature_detected!("avx512f"))
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        cfg!(all(target_feature = "avx512f", target_feature = "avx2"))
+    }
+}
+
+/// Runs `kernel` in the widest build this processor supports ([`widest`]).
+#[inline]
+pub fn dispatch<K: Kernel>(kernel: K) {
+    match widest() {
+        Width::Portable => kernel.portable(),
+        Width::Avx2 => avx2(kernel),
+        Width::Avx512 => avx512(kernel),
+    }
+}
+
+/// The AVX2 build, called only where [`widest`] found AVX2.
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+#[allow(
+    unsafe_code,
+    reason = "calls into a build with the features just detected"
+)]
+fn avx2<K: Kernel>(kernel: K) {
+    #[target_feature(enable = "avx2")]
+    fn build<K: Kernel>(kernel: K) {
+        kernel.avx2(Avx2(()));
+    }
+    // SAFETY: `widest` returns `Avx2` or `Avx512` only where the processor has AVX2.
+    unsafe { build(kernel) }
+}
+
+/// The AVX-512 build, called only where [`widest`] found AVX-512F and AVX2.
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+#[allow(
+    unsafe_code,
+    reason = "calls into a build with the features just detected"
+)]
+fn avx512<K: Kernel>(kernel: K) {
+    #[target_feature(enable = "avx512f,avx2")]
+    fn build<K: Kernel>(kernel: K) {
+        kernel.avx512(Avx512(()));
+    }
+    // SAFETY: `widest` returns `Avx512` only where the processor has both features.
+    unsafe { build(kernel) }
+}
+
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+fn avx2<K: Kernel>(kernel: K) {
+    kernel.portable();
+}
+
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+fn avx512<K: Kernel>(kernel: K) {
+    kernel.portable();
+}
+
+/// The geometry of a register block: `(taps, step, reach)`, the taps along a row, the
+/// distance in the source between neighbouring sums, and between neighbouring taps.
+pub type Geometry = (usize, usize, usize);
+
+/// The register block every wide kernel is made of, in plain Rust: `MR` sums of `CB`
+/// channels each,
+///
+/// ```text
+/// sums[m][c] += source[rows[r] + shift + m·step + t·reach] · vectors[r·taps + t][c]
+/// ```
+///
+/// over the rows `r` and then the `taps` along a row, in that order. Each source value is
+/// read once and multiplied into all `CB` channels. In the forward pass `m` runs over
+/// output positions along a row, `t` over the kernel's taps along it and `c` over output
+/// channels, so `step` and `reach` are the stride and the dilation.
+#[inline(always)]
+#[allow(
+    clippy::inline_always,
+    reason = "the block must be compiled into each build"
+)]
+pub fn block<T: Scalar, const MR: usize, const CB: usize>(
+    sums: &mut [[T; CB]; MR],
+    source: &[T],
+    (rows, shift): (&[usize], usize),
+    (taps, step, reach): Geometry,
+    vectors: &[[T; CB]],
+) {
+    let span = (MR - 1) * step + (taps - 1) * reach + 1;
+    for (&row, vectors) in rows.iter().zip(vectors.chunks_exact(taps)) {
+        let row = &source[row + shift..][..span];
+        for (tap, vector) in vectors.iter().enumerate() {
+            for (m, sums) in sums.iter_mut().enumerate() {
+                let value = &row[m * step + tap * reach];
+                for (sum, weight) in sums.iter_mut().zip(vector) {
+                    sum.accumulate_product(value, weight);
+                }
+            }
+        }
+    }
+}
+
+/// [`block`] for `f32` in explicit vectors of `LANES` lanes, for `CB` a multiple of
+/// `LANES` up to `2 · LANES`.
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+#[allow(unsafe_code, reason = "vector loads and stores within checked arrays")]
+pub(crate) mod x86 {
+    #[cfg(target_arch = "x86")]
+    use core::arch::x86 as arch;
+    #[cfg(target_arch = "x86_64")]
+    use core::arch::x86_64 as arch;
+
+    use arch::{__m256, __m512};
+
+    use super::{Avx2, Avx512, Geometry};
+
+    /// One build's vector: its lanes, and how to load, store, broadcast and
+    /// multiply-then-add (two roundings, as in the scalar code).
+    macro_rules! block {
+        ($name:ident, $checked:ident, $feature:literal, $token:ty, $vector:ty, $lanes:literal,
+         $zero:ident, $load:ident, $store:ident, $splat:ident, $mul:ident, $add:ident) => {
+            #[inline]
+            #[target_feature(enable = $feature)]
+            fn $name<const MR: usize, const CB: usize>(
+                sums: &mut [[f32; CB]; MR],
+                source: &[f32],
+                (rows, shift): (&[usize], usize),
+                (taps, step, reach): Geometry,
+                vectors: &[[f32; CB]],
+            ) {
+                let count = CB / $lanes;
+                let mut vector_sums: [[$vector; 2]; MR] = [[arch::$zero(); 2]; MR];
+                for (sums, vector_sums) in sums.iter().zip(&mut vector_sums) {
+                    for (part, sum) in sums.chunks_exact($lanes).zip(vector_sums.iter_mut()) {
+                        // SAFETY: `part` is `$lanes` floats, an unaligned load's width.
+                        *sum = unsafe { arch::$load(part.as_ptr()) };
+                    }
+                }
+                let span = (MR - 1) * step + (taps - 1) * reach + 1;
+                for (&row, vectors) in rows.iter().zip(vectors.chunks_exact(taps)) {
+                    let row = &source[row + shift..][..span];
+                    for (tap, vector) in vectors.iter().enumerate() {
+                        let mut weights = [arch::$zero(); 2];
+                        for (part, weight) in vector.chunks_exact($lanes).zip(weights.iter_mut()) {
+                            // SAFETY: as above.
+                            *weight = unsafe { arch::$load(part.as_ptr()) };
+                        }
+                        for (m, vector_sums) in vector_sums.iter_mut().enumerate() {
+                            let value = arch::$splat(row[m * step + tap * reach]);
+                            for (sum, weight) in vector_sums.iter_mut().zip(&weights).take(count) {
+                                *sum = arch::$add(*sum, arch::$mul(value, *weight));
+                            }
+                        }
+                    }
+                }
+                for (sums, vector_sums) in sums.iter_mut().zip(&vector_sums) {
+                    for (part, sum) in sums.chunks_exact_mut($lanes).zip(vector_sums) {
+                        // SAFETY: `part` is `$lanes` floats, an unaligned store's width.
+                        unsafe { arch::$store(part.as_mut_ptr(), *sum) };
+                    }
+                }
+            }
+
+            /// [`super::block`] with the build's vectors, where `CB` fits them; `false`
+            /// (and nothing done) where it does not.
+            #[inline(always)]
+            #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+            pub(crate) fn $checked<const MR: usize, const CB: usize>(
+                _: $token,
+                sums: &mut [[f32; CB]; MR],
+                source: &[f32],
+                rows: (&[usize], usize),
+                geometry: Geometry,
+                vectors: &[[f32; CB]],
+            ) -> bool {
+                if CB % $lanes != 0 || CB > 2 * $lanes {
+                    return false;
+                }
+                // SAFETY: the token proves the processor has the features.
+                unsafe { $name(sums, source, rows, geometry, vectors) };
+                true
+            }
+        };
+    }
+    block!(
+        avx2_block,
+        avx2,
+        "avx2",
+        Avx2,
+        __m256,
+        8,
+        _mm256_setzero_ps,
+        _mm256_loadu_ps,
+        _mm256_storeu_ps,
+        _mm256_set1_ps,
+        _mm256_mul_ps,
+        _mm256_add_ps
+    );
+    block!(
+        avx512_block,
+        avx512,
+        "avx512f,avx2",
+        Avx512,
+        __m512,
+        16,
+        _mm512_setzero_ps,
+        _mm512_loadu_ps,
+        _mm512_storeu_ps,
+        _mm512_set1_ps,
+        _mm512_mul_ps,
+        _mm512_add_ps
+    );
+}

@@ -1,0 +1,184 @@
+//! The wide builds of the loop kernels (`convsym::simd`): layers whose groups have a
+//! multiple of 8 output channels, run in every build this processor has, capped with
+//! `simd::set_widest`. On integer data every build must equal the numeric reference
+//! exactly, and the builds must equal each other bit for bit (the same terms in the same
+//! order). The other kernel tests run only the widest build.
+
+use std::sync::Mutex;
+
+use convsym::simd::{self, Width};
+use convsym::{Spec, reference};
+
+/// The cap is global: tests that set it take turns.
+static CAP: Mutex<()> = Mutex::new(());
+
+type Forward = fn(&[f32], &[f32], &[f32]) -> Vec<f32>;
+
+struct Kernels {
+    spec: Spec,
+    forward: Forward,
+    grad_input: fn(&[f32], &[f32]) -> Vec<f32>,
+    grad_weight: fn(&[f32], &[f32]) -> Vec<f32>,
+}
+
+fn array<const N: usize>(slice: &[f32]) -> &[f32; N] {
+    slice
+        .try_into()
+        .expect("the test builds slices of the layer's sizes")
+}
+
+macro_rules! layers {
+    ($($name:ident [$($bias:ident)?] { $($arguments:tt)* })*) => {
+        $(
+            convsym::conv!(
+                /// A layer with channel blocks.
+                struct $name; $($arguments)*, unroll = loops
+            );
+        )*
+
+        fn each(mut visit: impl FnMut(&'static str, Kernels)) {
+            $(
+                visit(stringify!($name), Kernels {
+                    spec: $name.spec(),
+                    forward: |x, w, _b| {
+                        $name.forward(array(x), array(w) $(, array(layers!(@$bias _b)))?).to_vec()
+                    },
+                    grad_input: |w, dz| $name.grad_input(array(w), array(dz)).to_vec(),
+                    grad_weight: |x, dz| $name.grad_weight(array(x), array(dz)).to_vec(),
+                });
+            )*
+        }
+    };
+    (@bias $b:ident) => { $b };
+}
+
+layers! {
+    // Two blocks of 5 along each output row of 10.
+    LenetC3 [] { in = 14, k = 5, cin = 6, cout = 16 }
+    // Padded and strided, with a bias and two samples.
+    StridedPadded [bias] { in = (11, 13), k = 3, stride = 2, pad = 1, cin = 3, cout = 16, bias, batch = 2 }
+    // One axis, dilated, padded unevenly; r = 2 leaves inputs unread.
+    Audio [] { in = (103,), k = 9, stride = 4, dilation = 2, pad = ((3, 1),), cout = 8 }
+    // Two groups of 16 output channels, a rectangular dilated kernel.
+    Groups [bias] { in = (9, 10), k = (3, 2), dilation = (1, 2), cin = 4, cout = 32, groups = 2, bias }
+    // Three axes, padded on two of them.
+    ThreeAxes [] { in = (4, 5, 9), k = (2, 2, 3), stride = (1, 1, 2), pad = (0, 1, 1), cin = 2, cout = 8 }
+    // 24 channels: a multiple of 8, not of 16.
+    TwentyFour [] { in = 7, k = 3, cin = 2, cout = 24, pad = same }
+    // 64 channels: two 16-lane vectors per sum in the AVX-512 build; remainder r = 1.
+    SixtyFour [] { in = (6, 9), k = 2, stride = (1, 2), cin = 3, cout = 64 }
+}
+
+/// Integers in `-3..=4`: every sum in these layers is exact in `f32`, in any order.
+fn integers(len: usize, seed: u64) -> Vec<f32> {
+    let mut state = seed;
+    (0..len)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            f32::from(u8::try_from(state >> 61).unwrap_or(0)) - 3.0
+        })
+        .collect()
+}
+
+/// The builds this processor has, narrowest first.
+fn builds() -> Vec<Width> {
+    let mut builds = Vec::new();
+    for width in [Width::Portable, Width::Avx2, Width::Avx512] {
+        simd::set_widest(width);
+        if simd::widest() == width {
+            builds.push(width);
+        }
+    }
+    simd::set_widest(Width::Avx512);
+    builds
+}
+
+#[test]
+fn every_build_gives_the_reference_exactly() {
+    let _turn = CAP
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let builds = builds();
+    eprintln!("builds on this processor: {builds:?}");
+    each(|name, kernels| {
+        let spec = &kernels.spec;
+        let (x, w, b, dz) = (
+            integers(spec.input_len(), 1),
+            integers(spec.weight_len(), 2),
+            integers(spec.bias_len(), 3),
+            integers(spec.output_len(), 4),
+        );
+        let expected = [
+            reference::forward(spec, &x, &w, &b),
+            reference::grad_input(spec, &w, &dz),
+            reference::grad_weight(spec, &x, &dz),
+        ];
+        for &width in &builds {
+            simd::set_widest(width);
+            let actual = [
+                (kernels.forward)(&x, &w, &b),
+                (kernels.grad_input)(&w, &dz),
+                (kernels.grad_weight)(&x, &dz),
+            ];
+            for (pass, (actual, expected)) in ["forward", "dx", "dw"]
+                .iter()
+                .zip(actual.iter().zip(&expected))
+            {
+                assert_eq!(actual, expected, "{name} {pass} in the {width:?} build");
+            }
+        }
+        simd::set_widest(Width::Avx512);
+    });
+}
+
+#[test]
+fn every_build_rounds_the_same() {
+    let _turn = CAP
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let builds = builds();
+    each(|name, kernels| {
+        let spec = &kernels.spec;
+        // Values whose products and sums round: the builds must still agree bit for bit.
+        let noisy = |len: usize, seed: u64| -> Vec<f32> {
+            integers(len, seed)
+                .iter()
+                .enumerate()
+                .map(|(index, value)| {
+                    value / 7.0 + f32::from(u16::try_from(index % 1000).unwrap_or(0)).sqrt() / 3.0
+                })
+                .collect()
+        };
+        let (x, w, b, dz) = (
+            noisy(spec.input_len(), 5),
+            noisy(spec.weight_len(), 6),
+            noisy(spec.bias_len(), 7),
+            noisy(spec.output_len(), 8),
+        );
+        let mut first: Option<[Vec<u32>; 3]> = None;
+        for &width in &builds {
+            simd::set_widest(width);
+            let bits = [
+                (kernels.forward)(&x, &w, &b),
+                (kernels.grad_input)(&w, &dz),
+                (kernels.grad_weight)(&x, &dz),
+            ]
+            .map(|values| {
+                values
+                    .iter()
+                    .map(|value| value.to_bits())
+                    .collect::<Vec<_>>()
+            });
+            match &first {
+                None => first = Some(bits),
+                Some(first) => assert!(
+                    *first == bits,
+                    "{name}: the {width:?} build rounds differently"
+                ),
+            }
+        }
+        simd::set_widest(Width::Avx512);
+    });
+}
