@@ -1,8 +1,10 @@
 //! The wide builds of the loop kernels (`convsym::simd`): layers whose groups have a
 //! multiple of 8 output channels, run in every build this processor has, capped with
 //! `simd::set_widest`. On integer data every build must equal the numeric reference
-//! exactly, and the builds must equal each other bit for bit (the same terms in the same
-//! order). The other kernel tests run only the widest build.
+//! exactly. On any data the two wide builds must equal each other bit for bit, and the
+//! forward pass must equal the portable build's too (the same terms in the same order);
+//! the portable weight gradient sums in partial sums, in another order. The other kernel
+//! tests run only the widest build.
 
 use std::sync::Mutex;
 
@@ -157,26 +159,38 @@ fn every_build_rounds_the_same() {
             noisy(spec.bias_len(), 7),
             noisy(spec.output_len(), 8),
         );
-        let mut first: Option<[Vec<u32>; 3]> = None;
-        for &width in &builds {
-            simd::set_widest(width);
-            let bits = [
-                (kernels.forward)(&x, &w, &b),
-                (kernels.grad_input)(&w, &dz),
-                (kernels.grad_weight)(&x, &dz),
-            ]
-            .map(|values| {
-                values
-                    .iter()
-                    .map(|value| value.to_bits())
-                    .collect::<Vec<_>>()
-            });
-            match &first {
-                None => first = Some(bits),
-                Some(first) => assert!(
-                    *first == bits,
-                    "{name}: the {width:?} build rounds differently"
-                ),
+        let runs: Vec<(Width, [Vec<u32>; 3])> = builds
+            .iter()
+            .map(|&width| {
+                simd::set_widest(width);
+                let bits = [
+                    (kernels.forward)(&x, &w, &b),
+                    (kernels.grad_input)(&w, &dz),
+                    (kernels.grad_weight)(&x, &dz),
+                ]
+                .map(|values| {
+                    values
+                        .iter()
+                        .map(|value| value.to_bits())
+                        .collect::<Vec<_>>()
+                });
+                (width, bits)
+            })
+            .collect();
+        for pair in runs.windows(2) {
+            let [(narrow, narrow_bits), (wide, wide_bits)] = pair else {
+                unreachable!("windows of two")
+            };
+            let passes = if *narrow == Width::Portable { 1 } else { 3 };
+            for (pass, (narrow_bits, wide_bits)) in ["forward", "dx", "dw"]
+                .iter()
+                .zip(narrow_bits.iter().zip(wide_bits))
+                .take(passes)
+            {
+                assert!(
+                    narrow_bits == wide_bits,
+                    "{name} {pass}: the {wide:?} build rounds differently from {narrow:?}"
+                );
             }
         }
         simd::set_widest(Width::Avx512);

@@ -297,6 +297,9 @@ impl<'a> Kernels<'a> {
             Section::Forward => {
                 wide::forward(spec, wide::AVX2).zip(wide::forward(spec, wide::AVX512))
             }
+            Section::GradWeight => {
+                wide::grad_weight(spec, wide::AVX2).zip(wide::grad_weight(spec, wide::AVX512))
+            }
             _ => None,
         };
         let portable = match section {

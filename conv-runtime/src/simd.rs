@@ -10,9 +10,11 @@
 //! (left to itself, the compiler vectorises such a block along the wrong dimension, with
 //! gathers, and runs 5 to 25 times slower).
 //!
-//! Every build does the same arithmetic in the same order: for each sum, the same terms
-//! added one after another, each a separate multiply and add, never a fused one. So the
-//! results are bitwise the same whichever build runs; only the speed depends on the
+//! The two wide builds do the same arithmetic in the same order: for each sum, the same
+//! terms added one after another, each a separate multiply and add, never a fused one. So
+//! their results are bitwise the same, and the same as the portable build's where that
+//! sums in the same order too (the forward pass); the portable weight gradient keeps
+//! partial sums and may differ from them in the last bits. Only the speed depends on the
 //! machine.
 //!
 //! With `std` the choice is made at run time (`is_x86_feature_detected!`, a cached

@@ -106,6 +106,16 @@ impl Source {
         }
     }
 
+    /// For each axis but the last, `per_axis(axis)` positions as a distance in the source.
+    fn outer(&self, spec: &Spec, per_axis: fn(&Axis) -> usize) -> Vec<usize> {
+        let axes = spec.axes();
+        axes[..axes.len() - 1]
+            .iter()
+            .zip(&self.strides)
+            .map(|(axis, stride)| per_axis(axis) * stride)
+            .collect()
+    }
+
     /// The statements that copy a sample's input channels `x_sample` into `padded`, zero
     /// where the layer pads.
     fn copy(&self, spec: &Spec, channels: usize) -> TokenStream {
@@ -241,11 +251,7 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<TokenStream> {
 
     // Each row of the register block: an input channel and a tap on every axis but the
     // last, as an offset into the group's source.
-    let outer_reach: Vec<usize> = outer
-        .iter()
-        .zip(&source.strides)
-        .map(|(axis, stride)| axis.dilation() * stride)
-        .collect();
+    let outer_reach = source.outer(spec, Axis::dilation);
     let outer_taps: Vec<usize> = outer.iter().map(Axis::kernel).collect();
     let row_offsets: Vec<usize> = (0..in_per_group)
         .flat_map(|channel| {
@@ -325,6 +331,117 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<TokenStream> {
                 }
                 let start: [T; #channels_literal] = #start;
                 #positions_nest
+            }
+        }
+    })
+}
+
+/// `grad_weight_into`'s wide body for `isa`, when the layer suits it: the forward pass's
+/// register block with positions and taps trading places. A block holds some taps along
+/// the last axis times `CB` output channels, sums over every sample and output position
+/// (the rows of the block, then the taps along a row), and each input value read is
+/// multiplied into a vector of δ for all `CB` channels.
+pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<TokenStream> {
+    let axes = spec.axes();
+    let (outer, last) = axes.split_at(axes.len() - 1);
+    let last = &last[0];
+    let channels = isa.channels(spec.out_channels_per_group())?;
+    let source = Source::of(spec);
+    let output_plane: usize = axes.iter().map(Axis::output).product();
+    let batch = spec.batch();
+    let all_channels = batch * spec.in_channels();
+    if (source.padded && all_channels * source.plane > STACK)
+        || batch * output_plane * channels > STACK
+    {
+        return None;
+    }
+    // The block's rows: a sample and an output row, as an offset into the source.
+    let outer_outputs: Vec<usize> = outer.iter().map(Axis::output).collect();
+    let outer_steps = source.outer(spec, Axis::stride);
+    let sample = spec.in_channels() * source.plane;
+    let rows: Vec<usize> = (0..batch)
+        .flat_map(|n| {
+            offsets(&outer_outputs, &outer_steps)
+                .into_iter()
+                .map(move |offset| n * sample + offset)
+        })
+        .collect();
+    let (row_count, rows) = (number(rows.len()), rows.into_iter().map(number));
+    // The taps on the axes but the last: an offset into the source, and into a filter.
+    let outer_taps: Vec<usize> = outer.iter().map(Axis::kernel).collect();
+    let outer_reach = source.outer(spec, Axis::dilation);
+    let tap_rows = offsets(&outer_taps, &outer_reach);
+    let (tap_count, tap_rows) = (number(tap_rows.len()), tap_rows.into_iter().map(number));
+
+    let taps: usize = axes.iter().map(Axis::kernel).product();
+    let in_per_group = spec.in_channels_per_group();
+    let filter = in_per_group * taps;
+    let block = format_ident!("{}", isa.block);
+    let (channels_literal, filter_literal) = (number(channels), number(filter));
+    let (kernel, reach, stride) = (
+        number(last.kernel()),
+        number(last.dilation()),
+        number(last.stride()),
+    );
+    let geometry = {
+        let positions = number(last.output());
+        quote!((#positions, #reach, #stride))
+    };
+    let taps_literal = number(taps);
+    let store = by_blocks(last.kernel(), isa.row(channels), |size, first| {
+        let size = number(size);
+        quote! {
+            let mut sums: [[T; #channels_literal]; #size] =
+                ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
+            T::#block::<#size, #channels_literal>(
+                token, &mut sums, source, (&ROWS, shift + (#first) * #reach), #geometry, &packed,
+            );
+            for (m, sums) in sums.into_iter().enumerate() {
+                for (c, sum) in sums.into_iter().enumerate() {
+                    dw_block[c * #filter_literal + c_in * #taps_literal + tap_row * #kernel + #first + m] = sum;
+                }
+            }
+        }
+    });
+    let (copy, whole) = if source.padded {
+        (source.copy(spec, all_channels), quote!(&padded[..]))
+    } else {
+        (TokenStream::new(), quote!(&x[..]))
+    };
+    let (plane, output_plane_literal) = (number(source.plane), number(output_plane));
+    let (output_sample, packed_len) = (
+        number(spec.out_channels() * output_plane),
+        number(batch * output_plane),
+    );
+    let (blocks_per_group, in_per_group) = (
+        number(spec.out_channels_per_group() / channels),
+        Literal::usize_suffixed(in_per_group),
+    );
+    let block_filters = number(channels * filter);
+    Some(quote! {
+        const ROWS: [usize; #row_count] = [#(#rows),*];
+        const TAP_ROWS: [usize; #tap_count] = [#(#tap_rows),*];
+        let x_sample: &[T] = x;
+        #copy
+        let source: &[T] = #whole;
+        for (index, dw_block) in dw.chunks_exact_mut(#block_filters).enumerate() {
+            let first = index * #channels_literal;
+            // δ of the block's channels as vectors, one per sample and output position.
+            let mut packed: [[T; #channels_literal]; #packed_len] =
+                ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
+            for (vectors, d_sample) in packed.chunks_exact_mut(#output_plane_literal).zip(dz.chunks_exact(#output_sample)) {
+                for (c, d_plane) in d_sample[first * #output_plane_literal..].chunks_exact(#output_plane_literal).take(#channels_literal).enumerate() {
+                    for (vector, d) in vectors.iter_mut().zip(d_plane) {
+                        vector[c].clone_from(d);
+                    }
+                }
+            }
+            let group_channel = index / #blocks_per_group * #in_per_group;
+            for c_in in 0..#in_per_group {
+                for (tap_row, &tap_shift) in TAP_ROWS.iter().enumerate() {
+                    let shift = (group_channel + c_in) * #plane + tap_shift;
+                    #store
+                }
             }
         }
     })
