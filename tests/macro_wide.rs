@@ -1,5 +1,6 @@
-//! The wide builds of the loop kernels (`convsym::simd`): layers whose groups have a
-//! multiple of 8 output channels, run in every build this processor has, capped with
+//! The wide builds of the loop kernels (`convsym::simd`): the forward pass and weight
+//! gradient of layers whose groups have a multiple of 8 output channels, the input
+//! gradient of any layer, run in every build this processor has, capped with
 //! `simd::set_widest`. On integer data every build must equal the numeric reference
 //! exactly. On any data the two wide builds must equal each other bit for bit, and the
 //! forward pass must equal the portable build's too (the same terms in the same order);
@@ -67,6 +68,14 @@ layers! {
     ThreeAxes [] { in = (4, 5, 9), k = (2, 2, 3), stride = (1, 1, 2), pad = (0, 1, 1), cin = 2, cout = 8 }
     // 24 channels: a multiple of 8, not of 16.
     TwentyFour [] { in = 7, k = 3, cin = 2, cout = 24, pad = same }
+    // The layer whose expansion the macro crate's snapshot pins: two input channels per
+    // group, strided and padded on both axes, two phases per row.
+    Snapshot [bias] {
+        in = (30, 28), k = (3, 2), stride = 2, pad = (2, 1), cin = 4, cout = 6, groups = 2,
+        bias, batch = 2
+    }
+    // One input and one output channel per group: the input gradient's runs along a row.
+    Depthwise [] { in = (6, 37), k = 3, pad = 1, cin = 3, cout = 3, groups = 3 }
     // 64 channels: two 16-lane vectors per sum in the AVX-512 build; remainder r = 1.
     SixtyFour [] { in = (6, 9), k = 2, stride = (1, 2), cin = 3, cout = 64 }
 }

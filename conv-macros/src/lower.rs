@@ -297,10 +297,13 @@ impl<'a> Kernels<'a> {
             Section::Forward => {
                 wide::forward(spec, wide::AVX2).zip(wide::forward(spec, wide::AVX512))
             }
+            Section::GradInput => {
+                wide::grad_input(spec, wide::AVX2).zip(wide::grad_input(spec, wide::AVX512))
+            }
             Section::GradWeight => {
                 wide::grad_weight(spec, wide::AVX2).zip(wide::grad_weight(spec, wide::AVX512))
             }
-            _ => None,
+            Section::GradBias => None,
         };
         let portable = match section {
             Section::Forward => loops::forward(spec),

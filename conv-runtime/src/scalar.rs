@@ -1,7 +1,7 @@
 //! The arithmetic the numeric reference and the generated kernels are generic over.
 
 use crate::Expr;
-use crate::simd::{self, Avx2, Avx512, Geometry, Kernel};
+use crate::simd::{self, Avx2, Avx512, Geometry, Kernel, Steps};
 
 /// A number the kernels can compute with: `f32`, `f64`, `i32`, `i64`, or a symbolic
 /// [`Expr`], which turns a kernel's arithmetic back into its equations.
@@ -41,6 +41,32 @@ pub trait Scalar: Clone {
         vectors: &[[Self; CB]],
     ) {
         simd::block(sums, source, rows, geometry, vectors);
+    }
+    /// [`simd::rows`] in a kernel's AVX2 build.
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+    fn rows_avx2<const MR: usize, const NL: usize>(
+        _: Avx2,
+        sums: &mut [[Self; NL]; MR],
+        source: &[Self],
+        rows: (&[usize], usize),
+        steps: Steps,
+        weights: (&[Self], usize),
+    ) {
+        simd::rows(sums, source, rows, steps, weights);
+    }
+    /// [`simd::rows`] in a kernel's AVX-512 build.
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+    fn rows_avx512<const MR: usize, const NL: usize>(
+        avx512: Avx512,
+        sums: &mut [[Self; NL]; MR],
+        source: &[Self],
+        rows: (&[usize], usize),
+        steps: Steps,
+        weights: (&[Self], usize),
+    ) {
+        Self::rows_avx2(avx512.avx2(), sums, source, rows, steps, weights);
     }
     /// [`simd::block`] in a kernel's AVX-512 build.
     #[inline(always)]
@@ -105,6 +131,36 @@ primitive!(
         ) {
             if !simd::x86::avx2(avx2, sums, source, rows, geometry, vectors) {
                 simd::block(sums, source, rows, geometry, vectors);
+            }
+        }
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        #[inline(always)]
+        #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+        fn rows_avx2<const MR: usize, const NL: usize>(
+            avx2: Avx2,
+            sums: &mut [[Self; NL]; MR],
+            source: &[Self],
+            rows: (&[usize], usize),
+            steps: Steps,
+            weights: (&[Self], usize),
+        ) {
+            if !simd::x86::avx2_rows(avx2, sums, source, rows, steps, weights) {
+                simd::rows(sums, source, rows, steps, weights);
+            }
+        }
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        #[inline(always)]
+        #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+        fn rows_avx512<const MR: usize, const NL: usize>(
+            avx512: Avx512,
+            sums: &mut [[Self; NL]; MR],
+            source: &[Self],
+            rows: (&[usize], usize),
+            steps: Steps,
+            weights: (&[Self], usize),
+        ) {
+            if !simd::x86::avx512_rows(avx512, sums, source, rows, steps, weights) {
+                Self::rows_avx2(avx512.avx2(), sums, source, rows, steps, weights);
             }
         }
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]

@@ -213,6 +213,45 @@ pub fn block<T: Scalar, const MR: usize, const CB: usize>(
     }
 }
 
+/// How a [`rows`] block steps from one of its `MR` sums to the next: `(source, weight)`,
+/// the distance in the source and in a row's weights.
+pub type Steps = (usize, usize);
+
+/// The other register block, whose vectors run along a row of the source rather than
+/// over channels: `MR` runs of `NL` sums,
+///
+/// ```text
+/// sums[m][l] += weights[r·wrow + m·wstep] · source[rows[r] + shift + m·step + l]
+/// ```
+///
+/// over the rows `r` in order, where `(step, wstep)` are the [`Steps`]. Each weight is read
+/// once and multiplied into a contiguous run of `NL` source values: this suits layers
+/// with few channels and long rows at stride 1, where `m` runs over channels (`step` 0)
+/// or over neighbouring runs of one row (`wstep` 0).
+#[inline(always)]
+#[allow(
+    clippy::inline_always,
+    reason = "the block must be compiled into each build"
+)]
+pub fn rows<T: Scalar, const MR: usize, const NL: usize>(
+    sums: &mut [[T; NL]; MR],
+    source: &[T],
+    (rows, shift): (&[usize], usize),
+    (step, wstep): Steps,
+    (weights, wrow): (&[T], usize),
+) {
+    for (r, &row) in rows.iter().enumerate() {
+        let row = &source[row + shift..][..(MR - 1) * step + NL];
+        let weights = &weights[r * wrow..][..=(MR - 1) * wstep];
+        for (m, sums) in sums.iter_mut().enumerate() {
+            let weight = &weights[m * wstep];
+            for (sum, value) in sums.iter_mut().zip(&row[m * step..]) {
+                sum.accumulate_product(weight, value);
+            }
+        }
+    }
+}
+
 /// [`block`] for `f32` in explicit vectors of `LANES` lanes, for `CB` a multiple of
 /// `LANES` up to `2 · LANES`.
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
@@ -225,12 +264,13 @@ pub(crate) mod x86 {
 
     use arch::{__m256, __m512};
 
-    use super::{Avx2, Avx512, Geometry};
+    use super::{Avx2, Avx512, Geometry, Steps};
 
     /// One build's vector: its lanes, and how to load, store, broadcast and
     /// multiply-then-add (two roundings, as in the scalar code).
     macro_rules! block {
-        ($name:ident, $checked:ident, $feature:literal, $token:ty, $vector:ty, $lanes:literal,
+        ($name:ident, $checked:ident, $rows_name:ident, $rows_checked:ident,
+         $feature:literal, $token:ty, $vector:ty, $lanes:literal,
          $zero:ident, $load:ident, $store:ident, $splat:ident, $mul:ident, $add:ident) => {
             #[inline]
             #[target_feature(enable = $feature)]
@@ -274,6 +314,68 @@ pub(crate) mod x86 {
                 }
             }
 
+            #[inline]
+            #[target_feature(enable = $feature)]
+            fn $rows_name<const MR: usize, const NL: usize>(
+                sums: &mut [[f32; NL]; MR],
+                source: &[f32],
+                (rows, shift): (&[usize], usize),
+                (step, wstep): Steps,
+                (weights, wrow): (&[f32], usize),
+            ) {
+                let count = NL / $lanes;
+                let mut vector_sums: [[$vector; 4]; MR] = [[arch::$zero(); 4]; MR];
+                for (sums, vector_sums) in sums.iter().zip(&mut vector_sums) {
+                    for (part, sum) in sums.chunks_exact($lanes).zip(vector_sums.iter_mut()) {
+                        // SAFETY: `part` is `$lanes` floats, an unaligned load's width.
+                        *sum = unsafe { arch::$load(part.as_ptr()) };
+                    }
+                }
+                for (r, &row) in rows.iter().enumerate() {
+                    let row = &source[row + shift..][..(MR - 1) * step + NL];
+                    let weights = &weights[r * wrow..][..=(MR - 1) * wstep];
+                    for (m, vector_sums) in vector_sums.iter_mut().enumerate() {
+                        let weight = arch::$splat(weights[m * wstep]);
+                        let run = &row[m * step..][..NL];
+                        for (sum, part) in vector_sums
+                            .iter_mut()
+                            .zip(run.chunks_exact($lanes))
+                            .take(count)
+                        {
+                            // SAFETY: as above.
+                            let values = unsafe { arch::$load(part.as_ptr()) };
+                            *sum = arch::$add(*sum, arch::$mul(weight, values));
+                        }
+                    }
+                }
+                for (sums, vector_sums) in sums.iter_mut().zip(&vector_sums) {
+                    for (part, sum) in sums.chunks_exact_mut($lanes).zip(vector_sums) {
+                        // SAFETY: `part` is `$lanes` floats, an unaligned store's width.
+                        unsafe { arch::$store(part.as_mut_ptr(), *sum) };
+                    }
+                }
+            }
+
+            /// [`super::rows`] with the build's vectors, where `NL` fits them; `false`
+            /// (and nothing done) where it does not.
+            #[inline(always)]
+            #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+            pub(crate) fn $rows_checked<const MR: usize, const NL: usize>(
+                _: $token,
+                sums: &mut [[f32; NL]; MR],
+                source: &[f32],
+                rows: (&[usize], usize),
+                steps: Steps,
+                weights: (&[f32], usize),
+            ) -> bool {
+                if NL % $lanes != 0 || NL > 4 * $lanes {
+                    return false;
+                }
+                // SAFETY: the token proves the processor has the features.
+                unsafe { $rows_name(sums, source, rows, steps, weights) };
+                true
+            }
+
             /// [`super::block`] with the build's vectors, where `CB` fits them; `false`
             /// (and nothing done) where it does not.
             #[inline(always)]
@@ -298,6 +400,8 @@ pub(crate) mod x86 {
     block!(
         avx2_block,
         avx2,
+        avx2_rows_block,
+        avx2_rows,
         "avx2",
         Avx2,
         __m256,
@@ -312,6 +416,8 @@ pub(crate) mod x86 {
     block!(
         avx512_block,
         avx512,
+        avx512_rows_block,
+        avx512_rows,
         "avx512f,avx2",
         Avx512,
         __m512,
