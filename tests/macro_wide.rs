@@ -1,6 +1,5 @@
-//! The wide builds of the loop kernels (`convsym::simd`): the forward pass and weight
-//! gradient of layers whose groups have a multiple of 8 output channels, the input
-//! gradient of any layer, run in every build this processor has, capped with
+//! The wide builds of the loop kernels (`convsym::simd`) on layers that take each of their
+//! paths (channel blocks and runs along a row), run in every build this processor has, capped with
 //! `simd::set_widest`. On integer data every build must equal the numeric reference
 //! exactly. On any data the two wide builds must equal each other bit for bit, and the
 //! forward pass must equal the portable build's too (the same terms in the same order);
@@ -76,6 +75,10 @@ layers! {
     }
     // One input and one output channel per group: the input gradient's runs along a row.
     Depthwise [] { in = (6, 37), k = 3, pad = 1, cin = 3, cout = 3, groups = 3 }
+    // Six output channels: the forward pass's runs along a row, over blocks of channels.
+    LenetC1 [bias] { in = (12, 28), k = 5, cout = 6, bias }
+    // Three output channels, dilated and padded, one axis.
+    Rows [] { in = (50,), k = 4, dilation = 2, pad = 3, cin = 2, cout = 3 }
     // 64 channels: two 16-lane vectors per sum in the AVX-512 build; remainder r = 1.
     SixtyFour [] { in = (6, 9), k = 2, stride = (1, 2), cin = 3, cout = 64 }
 }

@@ -295,13 +295,18 @@ impl<'a> Kernels<'a> {
         }
         let wide = match section {
             Section::Forward => {
-                wide::forward(spec, wide::AVX2).zip(wide::forward(spec, wide::AVX512))
+                let build =
+                    |isa| wide::forward(spec, isa).or_else(|| wide::forward_rows(spec, isa));
+                build(wide::AVX2).zip(build(wide::AVX512))
             }
             Section::GradInput => {
                 wide::grad_input(spec, wide::AVX2).zip(wide::grad_input(spec, wide::AVX512))
             }
             Section::GradWeight => {
-                wide::grad_weight(spec, wide::AVX2).zip(wide::grad_weight(spec, wide::AVX512))
+                let build = |isa| {
+                    wide::grad_weight(spec, isa).or_else(|| wide::grad_weight_rows(spec, isa))
+                };
+                build(wide::AVX2).zip(build(wide::AVX512))
             }
             Section::GradBias => None,
         };

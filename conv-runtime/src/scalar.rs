@@ -1,7 +1,7 @@
 //! The arithmetic the numeric reference and the generated kernels are generic over.
 
 use crate::Expr;
-use crate::simd::{self, Avx2, Avx512, Geometry, Kernel, Steps};
+use crate::simd::{self, Avx2, Avx512, Geometry, Kernel, Operand, Steps};
 
 /// A number the kernels can compute with: `f32`, `f64`, `i32`, `i64`, or a symbolic
 /// [`Expr`], which turns a kernel's arithmetic back into its equations.
@@ -67,6 +67,30 @@ pub trait Scalar: Clone {
         weights: (&[Self], usize),
     ) {
         Self::rows_avx2(avx512.avx2(), sums, source, rows, steps, weights);
+    }
+    /// [`simd::dots`] in a kernel's AVX2 build.
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+    fn dots_avx2<const MR: usize, const NL: usize>(
+        _: Avx2,
+        sums: &mut [[Self; NL]; MR],
+        a: Operand<'_, Self>,
+        b: Operand<'_, Self>,
+        runs: (usize, usize),
+    ) {
+        simd::dots(sums, a, b, runs);
+    }
+    /// [`simd::dots`] in a kernel's AVX-512 build.
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+    fn dots_avx512<const MR: usize, const NL: usize>(
+        avx512: Avx512,
+        sums: &mut [[Self; NL]; MR],
+        a: Operand<'_, Self>,
+        b: Operand<'_, Self>,
+        runs: (usize, usize),
+    ) {
+        Self::dots_avx2(avx512.avx2(), sums, a, b, runs);
     }
     /// [`simd::block`] in a kernel's AVX-512 build.
     #[inline(always)]
@@ -161,6 +185,34 @@ primitive!(
         ) {
             if !simd::x86::avx512_rows(avx512, sums, source, rows, steps, weights) {
                 Self::rows_avx2(avx512.avx2(), sums, source, rows, steps, weights);
+            }
+        }
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        #[inline(always)]
+        #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+        fn dots_avx2<const MR: usize, const NL: usize>(
+            avx2: Avx2,
+            sums: &mut [[Self; NL]; MR],
+            a: Operand<'_, Self>,
+            b: Operand<'_, Self>,
+            runs: (usize, usize),
+        ) {
+            if !simd::x86::avx2_dots(avx2, sums, a, b, runs) {
+                simd::dots(sums, a, b, runs);
+            }
+        }
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        #[inline(always)]
+        #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+        fn dots_avx512<const MR: usize, const NL: usize>(
+            avx512: Avx512,
+            sums: &mut [[Self; NL]; MR],
+            a: Operand<'_, Self>,
+            b: Operand<'_, Self>,
+            runs: (usize, usize),
+        ) {
+            if !simd::x86::avx512_dots(avx512, sums, a, b, runs) {
+                Self::dots_avx2(avx512.avx2(), sums, a, b, runs);
             }
         }
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]

@@ -252,6 +252,46 @@ pub fn rows<T: Scalar, const MR: usize, const NL: usize>(
     }
 }
 
+/// Where a [`dots`] block reads one of its two operands: the slice, the offset of each
+/// row, and a shift added to every row.
+pub type Operand<'a, T> = (&'a [T], &'a [usize], usize);
+
+/// The third register block, for sums of products of two rows: `MR` runs of `NL`
+/// partial sums,
+///
+/// ```text
+/// sums[m][l] += a[a_rows[r] + a_shift + t·NL + l] · b[b_rows[r] + b_shift + m·step + t·NL + l]
+/// ```
+///
+/// over the rows `r`, then the `runs` runs `t` along a row, in that order. The weight
+/// gradient of a layer with few channels is made of it: `a` is δ, `b` the input, and `m`
+/// runs over the taps along the last axis (`step` the dilation); each `sums[m]` then adds
+/// up to one weight's gradient.
+#[inline(always)]
+#[allow(
+    clippy::inline_always,
+    reason = "the block must be compiled into each build"
+)]
+pub fn dots<T: Scalar, const MR: usize, const NL: usize>(
+    sums: &mut [[T; NL]; MR],
+    (a, a_rows, a_shift): Operand<'_, T>,
+    (b, b_rows, b_shift): Operand<'_, T>,
+    (runs, step): (usize, usize),
+) {
+    for (&a_row, &b_row) in a_rows.iter().zip(b_rows) {
+        let a_row = &a[a_row + a_shift..][..runs * NL];
+        let b_row = &b[b_row + b_shift..][..(MR - 1) * step + runs * NL];
+        for (run, a_run) in a_row.chunks_exact(NL).enumerate() {
+            for (m, sums) in sums.iter_mut().enumerate() {
+                let b_run = &b_row[m * step + run * NL..][..NL];
+                for ((sum, a), b) in sums.iter_mut().zip(a_run).zip(b_run) {
+                    sum.accumulate_product(a, b);
+                }
+            }
+        }
+    }
+}
+
 /// [`block`] for `f32` in explicit vectors of `LANES` lanes, for `CB` a multiple of
 /// `LANES` up to `2 · LANES`.
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
@@ -264,12 +304,13 @@ pub(crate) mod x86 {
 
     use arch::{__m256, __m512};
 
-    use super::{Avx2, Avx512, Geometry, Steps};
+    use super::{Avx2, Avx512, Geometry, Operand, Steps};
 
     /// One build's vector: its lanes, and how to load, store, broadcast and
     /// multiply-then-add (two roundings, as in the scalar code).
     macro_rules! block {
         ($name:ident, $checked:ident, $rows_name:ident, $rows_checked:ident,
+         $dots_name:ident, $dots_checked:ident,
          $feature:literal, $token:ty, $vector:ty, $lanes:literal,
          $zero:ident, $load:ident, $store:ident, $splat:ident, $mul:ident, $add:ident) => {
             #[inline]
@@ -376,6 +417,58 @@ pub(crate) mod x86 {
                 true
             }
 
+            #[inline]
+            #[target_feature(enable = $feature)]
+            fn $dots_name<const MR: usize, const NL: usize>(
+                sums: &mut [[f32; NL]; MR],
+                (a, a_rows, a_shift): Operand<'_, f32>,
+                (b, b_rows, b_shift): Operand<'_, f32>,
+                (runs, step): (usize, usize),
+            ) {
+                let mut vector_sums: [$vector; MR] = [arch::$zero(); MR];
+                for (sum, sums) in vector_sums.iter_mut().zip(sums.iter()) {
+                    // SAFETY: `sums` is `NL == $lanes` floats, an unaligned load's width.
+                    *sum = unsafe { arch::$load(sums.as_ptr()) };
+                }
+                for (&a_row, &b_row) in a_rows.iter().zip(b_rows) {
+                    let a_row = &a[a_row + a_shift..][..runs * NL];
+                    let b_row = &b[b_row + b_shift..][..(MR - 1) * step + runs * NL];
+                    for (run, a_run) in a_row.chunks_exact($lanes).enumerate() {
+                        // SAFETY: `a_run` is `$lanes` floats.
+                        let a_vector = unsafe { arch::$load(a_run.as_ptr()) };
+                        for (m, sum) in vector_sums.iter_mut().enumerate() {
+                            let b_run = &b_row[m * step + run * $lanes..][..$lanes];
+                            // SAFETY: `b_run` is `$lanes` floats.
+                            let b_vector = unsafe { arch::$load(b_run.as_ptr()) };
+                            *sum = arch::$add(*sum, arch::$mul(a_vector, b_vector));
+                        }
+                    }
+                }
+                for (sums, sum) in sums.iter_mut().zip(&vector_sums) {
+                    // SAFETY: `sums` is `$lanes` floats, an unaligned store's width.
+                    unsafe { arch::$store(sums.as_mut_ptr(), *sum) };
+                }
+            }
+
+            /// [`super::dots`] with the build's vectors, where `NL` is one of them;
+            /// `false` (and nothing done) where it is not.
+            #[inline(always)]
+            #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+            pub(crate) fn $dots_checked<const MR: usize, const NL: usize>(
+                _: $token,
+                sums: &mut [[f32; NL]; MR],
+                a: Operand<'_, f32>,
+                b: Operand<'_, f32>,
+                runs: (usize, usize),
+            ) -> bool {
+                if NL != $lanes {
+                    return false;
+                }
+                // SAFETY: the token proves the processor has the features.
+                unsafe { $dots_name(sums, a, b, runs) };
+                true
+            }
+
             /// [`super::block`] with the build's vectors, where `CB` fits them; `false`
             /// (and nothing done) where it does not.
             #[inline(always)]
@@ -402,6 +495,8 @@ pub(crate) mod x86 {
         avx2,
         avx2_rows_block,
         avx2_rows,
+        avx2_dots_block,
+        avx2_dots,
         "avx2",
         Avx2,
         __m256,
@@ -418,6 +513,8 @@ pub(crate) mod x86 {
         avx512,
         avx512_rows_block,
         avx512_rows,
+        avx512_dots_block,
+        avx512_dots,
         "avx512f,avx2",
         Avx512,
         __m512,

@@ -143,6 +143,21 @@ impl Source {
         }
     }
 
+    /// A zero-padded copy whose rows reach as far as `outputs` outputs at stride 1 read,
+    /// so that runs along a row may pass the last output.
+    fn with_runs(spec: &Spec, outputs: usize) -> Self {
+        let mut source = Source::of(spec);
+        let axes = spec.axes();
+        let last = &axes[axes.len() - 1];
+        if let Some(extent) = source.extents.last_mut() {
+            *extent = outputs + (last.kernel() - 1) * last.dilation();
+        }
+        source.strides = strides(&source.extents);
+        source.plane = source.extents.iter().product();
+        source.padded = true;
+        source
+    }
+
     /// For each axis but the last, `per_axis(axis)` positions as a distance in the source.
     fn outer(&self, spec: &Spec, per_axis: fn(&Axis) -> usize) -> Vec<usize> {
         let axes = spec.axes();
@@ -537,11 +552,9 @@ struct Runs {
 }
 
 impl Runs {
-    fn of(spec: &Spec, isa: Isa) -> Option<Self> {
-        let axes = spec.axes();
-        let last = &axes[axes.len() - 1];
-        let in_per_group = spec.in_channels_per_group();
-        let most_inputs = last.input().div_ceil(last.stride());
+    /// Blocks for `channels` channels per group and rows of at most `length` sums.
+    fn of(channels: usize, length: usize, isa: Isa) -> Option<Self> {
+        let (in_per_group, most_inputs) = (channels, length);
         if in_per_group == 1 {
             let sums = most_inputs.div_ceil(isa.lanes).clamp(1, MOST_SUMS);
             return Some(Runs {
@@ -572,13 +585,14 @@ impl Runs {
         }
     }
 
-    /// `for c0 in …`: the first input channel of each block.
-    fn channel_loop(&self, in_per_group: usize) -> TokenStream {
-        if self.channels && in_per_group > self.sums {
-            let (end, sums) = (number(in_per_group), number(self.sums));
-            quote!(for c0 in (0..#end).step_by(#sums))
+    /// `for c0 in …`: `first`, the first channel of each block.
+    fn channel_loop(&self, channels: usize, first: &str) -> TokenStream {
+        let first = format_ident!("{first}");
+        if self.channels && channels > self.sums {
+            let (end, sums) = (number(channels), number(self.sums));
+            quote!(for #first in (0..#end).step_by(#sums))
         } else {
-            quote!(for c0 in [0])
+            quote!(for #first in [0])
         }
     }
 
@@ -716,7 +730,7 @@ pub(super) fn grad_input(spec: &Spec, isa: Isa) -> Option<TokenStream> {
     let last = &last[0];
     let (in_per_group, out_per_group) =
         (spec.in_channels_per_group(), spec.out_channels_per_group());
-    let runs = Runs::of(spec, isa)?;
+    let runs = Runs::of(in_per_group, last.input().div_ceil(last.stride()), isa)?;
     let (phases, before, length) = phases(last, runs.span());
     let outer_outputs: usize = outer.iter().map(Axis::output).product();
     let taps: usize = axes.iter().map(Axis::kernel).product();
@@ -776,7 +790,7 @@ pub(super) fn grad_input(spec: &Spec, isa: Isa) -> Option<TokenStream> {
         };
         tap_nest = nest(&tap_names, outer.iter().map(Axis::kernel), tap_nest);
         let span = number(runs.span());
-        let channel_loop = runs.channel_loop(in_per_group);
+        let channel_loop = runs.channel_loop(in_per_group, "c0");
         bodies.extend(quote! {
             for j0 in (0..#count).step_by(#span) {
                 #channel_loop {
@@ -869,4 +883,240 @@ fn frame(
             }
         }
     }
+}
+
+/// The statements that store a forward block's `sums` into the output row at `row`,
+/// from output `j0` on.
+fn store_outputs(spec: &Spec, runs: &Runs) -> TokenStream {
+    let axes = spec.axes();
+    let last_output = number(axes[axes.len() - 1].output());
+    let output_plane = number(axes.iter().map(Axis::output).product::<usize>());
+    if runs.channels {
+        quote! {
+            for (m, sums) in sums.iter().enumerate() {
+                let z_row = &mut z_group[(o0 + m) * #output_plane + row..][..#last_output];
+                for (z, sum) in z_row[j0..].iter_mut().zip(sums) {
+                    z.clone_from(sum);
+                }
+            }
+        }
+    } else {
+        quote! {
+            let z_row = &mut z_group[row..][..#last_output];
+            for (z, sum) in z_row[j0..].iter_mut().zip(sums.iter().flatten()) {
+                z.clone_from(sum);
+            }
+        }
+    }
+}
+
+/// `forward_into`'s wide body for `isa` when the channel block does not suit the layer
+/// and the last axis has stride 1: `convsym::simd::rows` blocks over runs of outputs
+/// along a row, one weight broadcast into a contiguous run of the input, `m` over a block
+/// of output channels or, with one per group, over neighbouring runs of the row.
+pub(super) fn forward_rows(spec: &Spec, isa: Isa) -> Option<TokenStream> {
+    let axes = spec.axes();
+    let (outer, last) = axes.split_at(axes.len() - 1);
+    let last = &last[0];
+    let (in_per_group, out_per_group) =
+        (spec.in_channels_per_group(), spec.out_channels_per_group());
+    if last.stride() != 1 || isa.channels(out_per_group).is_some() {
+        return None;
+    }
+    let runs = Runs::of(out_per_group, last.output(), isa)?;
+    let span = runs.span();
+    // A zero-padded copy of the group's input, each row long enough for whole runs.
+    let source = Source::with_runs(spec, last.output().div_ceil(span) * span);
+    let taps: usize = axes.iter().map(Axis::kernel).product();
+    if in_per_group * source.plane > STACK || in_per_group * taps * out_per_group > STACK {
+        return None;
+    }
+    let outer_taps: Vec<usize> = outer.iter().map(Axis::kernel).collect();
+    let outer_reach = source.outer(spec, Axis::dilation);
+    let rows: Vec<usize> = (0..in_per_group)
+        .flat_map(|channel| {
+            let taps = offsets(&outer_taps, &outer_reach);
+            taps.into_iter().flat_map(move |offset| {
+                (0..last.kernel())
+                    .map(move |tap| channel * source.plane + offset + tap * last.dilation())
+            })
+        })
+        .collect();
+    let (row_count, rows) = (number(rows.len()), rows.into_iter().map(number));
+    let method = format_ident!("rows_{}", &isa.block["block_".len()..]);
+    let (sums, run, steps) = (number(runs.sums), number(runs.run), runs.steps());
+    let (span_literal, last_output, out_per_group_literal) =
+        (number(span), number(last.output()), number(out_per_group));
+    let start = match (spec.bias(), runs.channels) {
+        (false, _) => quote!(|_| ::core::array::from_fn(|_| T::zero())),
+        (true, true) => quote!(|m| ::core::array::from_fn(|_| b_group[o0 + m].clone())),
+        (true, false) => quote!(|_| ::core::array::from_fn(|_| b_group[0].clone())),
+    };
+    let store = store_outputs(spec, &runs);
+    let channel_loop = runs.channel_loop(out_per_group, "o0");
+    let body = quote! {
+        for j0 in (0..#last_output).step_by(#span_literal) {
+            #channel_loop {
+                let mut sums: [[T; #run]; #sums] = ::core::array::from_fn(#start);
+                T::#method::<#sums, #run>(
+                    token,
+                    &mut sums,
+                    &padded,
+                    (&ROWS, shift + j0),
+                    #steps,
+                    (&packed[o0..], #out_per_group_literal),
+                );
+                #store
+            }
+        }
+    };
+    let positions = rows_of_outputs(spec, &source, &body);
+    let copy = source.copy(spec, in_per_group);
+    let input_group = number(in_per_group * axes.iter().map(Axis::input).product::<usize>());
+    let output_group = number(out_per_group * axes.iter().map(Axis::output).product::<usize>());
+    let (filter, packed_len) = (
+        number(in_per_group * taps),
+        number(in_per_group * taps * out_per_group),
+    );
+    let groups = spec.groups();
+    let bias_group = spec.bias().then(|| {
+        quote! {
+            let b_group = &b[group * #out_per_group_literal..][..#out_per_group_literal];
+        }
+    });
+    let (input_sample, output_sample) = (
+        number(spec.in_channels() * axes.iter().map(Axis::input).product::<usize>()),
+        number(spec.out_channels() * axes.iter().map(Axis::output).product::<usize>()),
+    );
+    Some(quote! {
+        const ROWS: [usize; #row_count] = [#(#rows),*];
+        for (group, w_group) in w.chunks_exact(#packed_len).enumerate().take(#groups) {
+            #bias_group
+            // The group's filters, `[c][tap][o]`: a row's weights for a block of channels.
+            let mut packed: [T; #packed_len] = ::core::array::from_fn(|_| T::zero());
+            for (o, filter) in w_group.chunks_exact(#filter).enumerate() {
+                for (r, weight) in filter.iter().enumerate() {
+                    packed[r * #out_per_group_literal + o].clone_from(weight);
+                }
+            }
+            let samples = x.chunks_exact(#input_sample).zip(z.chunks_exact_mut(#output_sample));
+            for (x_sample, z_sample) in samples {
+                let x_sample = &x_sample[group * #input_group..][..#input_group];
+                let z_group = &mut z_sample[group * #output_group..][..#output_group];
+                #copy
+                #positions
+            }
+        }
+    })
+}
+
+/// `grad_weight_into`'s wide body for `isa` when the channel block does not suit the
+/// layer and the last axis has stride 1: each weight's gradient as `convsym::simd::dots`
+/// partial sums of δ times the input along rows, a block of taps of the last axis at a
+/// time, over every sample and output row. δ and the input are copied with zeros past
+/// the ends of their rows so that every run is whole.
+pub(super) fn grad_weight_rows(spec: &Spec, isa: Isa) -> Option<TokenStream> {
+    let axes = spec.axes();
+    let (outer, last) = axes.split_at(axes.len() - 1);
+    let last = &last[0];
+    if last.stride() != 1 || isa.channels(spec.out_channels_per_group()).is_some() {
+        return None;
+    }
+    // The vector that wastes the fewest lanes past the end of a row, the wider on a tie.
+    let lanes = [isa.lanes, AVX2.lanes]
+        .into_iter()
+        .min_by_key(|&lanes| (last.output().div_ceil(lanes) * lanes, usize::MAX - lanes))?;
+    let runs = last.output().div_ceil(lanes);
+    let source = Source::with_runs(spec, runs * lanes);
+    let outer_outputs: Vec<usize> = outer.iter().map(Axis::output).collect();
+    let delta_plane = outer_outputs.iter().product::<usize>() * runs * lanes;
+    let batch = spec.batch();
+    if batch * spec.in_channels() * source.plane > STACK
+        || batch * spec.out_channels() * delta_plane > STACK
+    {
+        return None;
+    }
+    // Rows: a sample and an output row, in δ and in the input.
+    let delta_rows = offsets(&outer_outputs, &strides(&outer_outputs))
+        .into_iter()
+        .map(|row| row * runs * lanes)
+        .collect::<Vec<_>>();
+    let input_rows = offsets(&outer_outputs, &source.outer(spec, Axis::stride));
+    let per_sample = |rows: &[usize], sample: usize| -> Vec<Literal> {
+        (0..batch)
+            .flat_map(|n| rows.iter().map(move |row| number(n * sample + row)))
+            .collect()
+    };
+    let a_rows = per_sample(&delta_rows, spec.out_channels() * delta_plane);
+    let b_rows = per_sample(&input_rows, spec.in_channels() * source.plane);
+    let row_count = number(a_rows.len());
+    let outer_taps: Vec<usize> = outer.iter().map(Axis::kernel).collect();
+    let tap_rows: Vec<Literal> = offsets(&outer_taps, &source.outer(spec, Axis::dilation))
+        .into_iter()
+        .map(number)
+        .collect();
+    let tap_count = number(tap_rows.len());
+
+    let method = format_ident!("dots_{}", &isa.block["block_".len()..]);
+    let (lanes_literal, runs_literal) = (number(lanes), number(runs));
+    let (reach, kernel) = (number(last.dilation()), number(last.kernel()));
+    let (delta_plane_literal, plane) = (number(delta_plane), number(source.plane));
+    let store = by_blocks(last.kernel(), MOST_SUMS, |size, first| {
+        let size = number(size);
+        quote! {
+            let mut sums: [[T; #lanes_literal]; #size] =
+                ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
+            T::#method::<#size, #lanes_literal>(
+                token,
+                &mut sums,
+                (&delta, &A_ROWS, o * #delta_plane_literal),
+                (&padded, &B_ROWS, x_channel * #plane + tap_shift + (#first) * #reach),
+                (#runs_literal, #reach),
+            );
+            for (dw, lanes) in dw_filter[tap_row * #kernel + #first..].iter_mut().zip(sums) {
+                *dw = T::zero();
+                for lane in lanes {
+                    dw.accumulate(&lane);
+                }
+            }
+        }
+    });
+    let copy = source.copy(spec, batch * spec.in_channels());
+    let (in_per_group, out_per_group) = (
+        number(spec.in_channels_per_group()),
+        number(spec.out_channels_per_group()),
+    );
+    // Filter `o · cin/groups + c` meets input channel `c` of output channel `o`'s group.
+    let channel = if spec.in_channels_per_group() == 1 {
+        quote!(let (o, x_channel) = (filter, filter / #out_per_group);)
+    } else {
+        quote! {
+            let (o, c) = (filter / #in_per_group, filter % #in_per_group);
+            let x_channel = o / #out_per_group * #in_per_group + c;
+        }
+    };
+    let (delta_len, row_length, last_output, taps) = (
+        number(batch * spec.out_channels() * delta_plane),
+        number(runs * lanes),
+        number(last.output()),
+        number(axes.iter().map(Axis::kernel).product::<usize>()),
+    );
+    Some(quote! {
+        const A_ROWS: [usize; #row_count] = [#(#a_rows),*];
+        const B_ROWS: [usize; #row_count] = [#(#b_rows),*];
+        const TAP_ROWS: [usize; #tap_count] = [#(#tap_rows),*];
+        let x_sample: &[T] = x;
+        #copy
+        // δ with zeros past the end of each row, to whole runs.
+        let mut delta: [T; #delta_len] = ::core::array::from_fn(|_| T::zero());
+        for (row, d_row) in delta.chunks_exact_mut(#row_length).zip(dz.chunks_exact(#last_output)) {
+            row[..#last_output].clone_from_slice(d_row);
+        }
+        for (filter, dw_filter) in dw.chunks_exact_mut(#taps).enumerate() {
+            #channel
+            for (tap_row, &tap_shift) in TAP_ROWS.iter().enumerate() {
+                #store
+            }
+        }
+    })
 }
