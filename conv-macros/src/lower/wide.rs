@@ -371,9 +371,9 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<TokenStream> {
                 // The block's filters as vectors over its channels, one per tap.
                 let mut packed: [[T; #channels_literal]; #packed_len] =
                     ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
-                for (c, filter) in w_block.chunks_exact(#filter).enumerate() {
-                    for (vector, weight) in packed.iter_mut().zip(filter) {
-                        vector[c].clone_from(weight);
+                for (tap, vector) in packed.iter_mut().enumerate() {
+                    for (c, weight) in vector.iter_mut().enumerate() {
+                        weight.clone_from(&w_block[c * #filter + tap]);
                     }
                 }
                 let start: [T; #channels_literal] = #start;
@@ -477,9 +477,10 @@ pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<TokenStream> {
             let mut packed: [[T; #channels_literal]; #packed_len] =
                 ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
             for (vectors, d_sample) in packed.chunks_exact_mut(#output_plane_literal).zip(dz.chunks_exact(#output_sample)) {
-                for (c, d_plane) in d_sample[first * #output_plane_literal..].chunks_exact(#output_plane_literal).take(#channels_literal).enumerate() {
-                    for (vector, d) in vectors.iter_mut().zip(d_plane) {
-                        vector[c].clone_from(d);
+                let d_block = &d_sample[first * #output_plane_literal..][..#channels_literal * #output_plane_literal];
+                for (p, vector) in vectors.iter_mut().enumerate() {
+                    for (c, value) in vector.iter_mut().enumerate() {
+                        value.clone_from(&d_block[c * #output_plane_literal + p]);
                     }
                 }
             }
