@@ -79,6 +79,12 @@ layers! {
     LenetC1 [bias] { in = (12, 28), k = 5, cout = 6, bias }
     // Three output channels, dilated and padded, one axis.
     Rows [] { in = (50,), k = 4, dilation = 2, pad = 3, cin = 2, cout = 3 }
+    // One input channel per group at stride 1: the input gradient as the dual layer's
+    // forward pass (δ padded, the kernel flipped), dilated and padded unevenly.
+    Dual [] {
+        in = (7, 19), k = (2, 3), dilation = (2, 1), pad = ((1, 0), (2, 1)), cin = 2, cout = 4,
+        groups = 2, batch = 2
+    }
     // 64 channels: two 16-lane vectors per sum in the AVX-512 build; remainder r = 1.
     SixtyFour [] { in = (6, 9), k = 2, stride = (1, 2), cin = 3, cout = 64 }
 }

@@ -300,7 +300,9 @@ impl<'a> Kernels<'a> {
                 build(wide::AVX2).zip(build(wide::AVX512))
             }
             Section::GradInput => {
-                wide::grad_input(spec, wide::AVX2).zip(wide::grad_input(spec, wide::AVX512))
+                let build =
+                    |isa| wide::grad_input_dual(spec, isa).or_else(|| wide::grad_input(spec, isa));
+                build(wide::AVX2).zip(build(wide::AVX512))
             }
             Section::GradWeight => {
                 let build = |isa| {

@@ -817,6 +817,87 @@ pub(super) fn grad_input(spec: &Spec, isa: Isa) -> Option<TokenStream> {
     ))
 }
 
+/// The statements that fill `packed` with a group's filters `w_group` as `[c][tap][o]`;
+/// with `flipped`, from the filters of the layer whose dual this is.
+fn pack_filters(spec: &Spec, flipped: bool) -> TokenStream {
+    let taps: usize = spec.axes().iter().map(Axis::kernel).product();
+    let out_per_group = spec.out_channels_per_group();
+    let out_per_group_literal = number(out_per_group);
+    let filter = number(spec.in_channels_per_group() * taps);
+    if flipped {
+        // The layer's filter `(c, o)` (here `o` counts its input channels) at tap `q` is
+        // this one's `(o, c)` at the flipped tap `taps − 1 − q`.
+        let channel = if out_per_group == 1 {
+            quote!(let (c, o) = (filter, 0);)
+        } else {
+            quote!(let (c, o) = (filter / #out_per_group_literal, filter % #out_per_group_literal);)
+        };
+        let taps_literal = number(taps);
+        quote! {
+            for (filter, weights) in w_group.chunks_exact(#taps_literal).enumerate() {
+                #channel
+                for (q, weight) in weights.iter().enumerate() {
+                    packed[(c * #taps_literal + #taps_literal - 1 - q) * #out_per_group_literal + o]
+                        .clone_from(weight);
+                }
+            }
+        }
+    } else {
+        quote! {
+            for (o, filter) in w_group.chunks_exact(#filter).enumerate() {
+                for (r, weight) in filter.iter().enumerate() {
+                    packed[r * #out_per_group_literal + o].clone_from(weight);
+                }
+            }
+        }
+    }
+}
+
+/// `grad_input_into`'s wide body for `isa` at stride 1 with one input channel per group,
+/// where the phases' blocks hold too few sums: the input gradient is the forward pass of
+/// a dual layer, δ padded by `(k − 1)·d − pad` on each side and correlated with the
+/// flipped kernel, input and output channels swapped ([`forward_rows`]).
+pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<TokenStream> {
+    if spec.in_channels_per_group() != 1 {
+        return None;
+    }
+    let mut ins = Vec::new();
+    let mut kernels = Vec::new();
+    let mut dilations = Vec::new();
+    let mut pads = Vec::new();
+    for axis in spec.axes() {
+        let reach = (axis.kernel() - 1) * axis.dilation();
+        if axis.stride() != 1 || axis.pad_before() > reach || axis.pad_after() > reach {
+            return None;
+        }
+        ins.push(axis.output().to_string());
+        kernels.push(axis.kernel().to_string());
+        dilations.push(axis.dilation().to_string());
+        pads.push(format!(
+            "({}, {})",
+            reach - axis.pad_before(),
+            reach - axis.pad_after()
+        ));
+    }
+    let dual = format!(
+        "in=({},) k=({},) dilation=({},) pad=({},) cin={} cout={} groups={} batch={}",
+        ins.join(", "),
+        kernels.join(", "),
+        dilations.join(", "),
+        pads.join(", "),
+        spec.out_channels(),
+        spec.in_channels(),
+        spec.groups(),
+        spec.batch(),
+    );
+    let dual = Spec::parse(&dual).ok()?;
+    let body = forward_rows_of(&dual, isa, true)?;
+    Some(quote! {
+        let (x, z) = (dz, dx);
+        #body
+    })
+}
+
 /// The statements that zero the inputs of a phase that no tap reaches, in the row at
 /// `row_start` of every channel of the group.
 fn unreached(spec: &Spec, phase: usize) -> TokenStream {
@@ -911,11 +992,98 @@ fn store_outputs(spec: &Spec, runs: &Runs) -> TokenStream {
     }
 }
 
+/// A forward `convsym::simd::rows` block over several output rows of one channel: `m`
+/// runs over neighbouring rows along the last axis but one, each a run long enough for a
+/// whole row, so that a weight broadcast once serves them all. For one output channel per
+/// group (depthwise layers), where a block over one row would hold one or two sums.
+struct Stacked {
+    /// Rows per block.
+    rows: usize,
+    /// Sums per row: the row's length in whole vectors.
+    run: usize,
+}
+
+impl Stacked {
+    fn of(spec: &Spec, isa: Isa) -> Option<Self> {
+        let axes = spec.axes();
+        let (outer, last) = axes.split_at(axes.len() - 1);
+        let vectors = last[0].output().div_ceil(isa.lanes);
+        (spec.out_channels_per_group() == 1 && !outer.is_empty() && vectors <= 4).then(|| Stacked {
+            rows: MOST_SUMS.min(isa.sums / vectors),
+            run: vectors * isa.lanes,
+        })
+    }
+
+    /// The loops over the output rows, in blocks of rows along the last axis but one.
+    fn positions(&self, spec: &Spec, source: &Source, method: &Ident) -> TokenStream {
+        let axes = spec.axes();
+        let (outer, last) = axes.split_at(axes.len() - 1);
+        let (stacked, rest) = outer
+            .split_last()
+            .unwrap_or_else(|| unreachable!("`of` checked"));
+        let step = stacked.stride() * source.strides[rest.len()];
+        let last_output = last[0].output();
+        let (run, step_literal, width) = (number(self.run), number(step), number(last_output));
+        let start = if spec.bias() {
+            quote!(b_group[0].clone())
+        } else {
+            quote!(T::zero())
+        };
+        let block = by_blocks(stacked.output(), self.rows, |size, first| {
+            let size = number(size);
+            quote! {
+                let mut sums: [[T; #run]; #size] =
+                    ::core::array::from_fn(|_| ::core::array::from_fn(|_| #start));
+                T::#method::<#size, #run>(
+                    token,
+                    &mut sums,
+                    &padded,
+                    (&ROWS, shift + (#first) * #step_literal),
+                    (#step_literal, 0),
+                    (&packed, 1),
+                );
+                for (m, sums) in sums.iter().enumerate() {
+                    let z_row = &mut z_group[row + ((#first) + m) * #width..][..#width];
+                    z_row.clone_from_slice(&sums[..#width]);
+                }
+            }
+        });
+        // The rows of the axes before the stacked one.
+        let positions: Vec<Ident> = (0..rest.len())
+            .map(|index| format_ident!("p{index}"))
+            .collect();
+        let output_strides = strides(&outer.iter().map(Axis::output).collect::<Vec<_>>());
+        let steps: Vec<_> = positions
+            .iter()
+            .zip(rest)
+            .zip(&source.strides)
+            .map(|((position, axis), stride)| (position, axis.stride() * stride))
+            .collect();
+        let starts: Vec<_> = positions
+            .iter()
+            .zip(output_strides.iter().map(|stride| stride * last_output))
+            .collect();
+        let (shift, start) = (linear(&steps), linear(&starts));
+        let body = quote! {
+            let shift = #shift;
+            let row = #start;
+            #block
+        };
+        nest(&positions, rest.iter().map(Axis::output), body)
+    }
+}
+
 /// `forward_into`'s wide body for `isa` when the channel block does not suit the layer
 /// and the last axis has stride 1: `convsym::simd::rows` blocks over runs of outputs
 /// along a row, one weight broadcast into a contiguous run of the input, `m` over a block
 /// of output channels or, with one per group, over neighbouring runs of the row.
 pub(super) fn forward_rows(spec: &Spec, isa: Isa) -> Option<TokenStream> {
+    forward_rows_of(spec, isa, false)
+}
+
+/// [`forward_rows`], or with `flipped` the same for the input gradient's dual layer
+/// ([`grad_input_dual`]), whose weights are the layer's, flipped and transposed.
+fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<TokenStream> {
     let axes = spec.axes();
     let (outer, last) = axes.split_at(axes.len() - 1);
     let last = &last[0];
@@ -925,11 +1093,12 @@ pub(super) fn forward_rows(spec: &Spec, isa: Isa) -> Option<TokenStream> {
         return None;
     }
     let runs = Runs::of(out_per_group, last.output(), isa)?;
-    let span = runs.span();
+    let stacked = Stacked::of(spec, isa);
+    let span = stacked.as_ref().map_or(runs.span(), |stacked| stacked.run);
     // A zero-padded copy of the group's input, each row long enough for whole runs.
     let source = Source::with_runs(spec, last.output().div_ceil(span) * span);
     let taps: usize = axes.iter().map(Axis::kernel).product();
-    if in_per_group * source.plane > STACK || in_per_group * taps * out_per_group > STACK {
+    if spec.in_channels() * source.plane > STACK || in_per_group * taps * out_per_group > STACK {
         return None;
     }
     let outer_taps: Vec<usize> = outer.iter().map(Axis::kernel).collect();
@@ -953,32 +1122,33 @@ pub(super) fn forward_rows(spec: &Spec, isa: Isa) -> Option<TokenStream> {
         (true, true) => quote!(|m| ::core::array::from_fn(|_| b_group[o0 + m].clone())),
         (true, false) => quote!(|_| ::core::array::from_fn(|_| b_group[0].clone())),
     };
-    let store = store_outputs(spec, &runs);
-    let channel_loop = runs.channel_loop(out_per_group, "o0");
-    let body = quote! {
-        for j0 in (0..#last_output).step_by(#span_literal) {
-            #channel_loop {
-                let mut sums: [[T; #run]; #sums] = ::core::array::from_fn(#start);
-                T::#method::<#sums, #run>(
-                    token,
-                    &mut sums,
-                    &padded,
-                    (&ROWS, shift + j0),
-                    #steps,
-                    (&packed[o0..], #out_per_group_literal),
-                );
-                #store
+    let positions = if let Some(rows_mode) = stacked {
+        rows_mode.positions(spec, &source, &method)
+    } else {
+        let store = store_outputs(spec, &runs);
+        let channel_loop = runs.channel_loop(out_per_group, "o0");
+        let body = quote! {
+            for j0 in (0..#last_output).step_by(#span_literal) {
+                #channel_loop {
+                    let mut sums: [[T; #run]; #sums] = ::core::array::from_fn(#start);
+                    T::#method::<#sums, #run>(
+                        token,
+                        &mut sums,
+                        &padded,
+                        (&ROWS, shift + j0),
+                        #steps,
+                        (&packed[o0..], #out_per_group_literal),
+                    );
+                    #store
+                }
             }
-        }
+        };
+        rows_of_outputs(spec, &source, &body)
     };
-    let positions = rows_of_outputs(spec, &source, &body);
-    let copy = source.copy(spec, in_per_group);
-    let input_group = number(in_per_group * axes.iter().map(Axis::input).product::<usize>());
+    let copy = source.copy(spec, spec.in_channels());
+    let source_group = number(in_per_group * source.plane);
     let output_group = number(out_per_group * axes.iter().map(Axis::output).product::<usize>());
-    let (filter, packed_len) = (
-        number(in_per_group * taps),
-        number(in_per_group * taps * out_per_group),
-    );
+    let packed_len = number(in_per_group * taps * out_per_group);
     let groups = spec.groups();
     let bias_group = spec.bias().then(|| {
         quote! {
@@ -989,22 +1159,21 @@ pub(super) fn forward_rows(spec: &Spec, isa: Isa) -> Option<TokenStream> {
         number(spec.in_channels() * axes.iter().map(Axis::input).product::<usize>()),
         number(spec.out_channels() * axes.iter().map(Axis::output).product::<usize>()),
     );
+    let pack = pack_filters(spec, flipped);
     Some(quote! {
         const ROWS: [usize; #row_count] = [#(#rows),*];
-        for (group, w_group) in w.chunks_exact(#packed_len).enumerate().take(#groups) {
-            #bias_group
-            // The group's filters, `[c][tap][o]`: a row's weights for a block of channels.
-            let mut packed: [T; #packed_len] = ::core::array::from_fn(|_| T::zero());
-            for (o, filter) in w_group.chunks_exact(#filter).enumerate() {
-                for (r, weight) in filter.iter().enumerate() {
-                    packed[r * #out_per_group_literal + o].clone_from(weight);
-                }
-            }
-            let samples = x.chunks_exact(#input_sample).zip(z.chunks_exact_mut(#output_sample));
-            for (x_sample, z_sample) in samples {
-                let x_sample = &x_sample[group * #input_group..][..#input_group];
+        let samples = x.chunks_exact(#input_sample).zip(z.chunks_exact_mut(#output_sample));
+        for (x_sample, z_sample) in samples {
+            // Every channel at once: a block that read a row just copied would wait for it.
+            #copy
+            let whole = &padded;
+            for (group, w_group) in w.chunks_exact(#packed_len).enumerate().take(#groups) {
+                #bias_group
+                // The group's filters, `[c][tap][o]`: a row's weights for a block of channels.
+                let mut packed: [T; #packed_len] = ::core::array::from_fn(|_| T::zero());
+                #pack
+                let padded = &whole[group * #source_group..][..#source_group];
                 let z_group = &mut z_sample[group * #output_group..][..#output_group];
-                #copy
                 #positions
             }
         }
