@@ -71,24 +71,24 @@ pub trait Scalar: Clone {
     /// [`simd::dots`] in a kernel's AVX2 build.
     #[inline(always)]
     #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
-    fn dots_avx2<const MR: usize, const NL: usize>(
+    fn dots_avx2<const OB: usize, const MR: usize, const NL: usize>(
         _: Avx2,
-        sums: &mut [[Self; NL]; MR],
+        sums: &mut [[[Self; NL]; MR]; OB],
         a: Operand<'_, Self>,
         b: Operand<'_, Self>,
-        runs: (usize, usize),
+        runs: (usize, usize, usize, usize),
     ) {
         simd::dots(sums, a, b, runs);
     }
     /// [`simd::dots`] in a kernel's AVX-512 build.
     #[inline(always)]
     #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
-    fn dots_avx512<const MR: usize, const NL: usize>(
+    fn dots_avx512<const OB: usize, const MR: usize, const NL: usize>(
         avx512: Avx512,
-        sums: &mut [[Self; NL]; MR],
+        sums: &mut [[[Self; NL]; MR]; OB],
         a: Operand<'_, Self>,
         b: Operand<'_, Self>,
-        runs: (usize, usize),
+        runs: (usize, usize, usize, usize),
     ) {
         Self::dots_avx2(avx512.avx2(), sums, a, b, runs);
     }
@@ -190,12 +190,12 @@ primitive!(
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
         #[inline(always)]
         #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
-        fn dots_avx2<const MR: usize, const NL: usize>(
+        fn dots_avx2<const OB: usize, const MR: usize, const NL: usize>(
             avx2: Avx2,
-            sums: &mut [[Self; NL]; MR],
+            sums: &mut [[[Self; NL]; MR]; OB],
             a: Operand<'_, Self>,
             b: Operand<'_, Self>,
-            runs: (usize, usize),
+            runs: (usize, usize, usize, usize),
         ) {
             if !simd::x86::avx2_dots(avx2, sums, a, b, runs) {
                 simd::dots(sums, a, b, runs);
@@ -204,12 +204,12 @@ primitive!(
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
         #[inline(always)]
         #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
-        fn dots_avx512<const MR: usize, const NL: usize>(
+        fn dots_avx512<const OB: usize, const MR: usize, const NL: usize>(
             avx512: Avx512,
-            sums: &mut [[Self; NL]; MR],
+            sums: &mut [[[Self; NL]; MR]; OB],
             a: Operand<'_, Self>,
             b: Operand<'_, Self>,
-            runs: (usize, usize),
+            runs: (usize, usize, usize, usize),
         ) {
             if !simd::x86::avx512_dots(avx512, sums, a, b, runs) {
                 Self::dots_avx2(avx512.avx2(), sums, a, b, runs);

@@ -30,12 +30,13 @@ use crate::Scalar;
 #[derive(Clone, Copy, Debug)]
 pub struct Avx2(());
 
-/// Proof that the processor has AVX-512F and AVX2: only [`dispatch`] makes one.
+/// Proof that the processor has AVX-512F, AVX-512VL and AVX2: only [`dispatch`] makes
+/// one.
 #[derive(Clone, Copy, Debug)]
 pub struct Avx512(());
 
 impl Avx512 {
-    /// AVX-512F processors have AVX2, and [`dispatch`] checked both.
+    /// AVX-512 processors have AVX2, and [`dispatch`] checked it too.
     pub fn avx2(self) -> Avx2 {
         Avx2(())
     }
@@ -49,7 +50,8 @@ pub trait Kernel: Sized {
     fn avx2(self, _: Avx2) {
         self.portable();
     }
-    /// Run with AVX-512F enabled: thirty-two 64-byte registers.
+    /// Run with AVX-512F and VL enabled: thirty-two 64-byte registers, and 32-byte
+    /// vectors in all thirty-two.
     fn avx512(self, avx512: Avx512) {
         self.avx2(avx512.avx2());
     }
@@ -114,11 +116,17 @@ fn has_avx2() -> bool {
 fn has_avx512() -> bool {
     #[cfg(feature = "std")]
     {
-        has_avx2() && (cfg!(target_feature = "avx512f") || std::is_x86_feature_detected!("avx512f"))
+        has_avx2()
+            && (cfg!(target_feature = "avx512f") || std::is_x86_feature_detected!("avx512f"))
+            && (cfg!(target_feature = "avx512vl") || std::is_x86_feature_detected!("avx512vl"))
     }
     #[cfg(not(feature = "std"))]
     {
-        cfg!(all(target_feature = "avx512f", target_feature = "avx2"))
+        cfg!(all(
+            target_feature = "avx512f",
+            target_feature = "avx512vl",
+            target_feature = "avx2"
+        ))
     }
 }
 
@@ -147,18 +155,18 @@ fn avx2<K: Kernel>(kernel: K) {
     unsafe { build(kernel) }
 }
 
-/// The AVX-512 build, called only where [`widest`] found AVX-512F and AVX2.
+/// The AVX-512 build, called only where [`widest`] found AVX-512F, AVX-512VL and AVX2.
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 #[allow(
     unsafe_code,
     reason = "calls into a build with the features just detected"
 )]
 fn avx512<K: Kernel>(kernel: K) {
-    #[target_feature(enable = "avx512f,avx2")]
+    #[target_feature(enable = "avx512f,avx512vl,avx2")]
     fn build<K: Kernel>(kernel: K) {
         kernel.avx512(Avx512(()));
     }
-    // SAFETY: `widest` returns `Avx512` only where the processor has both features.
+    // SAFETY: `widest` returns `Avx512` only where the processor has all three features.
     unsafe { build(kernel) }
 }
 
@@ -256,36 +264,41 @@ pub fn rows<T: Scalar, const MR: usize, const NL: usize>(
 /// row, and a shift added to every row.
 pub type Operand<'a, T> = (&'a [T], &'a [usize], usize);
 
-/// The third register block, for sums of products of two rows: `MR` runs of `NL`
+/// The third register block, for sums of products of two rows: `OB × MR` runs of `NL`
 /// partial sums,
 ///
 /// ```text
-/// sums[m][l] += a[a_rows[r] + a_shift + t·NL + l] · b[b_rows[r] + b_shift + m·step + t·NL + l]
+/// sums[o][m][l] += a[a_rows[r] + a_shift + o·a_step + t·NL + l]
+///                · b[b_rows[r] + b_shift + o·b_step + m·step + t·NL + l]
 /// ```
 ///
-/// over the rows `r`, then the `runs` runs `t` along a row, in that order. The weight
-/// gradient of a layer with few channels is made of it: `a` is δ, `b` the input, and `m`
-/// runs over the taps along the last axis (`step` the dilation); each `sums[m]` then adds
-/// up to one weight's gradient.
+/// over the rows `r`, then the `runs` runs `t` along a row, in that order, where
+/// `(runs, step, a_step, b_step)` is the last argument. The weight gradient of a layer
+/// with few channels is made of it: `a` is δ, `b` the input, `m` runs over the taps along
+/// the last axis (`step` the dilation) and `o` over output channels that read the same
+/// input (`b_step` 0) or over the taps along the axis before (`a_step` 0); each
+/// `sums[o][m]` then adds up to one weight's gradient.
 #[inline(always)]
 #[allow(
     clippy::inline_always,
     reason = "the block must be compiled into each build"
 )]
-pub fn dots<T: Scalar, const MR: usize, const NL: usize>(
-    sums: &mut [[T; NL]; MR],
+pub fn dots<T: Scalar, const OB: usize, const MR: usize, const NL: usize>(
+    sums: &mut [[[T; NL]; MR]; OB],
     (a, a_rows, a_shift): Operand<'_, T>,
     (b, b_rows, b_shift): Operand<'_, T>,
-    (runs, step): (usize, usize),
+    (runs, step, a_step, b_step): (usize, usize, usize, usize),
 ) {
     for (&a_row, &b_row) in a_rows.iter().zip(b_rows) {
-        let a_row = &a[a_row + a_shift..][..runs * NL];
-        let b_row = &b[b_row + b_shift..][..(MR - 1) * step + runs * NL];
-        for (run, a_run) in a_row.chunks_exact(NL).enumerate() {
-            for (m, sums) in sums.iter_mut().enumerate() {
-                let b_run = &b_row[m * step + run * NL..][..NL];
-                for ((sum, a), b) in sums.iter_mut().zip(a_run).zip(b_run) {
-                    sum.accumulate_product(a, b);
+        for run in 0..runs {
+            for (o, sums) in sums.iter_mut().enumerate() {
+                let a_run = &a[a_row + a_shift + o * a_step + run * NL..][..NL];
+                let b_row = &b[b_row + b_shift + o * b_step..][..(MR - 1) * step + runs * NL];
+                for (m, sums) in sums.iter_mut().enumerate() {
+                    let b_run = &b_row[m * step + run * NL..][..NL];
+                    for ((sum, a), b) in sums.iter_mut().zip(a_run).zip(b_run) {
+                        sum.accumulate_product(a, b);
+                    }
                 }
             }
         }
@@ -419,53 +432,78 @@ pub(crate) mod x86 {
 
             #[inline]
             #[target_feature(enable = $feature)]
-            fn $dots_name<const MR: usize, const NL: usize>(
-                sums: &mut [[f32; NL]; MR],
+            fn $dots_name<const OB: usize, const MR: usize, const NL: usize>(
+                sums: &mut [[[f32; NL]; MR]; OB],
                 (a, a_rows, a_shift): Operand<'_, f32>,
                 (b, b_rows, b_shift): Operand<'_, f32>,
-                (runs, step): (usize, usize),
+                (runs, step, a_step, b_step): (usize, usize, usize, usize),
             ) {
-                let mut vector_sums: [$vector; MR] = [arch::$zero(); MR];
-                for (sum, sums) in vector_sums.iter_mut().zip(sums.iter()) {
-                    // SAFETY: `sums` is `NL == $lanes` floats, an unaligned load's width.
-                    *sum = unsafe { arch::$load(sums.as_ptr()) };
-                }
-                for (&a_row, &b_row) in a_rows.iter().zip(b_rows) {
-                    let a_row = &a[a_row + a_shift..][..runs * NL];
-                    let b_row = &b[b_row + b_shift..][..(MR - 1) * step + runs * NL];
-                    for (run, a_run) in a_row.chunks_exact($lanes).enumerate() {
-                        // SAFETY: `a_run` is `$lanes` floats.
-                        let a_vector = unsafe { arch::$load(a_run.as_ptr()) };
-                        for (m, sum) in vector_sums.iter_mut().enumerate() {
-                            let b_run = &b_row[m * step + run * $lanes..][..$lanes];
-                            // SAFETY: `b_run` is `$lanes` floats.
-                            let b_vector = unsafe { arch::$load(b_run.as_ptr()) };
-                            *sum = arch::$add(*sum, arch::$mul(a_vector, b_vector));
+                let count = NL / $lanes;
+                let mut vector_sums = [[[arch::$zero(); 2]; MR]; OB];
+                for (vector_sums, sums) in vector_sums.iter_mut().zip(sums.iter()) {
+                    for (vector_sums, sums) in vector_sums.iter_mut().zip(sums) {
+                        for (sum, part) in vector_sums.iter_mut().zip(sums.chunks_exact($lanes)) {
+                            // SAFETY: `part` is `$lanes` floats, an unaligned load's width.
+                            *sum = unsafe { arch::$load(part.as_ptr()) };
                         }
                     }
                 }
-                for (sums, sum) in sums.iter_mut().zip(&vector_sums) {
-                    // SAFETY: `sums` is `$lanes` floats, an unaligned store's width.
-                    unsafe { arch::$store(sums.as_mut_ptr(), *sum) };
+                for (&a_row, &b_row) in a_rows.iter().zip(b_rows) {
+                    let a_row = &a[a_row + a_shift..][..(OB - 1) * a_step + runs * NL];
+                    let b_row =
+                        &b[b_row + b_shift..][..(OB - 1) * b_step + (MR - 1) * step + runs * NL];
+                    for run in 0..runs {
+                        let mut a_vectors = [[arch::$zero(); 2]; OB];
+                        for (o, a_vectors) in a_vectors.iter_mut().enumerate() {
+                            for part in 0..count {
+                                let a_part =
+                                    &a_row[o * a_step + run * NL + part * $lanes..][..$lanes];
+                                // SAFETY: `a_part` is `$lanes` floats.
+                                a_vectors[part] = unsafe { arch::$load(a_part.as_ptr()) };
+                            }
+                        }
+                        for m in 0..MR {
+                            for part in 0..count {
+                                let at = m * step + run * NL + part * $lanes;
+                                for (o, (vector_sums, a_vectors)) in
+                                    vector_sums.iter_mut().zip(&a_vectors).enumerate()
+                                {
+                                    let b_part = &b_row[o * b_step + at..][..$lanes];
+                                    // SAFETY: `b_part` is `$lanes` floats.
+                                    let b_vector = unsafe { arch::$load(b_part.as_ptr()) };
+                                    let sum = &mut vector_sums[m][part];
+                                    *sum = arch::$add(*sum, arch::$mul(a_vectors[part], b_vector));
+                                }
+                            }
+                        }
+                    }
+                }
+                for (sums, vector_sums) in sums.iter_mut().zip(&vector_sums) {
+                    for (sums, vector_sums) in sums.iter_mut().zip(vector_sums) {
+                        for (part, sum) in sums.chunks_exact_mut($lanes).zip(vector_sums) {
+                            // SAFETY: `part` is `$lanes` floats, an unaligned store's width.
+                            unsafe { arch::$store(part.as_mut_ptr(), *sum) };
+                        }
+                    }
                 }
             }
 
-            /// [`super::dots`] with the build's vectors, where `NL` is one of them;
-            /// `false` (and nothing done) where it is not.
+            /// [`super::dots`] with the build's vectors, where `NL` is one or two of
+            /// them; `false` (and nothing done) where it is not.
             #[inline(always)]
             #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
-            pub(crate) fn $dots_checked<const MR: usize, const NL: usize>(
+            pub(crate) fn $dots_checked<const OB: usize, const MR: usize, const NL: usize>(
                 _: $token,
-                sums: &mut [[f32; NL]; MR],
+                sums: &mut [[[f32; NL]; MR]; OB],
                 a: Operand<'_, f32>,
                 b: Operand<'_, f32>,
-                runs: (usize, usize),
+                runs: (usize, usize, usize, usize),
             ) -> bool {
-                if NL != $lanes {
+                if NL % $lanes != 0 || NL > 2 * $lanes {
                     return false;
                 }
                 // SAFETY: the token proves the processor has the features.
-                unsafe { $dots_name(sums, a, b, runs) };
+                unsafe { $dots_name::<OB, MR, NL>(sums, a, b, runs) };
                 true
             }
 
@@ -515,7 +553,7 @@ pub(crate) mod x86 {
         avx512_rows,
         avx512_dots_block,
         avx512_dots,
-        "avx512f,avx2",
+        "avx512f,avx512vl,avx2",
         Avx512,
         __m512,
         16,
