@@ -55,7 +55,13 @@ impl Isa {
 
     /// The most sums along a row for a block of `channels`.
     fn row(self, channels: usize) -> usize {
-        MOST_SUMS.min(self.sums / channels.div_ceil(self.lanes))
+        // Half-width vectors (AVX2's, in the AVX-512 build) leave room for twice as many.
+        let most = if channels < self.lanes {
+            2 * MOST_SUMS
+        } else {
+            MOST_SUMS
+        };
+        most.min(self.sums / channels.div_ceil(self.lanes))
     }
 }
 
@@ -118,6 +124,10 @@ struct Source {
     plane: usize,
     /// Whether a padded copy is made.
     padded: bool,
+    /// Past 1, the copy's rows of the last axis are split by phase (position modulo
+    /// the stride), each phase a row of `extent / phases`, so that outputs at the
+    /// stride read contiguous runs.
+    phases: usize,
 }
 
 impl Source {
@@ -140,22 +150,37 @@ impl Source {
             plane: extents.iter().product(),
             extents,
             padded,
+            phases: 1,
         }
     }
 
-    /// A zero-padded copy whose rows reach as far as `outputs` outputs at stride 1 read,
-    /// so that runs along a row may pass the last output.
+    /// A zero-padded copy whose rows reach as far as `outputs` outputs read, so that
+    /// runs along a row may pass the last output; past stride 1, split by phase.
     fn with_runs(spec: &Spec, outputs: usize) -> Self {
         let mut source = Source::of(spec);
         let axes = spec.axes();
         let last = &axes[axes.len() - 1];
+        let (stride, reach) = (last.stride(), (last.kernel() - 1) * last.dilation());
+        source.phases = stride;
         if let Some(extent) = source.extents.last_mut() {
-            *extent = outputs + (last.kernel() - 1) * last.dilation();
+            *extent = stride * (outputs + reach / stride);
         }
         source.strides = strides(&source.extents);
         source.plane = source.extents.iter().product();
         source.padded = true;
         source
+    }
+
+    /// Where tap `tap` of the last axis reads, from where the output's window starts,
+    /// along a row of the copy.
+    fn tap(&self, axis: &Axis, tap: usize) -> usize {
+        let reach = tap * axis.dilation();
+        if self.phases == 1 {
+            reach
+        } else {
+            let phase_length = self.extents[self.extents.len() - 1] / self.phases;
+            reach % self.phases * phase_length + reach / self.phases
+        }
     }
 
     /// For each axis but the last, `per_axis(axis)` positions as a distance in the source.
@@ -195,8 +220,21 @@ impl Source {
             .input()
             .min(self.extents[axes.len() - 1].saturating_sub(last.pad_before()));
         let (len, pad) = (number(len), number(last.pad_before()));
-        let mut body = quote! {
-            padded[#to + #pad..][..#len].clone_from_slice(&x_sample[#from..][..#len]);
+        let mut body = if self.phases == 1 {
+            quote! {
+                padded[#to + #pad..][..#len].clone_from_slice(&x_sample[#from..][..#len]);
+            }
+        } else {
+            let extent = self.extents[axes.len() - 1];
+            let (phases, phase_length) = (number(self.phases), number(extent / self.phases));
+            let extent = number(extent);
+            quote! {
+                let row = &mut padded[#to..][..#extent];
+                for (i, value) in x_sample[#from..][..#len].iter().enumerate() {
+                    let at = i + #pad;
+                    row[at % #phases * #phase_length + at / #phases].clone_from(value);
+                }
+            }
         };
         for (index, (axis, variable)) in outer.iter().zip(&variables).enumerate().rev() {
             let rows = axis
@@ -1089,7 +1127,7 @@ fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<TokenStream> 
     let last = &last[0];
     let (in_per_group, out_per_group) =
         (spec.in_channels_per_group(), spec.out_channels_per_group());
-    if last.stride() != 1 || isa.channels(out_per_group).is_some() {
+    if isa.channels(out_per_group).is_some() {
         return None;
     }
     let runs = Runs::of(out_per_group, last.output(), isa)?;
@@ -1103,15 +1141,20 @@ fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<TokenStream> 
     }
     let outer_taps: Vec<usize> = outer.iter().map(Axis::kernel).collect();
     let outer_reach = source.outer(spec, Axis::dilation);
-    let rows: Vec<usize> = (0..in_per_group)
-        .flat_map(|channel| {
-            let taps = offsets(&outer_taps, &outer_reach);
-            taps.into_iter().flat_map(move |offset| {
-                (0..last.kernel())
-                    .map(move |tap| channel * source.plane + offset + tap * last.dilation())
-            })
-        })
+    let last_taps: Vec<usize> = (0..last.kernel())
+        .map(|tap| source.tap(last, tap))
         .collect();
+    let outer_offsets = offsets(&outer_taps, &outer_reach);
+    let mut rows = Vec::with_capacity(in_per_group * outer_offsets.len() * last_taps.len());
+    for channel in 0..in_per_group {
+        for offset in &outer_offsets {
+            rows.extend(
+                last_taps
+                    .iter()
+                    .map(|tap| channel * source.plane + offset + tap),
+            );
+        }
+    }
     let (row_count, rows) = (number(rows.len()), rows.into_iter().map(number));
     let method = format_ident!("rows_{}", &isa.block["block_".len()..]);
     let (sums, run, steps) = (number(runs.sums), number(runs.run), runs.steps());
