@@ -1,19 +1,23 @@
-//! Wide kernels: the loops again, as register blocks (`convsym::simd::block`) whose
-//! vectors run over a block of channels, for the AVX2 and AVX-512 builds of a kernel
-//! beside the portable loops of [`super::loops`]; `Scalar::run` picks one at run time.
+//! Wide kernels: the AVX2 and AVX-512 builds of a loop kernel, beside the portable loops
+//! of [`super::loops`]; `Scalar::run` picks one at run time. Each is made of one of
+//! `convsym::simd`'s register blocks, whose sizes are chosen here per build:
 //!
-//! The forward pass keeps `MR × CB` sums in registers, `MR` outputs along a row times `CB`
-//! output channels, and reads each input value once for all `CB` channels: a broadcast
-//! times a vector of weights, which is why it needs wide vectors and many channels (a
-//! group of output channels a multiple of 8). Padding becomes real zeros in a
-//! local copy of a sample's input, so every block reads the same pattern.
+//! - [`forward`], [`grad_weight`]: `simd::block`, `MR` outputs (or taps) along a row times
+//!   `CB` output channels, each input value broadcast into a vector over the channels;
+//!   for groups with a multiple of 8 output channels.
+//! - [`forward_rows`], [`grad_input`], [`grad_input_dual`]: `simd::rows`, runs along a
+//!   row, each weight broadcast into a contiguous run of the input (or of δ).
+//! - [`grad_weight_rows`]: `simd::dots`, partial sums of δ times the input along rows.
+//!
+//! Padding becomes real zeros in a local copy, so every block reads the same pattern; a
+//! layer whose copies would not fit [`STACK`] keeps the portable build.
 
 use conv_runtime::{Axis, Spec};
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 
-/// The most elements a wide kernel keeps in one local array (the padded input, the
-/// packed weights): 64 KiB of `f32`, so a kernel never needs more stack than the loops.
+/// The most elements a wide kernel keeps in one local array (a padded copy, packed
+/// weights or δ): 64 KiB of `f32`.
 const STACK: usize = 16_384;
 
 /// The most sums along a row in one register block: enough independent additions to
