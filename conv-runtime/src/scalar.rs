@@ -1,7 +1,7 @@
 //! The arithmetic the numeric reference and the generated kernels are generic over.
 
 use crate::Expr;
-use crate::simd::{self, Avx2, Avx512, Geometry, Kernel, Operand, Steps};
+use crate::simd::{self, Build, Geometry, Kernel, Operand, Steps};
 
 /// A number the kernels can compute with: `f32`, `f64`, `i32`, `i64`, or a symbolic
 /// [`Expr`], which turns a kernel's arithmetic back into its equations.
@@ -29,11 +29,11 @@ pub trait Scalar: Clone {
     fn run<K: Kernel>(kernel: K) {
         kernel.portable();
     }
-    /// [`simd::block`] in a kernel's AVX2 build.
+    /// [`simd::block`] in a kernel's wide `build`: for `f32`, in the build's vectors.
     #[inline(always)]
     #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
-    fn block_avx2<const MR: usize, const CB: usize>(
-        _: Avx2,
+    fn block<B: Build, const MR: usize, const CB: usize>(
+        _: B,
         sums: &mut [[Self; CB]; MR],
         source: &[Self],
         rows: (&[usize], usize),
@@ -42,11 +42,11 @@ pub trait Scalar: Clone {
     ) {
         simd::block(sums, source, rows, geometry, vectors);
     }
-    /// [`simd::rows`] in a kernel's AVX2 build.
+    /// [`simd::rows`] in a kernel's wide `build`: for `f32`, in the build's vectors.
     #[inline(always)]
     #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
-    fn rows_avx2<const MR: usize, const NL: usize>(
-        _: Avx2,
+    fn rows<B: Build, const MR: usize, const NL: usize>(
+        _: B,
         sums: &mut [[Self; NL]; MR],
         source: &[Self],
         rows: (&[usize], usize),
@@ -55,55 +55,17 @@ pub trait Scalar: Clone {
     ) {
         simd::rows(sums, source, rows, steps, weights);
     }
-    /// [`simd::rows`] in a kernel's AVX-512 build.
+    /// [`simd::dots`] in a kernel's wide `build`: for `f32`, in the build's vectors.
     #[inline(always)]
     #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
-    fn rows_avx512<const MR: usize, const NL: usize>(
-        avx512: Avx512,
-        sums: &mut [[Self; NL]; MR],
-        source: &[Self],
-        rows: (&[usize], usize),
-        steps: Steps,
-        weights: (&[Self], usize),
-    ) {
-        Self::rows_avx2(avx512.avx2(), sums, source, rows, steps, weights);
-    }
-    /// [`simd::dots`] in a kernel's AVX2 build.
-    #[inline(always)]
-    #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
-    fn dots_avx2<const OB: usize, const MR: usize, const NL: usize>(
-        _: Avx2,
+    fn dots<B: Build, const OB: usize, const MR: usize, const NL: usize>(
+        _: B,
         sums: &mut [[[Self; NL]; MR]; OB],
         a: Operand<'_, Self>,
         b: Operand<'_, Self>,
         runs: (usize, usize, usize, usize),
     ) {
         simd::dots(sums, a, b, runs);
-    }
-    /// [`simd::dots`] in a kernel's AVX-512 build.
-    #[inline(always)]
-    #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
-    fn dots_avx512<const OB: usize, const MR: usize, const NL: usize>(
-        avx512: Avx512,
-        sums: &mut [[[Self; NL]; MR]; OB],
-        a: Operand<'_, Self>,
-        b: Operand<'_, Self>,
-        runs: (usize, usize, usize, usize),
-    ) {
-        Self::dots_avx2(avx512.avx2(), sums, a, b, runs);
-    }
-    /// [`simd::block`] in a kernel's AVX-512 build.
-    #[inline(always)]
-    #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
-    fn block_avx512<const MR: usize, const CB: usize>(
-        avx512: Avx512,
-        sums: &mut [[Self; CB]; MR],
-        source: &[Self],
-        rows: (&[usize], usize),
-        geometry: Geometry,
-        vectors: &[[Self; CB]],
-    ) {
-        Self::block_avx2(avx512.avx2(), sums, source, rows, geometry, vectors);
     }
 }
 
@@ -142,93 +104,40 @@ primitive!(
         fn run<K: Kernel>(kernel: K) {
             simd::dispatch(kernel);
         }
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
         #[inline(always)]
         #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
-        fn block_avx2<const MR: usize, const CB: usize>(
-            avx2: Avx2,
+        fn block<B: Build, const MR: usize, const CB: usize>(
+            build: B,
             sums: &mut [[Self; CB]; MR],
             source: &[Self],
             rows: (&[usize], usize),
             geometry: Geometry,
             vectors: &[[Self; CB]],
         ) {
-            if !simd::x86::avx2(avx2, sums, source, rows, geometry, vectors) {
-                simd::block(sums, source, rows, geometry, vectors);
-            }
+            build.block(sums, source, rows, geometry, vectors);
         }
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
         #[inline(always)]
         #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
-        fn rows_avx2<const MR: usize, const NL: usize>(
-            avx2: Avx2,
+        fn rows<B: Build, const MR: usize, const NL: usize>(
+            build: B,
             sums: &mut [[Self; NL]; MR],
             source: &[Self],
             rows: (&[usize], usize),
             steps: Steps,
             weights: (&[Self], usize),
         ) {
-            if !simd::x86::avx2_rows(avx2, sums, source, rows, steps, weights) {
-                simd::rows(sums, source, rows, steps, weights);
-            }
+            build.rows(sums, source, rows, steps, weights);
         }
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
         #[inline(always)]
         #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
-        fn rows_avx512<const MR: usize, const NL: usize>(
-            avx512: Avx512,
-            sums: &mut [[Self; NL]; MR],
-            source: &[Self],
-            rows: (&[usize], usize),
-            steps: Steps,
-            weights: (&[Self], usize),
-        ) {
-            if !simd::x86::avx512_rows(avx512, sums, source, rows, steps, weights) {
-                Self::rows_avx2(avx512.avx2(), sums, source, rows, steps, weights);
-            }
-        }
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        #[inline(always)]
-        #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
-        fn dots_avx2<const OB: usize, const MR: usize, const NL: usize>(
-            avx2: Avx2,
+        fn dots<B: Build, const OB: usize, const MR: usize, const NL: usize>(
+            build: B,
             sums: &mut [[[Self; NL]; MR]; OB],
             a: Operand<'_, Self>,
             b: Operand<'_, Self>,
             runs: (usize, usize, usize, usize),
         ) {
-            if !simd::x86::avx2_dots(avx2, sums, a, b, runs) {
-                simd::dots(sums, a, b, runs);
-            }
-        }
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        #[inline(always)]
-        #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
-        fn dots_avx512<const OB: usize, const MR: usize, const NL: usize>(
-            avx512: Avx512,
-            sums: &mut [[[Self; NL]; MR]; OB],
-            a: Operand<'_, Self>,
-            b: Operand<'_, Self>,
-            runs: (usize, usize, usize, usize),
-        ) {
-            if !simd::x86::avx512_dots(avx512, sums, a, b, runs) {
-                Self::dots_avx2(avx512.avx2(), sums, a, b, runs);
-            }
-        }
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        #[inline(always)]
-        #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
-        fn block_avx512<const MR: usize, const CB: usize>(
-            avx512: Avx512,
-            sums: &mut [[Self; CB]; MR],
-            source: &[Self],
-            rows: (&[usize], usize),
-            geometry: Geometry,
-            vectors: &[[Self; CB]],
-        ) {
-            if !simd::x86::avx512(avx512, sums, source, rows, geometry, vectors) {
-                Self::block_avx2(avx512.avx2(), sums, source, rows, geometry, vectors);
-            }
+            build.dots(sums, a, b, runs);
         }
     },
     f64,

@@ -180,6 +180,169 @@ fn avx512<K: Kernel>(kernel: K) {
     kernel.portable();
 }
 
+/// A wide build's register blocks for `f32`, in its own vectors where the block's shape
+/// fits them, and otherwise in a narrower build's or in plain Rust. `Scalar::block`,
+/// `Scalar::rows` and `Scalar::dots` call these for `f32`.
+pub trait Build: Copy {
+    /// [`block`] in this build.
+    fn block<const MR: usize, const CB: usize>(
+        self,
+        sums: &mut [[f32; CB]; MR],
+        source: &[f32],
+        rows: (&[usize], usize),
+        geometry: Geometry,
+        vectors: &[[f32; CB]],
+    );
+    /// [`rows`] in this build.
+    fn rows<const MR: usize, const NL: usize>(
+        self,
+        sums: &mut [[f32; NL]; MR],
+        source: &[f32],
+        rows: (&[usize], usize),
+        steps: Steps,
+        weights: (&[f32], usize),
+    );
+    /// [`dots`] in this build.
+    fn dots<const OB: usize, const MR: usize, const NL: usize>(
+        self,
+        sums: &mut [[[f32; NL]; MR]; OB],
+        a: Operand<'_, f32>,
+        b: Operand<'_, f32>,
+        runs: (usize, usize, usize, usize),
+    );
+}
+
+/// `Build` for a token: each block in the build's explicit vectors where `$block`, `$rows`
+/// or `$dots` takes it (returns `true`), else in `$narrower`.
+macro_rules! build {
+    ($token:ty, $block:path, $rows:path, $dots:path, |$this:ident| $narrower:expr) => {
+        #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+        impl Build for $token {
+            #[inline(always)]
+            fn block<const MR: usize, const CB: usize>(
+                self,
+                sums: &mut [[f32; CB]; MR],
+                source: &[f32],
+                rows: (&[usize], usize),
+                geometry: Geometry,
+                vectors: &[[f32; CB]],
+            ) {
+                if !$block(self, &mut *sums, source, rows, geometry, vectors) {
+                    let $this = self;
+                    $narrower.block(sums, source, rows, geometry, vectors);
+                }
+            }
+            #[inline(always)]
+            fn rows<const MR: usize, const NL: usize>(
+                self,
+                sums: &mut [[f32; NL]; MR],
+                source: &[f32],
+                rows: (&[usize], usize),
+                steps: Steps,
+                weights: (&[f32], usize),
+            ) {
+                if !$rows(self, &mut *sums, source, rows, steps, weights) {
+                    let $this = self;
+                    $narrower.rows(sums, source, rows, steps, weights);
+                }
+            }
+            #[inline(always)]
+            fn dots<const OB: usize, const MR: usize, const NL: usize>(
+                self,
+                sums: &mut [[[f32; NL]; MR]; OB],
+                a: Operand<'_, f32>,
+                b: Operand<'_, f32>,
+                runs: (usize, usize, usize, usize),
+            ) {
+                if !$dots(self, &mut *sums, a, b, runs) {
+                    let $this = self;
+                    $narrower.dots(sums, a, b, runs);
+                }
+            }
+        }
+    };
+}
+
+/// Plain Rust: the last resort of every build.
+#[derive(Clone, Copy, Debug)]
+struct Generic;
+
+#[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+impl Build for Generic {
+    #[inline(always)]
+    fn block<const MR: usize, const CB: usize>(
+        self,
+        sums: &mut [[f32; CB]; MR],
+        source: &[f32],
+        rows: (&[usize], usize),
+        geometry: Geometry,
+        vectors: &[[f32; CB]],
+    ) {
+        block(sums, source, rows, geometry, vectors);
+    }
+    #[inline(always)]
+    fn rows<const MR: usize, const NL: usize>(
+        self,
+        sums: &mut [[f32; NL]; MR],
+        source: &[f32],
+        rows_: (&[usize], usize),
+        steps: Steps,
+        weights: (&[f32], usize),
+    ) {
+        rows(sums, source, rows_, steps, weights);
+    }
+    #[inline(always)]
+    fn dots<const OB: usize, const MR: usize, const NL: usize>(
+        self,
+        sums: &mut [[[f32; NL]; MR]; OB],
+        a: Operand<'_, f32>,
+        b: Operand<'_, f32>,
+        runs: (usize, usize, usize, usize),
+    ) {
+        dots(sums, a, b, runs);
+    }
+}
+
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+build!(Avx2, x86::avx2, x86::avx2_rows, x86::avx2_dots, |_avx2| {
+    Generic
+});
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+build!(
+    Avx512,
+    x86::avx512,
+    x86::avx512_rows,
+    x86::avx512_dots,
+    |avx512| avx512.avx2()
+);
+
+/// Elsewhere no token is ever made; the builds would fall back to plain Rust.
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+mod elsewhere {
+    pub(super) fn never<A, B, C, D, E, F>(_: A, _: B, _: C, _: D, _: E, _: F) -> bool {
+        false
+    }
+    pub(super) fn never_dots<A, B, C, D, E>(_: A, _: B, _: C, _: D, _: E) -> bool {
+        false
+    }
+}
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+build!(
+    Avx2,
+    elsewhere::never,
+    elsewhere::never,
+    elsewhere::never_dots,
+    |_avx2| Generic
+);
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+build!(
+    Avx512,
+    elsewhere::never,
+    elsewhere::never,
+    elsewhere::never_dots,
+    |_avx512| Generic
+);
+
 /// The geometry of a register block: `(taps, step, reach)`, the taps along a row, the
 /// distance in the source between neighbouring sums, and between neighbouring taps.
 pub type Geometry = (usize, usize, usize);

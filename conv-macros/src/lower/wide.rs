@@ -31,21 +31,14 @@ pub(super) struct Isa {
     lanes: usize,
     /// Registers the sums may take, leaving the rest for operands.
     sums: usize,
-    /// `Scalar`'s register block for this build.
-    block: &'static str,
 }
 
 /// Sixteen 32-byte registers.
-pub(super) const AVX2: Isa = Isa {
-    lanes: 8,
-    sums: 12,
-    block: "block_avx2",
-};
+pub(super) const AVX2: Isa = Isa { lanes: 8, sums: 12 };
 /// Thirty-two 64-byte registers.
 pub(super) const AVX512: Isa = Isa {
     lanes: 16,
     sums: 16,
-    block: "block_avx512",
 };
 
 impl Isa {
@@ -362,13 +355,12 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<TokenStream> {
         quote!((#taps, #step, #reach))
     };
     let channels_literal = number(channels);
-    let block = format_ident!("{}", isa.block);
     let call = |size: usize, first: TokenStream| {
         let size = number(size);
         let stride = number(last.stride());
         quote! {
             let mut sums: [[T; #channels_literal]; #size] = ::core::array::from_fn(|_| start.clone());
-            T::#block::<#size, #channels_literal>(
+            T::block::<_, #size, #channels_literal>(
                 token, &mut sums, source, (&ROWS, shift + (#first) * #stride), #geometry, &packed,
             );
             for (m, sums) in sums.into_iter().enumerate() {
@@ -465,7 +457,6 @@ pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<TokenStream> {
     let taps: usize = axes.iter().map(Axis::kernel).product();
     let in_per_group = spec.in_channels_per_group();
     let filter = in_per_group * taps;
-    let block = format_ident!("{}", isa.block);
     let (channels_literal, filter_literal) = (number(channels), number(filter));
     let (kernel, reach, stride) = (
         number(last.kernel()),
@@ -482,7 +473,7 @@ pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<TokenStream> {
         quote! {
             let mut sums: [[T; #channels_literal]; #size] =
                 ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
-            T::#block::<#size, #channels_literal>(
+            T::block::<_, #size, #channels_literal>(
                 token, &mut sums, source, (&ROWS, shift + (#first) * #reach), #geometry, &packed,
             );
             for (m, sums) in sums.into_iter().enumerate() {
@@ -782,7 +773,6 @@ pub(super) fn grad_input(spec: &Spec, isa: Isa) -> Option<TokenStream> {
         return None;
     }
     let (inputs, tap_names, checks, [tap_flat, row_flat, input_flat]) = reaching(outer);
-    let method = format_ident!("rows_{}", &isa.block["block_".len()..]);
     let (sums, run) = (number(runs.sums), number(runs.run));
     let steps = runs.steps();
     let input_plane = number(axes.iter().map(Axis::input).product::<usize>());
@@ -822,7 +812,7 @@ pub(super) fn grad_input(spec: &Spec, isa: Isa) -> Option<TokenStream> {
         );
         let mut tap_nest = quote! {
             #checks
-            T::#method::<#sums, #run>(
+            T::rows::<_, #sums, #run>(
                 token,
                 &mut sums,
                 &padded,
@@ -1057,7 +1047,7 @@ impl Stacked {
     }
 
     /// The loops over the output rows, in blocks of rows along the last axis but one.
-    fn positions(&self, spec: &Spec, source: &Source, method: &Ident) -> TokenStream {
+    fn positions(&self, spec: &Spec, source: &Source) -> TokenStream {
         let axes = spec.axes();
         let (outer, last) = axes.split_at(axes.len() - 1);
         let (stacked, rest) = outer
@@ -1076,7 +1066,7 @@ impl Stacked {
             quote! {
                 let mut sums: [[T; #run]; #size] =
                     ::core::array::from_fn(|_| ::core::array::from_fn(|_| #start));
-                T::#method::<#size, #run>(
+                T::rows::<_, #size, #run>(
                     token,
                     &mut sums,
                     &padded,
@@ -1160,7 +1150,6 @@ fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<TokenStream> 
         }
     }
     let (row_count, rows) = (number(rows.len()), rows.into_iter().map(number));
-    let method = format_ident!("rows_{}", &isa.block["block_".len()..]);
     let (sums, run, steps) = (number(runs.sums), number(runs.run), runs.steps());
     let (span_literal, last_output, out_per_group_literal) =
         (number(span), number(last.output()), number(out_per_group));
@@ -1170,7 +1159,7 @@ fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<TokenStream> 
         (true, false) => quote!(|_| ::core::array::from_fn(|_| b_group[0].clone())),
     };
     let positions = if let Some(rows_mode) = stacked {
-        rows_mode.positions(spec, &source, &method)
+        rows_mode.positions(spec, &source)
     } else {
         let store = store_outputs(spec, &runs);
         let channel_loop = runs.channel_loop(out_per_group, "o0");
@@ -1178,7 +1167,7 @@ fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<TokenStream> 
             for j0 in (0..#last_output).step_by(#span_literal) {
                 #channel_loop {
                     let mut sums: [[T; #run]; #sums] = ::core::array::from_fn(#start);
-                    T::#method::<#sums, #run>(
+                    T::rows::<_, #sums, #run>(
                         token,
                         &mut sums,
                         &padded,
@@ -1329,10 +1318,9 @@ impl Dots {
 
     /// The blocks of one input channel, block of output channels and row of taps, and
     /// the stores of their sums into `dw`.
-    fn blocks(&self, spec: &Spec, isa: Isa) -> TokenStream {
+    fn blocks(&self, spec: &Spec) -> TokenStream {
         let axes = spec.axes();
         let last = &axes[axes.len() - 1];
-        let method = format_ident!("dots_{}", &isa.block["block_".len()..]);
         let (lanes, runs) = (number(self.lanes), number(self.runs));
         let (reach, kernel) = (number(last.dilation()), number(last.kernel()));
         let (delta_plane, plane) = (number(self.delta_plane), number(self.source.plane));
@@ -1369,7 +1357,7 @@ impl Dots {
                 let mut sums: [[[T; #lanes]; #size]; #block_literal] = ::core::array::from_fn(|_| {
                     ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()))
                 });
-                T::#method::<#block_literal, #size, #lanes>(
+                T::dots::<_, #block_literal, #size, #lanes>(
                     token,
                     &mut sums,
                     (&delta, &A_ROWS, o * #delta_plane),
@@ -1398,7 +1386,7 @@ impl Dots {
 pub(super) fn grad_weight_rows(spec: &Spec, isa: Isa) -> Option<TokenStream> {
     let dots = Dots::of(spec, isa)?;
     let constants = dots.constants(spec);
-    let blocks = dots.blocks(spec, isa);
+    let blocks = dots.blocks(spec);
     let copy = dots.source.copy(spec, spec.batch() * spec.in_channels());
     let last = &spec.axes()[spec.axes().len() - 1];
     let (in_per_group, out_per_group) = (
