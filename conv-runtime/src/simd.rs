@@ -5,24 +5,26 @@
 //! A kernel `conv!` generates implements [`Kernel`], whose three methods are its loops
 //! with register blocks sized for 16-, 32- and 64-byte vectors, and [`Scalar::run`] picks
 //! one: for `f32`, the widest the processor has ([`dispatch`]); for the other types, the
-//! portable one. The wide builds spend their time in [`Scalar::block_avx2`] and
-//! [`Scalar::block_avx512`], which `f32` implements with explicit vector instructions
-//! (left to itself, the compiler vectorises such a block along the wrong dimension, with
-//! gathers, and runs 5 to 25 times slower).
+//! portable one. The wide builds spend their time in three register blocks, [`block`],
+//! [`rows`] and [`dots`], reached through [`Scalar::block`], [`Scalar::rows`] and
+//! [`Scalar::dots`] with the build's token; for `f32` the token's [`Build`] runs them in
+//! explicit vector instructions (left to itself, the compiler vectorises such a block
+//! along the wrong dimension, with gathers, and runs 5 to 25 times slower).
 //!
 //! The two wide builds do the same arithmetic in the same order: for each sum, the same
 //! terms added one after another, each a separate multiply and add, never a fused one. So
-//! their results are bitwise the same, and the same as the portable build's where that
-//! sums in the same order too (the forward pass); the portable weight gradient keeps
-//! partial sums and may differ from them in the last bits. Only the speed depends on the
-//! machine.
+//! their results are bitwise the same, whichever of them a machine runs. The portable
+//! build adds the same terms in another order, so its last bits may differ; on integer
+//! data all three agree exactly. Only the speed depends on the machine.
 //!
 //! With `std` the choice is made at run time (`is_x86_feature_detected!`, a cached
 //! load); without it, at compile time (`-C target-cpu=…` or `-C target-feature=…`).
+//! [`set_widest`] caps it.
 //!
 //! [`Scalar::run`]: crate::Scalar::run
-//! [`Scalar::block_avx2`]: crate::Scalar::block_avx2
-//! [`Scalar::block_avx512`]: crate::Scalar::block_avx512
+//! [`Scalar::block`]: crate::Scalar::block
+//! [`Scalar::rows`]: crate::Scalar::rows
+//! [`Scalar::dots`]: crate::Scalar::dots
 
 use crate::Scalar;
 
