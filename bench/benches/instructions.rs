@@ -68,6 +68,12 @@ fn main() {
     let spec = shape.spec();
     // For the script: the count per call is divided by this.
     println!("multiply-adds {}", multiply_adds(&spec));
+    // Which build `conv!`'s loop kernels run here: valgrind emulates no AVX-512, so under
+    // callgrind it is the AVX2 build on an AVX-512 machine.
+    eprintln!(
+        "conv! loop kernels: the {:?} build",
+        convsym::simd::widest()
+    );
     let data = Data::small_integers(&spec);
     let mut output = vec![
         0.0;
