@@ -99,4 +99,15 @@ mod tests {
             }
         }
     }
+
+    /// A layer whose input fits `usize` but whose padded copy would not: the wide
+    /// kernels give way to the portable loops instead of overflowing (this panicked).
+    #[test]
+    fn padded_copies_past_usize_are_not_made() {
+        let expansion = expanded(quote!(
+            pub struct Huge;
+            in = (379625062, 379625062, 16), k = 3, pad = 1, cin = 8, cout = 8, unroll = loops
+        ));
+        assert!(!expansion.contains("simd"), "no wide build");
+    }
 }

@@ -20,6 +20,9 @@ use quote::{ToTokens, format_ident, quote};
 /// weights or δ): 64 KiB of `f32`.
 const STACK: usize = 16_384;
 
+/// The most phases (positions modulo the stride) the input gradient writes code for.
+const MOST_PHASES: usize = 16;
+
 /// The most sums along a row in one register block: enough independent additions to
 /// keep both adders busy, few enough that every sum stays in a register.
 const MOST_SUMS: usize = 8;
@@ -103,6 +106,18 @@ fn nest(
         })
 }
 
+/// The product of `factors`, or `None` past `usize`.
+fn product(factors: &[usize]) -> Option<usize> {
+    factors
+        .iter()
+        .try_fold(1_usize, |product, &factor| product.checked_mul(factor))
+}
+
+/// Whether an array of `factors`' product elements fits [`STACK`].
+fn fits(factors: &[usize]) -> bool {
+    product(factors).is_some_and(|elements| elements <= STACK)
+}
+
 /// Row-major strides of `extents`.
 fn strides(extents: &[usize]) -> Vec<usize> {
     let mut strides = vec![1; extents.len()];
@@ -128,7 +143,9 @@ struct Source {
 }
 
 impl Source {
-    fn of(spec: &Spec) -> Self {
+    /// `None` where the copy's element count would not fit `usize` (a padded plane can
+    /// outgrow the validated input's).
+    fn of(spec: &Spec) -> Option<Self> {
         let axes = spec.axes();
         let padded = axes
             .iter()
@@ -142,30 +159,30 @@ impl Source {
         } else {
             axes.iter().map(Axis::input).collect()
         };
-        Source {
+        Some(Source {
             strides: strides(&extents),
-            plane: extents.iter().product(),
+            plane: product(&extents)?,
             extents,
             padded,
             phases: 1,
-        }
+        })
     }
 
     /// A zero-padded copy whose rows reach as far as `outputs` outputs read, so that
     /// runs along a row may pass the last output; past stride 1, split by phase.
-    fn with_runs(spec: &Spec, outputs: usize) -> Self {
-        let mut source = Source::of(spec);
+    fn with_runs(spec: &Spec, outputs: usize) -> Option<Self> {
+        let mut source = Source::of(spec)?;
         let axes = spec.axes();
         let last = &axes[axes.len() - 1];
         let (stride, reach) = (last.stride(), (last.kernel() - 1) * last.dilation());
         source.phases = stride;
         if let Some(extent) = source.extents.last_mut() {
-            *extent = stride * (outputs + reach / stride);
+            *extent = outputs.checked_add(reach / stride)?.checked_mul(stride)?;
         }
         source.strides = strides(&source.extents);
-        source.plane = source.extents.iter().product();
+        source.plane = product(&source.extents)?;
         source.padded = true;
-        source
+        Some(source)
     }
 
     /// Where tap `tap` of the last axis reads, from where the output's window starts,
@@ -322,12 +339,12 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<TokenStream> {
     let out_per_group = spec.out_channels_per_group();
     let in_per_group = spec.in_channels_per_group();
     let channels = isa.channels(out_per_group)?;
-    let source = Source::of(spec);
+    let source = Source::of(spec)?;
     let (outer, last) = axes.split_at(axes.len() - 1);
     let last = &last[0];
     let taps: usize = axes.iter().map(Axis::kernel).product();
     let filter = in_per_group * taps;
-    if (source.padded && spec.in_channels() * source.plane > STACK) || filter * channels > STACK {
+    if (source.padded && !fits(&[spec.in_channels(), source.plane])) || !fits(&[filter, channels]) {
         return None;
     }
 
@@ -427,12 +444,12 @@ pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<TokenStream> {
     let (outer, last) = axes.split_at(axes.len() - 1);
     let last = &last[0];
     let channels = isa.channels(spec.out_channels_per_group())?;
-    let source = Source::of(spec);
+    let source = Source::of(spec)?;
     let output_plane: usize = axes.iter().map(Axis::output).product();
     let batch = spec.batch();
     let all_channels = batch * spec.in_channels();
-    if (source.padded && all_channels * source.plane > STACK)
-        || batch * output_plane * channels > STACK
+    if (source.padded && !fits(&[all_channels, source.plane]))
+        || !fits(&[batch, output_plane, channels])
     {
         return None;
     }
@@ -528,11 +545,6 @@ pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<TokenStream> {
     })
 }
 
-/// `⌊a / b⌋` for a signed `a`.
-fn floor_div(a: isize, b: usize) -> isize {
-    a.div_euclid(b.cast_signed())
-}
-
 /// One phase of the last axis in the input gradient: the inputs `phase + s·j`, and the
 /// taps that reach them, each with the offset of the δ it reads for `j = 0` in a row of
 /// padded δ.
@@ -546,35 +558,39 @@ struct Phase {
 }
 
 /// The last axis's phases, the zeros padded δ needs before a row, and its row length
-/// when rows are read in runs of `run` inputs.
-fn phases(axis: &Axis, run: usize) -> (Vec<Phase>, usize, usize) {
-    let (stride, pad) = (axis.stride(), axis.pad_before().cast_signed());
-    let reach = ((axis.kernel() - 1) * axis.dilation()).cast_signed();
+/// when rows are read in runs of `run` inputs; `None` where a row would not fit `usize`.
+/// In `i128`, where no sum or product of these sizes overflows.
+fn phases(axis: &Axis, run: usize) -> Option<(Vec<Phase>, usize, usize)> {
+    let wide = |value: usize| value as i128;
+    let (stride, pad) = (wide(axis.stride()), wide(axis.pad_before()));
+    let reach = wide(axis.kernel() - 1) * wide(axis.dilation());
     // δ index `(i + pad − q·d) / s` is at least `⌊(pad − reach) / s⌋` for `i ≥ 0`.
-    let before = (-floor_div(pad - reach, stride)).max(0);
-    let mut length = before.cast_unsigned() + axis.output();
-    let phases = (0..stride.min(axis.input()))
-        .map(|phase| {
-            let inputs = (axis.input() - phase).div_ceil(stride);
-            let read = inputs.div_ceil(run) * run;
-            let taps = (0..axis.kernel())
-                .filter_map(|tap| {
-                    let reached = phase.cast_signed() + pad - (tap * axis.dilation()).cast_signed();
-                    reached.rem_euclid(stride.cast_signed()).eq(&0).then(|| {
-                        let offset = (floor_div(reached, stride) + before).cast_unsigned();
-                        length = length.max(offset + read);
-                        (tap, offset)
-                    })
-                })
-                .collect();
-            Phase {
-                first: phase,
-                inputs,
-                taps,
+    let before = (-(pad - reach).div_euclid(stride)).max(0);
+    let mut length = before + wide(axis.output());
+    let mut phases = Vec::new();
+    for phase in 0..axis.stride().min(axis.input()) {
+        let inputs = (axis.input() - phase).div_ceil(axis.stride());
+        let read = wide(inputs.div_ceil(run)) * wide(run);
+        let mut taps = Vec::new();
+        for tap in 0..axis.kernel() {
+            let reached = wide(phase) + pad - wide(tap) * wide(axis.dilation());
+            if reached.rem_euclid(stride) == 0 {
+                let offset = reached.div_euclid(stride) + before;
+                length = length.max(offset + read);
+                taps.push((tap, usize::try_from(offset).ok()?));
             }
-        })
-        .collect();
-    (phases, before.cast_unsigned(), length)
+        }
+        phases.push(Phase {
+            first: phase,
+            inputs,
+            taps,
+        });
+    }
+    Some((
+        phases,
+        usize::try_from(before).ok()?,
+        usize::try_from(length).ok()?,
+    ))
 }
 
 /// How the input gradient's register blocks are laid out: `sums` runs of `run` inputs,
@@ -764,12 +780,18 @@ pub(super) fn grad_input(spec: &Spec, isa: Isa) -> Option<TokenStream> {
     let last = &last[0];
     let (in_per_group, out_per_group) =
         (spec.in_channels_per_group(), spec.out_channels_per_group());
+    // δ is copied whole, and each phase of the stride is a block of code: a layer with
+    // too large a δ or too many phases keeps the portable build.
+    let output_plane = axes.iter().map(Axis::output).product::<usize>();
+    if last.stride() > MOST_PHASES || !fits(&[out_per_group, output_plane]) {
+        return None;
+    }
     let runs = Runs::of(in_per_group, last.input().div_ceil(last.stride()), isa)?;
-    let (phases, before, length) = phases(last, runs.span());
+    let (phases, before, length) = phases(last, runs.span())?;
     let outer_outputs: usize = outer.iter().map(Axis::output).product();
     let taps: usize = axes.iter().map(Axis::kernel).product();
-    let row_plane = outer_outputs * length;
-    if out_per_group * row_plane > STACK || out_per_group * in_per_group * taps > STACK {
+    let row_plane = outer_outputs.checked_mul(length)?;
+    if !fits(&[out_per_group, row_plane]) || !fits(&[out_per_group, in_per_group, taps]) {
         return None;
     }
     let (inputs, tap_names, checks, [tap_flat, row_flat, input_flat]) = reaching(outer);
@@ -1128,9 +1150,9 @@ fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<TokenStream> 
     let stacked = Stacked::of(spec, isa);
     let span = stacked.as_ref().map_or(runs.span(), |stacked| stacked.run);
     // A zero-padded copy of the group's input, each row long enough for whole runs.
-    let source = Source::with_runs(spec, last.output().div_ceil(span) * span);
+    let source = Source::with_runs(spec, last.output().div_ceil(span).checked_mul(span)?)?;
     let taps: usize = axes.iter().map(Axis::kernel).product();
-    if spec.in_channels() * source.plane > STACK || in_per_group * taps * out_per_group > STACK {
+    if !fits(&[spec.in_channels(), source.plane]) || !fits(&[in_per_group, taps, out_per_group]) {
         return None;
     }
     let outer_taps: Vec<usize> = outer.iter().map(Axis::kernel).collect();
@@ -1266,11 +1288,15 @@ impl Dots {
                 .unwrap_or(1),
         };
         let runs = last.output().div_ceil(lanes);
-        let source = Source::with_runs(spec, runs * lanes);
-        let delta_plane = outer.iter().map(Axis::output).product::<usize>() * runs * lanes;
+        let source = Source::with_runs(spec, runs.checked_mul(lanes)?)?;
+        let delta_plane = outer
+            .iter()
+            .map(Axis::output)
+            .product::<usize>()
+            .checked_mul(runs * lanes)?;
         let batch = spec.batch();
-        let fits = batch * spec.in_channels() * source.plane <= STACK
-            && batch * spec.out_channels() * delta_plane <= STACK;
+        let fits = fits(&[batch, spec.in_channels(), source.plane])
+            && fits(&[batch, spec.out_channels(), delta_plane]);
         fits.then_some(Dots {
             lanes,
             runs,
