@@ -293,25 +293,7 @@ impl<'a> Kernels<'a> {
             let inputs: Vec<_> = inputs.iter().map(|array| array.unrolled()).collect();
             return unrolled::body(&inputs, &output.unrolled(), equations);
         }
-        let wide = match section {
-            Section::Forward => {
-                let build =
-                    |isa| wide::forward(spec, isa).or_else(|| wide::forward_rows(spec, isa));
-                build(wide::AVX2).zip(build(wide::AVX512))
-            }
-            Section::GradInput => {
-                let build =
-                    |isa| wide::grad_input_dual(spec, isa).or_else(|| wide::grad_input(spec, isa));
-                build(wide::AVX2).zip(build(wide::AVX512))
-            }
-            Section::GradWeight => {
-                let build = |isa| {
-                    wide::grad_weight(spec, isa).or_else(|| wide::grad_weight_rows(spec, isa))
-                };
-                build(wide::AVX2).zip(build(wide::AVX512))
-            }
-            Section::GradBias => None,
-        };
+        let wide = wide::builds(spec, section);
         let portable = match section {
             Section::Forward => loops::forward(spec),
             Section::GradInput => loops::grad_input(spec),

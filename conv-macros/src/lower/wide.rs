@@ -12,6 +12,7 @@
 //! Padding becomes real zeros in a local copy, so every block reads the same pattern; a
 //! layer whose copies would not fit [`STACK`] keeps the portable build.
 
+use conv_runtime::derive::Section;
 use conv_runtime::{Axis, Spec};
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{ToTokens, format_ident, quote};
@@ -29,7 +30,7 @@ const MOST_SUMS: usize = 8;
 
 /// A build's vectors, for `f32`.
 #[derive(Clone, Copy)]
-pub(super) struct Isa {
+struct Isa {
     /// `f32` lanes per vector.
     lanes: usize,
     /// Registers the sums may take, leaving the rest for operands.
@@ -37,9 +38,9 @@ pub(super) struct Isa {
 }
 
 /// Sixteen 32-byte registers.
-pub(super) const AVX2: Isa = Isa { lanes: 8, sums: 12 };
+const AVX2: Isa = Isa { lanes: 8, sums: 12 };
 /// Thirty-two 64-byte registers.
-pub(super) const AVX512: Isa = Isa {
+const AVX512: Isa = Isa {
     lanes: 16,
     sums: 16,
 };
@@ -320,6 +321,18 @@ fn rows_of_outputs(spec: &Spec, source: &Source, body: &TokenStream) -> TokenStr
     nest(&positions, outer.iter().map(Axis::output), body)
 }
 
+/// A pass's AVX2 and AVX-512 bodies, the first kind of block that suits the layer in
+/// each; `None` (the portable build alone) where none does, or for the bias gradient.
+pub(super) fn builds(spec: &Spec, section: Section) -> Option<(TokenStream, TokenStream)> {
+    let build = |isa| match section {
+        Section::Forward => forward(spec, isa).or_else(|| forward_rows(spec, isa)),
+        Section::GradInput => grad_input_dual(spec, isa).or_else(|| grad_input(spec, isa)),
+        Section::GradWeight => grad_weight(spec, isa).or_else(|| grad_weight_rows(spec, isa)),
+        Section::GradBias => None,
+    };
+    build(AVX2).zip(build(AVX512))
+}
+
 /// `Σ index·weight` for every index of a row-major array of `extents`, in its order.
 fn offsets(extents: &[usize], weights: &[usize]) -> Vec<usize> {
     let mut offsets = vec![0];
@@ -334,7 +347,7 @@ fn offsets(extents: &[usize], weights: &[usize]) -> Vec<usize> {
 
 /// `forward_into`'s wide body for `isa`, when the layer suits it; it reads `x`, `w`, `b`
 /// and writes `z` as the portable body does.
-pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<TokenStream> {
+fn forward(spec: &Spec, isa: Isa) -> Option<TokenStream> {
     let axes = spec.axes();
     let out_per_group = spec.out_channels_per_group();
     let in_per_group = spec.in_channels_per_group();
@@ -439,7 +452,7 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<TokenStream> {
 /// the last axis times `CB` output channels, sums over every sample and output position
 /// (the rows of the block, then the taps along a row), and each input value read is
 /// multiplied into a vector of δ for all `CB` channels.
-pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<TokenStream> {
+fn grad_weight(spec: &Spec, isa: Isa) -> Option<TokenStream> {
     let axes = spec.axes();
     let (outer, last) = axes.split_at(axes.len() - 1);
     let last = &last[0];
@@ -774,7 +787,7 @@ fn store_phase(
 /// summed in `convsym::simd::rows` blocks over the output channels and the taps that
 /// reach the phase, from a copy of δ padded along the last axis with zeros wherever no
 /// output reads: no tap ever multiplies a dilated δ's inserted zeros.
-pub(super) fn grad_input(spec: &Spec, isa: Isa) -> Option<TokenStream> {
+fn grad_input(spec: &Spec, isa: Isa) -> Option<TokenStream> {
     let axes = spec.axes();
     let (outer, last) = axes.split_at(axes.len() - 1);
     let last = &last[0];
@@ -911,7 +924,7 @@ fn pack_filters(spec: &Spec, flipped: bool) -> TokenStream {
 /// where the phases' blocks hold too few sums: the input gradient is the forward pass of
 /// a dual layer, δ padded by `(k − 1)·d − pad` on each side and correlated with the
 /// flipped kernel, input and output channels swapped ([`forward_rows`]).
-pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<TokenStream> {
+fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<TokenStream> {
     if spec.in_channels_per_group() != 1 {
         return None;
     }
@@ -1131,7 +1144,7 @@ impl Stacked {
 /// and the last axis has stride 1: `convsym::simd::rows` blocks over runs of outputs
 /// along a row, one weight broadcast into a contiguous run of the input, `m` over a block
 /// of output channels or, with one per group, over neighbouring runs of the row.
-pub(super) fn forward_rows(spec: &Spec, isa: Isa) -> Option<TokenStream> {
+fn forward_rows(spec: &Spec, isa: Isa) -> Option<TokenStream> {
     forward_rows_of(spec, isa, false)
 }
 
@@ -1409,7 +1422,7 @@ impl Dots {
 /// partial sums of δ times the input along rows, a block of taps of the last axis at a
 /// time, over every sample and output row. δ and the input are copied with zeros past
 /// the ends of their rows so that every run is whole.
-pub(super) fn grad_weight_rows(spec: &Spec, isa: Isa) -> Option<TokenStream> {
+fn grad_weight_rows(spec: &Spec, isa: Isa) -> Option<TokenStream> {
     let dots = Dots::of(spec, isa)?;
     let constants = dots.constants(spec);
     let blocks = dots.blocks(spec);
