@@ -6,7 +6,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
-use super::{Block, Explanation, Inline, Table, text};
+use super::document::{Block, Explanation, Inline, Table};
+use super::text;
 use crate::Notation;
 
 /// The explanation as Markdown.

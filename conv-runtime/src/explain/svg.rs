@@ -12,7 +12,9 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt::{self, Write};
 
-use super::{Limits, unread_positions};
+use super::builder::Limits;
+use super::never_read::unread_positions;
+use super::too_large::{TooLarge, fits};
 use crate::spec::Unread;
 use crate::{Axis, Notation, Spec, Tensor, Variable};
 
@@ -31,7 +33,7 @@ pub enum Error {
     /// The picture is flat: it draws layers of 1 or 2 spatial axes.
     Rank(usize),
     /// The layer is past the size an explanation may build.
-    TooLarge(super::TooLarge),
+    TooLarge(TooLarge),
 }
 
 impl fmt::Display for Error {
@@ -306,7 +308,7 @@ impl Panel<'_> {
 /// [`Error::Rank`] for a layer of 3 axes, [`Error::TooLarge`] past [`super::LARGEST`]
 /// elements.
 pub fn render(spec: &Spec, limits: Limits) -> Result<String, Error> {
-    super::fits(spec).map_err(Error::TooLarge)?;
+    fits(spec).map_err(Error::TooLarge)?;
     let axes = match spec.axes() {
         [columns] => (None, columns),
         [rows, columns] => (Some(rows), columns),

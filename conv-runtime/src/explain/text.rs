@@ -6,7 +6,8 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt::Write;
 
-use super::{Block, Explanation, Formula, Inline, Matrix, Table, Window, axis_names};
+use super::document::{Block, Explanation, Formula, Inline, Matrix, Table, Window};
+use super::wording::axis_names;
 use crate::grid::Grid;
 use crate::{Notation, Variable};
 
