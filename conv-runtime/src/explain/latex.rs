@@ -6,7 +6,8 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt::Write;
 
-use super::document::{Block, Explanation, Inline, Table, Window};
+use super::document::{Block, Explanation, Table, Window};
+use super::prose::prose;
 use super::wording::axis_names;
 use crate::grid::Grid;
 use crate::{Notation, Variable};
@@ -51,7 +52,7 @@ pub fn render(explanation: &Explanation) -> String {
 fn block_latex(out: &mut String, block: &Block) {
     match block {
         Block::Paragraph(inlines) => {
-            out.push_str(&prose(inlines));
+            out.push_str(&prose(inlines, escape, Notation::Latex, "$"));
             out.push('\n');
         }
         Block::Table(table) => table_latex(out, table),
@@ -159,19 +160,6 @@ fn window_latex(out: &mut String, window: &Window) {
         window.target.display(Notation::Latex),
         window.sum.display(Notation::Latex),
     );
-}
-
-fn prose(inlines: &[Inline]) -> String {
-    let mut out = String::new();
-    for inline in inlines {
-        match inline {
-            Inline::Text(words) => out.push_str(&escape(words)),
-            Inline::Variable(variable) => {
-                let _ = write!(out, "${}$", variable.display(Notation::Latex));
-            }
-        }
-    }
-    out
 }
 
 /// Text for LaTeX's text mode: its special characters escaped, and the symbols the

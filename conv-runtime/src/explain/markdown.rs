@@ -6,7 +6,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
-use super::document::{Block, Explanation, Inline, Table};
+use super::document::{Block, Explanation, Table};
+use super::prose::prose;
 use super::text;
 use crate::Notation;
 
@@ -29,7 +30,7 @@ pub fn render(explanation: &Explanation) -> String {
             fenced = drawn;
             match block {
                 Block::Paragraph(inlines) => {
-                    let _ = write!(out, "\n{}\n", prose(inlines));
+                    let _ = write!(out, "\n{}\n", prose(inlines, escape, Notation::Text, "`"));
                 }
                 Block::Table(table) => table_markdown(&mut out, table),
                 _ => out.push_str(&text::render_block(block)),
@@ -37,19 +38,6 @@ pub fn render(explanation: &Explanation) -> String {
         }
         if fenced {
             out.push_str("```\n");
-        }
-    }
-    out
-}
-
-fn prose(inlines: &[Inline]) -> String {
-    let mut out = String::new();
-    for inline in inlines {
-        match inline {
-            Inline::Text(words) => out.push_str(&escape(words)),
-            Inline::Variable(variable) => {
-                let _ = write!(out, "`{}`", variable.display(Notation::Text));
-            }
         }
     }
     out

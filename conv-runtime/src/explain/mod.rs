@@ -25,7 +25,8 @@
 //! - one file per step, each adding its method to the builder: `sizes`, `forward`,
 //!   `delta`, `weight_gradient`, `input_gradient` and `agreement`, with `correlation`
 //!   drawing the windows of both gradients and `never_read` the inputs no output reads;
-//! - the printers [`text`], [`latex`] and [`markdown`], and the picture [`svg`];
+//! - the printers [`text`], [`latex`] and [`markdown`], sharing one walk over prose
+//!   (`prose`), and the picture [`svg`];
 //! - `too_large`: the size past which a layer is refused ([`LARGEST`]).
 
 pub mod latex;
@@ -41,6 +42,7 @@ mod document;
 mod forward;
 mod input_gradient;
 mod never_read;
+mod prose;
 mod sizes;
 mod too_large;
 mod weight_gradient;

@@ -65,16 +65,7 @@ pub fn render_block(block: &Block) -> String {
 
 /// Prose with variables spelled in the text notation.
 pub fn prose(inlines: &[Inline]) -> String {
-    let mut out = String::new();
-    for inline in inlines {
-        match inline {
-            Inline::Text(words) => out.push_str(words),
-            Inline::Variable(variable) => {
-                let _ = write!(out, "{}", variable.display(Notation::Text));
-            }
-        }
-    }
-    out
+    super::prose::prose(inlines, ToString::to_string, Notation::Text, "")
 }
 
 fn indent(lines: &[String]) -> String {
