@@ -1,5 +1,6 @@
 //! The correlations of the two gradient constructions, drawn window by window: the cells
-//! under the kernel, the kernel, and the sum each window gives.
+//! under the kernel, the kernel, and the sum each window gives; then the gradient's
+//! equations, the sums of those windows.
 
 use alloc::format;
 use alloc::string::{String, ToString};
