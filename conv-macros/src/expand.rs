@@ -7,7 +7,7 @@ use crate::{derive, lower, parse, spec};
 
 /// Expands the tokens inside `conv!(…)`.
 pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
-    let invocation: parse::Invocation = syn::parse2(input)?;
+    let invocation = parse::invocation(input)?;
     let layer = spec::Layer::from_invocation(&invocation)?;
     let derivation = derive::Derivation::of(&layer);
     Ok(lower::lower(invocation.item.as_ref(), &layer, &derivation))
@@ -15,7 +15,7 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
 
 #[cfg(test)]
 mod tests {
-    use quote::quote;
+    use quote::{ToTokens, quote};
 
     use super::expand;
 
@@ -67,6 +67,36 @@ mod tests {
             .last()
             .map(|statement| quote!(#statement).to_string());
         assert_eq!(last.as_deref(), Some("Conv"));
+    }
+
+    /// Parentheses nested thousands deep are refused at the first tuple too deep, before
+    /// the parser recurses into it: 5 000 levels overflowed rustc's stack inside the macro.
+    /// On this thread's small stack the old recursion overflowed already.
+    #[test]
+    fn tuples_nested_deep_are_an_error_not_an_overflow() {
+        let parse = || {
+            let mut value = quote!(3);
+            for _ in 0..5_000 {
+                value = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, value)
+                    .into_token_stream();
+            }
+            expand(quote!(in = 5, k = #value))
+                .err()
+                .map(|error| error.to_string())
+        };
+        let message = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(parse)
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(
+            message.as_deref(),
+            Some(
+                "the value of `k` nests tuples more than 16 deep; no key takes more than 2, as \
+                 in `pad = ((1, 0), (2, 1))`"
+            )
+        );
     }
 
     /// Expansion time per layer and unroll mode, for `conv-macros/measure/unroll.sh`:

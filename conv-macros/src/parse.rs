@@ -1,8 +1,9 @@
 //! Tokens to the runtime's argument tree: `[attributes] [vis] struct Name;` optionally, then
 //! `key = value` arguments separated by commas, each part keeping the tokens it spans.
 
-use conv_runtime::{Argument, Value};
-use proc_macro2::{Span, TokenStream};
+use conv_runtime::spec::MAX_NESTING;
+use conv_runtime::{Argument, Error, Value};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
@@ -54,6 +55,62 @@ pub(crate) struct Invocation {
     pub(crate) item: Option<Item>,
     /// The arguments, in the order written.
     pub(crate) arguments: Vec<Argument<Extent>>,
+}
+
+/// Parses the tokens inside `conv!(…)`.
+pub(crate) fn invocation(input: TokenStream) -> syn::Result<Invocation> {
+    match nested_too_deep(&input) {
+        Some(error) => Err(error),
+        None => syn::parse2(input),
+    }
+}
+
+/// An error at the first group nested more than [`MAX_NESTING`] deep, found without
+/// recursion: syn's parsing recurses once per level, and thousands of levels overflowed
+/// rustc's stack. The key is the identifier before the `=` that the group follows.
+fn nested_too_deep(input: &TokenStream) -> Option<syn::Error> {
+    let mut key = None;
+    let mut tokens = input.clone().into_iter().peekable();
+    while let Some(token) = tokens.next() {
+        match token {
+            TokenTree::Ident(ident) if matches!(tokens.peek(), Some(TokenTree::Punct(punct)) if punct.as_char() == '=') =>
+            {
+                key = Some(ident.to_string());
+            }
+            TokenTree::Group(group) => {
+                if let Some(open) = too_deep(&group) {
+                    let open = Extent::token(open);
+                    return Some(match &key {
+                        Some(key) => open.error(Error::nested_too_deep(key, open).message),
+                        None => open.error(format!(
+                            "the `conv!` input nests groups more than {MAX_NESTING} deep"
+                        )),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The opening delimiter of the first group within `group` (level 1) on a level past
+/// [`MAX_NESTING`], walked with a stack of its own.
+fn too_deep(group: &Group) -> Option<Span> {
+    let mut levels = vec![group.stream().into_iter()];
+    while let Some(tokens) = levels.last_mut() {
+        match tokens.next() {
+            Some(TokenTree::Group(inner)) if levels.len() == MAX_NESTING => {
+                return Some(inner.span_open());
+            }
+            Some(TokenTree::Group(inner)) => levels.push(inner.stream().into_iter()),
+            Some(_) => {}
+            None => {
+                levels.pop();
+            }
+        }
+    }
+    None
 }
 
 impl Parse for Invocation {
