@@ -2,7 +2,9 @@
 //! kernels are made of, lower it to Rust.
 
 use proc_macro2::TokenStream;
+use quote::quote;
 
+use crate::parse::Form;
 use crate::{derive, lower, parse, spec};
 
 /// Expands the tokens inside `conv!(…)`.
@@ -11,6 +13,30 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let layer = spec::Layer::from_invocation(&invocation)?;
     let derivation = derive::Derivation::of(&layer);
     Ok(lower::lower(invocation.item.as_ref(), &layer, &derivation))
+}
+
+/// One `compile_error!` per message of `error`, in the position the call stands in: items
+/// for the item form; for the expression form, a block whose value is the last of them:
+///
+/// ```text
+/// { ::core::compile_error! { "…" }; ::core::compile_error! { "…" } }
+/// ```
+///
+/// A `compile_error!` in expression position has the error type, which coerces to any type,
+/// so neither the block nor the code using its value adds errors of its own; the messages
+/// one after another, as items, are not an expression and gave three spurious errors.
+pub(crate) fn compile_errors(form: Form, error: syn::Error) -> TokenStream {
+    match form {
+        Form::Item => error.into_compile_error(),
+        Form::Expression => {
+            let mut errors: Vec<TokenStream> = error
+                .into_iter()
+                .map(syn::Error::into_compile_error)
+                .collect();
+            let last = errors.pop();
+            quote!({ #(#errors;)* #last })
+        }
+    }
 }
 
 #[cfg(test)]

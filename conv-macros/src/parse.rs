@@ -49,6 +49,33 @@ pub(crate) struct Item {
     pub(crate) name: Ident,
 }
 
+/// Where a call stands, which decides what its expansion, errors included, must be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// `conv!(struct Name; …)`: items.
+    Item,
+    /// `conv!(…)` without a head: an expression.
+    Expression,
+}
+
+impl Form {
+    /// The form of the tokens inside `conv!(…)`, known from the first, so even when they
+    /// do not parse.
+    pub(crate) fn of(input: &TokenStream) -> Form {
+        Form::of_first(input.clone().into_iter().next().as_ref())
+    }
+
+    /// The item form starts with an attribute, a visibility or `struct`.
+    fn of_first(first: Option<&TokenTree>) -> Form {
+        let item = match first {
+            Some(TokenTree::Punct(punct)) => punct.as_char() == '#',
+            Some(TokenTree::Ident(ident)) => ident == "pub" || ident == "struct",
+            _ => false,
+        };
+        if item { Form::Item } else { Form::Expression }
+    }
+}
+
 /// Everything inside `conv!(…)`.
 pub(crate) struct Invocation {
     /// The item form's head, if written.
@@ -115,8 +142,8 @@ fn too_deep(group: &Group) -> Option<Span> {
 
 impl Parse for Invocation {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let item = if input.peek(Token![#]) || input.peek(Token![pub]) || input.peek(Token![struct])
-        {
+        let first = input.cursor().token_tree().map(|(first, _)| first);
+        let item = if Form::of_first(first.as_ref()) == Form::Item {
             let attributes = input.call(Attribute::parse_outer)?;
             let visibility = input.parse()?;
             input.parse::<Token![struct]>()?;
