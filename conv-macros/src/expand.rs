@@ -43,7 +43,7 @@ pub(crate) fn compile_errors(form: Form, error: syn::Error) -> TokenStream {
 mod tests {
     use quote::{ToTokens, quote};
 
-    use super::expand;
+    use super::{Form, compile_errors, expand};
 
     /// The expansion as a person reads it: formatted by prettyplease.
     fn expanded(input: proc_macro2::TokenStream) -> String {
@@ -93,6 +93,30 @@ mod tests {
             .last()
             .map(|statement| quote!(#statement).to_string());
         assert_eq!(last.as_deref(), Some("Conv"));
+    }
+
+    /// The form is told by the first token, through the invisible groups of `$vis`, and
+    /// the expression form's errors are an expression.
+    #[test]
+    fn errors_stand_in_the_form_of_the_call() {
+        let invisible = |tokens| {
+            proc_macro2::Group::new(proc_macro2::Delimiter::None, tokens).into_token_stream()
+        };
+        let (public, empty) = (invisible(quote!(pub)), invisible(quote!()));
+        for (input, form) in [
+            (quote!(#[doc = "A layer."] struct Layer; in = 0), Form::Item),
+            (quote!(#public struct Layer; in = 0), Form::Item),
+            (quote!(#empty struct Layer; in = 0), Form::Item),
+            (quote!(in = 0, k = 0), Form::Expression),
+            (quote!(), Form::Expression),
+        ] {
+            assert_eq!(Form::of(&input), form, "{input}");
+        }
+        let error = expand(quote!(in = 0, k = 0)).unwrap_err();
+        assert_eq!(error.clone().into_iter().count(), 2);
+        let tokens = compile_errors(Form::Expression, error);
+        let block: syn::ExprBlock = syn::parse2(tokens).unwrap();
+        assert_eq!(block.block.stmts.len(), 2, "two `compile_error!`s");
     }
 
     /// Parentheses nested thousands deep are refused at the first tuple too deep, before

@@ -3,7 +3,7 @@
 
 use conv_runtime::spec::MAX_NESTING;
 use conv_runtime::{Argument, Error, Value};
-use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
@@ -60,20 +60,33 @@ pub(crate) enum Form {
 
 impl Form {
     /// The form of the tokens inside `conv!(…)`, known from the first, so even when they
-    /// do not parse.
+    /// do not parse: the item form starts with an attribute, a visibility or `struct`.
     pub(crate) fn of(input: &TokenStream) -> Form {
-        Form::of_first(input.clone().into_iter().next().as_ref())
-    }
-
-    /// The item form starts with an attribute, a visibility or `struct`.
-    fn of_first(first: Option<&TokenTree>) -> Form {
-        let item = match first {
+        let item = match first_token(input) {
             Some(TokenTree::Punct(punct)) => punct.as_char() == '#',
             Some(TokenTree::Ident(ident)) => ident == "pub" || ident == "struct",
             _ => false,
         };
         if item { Form::Item } else { Form::Expression }
     }
+}
+
+/// The first token, looking through the invisible groups a `macro_rules!` fragment such as
+/// `$vis` makes, empty ones included.
+fn first_token(input: &TokenStream) -> Option<TokenTree> {
+    let mut levels = vec![input.clone().into_iter()];
+    while let Some(tokens) = levels.last_mut() {
+        match tokens.next() {
+            Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::None => {
+                levels.push(group.stream().into_iter());
+            }
+            Some(token) => return Some(token),
+            None => {
+                levels.pop();
+            }
+        }
+    }
+    None
 }
 
 /// Everything inside `conv!(…)`.
@@ -142,8 +155,7 @@ fn too_deep(group: &Group) -> Option<Span> {
 
 impl Parse for Invocation {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let first = input.cursor().token_tree().map(|(first, _)| first);
-        let item = if Form::of_first(first.as_ref()) == Form::Item {
+        let item = if Form::of(&input.fork().parse()?) == Form::Item {
             let attributes = input.call(Attribute::parse_outer)?;
             let visibility = input.parse()?;
             input.parse::<Token![struct]>()?;
