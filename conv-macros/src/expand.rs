@@ -119,6 +119,24 @@ mod tests {
         assert_eq!(block.block.stmts.len(), 2, "two `compile_error!`s");
     }
 
+    /// `MULTIPLY_ADDS` is exact past `u64::MAX`: 2^20 each of batch, `cin` and `cout`, and
+    /// 3 outputs times 3 taps on each of three axes, `2^60 · 9³`. It saturated at
+    /// `u64::MAX`.
+    #[test]
+    fn multiply_adds_past_u64_are_exact() {
+        let expansion = expanded(quote!(
+            pub struct Huge;
+            in = (5, 5, 5), k = 3, batch = 1048576, cin = 1048576, cout = 1048576,
+            unroll = loops
+        ));
+        let exact = 729u128 << 60;
+        assert!(exact > u128::from(u64::MAX));
+        assert!(
+            expansion.contains(&format!("pub const MULTIPLY_ADDS: u128 = {exact};")),
+            "{exact}"
+        );
+    }
+
     /// Parentheses nested thousands deep are refused at the first tuple too deep, before
     /// the parser recurses into it: 5 000 levels overflowed rustc's stack inside the macro.
     /// On this thread's small stack the old recursion overflowed already.
