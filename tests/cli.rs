@@ -68,6 +68,37 @@ fn every_row_of_the_readme_error_table() {
     }
 }
 
+/// Parentheses nested 40 000 deep overflowed the stack (SIGABRT, exit 134) in every
+/// subcommand; the tokenizer refuses them at the first tuple too deep.
+#[test]
+fn tuples_nested_deep_are_an_error_not_a_crash() {
+    let levels = 40_000;
+    let input = format!("in={}5{}", "(".repeat(levels), ")".repeat(levels));
+    for command in [&[][..], &["explain"], &["check", "-"]] {
+        let args: Vec<&str> = command
+            .iter()
+            .copied()
+            .chain([input.as_str(), "k=3"])
+            .collect();
+        let output = convsym(&args);
+        assert_eq!(output.status.code(), Some(2), "{command:?}");
+        let mut lines = stderr(&output).lines();
+        assert_eq!(
+            lines.next(),
+            Some(
+                "error: the value of `in` nests tuples more than 16 deep; no key takes more \
+                 than 2, as in `pad = ((1, 0), (2, 1))`"
+            ),
+            "{command:?}"
+        );
+        // The caret stands under the tuple that opens level 17.
+        assert_eq!(
+            lines.nth(1),
+            Some(format!("  | {}^", " ".repeat(19)).as_str())
+        );
+    }
+}
+
 #[test]
 fn an_error_shows_the_keys_with_a_caret_under_the_value() {
     let output = convsym(&["in=(5,)", "k=7"]);

@@ -2,22 +2,48 @@
 //! kernels are made of, lower it to Rust.
 
 use proc_macro2::TokenStream;
+use quote::quote;
 
+use crate::parse::Form;
 use crate::{derive, lower, parse, spec};
 
 /// Expands the tokens inside `conv!(…)`.
 pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
-    let invocation: parse::Invocation = syn::parse2(input)?;
+    let invocation = parse::invocation(input)?;
     let layer = spec::Layer::from_invocation(&invocation)?;
     let derivation = derive::Derivation::of(&layer);
     Ok(lower::lower(invocation.item.as_ref(), &layer, &derivation))
 }
 
+/// One `compile_error!` per message of `error`, in the position the call stands in: items
+/// for the item form; for the expression form, a block whose value is the last of them:
+///
+/// ```text
+/// { ::core::compile_error! { "…" }; ::core::compile_error! { "…" } }
+/// ```
+///
+/// A `compile_error!` in expression position has the error type, which coerces to any type,
+/// so neither the block nor the code using its value adds errors of its own; the messages
+/// one after another, as items, are not an expression and gave three spurious errors.
+pub(crate) fn compile_errors(form: Form, error: syn::Error) -> TokenStream {
+    match form {
+        Form::Item => error.into_compile_error(),
+        Form::Expression => {
+            let mut errors: Vec<TokenStream> = error
+                .into_iter()
+                .map(syn::Error::into_compile_error)
+                .collect();
+            let last = errors.pop();
+            quote!({ #(#errors;)* #last })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use quote::quote;
+    use quote::{ToTokens, quote};
 
-    use super::expand;
+    use super::{Form, compile_errors, expand};
 
     /// The expansion as a person reads it: formatted by prettyplease.
     fn expanded(input: proc_macro2::TokenStream) -> String {
@@ -67,6 +93,78 @@ mod tests {
             .last()
             .map(|statement| quote!(#statement).to_string());
         assert_eq!(last.as_deref(), Some("Conv"));
+    }
+
+    /// The form is told by the first token, through the invisible groups of `$vis`, and
+    /// the expression form's errors are an expression.
+    #[test]
+    fn errors_stand_in_the_form_of_the_call() {
+        let invisible = |tokens| {
+            proc_macro2::Group::new(proc_macro2::Delimiter::None, tokens).into_token_stream()
+        };
+        let (public, empty) = (invisible(quote!(pub)), invisible(quote!()));
+        for (input, form) in [
+            (quote!(#[doc = "A layer."] struct Layer; in = 0), Form::Item),
+            (quote!(#public struct Layer; in = 0), Form::Item),
+            (quote!(#empty struct Layer; in = 0), Form::Item),
+            (quote!(in = 0, k = 0), Form::Expression),
+            (quote!(), Form::Expression),
+        ] {
+            assert_eq!(Form::of(&input), form, "{input}");
+        }
+        let error = expand(quote!(in = 0, k = 0)).unwrap_err();
+        assert_eq!(error.clone().into_iter().count(), 2);
+        let tokens = compile_errors(Form::Expression, error);
+        let block: syn::ExprBlock = syn::parse2(tokens).unwrap();
+        assert_eq!(block.block.stmts.len(), 2, "two `compile_error!`s");
+    }
+
+    /// `MULTIPLY_ADDS` is exact past `u64::MAX`: 2^20 each of batch, `cin` and `cout`, and
+    /// 3 outputs times 3 taps on each of three axes, `2^60 · 9³`. It saturated at
+    /// `u64::MAX`.
+    #[test]
+    fn multiply_adds_past_u64_are_exact() {
+        let expansion = expanded(quote!(
+            pub struct Huge;
+            in = (5, 5, 5), k = 3, batch = 1048576, cin = 1048576, cout = 1048576,
+            unroll = loops
+        ));
+        let exact = 729u128 << 60;
+        assert!(exact > u128::from(u64::MAX));
+        assert!(
+            expansion.contains(&format!("pub const MULTIPLY_ADDS: u128 = {exact};")),
+            "{exact}"
+        );
+    }
+
+    /// Parentheses nested thousands deep are refused at the first tuple too deep, before
+    /// the parser recurses into it: 5 000 levels overflowed rustc's stack inside the macro.
+    /// On this thread's small stack the old recursion overflowed already.
+    #[test]
+    fn tuples_nested_deep_are_an_error_not_an_overflow() {
+        let parse = || {
+            let mut value = quote!(3);
+            for _ in 0..5_000 {
+                value = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, value)
+                    .into_token_stream();
+            }
+            expand(quote!(in = 5, k = #value))
+                .err()
+                .map(|error| error.to_string())
+        };
+        let message = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(parse)
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(
+            message.as_deref(),
+            Some(
+                "the value of `k` nests tuples more than 16 deep; no key takes more than 2, as \
+                 in `pad = ((1, 0), (2, 1))`"
+            )
+        );
     }
 
     /// Expansion time per layer and unroll mode, for `conv-macros/measure/unroll.sh`:

@@ -15,7 +15,9 @@ mod spec;
 /// see the `convsym` crate for the arguments and what the type offers.
 #[proc_macro]
 pub fn conv(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
-    expand::expand(input.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
+    let input = proc_macro2::TokenStream::from(input);
+    let form = parse::Form::of(&input);
+    expand::expand(input)
+        .unwrap_or_else(|error| expand::compile_errors(form, error))
         .into()
 }

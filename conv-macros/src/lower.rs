@@ -97,7 +97,7 @@ fn constants(layer: &Layer, derivation: &Derivation) -> TokenStream {
     });
     let output_size = numbers(spec.axes().iter().map(Axis::output));
     let text = &layer.text;
-    let multiply_adds = number(spec.multiply_adds());
+    let multiply_adds = Literal::u128_unsuffixed(spec.multiply_adds());
     let unrolled = layer.unroll == Unroll::Full;
     let formulas = derivation.sections.as_ref().map(formulas);
     quote! {
@@ -122,7 +122,8 @@ fn constants(layer: &Layer, derivation: &Derivation) -> TokenStream {
         /// The specification as written, for `convsym::Spec::parse`.
         pub const SPEC: &'static str = #text;
         /// Multiply-adds in each kernel: the forward pass, the input and the weight gradient.
-        pub const MULTIPLY_ADDS: usize = #multiply_adds;
+        /// Exact: a layer's count can pass `u64::MAX`.
+        pub const MULTIPLY_ADDS: u128 = #multiply_adds;
         /// Whether the kernels are straight-line code (`true`) or loops.
         pub const UNROLLED: bool = #unrolled;
         #formulas

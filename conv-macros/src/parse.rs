@@ -1,8 +1,9 @@
 //! Tokens to the runtime's argument tree: `[attributes] [vis] struct Name;` optionally, then
 //! `key = value` arguments separated by commas, each part keeping the tokens it spans.
 
-use conv_runtime::{Argument, Value};
-use proc_macro2::{Span, TokenStream};
+use conv_runtime::spec::MAX_NESTING;
+use conv_runtime::{Argument, Error, Value};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
@@ -48,6 +49,46 @@ pub(crate) struct Item {
     pub(crate) name: Ident,
 }
 
+/// Where a call stands, which decides what its expansion, errors included, must be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// `conv!(struct Name; …)`: items.
+    Item,
+    /// `conv!(…)` without a head: an expression.
+    Expression,
+}
+
+impl Form {
+    /// The form of the tokens inside `conv!(…)`, known from the first, so even when they
+    /// do not parse: the item form starts with an attribute, a visibility or `struct`.
+    pub(crate) fn of(input: &TokenStream) -> Form {
+        let item = match first_token(input) {
+            Some(TokenTree::Punct(punct)) => punct.as_char() == '#',
+            Some(TokenTree::Ident(ident)) => ident == "pub" || ident == "struct",
+            _ => false,
+        };
+        if item { Form::Item } else { Form::Expression }
+    }
+}
+
+/// The first token, looking through the invisible groups a `macro_rules!` fragment such as
+/// `$vis` makes, empty ones included.
+fn first_token(input: &TokenStream) -> Option<TokenTree> {
+    let mut levels = vec![input.clone().into_iter()];
+    while let Some(tokens) = levels.last_mut() {
+        match tokens.next() {
+            Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::None => {
+                levels.push(group.stream().into_iter());
+            }
+            Some(token) => return Some(token),
+            None => {
+                levels.pop();
+            }
+        }
+    }
+    None
+}
+
 /// Everything inside `conv!(…)`.
 pub(crate) struct Invocation {
     /// The item form's head, if written.
@@ -56,10 +97,65 @@ pub(crate) struct Invocation {
     pub(crate) arguments: Vec<Argument<Extent>>,
 }
 
+/// Parses the tokens inside `conv!(…)`.
+pub(crate) fn invocation(input: TokenStream) -> syn::Result<Invocation> {
+    match nested_too_deep(&input) {
+        Some(error) => Err(error),
+        None => syn::parse2(input),
+    }
+}
+
+/// An error at the first group nested more than [`MAX_NESTING`] deep, found without
+/// recursion: syn's parsing recurses once per level, and thousands of levels overflowed
+/// rustc's stack. The key is the identifier before the `=` that the group follows.
+fn nested_too_deep(input: &TokenStream) -> Option<syn::Error> {
+    let mut key = None;
+    let mut tokens = input.clone().into_iter().peekable();
+    while let Some(token) = tokens.next() {
+        match token {
+            TokenTree::Ident(ident) if matches!(tokens.peek(), Some(TokenTree::Punct(punct)) if punct.as_char() == '=') =>
+            {
+                key = Some(ident.to_string());
+            }
+            TokenTree::Group(group) => {
+                if let Some(open) = too_deep(&group) {
+                    let open = Extent::token(open);
+                    return Some(match &key {
+                        Some(key) => open.error(Error::nested_too_deep(key, open).message),
+                        None => open.error(format!(
+                            "the `conv!` input nests groups more than {MAX_NESTING} deep"
+                        )),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The opening delimiter of the first group within `group` (level 1) on a level past
+/// [`MAX_NESTING`], walked with a stack of its own.
+fn too_deep(group: &Group) -> Option<Span> {
+    let mut levels = vec![group.stream().into_iter()];
+    while let Some(tokens) = levels.last_mut() {
+        match tokens.next() {
+            Some(TokenTree::Group(inner)) if levels.len() == MAX_NESTING => {
+                return Some(inner.span_open());
+            }
+            Some(TokenTree::Group(inner)) => levels.push(inner.stream().into_iter()),
+            Some(_) => {}
+            None => {
+                levels.pop();
+            }
+        }
+    }
+    None
+}
+
 impl Parse for Invocation {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let item = if input.peek(Token![#]) || input.peek(Token![pub]) || input.peek(Token![struct])
-        {
+        let item = if Form::of(&input.fork().parse()?) == Form::Item {
             let attributes = input.call(Attribute::parse_outer)?;
             let visibility = input.parse()?;
             input.parse::<Token![struct]>()?;

@@ -97,7 +97,7 @@ impl Layer {
 /// (a large stride, say), one per element of an array it reads or writes.
 pub(crate) fn size(spec: &Spec) -> usize {
     [
-        spec.multiply_adds(),
+        usize::try_from(spec.multiply_adds()).unwrap_or(usize::MAX),
         spec.input_len(),
         spec.weight_len(),
         spec.output_len(),

@@ -57,14 +57,17 @@ impl Axis {
 
 impl Spec {
     /// The multiply-adds one pass of the layer performs: the products in its forward
-    /// equations, which is also the number in each of its two gradients. Saturates at
-    /// `usize::MAX` for layers too large to count.
-    pub fn multiply_adds(&self) -> usize {
-        let per_position = self.axes().iter().fold(1usize, |product, axis| {
+    /// equations, which is also the number in each of its two gradients. Exact for every
+    /// valid layer, whose count can pass `u64::MAX`: an axis pairs each of its outputs with
+    /// at most all of its taps, so the count is at most the output's elements times the
+    /// weight's, below 2^128 since each fits `usize` (the saturation never happens).
+    pub fn multiply_adds(&self) -> u128 {
+        let wide = |size: usize| size as u128;
+        let per_position = self.axes().iter().fold(1u128, |product, axis| {
             let pairs: usize = (0..axis.kernel())
                 .map(|tap| axis.outputs_reading(tap).len())
                 .sum();
-            product.saturating_mul(pairs)
+            product.saturating_mul(wide(pairs))
         });
         [
             self.batch(),
@@ -72,7 +75,9 @@ impl Spec {
             self.in_channels_per_group(),
         ]
         .into_iter()
-        .fold(per_position, usize::saturating_mul)
+        .fold(per_position, |product, size| {
+            product.saturating_mul(wide(size))
+        })
     }
 }
 
@@ -158,7 +163,18 @@ mod tests {
             let products: usize = derive::forward(&spec)
                 .map(|equation| equation.rhs.terms().len())
                 .sum();
-            assert_eq!(spec.multiply_adds(), products, "{text}");
+            assert_eq!(spec.multiply_adds(), products as u128, "{text}");
         }
+    }
+
+    /// A layer whose every tensor fits `usize` but whose count does not fit `u64`: 4 096
+    /// channels in and out, a 2^20 kernel over a 2^40 input, `4096² · 2^20 · (2^40 − 2^20 + 1)`
+    /// multiply-adds. The count saturated at `u64::MAX`.
+    #[test]
+    fn multiply_adds_are_exact_past_u64() {
+        let spec = Spec::parse("in=(1099511627776,) k=1048576 cin=4096 cout=4096").unwrap();
+        let outputs = (1u128 << 40) - (1 << 20) + 1;
+        assert_eq!(spec.multiply_adds(), (1u128 << 44) * outputs);
+        assert!(spec.multiply_adds() > u128::from(u64::MAX));
     }
 }

@@ -6,7 +6,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::ops::Range;
 
-use crate::spec::{Argument, Error, Value};
+use crate::spec::{Argument, Error, MAX_NESTING, Value};
 
 /// Splits `text` into arguments: `key = value` or a bare `key`, separated by commas or
 /// whitespace.
@@ -26,7 +26,7 @@ pub fn arguments(text: &str) -> Result<Vec<Argument<Range<usize>>>, Error<Range<
         parser.skip_whitespace();
         let value = if parser.eat('=') {
             parser.skip_whitespace();
-            Some(parser.value(&key)?)
+            Some(parser.value(&key, 1)?)
         } else {
             None
         };
@@ -101,10 +101,18 @@ impl Parser<'_> {
         Ok((String::from(&self.text[span.clone()]), span))
     }
 
-    fn value(&mut self, key: &str) -> Result<Value<Range<usize>>, Error<Range<usize>>> {
+    /// A value whose tuples, if it is one, would be at nesting level `depth` (1 at the top).
+    fn value(
+        &mut self,
+        key: &str,
+        depth: usize,
+    ) -> Result<Value<Range<usize>>, Error<Range<usize>>> {
         let start = self.position;
         match self.peek() {
             Some('(') => {
+                if depth > MAX_NESTING {
+                    return Err(Error::nested_too_deep(key, start..start + 1));
+                }
                 self.position += 1;
                 let mut items = Vec::new();
                 loop {
@@ -112,7 +120,7 @@ impl Parser<'_> {
                     if self.eat(')') {
                         break;
                     }
-                    items.push(self.value(key)?);
+                    items.push(self.value(key, depth + 1)?);
                     self.skip_whitespace();
                     if self.eat(')') {
                         break;
@@ -187,5 +195,27 @@ mod tests {
             error.message,
             "expected a value for `in`: an integer, a word or a tuple, found the end of the input"
         );
+    }
+
+    /// Nesting past [`MAX_NESTING`] is refused at the first tuple too deep, before the
+    /// parser recurses into it: 40 000 levels overflowed the stack.
+    #[test]
+    fn refuses_tuples_nested_too_deep() {
+        let deep = |levels: usize| format!("k={}3{}", "(".repeat(levels), ")".repeat(levels));
+        let text = deep(MAX_NESTING);
+        assert!(
+            arguments(&text).is_ok(),
+            "{MAX_NESTING} levels are accepted"
+        );
+        for levels in [MAX_NESTING + 1, 40_000] {
+            let text = deep(levels);
+            let error = arguments(&text).unwrap_err();
+            assert_eq!(
+                error.message,
+                "the value of `k` nests tuples more than 16 deep; no key takes more than 2, \
+                 as in `pad = ((1, 0), (2, 1))`"
+            );
+            assert_eq!(error.span, Some(18..19), "the tuple opening level 17");
+        }
     }
 }

@@ -18,6 +18,11 @@ pub const KEYS: [&str; 10] = [
     "in", "k", "stride", "pad", "dilation", "cin", "cout", "groups", "bias", "batch",
 ];
 
+/// How deep a value's tuples may nest. No key takes more than two levels
+/// (`pad = ((1, 0), (2, 1))`); a tokenizer refuses a tuple past this depth before it recurses
+/// into it, so what a user writes never decides how deep the stack grows.
+pub const MAX_NESTING: usize = 16;
+
 /// Names people reach for out of habit, mapped to the key they mean.
 const ALIASES: [(&str, &str); 8] = [
     ("input", "in"),
@@ -114,6 +119,18 @@ pub struct Error<S> {
 }
 
 impl<S> Error<S> {
+    /// The error for a tuple in the value of `key`, opened at `span`, that nests deeper than
+    /// [`MAX_NESTING`]: the same message from every tokenizer.
+    pub fn nested_too_deep(key: &str, span: S) -> Self {
+        Error::at(
+            span,
+            format!(
+                "the value of `{key}` nests tuples more than {MAX_NESTING} deep; no key takes \
+                 more than 2, as in `pad = ((1, 0), (2, 1))`"
+            ),
+        )
+    }
+
     fn at(span: S, message: String) -> Self {
         Error {
             message,

@@ -48,7 +48,9 @@ pub fn size(spec: &Spec) -> usize {
     [
         weight_slices.saturating_mul(padded_input),
         weight_slices.saturating_mul(padded_delta),
-        spec.multiply_adds().saturating_mul(2),
+        usize::try_from(spec.multiply_adds())
+            .unwrap_or(usize::MAX)
+            .saturating_mul(2),
     ]
     .into_iter()
     .fold(0, usize::saturating_add)
