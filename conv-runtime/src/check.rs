@@ -28,10 +28,11 @@
 //! assert!(report.render("note.txt").contains("note.txt:1: z2: w5*x8 should be w5*x9"));
 //! ```
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+use core::cmp::Ordering;
 use core::fmt::{self, Write};
 use core::ops::Range;
 
@@ -352,25 +353,7 @@ impl Parser {
                 });
             }
             let column = self.column();
-            let term = self.term(sign)?;
-            // Like terms are merged here, where an overflow can still be reported: the
-            // coefficients are the writer's, and nothing they write may reach a panic.
-            let merged = terms
-                .iter_mut()
-                .find(|other: &&mut Term| other.factors() == term.factors());
-            match merged {
-                Some(other) => {
-                    let sum = other.coefficient().checked_add(term.coefficient());
-                    let Some(sum) = sum else {
-                        return Err(ParseError {
-                            column,
-                            message: "the coefficients of one term add up past 64 bits".into(),
-                        });
-                    };
-                    *other = Term::new(sum, other.factors().iter().copied());
-                }
-                None => terms.push(term),
-            }
+            terms.push((self.term(sign)?, column));
             self.skip_whitespace();
             match self.peek() {
                 None => break,
@@ -381,7 +364,7 @@ impl Parser {
             }
             self.position += 1;
         }
-        Ok(Expr::from_terms(terms))
+        merge_like_terms(terms, <[Variable]>::cmp).map(Expr::from_terms)
     }
 
     fn rest_is_blank(&self, skip: usize) -> bool {
@@ -469,6 +452,39 @@ impl Parser {
                 message: "the coefficient is too large".into(),
             }),
         }
+    }
+}
+
+/// Like terms written in one equation, merged: sorted by their factors (stably, so each
+/// product's coefficients add up in the order written) and each run summed, in
+/// `n log n` comparisons of `compare`. The sum is checked here, where an overflow can
+/// still be reported at its column: the coefficients are the writer's, and nothing they
+/// write may reach a panic.
+fn merge_like_terms(
+    mut terms: Vec<(Term, usize)>,
+    mut compare: impl FnMut(&[Variable], &[Variable]) -> Ordering,
+) -> Result<Vec<Term>, ParseError> {
+    terms.sort_by(|(a, _), (b, _)| compare(a.factors(), b.factors()));
+    let mut merged: Vec<Term> = Vec::with_capacity(terms.len());
+    // The first overflow as written: each product's first one, the earliest of them.
+    let mut overflow: Option<usize> = None;
+    for (term, column) in terms {
+        match merged.last_mut() {
+            Some(last) if compare(last.factors(), term.factors()).is_eq() => {
+                match last.coefficient().checked_add(term.coefficient()) {
+                    Some(sum) => *last = Term::new(sum, last.factors().iter().copied()),
+                    None => overflow = Some(overflow.map_or(column, |first| first.min(column))),
+                }
+            }
+            _ => merged.push(term),
+        }
+    }
+    match overflow {
+        Some(column) => Err(ParseError {
+            column,
+            message: "the coefficients of one term add up past 64 bits".into(),
+        }),
+        None => Ok(merged),
     }
 }
 
@@ -737,85 +753,40 @@ fn never_read(spec: &Spec, index: usize) -> Option<Problem> {
     })
 }
 
-/// Whether two terms differ in exactly one factor's index (same tensors, same
-/// coefficient), and by how much.
-fn one_index_apart(a: &Term, b: &Term) -> Option<usize> {
-    if a.coefficient() != b.coefficient() || a.factors().len() != b.factors().len() {
-        return None;
-    }
-    let mut differing = a.factors().iter().zip(b.factors()).filter(|(x, y)| x != y);
-    let (x, y) = differing.next()?;
-    let apart = x.tensor == y.tensor && differing.next().is_none();
-    apart.then(|| x.index.abs_diff(y.index))
-}
-
-/// What is wrong with `written` where `right` is right.
+/// What is wrong with `written` where `right` is right: one walk through the two sums,
+/// both in canonical order, then the pairing of extra and missing terms.
 fn diagnose(spec: &Spec, written: &Expr, right: &Expr) -> Vec<Problem> {
-    let coefficients = |expr: &Expr| -> BTreeMap<Vec<Variable>, i64> {
-        expr.terms()
-            .iter()
-            .map(|term| (term.factors().to_vec(), term.coefficient()))
-            .collect()
-    };
-    let (written_terms, right_terms) = (coefficients(written), coefficients(right));
-    let mut problems = Vec::new();
+    let mut coefficients = Vec::new();
     let mut missing: Vec<Term> = Vec::new();
     let mut extra: Vec<Term> = Vec::new();
-    for term in right.terms() {
-        match written_terms.get(term.factors()) {
-            None => missing.push(term.clone()),
-            Some(&coefficient) if coefficient != term.coefficient() => {
-                problems.push(Problem::Coefficient {
-                    factors: term.factors().to_vec(),
-                    written: coefficient,
-                    right: term.coefficient(),
-                });
-            }
-            Some(_) => {}
-        }
-    }
-    extra.extend(
-        written
-            .terms()
-            .iter()
-            .filter(|term| !right_terms.contains_key(term.factors()))
-            .cloned(),
+    let (mut written_terms, mut right_terms) = (
+        written.terms().iter().peekable(),
+        right.terms().iter().peekable(),
     );
-    // Pair each extra term with the one missing term it is an index away from, when that
-    // pairing is unambiguous (a single candidate, or a single closest one).
-    let mut paired = Vec::new();
-    let mut taken = alloc::vec![false; missing.len()];
-    let mut unpaired_extra = Vec::new();
-    for term in extra {
-        let candidates: Vec<(usize, usize)> = missing
-            .iter()
-            .enumerate()
-            .filter(|&(i, _)| !taken.get(i).copied().unwrap_or(true))
-            .filter_map(|(i, candidate)| one_index_apart(&term, candidate).map(|d| (d, i)))
-            .collect();
-        let closest = candidates.iter().map(|&(distance, _)| distance).min();
-        let mut best = candidates
-            .iter()
-            .filter(|&&(distance, _)| Some(distance) == closest);
-        match (best.next(), best.next()) {
-            (Some(&(_, i)), None) => {
-                if let (Some(slot), Some(right)) = (taken.get_mut(i), missing.get(i)) {
-                    *slot = true;
-                    paired.push(Problem::Index {
-                        written: term,
-                        right: right.clone(),
+    loop {
+        let order = match (written_terms.peek(), right_terms.peek()) {
+            (None, None) => break,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(a), Some(b)) => a.factors().cmp(b.factors()),
+        };
+        match order {
+            Ordering::Less => extra.extend(written_terms.next().cloned()),
+            Ordering::Greater => missing.extend(right_terms.next().cloned()),
+            Ordering::Equal => {
+                if let (Some(a), Some(b)) = (written_terms.next(), right_terms.next())
+                    && a.coefficient() != b.coefficient()
+                {
+                    coefficients.push(Problem::Coefficient {
+                        factors: b.factors().to_vec(),
+                        written: a.coefficient(),
+                        right: b.coefficient(),
                     });
                 }
             }
-            _ => unpaired_extra.push(term),
         }
     }
-    let missing: Vec<Term> = missing
-        .into_iter()
-        .zip(taken)
-        .filter(|(_, taken)| !taken)
-        .map(|(term, _)| term)
-        .collect();
+    let (paired, unpaired_extra, missing) = pair(extra, missing);
     let mut unknown: Vec<Variable> = written
         .terms()
         .iter()
@@ -831,12 +802,114 @@ fn diagnose(spec: &Spec, written: &Expr, right: &Expr) -> Vec<Problem> {
     if !unpaired_extra.is_empty() {
         all.push(Problem::Extra(unpaired_extra));
     }
-    all.extend(problems);
+    all.extend(coefficients);
     all.extend(unknown.into_iter().map(|variable| Problem::Unknown {
         variable,
         count: length(spec, variable.tensor),
     }));
     all
+}
+
+/// A term with the index of one factor left out: two terms one index apart there (same
+/// coefficient, same tensors, every other factor equal) have the same key.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Blank {
+    coefficient: i64,
+    position: usize,
+    factors: Vec<Variable>,
+}
+
+impl Blank {
+    fn new(term: &Term, position: usize) -> Self {
+        let mut factors = term.factors().to_vec();
+        if let Some(factor) = factors.get_mut(position) {
+            factor.index = 0;
+        }
+        Blank {
+            coefficient: term.coefficient(),
+            position,
+            factors,
+        }
+    }
+}
+
+/// Each extra term (in order) paired with the one missing term it is an index away from,
+/// when that pairing is unambiguous: a single closest candidate among the missing terms
+/// not yet paired. Returns the pairs, the extra terms left and the missing terms left.
+///
+/// The missing terms are indexed by their terms with one index left out, so that each
+/// extra term finds its nearest candidates in `log n`, not by a scan of every missing term.
+fn pair(extra: Vec<Term>, missing: Vec<Term>) -> (Vec<Problem>, Vec<Term>, Vec<Term>) {
+    // Per key, the missing terms not yet paired, by the index left out.
+    let mut open: BTreeMap<Blank, BTreeSet<(usize, usize)>> = BTreeMap::new();
+    for (number, term) in missing.iter().enumerate() {
+        for (position, factor) in term.factors().iter().enumerate() {
+            open.entry(Blank::new(term, position))
+                .or_default()
+                .insert((factor.index, number));
+        }
+    }
+    // A missing term comes from the derivation, a product of at most two factors; longer
+    // written products have no candidate, and are not keyed at all.
+    let longest = missing.iter().map(|term| term.factors().len()).max();
+    let mut taken = alloc::vec![false; missing.len()];
+    let mut paired = Vec::new();
+    let mut unpaired = Vec::new();
+    for term in extra {
+        let length = term.factors().len();
+        let mut closest: Option<(usize, usize)> = None;
+        let mut tied = false;
+        for (position, factor) in term.factors().iter().enumerate() {
+            if Some(length) > longest {
+                break;
+            }
+            let Some(candidates) = open.get(&Blank::new(&term, position)) else {
+                continue;
+            };
+            let below = candidates.range(..(factor.index, 0)).next_back();
+            let above = candidates
+                .range((factor.index.saturating_add(1), 0)..)
+                .next();
+            for &(index, number) in below.into_iter().chain(above) {
+                let distance = index.abs_diff(factor.index);
+                match closest {
+                    Some((best, _)) if best < distance => {}
+                    Some((best, _)) if best == distance => tied = true,
+                    _ => {
+                        closest = Some((distance, number));
+                        tied = false;
+                    }
+                }
+            }
+        }
+        match closest.filter(|_| !tied) {
+            Some((_, number)) => {
+                let Some(right) = missing.get(number) else {
+                    continue;
+                };
+                for (position, factor) in right.factors().iter().enumerate() {
+                    if let Some(candidates) = open.get_mut(&Blank::new(right, position)) {
+                        candidates.remove(&(factor.index, number));
+                    }
+                }
+                if let Some(slot) = taken.get_mut(number) {
+                    *slot = true;
+                }
+                paired.push(Problem::Index {
+                    written: term,
+                    right: right.clone(),
+                });
+            }
+            None => unpaired.push(term),
+        }
+    }
+    let missing = missing
+        .into_iter()
+        .zip(taken)
+        .filter(|(_, taken)| !taken)
+        .map(|(term, _)| term)
+        .collect();
+    (paired, unpaired, missing)
 }
 
 fn term_text(term: &Term) -> String {
@@ -1258,7 +1331,167 @@ mod tests {
         );
     }
 
+    /// A product per index, in a scrambled order: the worst case for a linear search, which
+    /// compares each term with every distinct one before it.
+    fn distinct_terms(count: usize) -> Vec<(Term, usize)> {
+        (0..count)
+            .map(|i| {
+                // An odd multiplier permutes the indices below a power of two.
+                let index = i.wrapping_mul(40_503) % count;
+                let term = Term::product(
+                    Variable::new(Tensor::Delta, index),
+                    Variable::new(Tensor::Input, index),
+                );
+                (term, i + 1)
+            })
+            .collect()
+    }
+
+    /// The complexity, counted rather than timed: merging `n` terms compares factors at most
+    /// `2 n log2 n` times (a linear search needs `n (n − 1) / 2` for distinct products).
+    #[test]
+    fn like_terms_merge_in_n_log_n_comparisons() {
+        let count: usize = 1 << 14;
+        let bound = 2 * count * count.ilog2() as usize;
+        let alike = vec![
+            (
+                Term::product(
+                    Variable::new(Tensor::Weight, 0),
+                    Variable::new(Tensor::Input, 0)
+                ),
+                1
+            );
+            count
+        ];
+        let mut reversed = distinct_terms(count);
+        reversed.sort_by(|(a, _), (b, _)| b.factors().cmp(a.factors()));
+        for (name, terms, expected) in [
+            ("distinct", distinct_terms(count), count),
+            ("reversed", reversed, count),
+            ("alike", alike, 1),
+        ] {
+            let mut comparisons = 0;
+            let merged = merge_like_terms(terms, |a, b| {
+                comparisons += 1;
+                a.cmp(b)
+            })
+            .unwrap();
+            assert_eq!(merged.len(), expected, "{name}");
+            assert!(
+                comparisons <= bound,
+                "{name}: {comparisons} comparisons for {count} terms, more than {bound}"
+            );
+        }
+    }
+
+    #[test]
+    fn merged_coefficients_add_up_and_the_first_overflow_written_is_named() {
+        let line = format!(
+            "z1 = 2*w1*x1 + {0}*w2*x2 + w1*x1 + {0}*w2*x2 - w1*x1",
+            i64::MAX
+        );
+        match parse_line(&line) {
+            Line::Unreadable(error) => assert_eq!(error.column, 52, "{error}"),
+            other => panic!("{other:?}"),
+        }
+        let line = format!(
+            "z1 = {0}*w2*x2 + {0}*w1*x1 + {0}*w2*x2 + {0}*w1*x1",
+            i64::MAX
+        );
+        match parse_line(&line) {
+            // The `w2*x2` pair overflows first as written, though `w1*x1` sorts first.
+            Line::Unreadable(error) => assert_eq!(error.column, 62, "{error}"),
+            other => panic!("{other:?}"),
+        }
+        let (_, rhs) = equation("z1 = 2*w1*x1 + w2*x2 - w1*x1 + 3 w2 x2");
+        assert_eq!(rhs, equation("z1 = w1*x1 + 4*w2*x2").1);
+    }
+
+    /// Whether two terms differ in exactly one factor's index (same tensors, same
+    /// coefficient), and by how much.
+    fn one_index_apart(a: &Term, b: &Term) -> Option<usize> {
+        if a.coefficient() != b.coefficient() || a.factors().len() != b.factors().len() {
+            return None;
+        }
+        let mut differing = a.factors().iter().zip(b.factors()).filter(|(x, y)| x != y);
+        let (x, y) = differing.next()?;
+        let apart = x.tensor == y.tensor && differing.next().is_none();
+        apart.then(|| x.index.abs_diff(y.index))
+    }
+
+    /// [`pair`] by its definition: every extra term compared with every missing one.
+    fn pair_by_scanning(
+        extra: Vec<Term>,
+        missing: Vec<Term>,
+    ) -> (Vec<Problem>, Vec<Term>, Vec<Term>) {
+        let mut paired = Vec::new();
+        let mut taken = vec![false; missing.len()];
+        let mut unpaired = Vec::new();
+        for term in extra {
+            let candidates: Vec<(usize, usize)> = missing
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| !taken[i])
+                .filter_map(|(i, candidate)| one_index_apart(&term, candidate).map(|d| (d, i)))
+                .collect();
+            let closest = candidates.iter().map(|&(distance, _)| distance).min();
+            let mut best = candidates
+                .iter()
+                .filter(|&&(distance, _)| Some(distance) == closest);
+            match (best.next(), best.next()) {
+                (Some(&(_, i)), None) => {
+                    taken[i] = true;
+                    paired.push(Problem::Index {
+                        written: term,
+                        right: missing[i].clone(),
+                    });
+                }
+                _ => unpaired.push(term),
+            }
+        }
+        let missing = missing
+            .into_iter()
+            .zip(taken)
+            .filter(|(_, taken)| !taken)
+            .map(|(term, _)| term)
+            .collect();
+        (paired, unpaired, missing)
+    }
+
+    fn small_term() -> impl Strategy<Value = Term> {
+        let variable = (0..3usize, 0..6usize).prop_map(|(tensor, index)| {
+            let tensor = [Tensor::Delta, Tensor::Weight, Tensor::Input][tensor];
+            Variable::new(tensor, index)
+        });
+        (1..3i64, proptest::collection::vec(variable, 1..3))
+            .prop_map(|(coefficient, factors)| Term::new(coefficient, factors))
+    }
+
     proptest! {
+        /// The indexed pairing finds exactly the pairs the scan of every candidate finds.
+        #[test]
+        fn pairing_agrees_with_the_scan(
+            extra in proptest::collection::vec(small_term(), 0..12),
+            missing in proptest::collection::btree_set(
+                small_term().prop_map(|t| (t.factors().to_vec(), t.coefficient())),
+                0..12,
+            ),
+        ) {
+            // Missing terms are distinct products that no extra term has.
+            let missing: Vec<Term> = missing
+                .into_iter()
+                .filter(|(factors, _)| extra.iter().all(|t| t.factors() != factors.as_slice()))
+                .map(|(factors, coefficient)| Term::new(coefficient, factors))
+                .collect();
+            let mut distinct = missing.clone();
+            distinct.dedup_by(|a, b| a.factors() == b.factors());
+            prop_assume!(distinct.len() == missing.len());
+            prop_assert_eq!(
+                pair(extra.clone(), missing.clone()),
+                pair_by_scanning(extra, missing)
+            );
+        }
+
         #[test]
         fn arbitrary_text_never_panics(text in "\\PC{0,80}") {
             let report = check(&seed(), &text, Options::default()).unwrap();
