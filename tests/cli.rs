@@ -338,3 +338,30 @@ fn equations_too_long_to_hold_are_refused() {
         "error: a `dw` equation of this layer can have 4000000000 terms, more than the 16777216 convsym holds at once\n"
     );
 }
+
+/// A full disk is a failure to write, exit code 1, for every subcommand alike: 2 is for
+/// what the user asked.
+#[test]
+fn a_write_failure_exits_1_in_every_subcommand() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return;
+    };
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/check/note.txt");
+    for args in [
+        &["in=5", "k=3"][..],
+        &["explain", "in=5", "k=3"],
+        &["check", fixture],
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_convsym"))
+            .args(args)
+            .stdout(full.try_clone().expect("a second handle"))
+            .output()
+            .expect("the binary runs");
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {output:?}");
+        assert_eq!(
+            stderr(&output),
+            "error: cannot write the output: No space left on device (os error 28)\n",
+            "{args:?}"
+        );
+    }
+}

@@ -21,7 +21,8 @@ pub struct CheckArgs {
 }
 
 /// Prints the report; exit code 0 when every equation is right, 1 when any is wrong (or,
-/// with `--complete`, missing), 2 when the layer, the file or every line is unusable.
+/// with `--complete`, missing), 2 when the layer, the file or every line is unusable. A
+/// failure to write is returned, for [`super::main`] to end with exit code 1.
 pub fn run(
     args: &CheckArgs,
     stdout: &mut dyn Write,
