@@ -265,3 +265,21 @@ fn huge_layers_are_refused_or_checked_without_listing_every_element() {
         "{stdout}"
     );
 }
+
+/// Escape sequences in the input would drive the reader's terminal: they are printed
+/// escaped, as `\u{1b}`, wherever the report quotes the input.
+#[test]
+fn escape_sequences_in_the_input_are_printed_escaped() {
+    let (code, stdout, _) = check(&["-"], "\u{1b}]0;owned\u{7}\nz1 = w1*x1 \u{1b}[2J\n");
+    assert_eq!(code, 2);
+    assert!(
+        !stdout.chars().any(|c| c.is_control() && c != '\n'),
+        "{stdout:?}"
+    );
+    assert!(
+        stdout.contains(
+            "<stdin>:2: cannot read `z1 = w1*x1 \\u{1b}[2J`: column 12: unexpected `\\u{1b}`"
+        ),
+        "{stdout}"
+    );
+}

@@ -912,6 +912,22 @@ fn pair(extra: Vec<Term>, missing: Vec<Term>) -> (Vec<Problem>, Vec<Term>, Vec<T
     (paired, unpaired, missing)
 }
 
+/// `text` safe to show on a terminal: control characters (the escape that starts a
+/// terminal's commands, carriage returns, backspaces, C1 controls) and the bidirectional
+/// overrides that reorder what is shown are written as Rust escapes, `\u{1b}`, `\r`.
+pub fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidirectional = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidirectional {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn term_text(term: &Term) -> String {
     Expr::from_terms([term.clone()]).to_string()
 }
@@ -1022,9 +1038,12 @@ impl Report {
         }
     }
 
-    /// The report as text, each line prefixed `source:line:` like a compiler's.
+    /// The report as text, each line prefixed `source:line:` like a compiler's. What
+    /// came from the input (lines quoted, characters named, the source's name) is
+    /// [`escaped`].
     pub fn render(&self, source: &str) -> String {
         let mut out = String::new();
+        let source = escaped(source);
         let _ = writeln!(out, "checking {source} against {}", self.spec);
         for entry in &self.entries {
             let at = format!("{source}:{}:", entry.line);
@@ -1063,9 +1082,11 @@ impl Report {
                     }
                 }
                 Finding::Unreadable { text, error } => {
+                    let (text, error) = (escaped(text), escaped(&error.to_string()));
                     let _ = writeln!(out, "{at} cannot read `{text}`: {error}");
                 }
                 Finding::Ignored { text } => {
+                    let text = escaped(text);
                     let _ = writeln!(out, "{at} note: not an equation, ignored: `{text}`");
                 }
             }
@@ -1329,6 +1350,33 @@ mod tests {
             rendered.contains("not written: z1–z4 (none of the 4 `z` equations)"),
             "{rendered}"
         );
+    }
+
+    /// Nothing from the input reaches the report raw: not a quoted line, not a character
+    /// named in an error, not the source's name.
+    #[test]
+    fn control_characters_from_the_input_are_escaped() {
+        let text = "\u{1b}]0;owned\u{7}title\n\
+                    z1 = w1*x1 +\u{1b}[2J\n\
+                    z2 = w1\u{202e}x3\n\
+                    z3 = \u{9b}31m\r";
+        let report = check(&seed(), text, Options::default()).unwrap();
+        let rendered = report.render("in\u{8}put");
+        assert!(
+            !rendered
+                .chars()
+                .any(|c| (c.is_control() && c != '\n') || c == '\u{202e}'),
+            "{rendered:?}"
+        );
+        for expected in [
+            "checking in\\u{8}put against",
+            "in\\u{8}put:1: note: not an equation, ignored: `\\u{1b}]0;owned\\u{7}title`",
+            "in\\u{8}put:2: cannot read `z1 = w1*x1 +\\u{1b}[2J`: column 13: expected a term such as `w1*x3`, found `\\u{1b}`",
+            "`z2 = w1\\u{202e}x3`: column 8: unexpected `\\u{202e}`",
+            "in\\u{8}put:4: cannot read `z3 = \\u{9b}31m`: column 6: expected a term such as `w1*x3`, found `\\u{9b}`",
+        ] {
+            assert!(rendered.contains(expected), "{expected}\n{rendered}");
+        }
     }
 
     /// A product per index, in a scrambled order: the worst case for a linear search, which

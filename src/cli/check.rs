@@ -42,7 +42,8 @@ pub fn run(
         match std::fs::read_to_string(&args.file) {
             Ok(text) => (args.file.as_str(), text),
             Err(error) => {
-                writeln!(stderr, "error: cannot read `{}`: {error}", args.file)?;
+                let file = check::escaped(&args.file);
+                writeln!(stderr, "error: cannot read `{file}`: {error}")?;
                 return Ok(2);
             }
         }
@@ -60,6 +61,7 @@ pub fn run(
     stdout.write_all(report.render(source).as_bytes())?;
     let code = report.exit_code();
     if code == 2 {
+        let source = check::escaped(source);
         writeln!(
             stderr,
             "error: no equation found in `{source}`: write one per line, e.g. `z1 = w1*x1 + w2*x2`"
