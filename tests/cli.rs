@@ -365,3 +365,29 @@ fn a_write_failure_exits_1_in_every_subcommand() {
         );
     }
 }
+
+/// The Σ formulas unroll no equation, so no layer is too large for them: the refusal above
+/// is for the formats that print every term.
+#[test]
+fn sigma_is_never_refused_for_size() {
+    let keys = ["in=(20000000,)", "k=1"];
+    let refused = convsym(&keys);
+    assert_eq!(refused.status.code(), Some(2));
+    assert_eq!(
+        stderr(&refused),
+        "error: a `dw` equation of this layer can have 20000000 terms, more than the 16777216 convsym holds at once\n"
+    );
+    for format in ["text", "latex", "json"] {
+        let output = convsym(&[keys[0], keys[1], "--format", format]);
+        assert_eq!(output.status.code(), Some(2), "{format}");
+    }
+    let sigma = convsym(&[keys[0], keys[1], "--format", "sigma"]);
+    assert!(sigma.status.success(), "{}", stderr(&sigma));
+    assert_eq!(stderr(&sigma), "");
+    let formulas = stdout(&sigma);
+    assert!(formulas.starts_with("# Σ notation"), "{formulas}");
+    assert!(
+        formulas.contains("\ndw[a] = Σ_{i} d[i]·x[i+a]\n"),
+        "{formulas}"
+    );
+}
