@@ -15,7 +15,7 @@
 //!
 //! The result ([`Report::exit_code`]) is 0 when every equation read is correct, 1 when any
 //! is wrong, repeated, about an element that does not exist, or cannot be read, and 2 when
-//! no equation at all could be read. Equations never written are listed; they make the
+//! no equation at all could be read or one was past [`LARGEST`] terms, and not checked. Equations never written are listed; they make the
 //! result wrong only when [`Options::complete`] asks for a complete derivation.
 //!
 //! ```
@@ -23,7 +23,7 @@
 //!
 //! let spec = Spec::parse("in=5 k=3 stride=2").unwrap();
 //! let text = "z2 = w1·x3 + w2·x4 + w3·x5 + w4·x8 + w5·x8 + w6·x10 + w7·x13 + w8·x14 + w9·x15";
-//! let report = check::check(&spec, text, check::Options::default()).unwrap();
+//! let report = check::check(&spec, text, check::Options::default());
 //! assert_eq!(report.exit_code(), 1);
 //! assert!(report.render("note.txt").contains("note.txt:1: z2: w5*x8 should be w5*x9"));
 //! ```
@@ -74,6 +74,8 @@ pub enum Line {
     Equation(Variable, Expr),
     /// A line that starts like an equation but cannot be read.
     Unreadable(ParseError),
+    /// An equation whose right side has more than [`LARGEST`] terms: read no further.
+    TooLarge(Variable),
 }
 
 /// Reads one line.
@@ -81,6 +83,7 @@ pub fn parse_line(line: &str) -> Line {
     let mut parser = Parser {
         chars: line.chars().collect(),
         position: 0,
+        too_long: false,
     };
     parser.skip_whitespace();
     if parser.at_end() {
@@ -124,6 +127,7 @@ pub fn parse_line(line: &str) -> Line {
     let lhs = Variable::new(tensor, lhs.index - 1);
     match parser.sum() {
         Ok(rhs) => Line::Equation(lhs, rhs),
+        Err(_) if parser.too_long => Line::TooLarge(lhs),
         Err(error) => Line::Unreadable(error),
     }
 }
@@ -208,6 +212,8 @@ fn is_letter(c: char) -> bool {
 struct Parser {
     chars: Vec<char>,
     position: usize,
+    /// Whether the sum stopped at [`LARGEST`] terms.
+    too_long: bool,
 }
 
 impl Parser {
@@ -353,6 +359,10 @@ impl Parser {
                 });
             }
             let column = self.column();
+            if terms.len() == LARGEST {
+                self.too_long = true;
+                return self.error(format!("more than {LARGEST} terms"));
+            }
             terms.push((self.term(sign)?, column));
             self.skip_whitespace();
             match self.peek() {
@@ -563,6 +573,14 @@ pub enum Finding {
         /// The line, trimmed.
         text: String,
     },
+    /// An equation past [`LARGEST`] terms, refused rather than checked.
+    TooLarge {
+        /// The element the equation is for.
+        lhs: Variable,
+        /// How many terms the equation has, derived; `None` when the written right side
+        /// is past the limit.
+        derived: Option<usize>,
+    },
 }
 
 /// The finding for one line.
@@ -584,6 +602,144 @@ pub struct NotWritten {
     /// The 0-based indices not written, as ascending runs: as small as what was written,
     /// however large the layer.
     pub runs: Vec<Range<usize>>,
+    /// Whether any equation of the tensor was written.
+    pub written_any: bool,
+}
+
+/// The most terms of one equation, written or derived, that a check holds: each equation
+/// checked is derived whole, beside the one written.
+pub const LARGEST: usize = crate::explain::LARGEST;
+
+/// The most bytes of text a check reads, 64 for each term of the longest equation it
+/// holds: room for [`LARGEST`] terms written with long indices and subscript digits.
+pub const LARGEST_TEXT: usize = LARGEST * 64;
+
+/// How many lines were found to be what.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Equations found right.
+    pub correct: usize,
+    /// Equations found wrong.
+    pub wrong: usize,
+    /// Lines that start like an equation but cannot be read.
+    pub unreadable: usize,
+    /// Lines that are not equations.
+    pub ignored: usize,
+    /// Equations past [`LARGEST`] terms, not checked.
+    pub too_large: usize,
+}
+
+/// Checks a text one line at a time, keeping only which equations were written where:
+/// each finding can be printed as it is made, so a check of any length holds one line.
+#[derive(Clone, Debug)]
+pub struct Checker<'a> {
+    spec: &'a Spec,
+    options: Options,
+    first_lines: BTreeMap<Variable, usize>,
+    line: usize,
+    tally: Tally,
+}
+
+impl<'a> Checker<'a> {
+    /// A check of `spec`, before its first line.
+    pub fn new(spec: &'a Spec, options: Options) -> Self {
+        Checker {
+            spec,
+            options,
+            first_lines: BTreeMap::new(),
+            line: 0,
+            tally: Tally::default(),
+        }
+    }
+
+    /// The finding for the next line (without its line break); `None` for a blank line.
+    pub fn read(&mut self, line: &str) -> Option<Entry> {
+        self.line += 1;
+        let number = self.line;
+        let trimmed = line.trim();
+        let finding = match parse_line(line) {
+            Line::Blank => return None,
+            Line::Ignored => Finding::Ignored {
+                text: trimmed.to_string(),
+            },
+            Line::Unreadable(error) => Finding::Unreadable {
+                text: trimmed.to_string(),
+                error,
+            },
+            Line::TooLarge(lhs) => {
+                self.first_lines.entry(lhs).or_insert(number);
+                Finding::TooLarge { lhs, derived: None }
+            }
+            Line::Equation(lhs, rhs) => {
+                let repeated = self.first_lines.get(&lhs).copied();
+                self.first_lines.entry(lhs).or_insert(number);
+                judge(self.spec, lhs, &rhs, repeated)
+            }
+        };
+        let count = match finding {
+            Finding::Correct(_) => &mut self.tally.correct,
+            Finding::Wrong { .. } => &mut self.tally.wrong,
+            Finding::Unreadable { .. } => &mut self.tally.unreadable,
+            Finding::Ignored { .. } => &mut self.tally.ignored,
+            Finding::TooLarge { .. } => &mut self.tally.too_large,
+        };
+        *count += 1;
+        Some(Entry {
+            line: number,
+            finding,
+        })
+    }
+
+    /// The end of the check: the equations not written, and the tally.
+    pub fn finish(self) -> Ending {
+        let spec = self.spec;
+        let first_lines = &self.first_lines;
+        let not_written = Section::ALL
+            .into_iter()
+            .filter_map(|section| {
+                let tensor = section.tensor();
+                let total = section.len(spec);
+                let written = first_lines
+                    .range(Variable::new(tensor, 0)..Variable::new(tensor, total))
+                    .map(|(variable, _)| variable.index);
+                // The gaps between the written indices, and after the last of them.
+                let mut runs = Vec::new();
+                let mut next = 0;
+                for index in written.chain([total]) {
+                    if index > next {
+                        runs.push(next..index);
+                    }
+                    next = index + 1;
+                }
+                let written_any = first_lines
+                    .range(Variable::new(tensor, 0)..=Variable::new(tensor, usize::MAX))
+                    .next()
+                    .is_some();
+                (!runs.is_empty()).then_some(NotWritten {
+                    tensor,
+                    total,
+                    runs,
+                    written_any,
+                })
+            })
+            .collect();
+        Ending {
+            not_written,
+            tally: self.tally,
+            options: self.options,
+        }
+    }
+}
+
+/// What a check found beyond its lines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ending {
+    /// Per result tensor, the equations not written.
+    pub not_written: Vec<NotWritten>,
+    /// What the lines were found to be.
+    pub tally: Tally,
+    /// The options checked with.
+    pub options: Options,
 }
 
 /// The outcome of checking a text against a layer.
@@ -593,10 +749,8 @@ pub struct Report {
     pub spec: String,
     /// One entry per non-blank line, in order.
     pub entries: Vec<Entry>,
-    /// Per result tensor, the equations not written.
-    pub not_written: Vec<NotWritten>,
-    /// The options checked with.
-    pub options: Options,
+    /// The equations not written, and the tally.
+    pub ending: Ending,
 }
 
 /// How many elements `tensor` has in `spec`.
@@ -615,97 +769,16 @@ fn section(tensor: Tensor) -> Option<Section> {
         .find(|section| section.tensor() == tensor)
 }
 
-/// A layer whose equations are too long to derive one by one for a check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TooLarge {
-    /// The most terms one of its equations can have (saturated at `usize::MAX`).
-    pub terms: usize,
-}
-
-impl fmt::Display for TooLarge {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the layer is too large to check: one of its equations can have {} terms, more than {}",
-            self.terms,
-            crate::explain::LARGEST
-        )
-    }
-}
-
-#[cfg(feature = "std")]
-impl std::error::Error for TooLarge {}
-
-/// Checks every equation in `text` against `spec`'s chain-rule equations.
-///
-/// # Errors
-///
-/// [`TooLarge`] when one equation of the layer can have more than
-/// [`crate::explain::LARGEST`] terms: each equation checked is derived whole.
-pub fn check(spec: &Spec, text: &str, options: Options) -> Result<Report, TooLarge> {
-    let terms = Section::ALL
-        .into_iter()
-        .map(|section| section.max_terms(spec))
-        .max()
-        .unwrap_or(0);
-    if terms > crate::explain::LARGEST {
-        return Err(TooLarge { terms });
-    }
-    let mut entries = Vec::new();
-    let mut first_lines: BTreeMap<Variable, usize> = BTreeMap::new();
-    for (number, line) in text.lines().enumerate() {
-        let number = number + 1;
-        let trimmed = line.trim();
-        let finding = match parse_line(line) {
-            Line::Blank => continue,
-            Line::Ignored => Finding::Ignored {
-                text: trimmed.to_string(),
-            },
-            Line::Unreadable(error) => Finding::Unreadable {
-                text: trimmed.to_string(),
-                error,
-            },
-            Line::Equation(lhs, rhs) => {
-                let repeated = first_lines.get(&lhs).copied();
-                first_lines.entry(lhs).or_insert(number);
-                judge(spec, lhs, &rhs, repeated)
-            }
-        };
-        entries.push(Entry {
-            line: number,
-            finding,
-        });
-    }
-    let not_written = Section::ALL
-        .into_iter()
-        .filter_map(|section| {
-            let tensor = section.tensor();
-            let total = section.len(spec);
-            let written = first_lines
-                .range(Variable::new(tensor, 0)..Variable::new(tensor, total))
-                .map(|(variable, _)| variable.index);
-            // The gaps between the written indices, and after the last of them.
-            let mut runs = Vec::new();
-            let mut next = 0;
-            for index in written.chain([total]) {
-                if index > next {
-                    runs.push(next..index);
-                }
-                next = index + 1;
-            }
-            (!runs.is_empty()).then_some(NotWritten {
-                tensor,
-                total,
-                runs,
-            })
-        })
-        .collect();
-    Ok(Report {
+/// Checks every equation in `text` against `spec`'s chain-rule equations; see [`Checker`]
+/// to check a text as it is read.
+pub fn check(spec: &Spec, text: &str, options: Options) -> Report {
+    let mut checker = Checker::new(spec, options);
+    let entries = text.lines().filter_map(|line| checker.read(line)).collect();
+    Report {
         spec: spec.to_string(),
         entries,
-        not_written,
-        options,
-    })
+        ending: checker.finish(),
+    }
 }
 
 /// The finding for one equation read.
@@ -715,6 +788,13 @@ fn judge(spec: &Spec, lhs: Variable, rhs: &Expr, repeated: Option<usize>) -> Fin
         problems.push(Problem::Repeated { first_line });
     }
     let count = length(spec, lhs.tensor);
+    let terms = section(lhs.tensor).map_or(0, |section| section.terms(spec, lhs.index));
+    if terms > LARGEST {
+        return Finding::TooLarge {
+            lhs,
+            derived: Some(terms),
+        };
+    }
     let right = section(lhs.tensor)
         .filter(|_| lhs.index < count)
         .and_then(|section| derive::equations(spec, section).nth(lhs.index))
@@ -1005,101 +1085,107 @@ impl fmt::Display for Problem {
     }
 }
 
-impl Report {
+/// `checking SOURCE against SPEC`, the report's first line.
+pub fn header(spec: &Spec, source: &str) -> String {
+    format!("checking {} against {spec}\n", escaped(source))
+}
+
+impl Entry {
+    /// The entry's lines of the report, each prefixed `source:line:` like a compiler's.
+    /// What came from the input (lines quoted, characters named, the source's name) is
+    /// [`escaped`].
+    pub fn render(&self, source: &str) -> String {
+        let mut out = String::new();
+        let at = format!("{}:{}:", escaped(source), self.line);
+        match &self.finding {
+            Finding::Correct(lhs) => {
+                let _ = writeln!(out, "{at} {}: correct", name(*lhs));
+            }
+            Finding::Wrong {
+                lhs,
+                problems,
+                right,
+            } => {
+                let count = problems.iter().find_map(|problem| match problem {
+                    Problem::NoSuchElement { count } => Some(*count),
+                    _ => None,
+                });
+                if let Some(count) = count {
+                    let _ = writeln!(
+                        out,
+                        "{at} {}: no such element: the layer has {}",
+                        name(*lhs),
+                        range(lhs.tensor, count)
+                    );
+                    return out;
+                }
+                let texts: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                let _ = writeln!(out, "{at} {}: {}", name(*lhs), texts.join("; "));
+                if let Some(right) = right {
+                    let wrong_terms = problems
+                        .iter()
+                        .any(|problem| !matches!(problem, Problem::Repeated { .. }));
+                    if wrong_terms {
+                        let _ = writeln!(out, "    the right equation: {} = {right}", name(*lhs));
+                    }
+                }
+            }
+            Finding::Unreadable { text, error } => {
+                let (text, error) = (escaped(text), escaped(&error.to_string()));
+                let _ = writeln!(out, "{at} cannot read `{text}`: {error}");
+            }
+            Finding::Ignored { text } => {
+                let text = escaped(text);
+                let _ = writeln!(out, "{at} note: not an equation, ignored: `{text}`");
+            }
+            Finding::TooLarge {
+                lhs,
+                derived: Some(terms),
+            } => {
+                let _ = writeln!(
+                    out,
+                    "{at} {}: too large to check: it has {terms} terms, more than the {LARGEST} `check` derives for one equation",
+                    name(*lhs)
+                );
+            }
+            Finding::TooLarge { lhs, derived: None } => {
+                let _ = writeln!(
+                    out,
+                    "{at} {}: too large to check: more than {LARGEST} terms written, the most `check` reads in one equation",
+                    name(*lhs)
+                );
+            }
+        }
+        out
+    }
+}
+
+impl Ending {
     /// Equations read, right or wrong.
     pub fn equations(&self) -> usize {
-        self.entries
-            .iter()
-            .filter(|entry| matches!(entry.finding, Finding::Correct(_) | Finding::Wrong { .. }))
-            .count()
-    }
-
-    /// Lines found wrong or unreadable.
-    pub fn wrong(&self) -> usize {
-        self.entries
-            .iter()
-            .filter(|entry| {
-                matches!(
-                    entry.finding,
-                    Finding::Wrong { .. } | Finding::Unreadable { .. }
-                )
-            })
-            .count()
+        self.tally.correct + self.tally.wrong
     }
 
     /// 0 when every equation read is right (and, with [`Options::complete`], every equation
-    /// is written), 1 when something is wrong, 2 when no equation could be read at all.
+    /// is written), 1 when something is wrong, 2 when an equation was too large to check
+    /// or no equation could be read at all.
     pub fn exit_code(&self) -> u8 {
-        let wrong = self.wrong() > 0 || (self.options.complete && !self.not_written.is_empty());
-        if self.equations() == 0 {
+        let tally = self.tally;
+        let wrong = tally.wrong + tally.unreadable > 0
+            || (self.options.complete && !self.not_written.is_empty());
+        if tally.too_large > 0 || self.equations() == 0 {
             2
         } else {
             u8::from(wrong)
         }
     }
 
-    /// The report as text, each line prefixed `source:line:` like a compiler's. What
-    /// came from the input (lines quoted, characters named, the source's name) is
-    /// [`escaped`].
-    pub fn render(&self, source: &str) -> String {
+    /// The report's closing lines: the equations not written, and the verdict.
+    pub fn render(&self) -> String {
         let mut out = String::new();
-        let source = escaped(source);
-        let _ = writeln!(out, "checking {source} against {}", self.spec);
-        for entry in &self.entries {
-            let at = format!("{source}:{}:", entry.line);
-            match &entry.finding {
-                Finding::Correct(lhs) => {
-                    let _ = writeln!(out, "{at} {}: correct", name(*lhs));
-                }
-                Finding::Wrong {
-                    lhs,
-                    problems,
-                    right,
-                } => {
-                    let count = problems.iter().find_map(|problem| match problem {
-                        Problem::NoSuchElement { count } => Some(*count),
-                        _ => None,
-                    });
-                    if let Some(count) = count {
-                        let _ = writeln!(
-                            out,
-                            "{at} {}: no such element: the layer has {}",
-                            name(*lhs),
-                            range(lhs.tensor, count)
-                        );
-                        continue;
-                    }
-                    let texts: Vec<String> = problems.iter().map(ToString::to_string).collect();
-                    let _ = writeln!(out, "{at} {}: {}", name(*lhs), texts.join("; "));
-                    if let Some(right) = right {
-                        let wrong_terms = problems
-                            .iter()
-                            .any(|problem| !matches!(problem, Problem::Repeated { .. }));
-                        if wrong_terms {
-                            let _ =
-                                writeln!(out, "    the right equation: {} = {right}", name(*lhs));
-                        }
-                    }
-                }
-                Finding::Unreadable { text, error } => {
-                    let (text, error) = (escaped(text), escaped(&error.to_string()));
-                    let _ = writeln!(out, "{at} cannot read `{text}`: {error}");
-                }
-                Finding::Ignored { text } => {
-                    let text = escaped(text);
-                    let _ = writeln!(out, "{at} note: not an equation, ignored: `{text}`");
-                }
-            }
-        }
-        let written_any = |tensor: Tensor| {
-            self.entries.iter().any(|entry| match &entry.finding {
-                Finding::Correct(lhs) | Finding::Wrong { lhs, .. } => lhs.tensor == tensor,
-                _ => false,
-            })
-        };
         for missing in &self.not_written {
             let tensor = missing.tensor;
-            if written_any(tensor) {
+            if missing.written_any {
                 let _ = writeln!(out, "not written: {}", runs(tensor, &missing.runs));
             } else {
                 let _ = writeln!(
@@ -1116,34 +1202,28 @@ impl Report {
     }
 
     fn summary(&self) -> String {
+        let tally = self.tally;
         let equations = self.equations();
-        let unreadable = self
-            .entries
-            .iter()
-            .filter(|entry| matches!(entry.finding, Finding::Unreadable { .. }))
-            .count();
-        let ignored = self
-            .entries
-            .iter()
-            .filter(|entry| matches!(entry.finding, Finding::Ignored { .. }))
-            .count();
-        let wrong = self.wrong() - unreadable;
+        let plural = |count: usize, one: &'static str, many: &'static str| {
+            if count == 1 { one } else { many }
+        };
         let mut parts = alloc::vec![format!(
-            "{equations} {} read: {} correct, {wrong} wrong",
-            if equations == 1 {
-                "equation"
-            } else {
-                "equations"
-            },
-            equations - wrong
+            "{equations} {} read: {} correct, {} wrong",
+            plural(equations, "equation", "equations"),
+            tally.correct,
+            tally.wrong
         )];
-        if unreadable > 0 {
-            parts.push(format!("{unreadable} unreadable"));
+        if tally.unreadable > 0 {
+            parts.push(format!("{} unreadable", tally.unreadable));
         }
-        if ignored > 0 {
+        if tally.too_large > 0 {
+            parts.push(format!("{} too large to check", tally.too_large));
+        }
+        if tally.ignored > 0 {
             parts.push(format!(
-                "{ignored} {} ignored",
-                if ignored == 1 { "line" } else { "lines" }
+                "{} {} ignored",
+                tally.ignored,
+                plural(tally.ignored, "line", "lines")
             ));
         }
         let not_written: usize = self
@@ -1158,9 +1238,39 @@ impl Report {
         let verdict = match self.exit_code() {
             0 => "all correct",
             1 => "wrong",
+            _ if tally.too_large > 0 => "not every equation could be checked",
             _ => "no equation could be read",
         };
         format!("{verdict} ({})", parts.join(", "))
+    }
+}
+
+impl Report {
+    /// Equations read, right or wrong.
+    pub fn equations(&self) -> usize {
+        self.ending.equations()
+    }
+
+    /// Lines found wrong or unreadable.
+    pub fn wrong(&self) -> usize {
+        self.ending.tally.wrong + self.ending.tally.unreadable
+    }
+
+    /// See [`Ending::exit_code`].
+    pub fn exit_code(&self) -> u8 {
+        self.ending.exit_code()
+    }
+
+    /// The report as text, each line prefixed `source:line:` like a compiler's. What
+    /// came from the input (lines quoted, characters named, the source's name) is
+    /// [`escaped`].
+    pub fn render(&self, source: &str) -> String {
+        let mut out = format!("checking {} against {}\n", escaped(source), self.spec);
+        for entry in &self.entries {
+            out.push_str(&entry.render(source));
+        }
+        out.push_str(&self.ending.render());
+        out
     }
 }
 
@@ -1250,7 +1360,7 @@ mod tests {
     }
 
     fn problems(line: &str) -> String {
-        let report = check(&seed(), line, Options::default()).unwrap();
+        let report = check(&seed(), line, Options::default());
         let rendered = report.render("t");
         rendered
             .lines()
@@ -1306,30 +1416,21 @@ mod tests {
     fn exit_codes_follow_the_worst_finding() {
         let spec = seed();
         let right = "dx3 = d1*w3 + d2*w1";
+        assert_eq!(check(&spec, right, Options::default()).exit_code(), 0);
         assert_eq!(
-            check(&spec, right, Options::default()).unwrap().exit_code(),
-            0
-        );
-        assert_eq!(
-            check(&spec, right, Options { complete: true })
-                .unwrap()
-                .exit_code(),
+            check(&spec, right, Options { complete: true }).exit_code(),
             1
         );
         assert_eq!(
-            check(&spec, "dx3 = d1*w3", Options::default())
-                .unwrap()
-                .exit_code(),
+            check(&spec, "dx3 = d1*w3", Options::default()).exit_code(),
             1
         );
         assert_eq!(
-            check(&spec, "notes\nz1 = +", Options::default())
-                .unwrap()
-                .exit_code(),
+            check(&spec, "notes\nz1 = +", Options::default()).exit_code(),
             2
         );
-        assert_eq!(check(&spec, "", Options::default()).unwrap().exit_code(), 2);
-        let twice = check(&spec, &format!("{right}\n{right}"), Options::default()).unwrap();
+        assert_eq!(check(&spec, "", Options::default()).exit_code(), 2);
+        let twice = check(&spec, &format!("{right}\n{right}"), Options::default());
         assert_eq!(twice.exit_code(), 1);
         assert!(
             twice
@@ -1340,7 +1441,7 @@ mod tests {
 
     #[test]
     fn lists_equations_not_written() {
-        let report = check(&seed(), "dx3 = d1*w3 + d2*w1", Options::default()).unwrap();
+        let report = check(&seed(), "dx3 = d1*w3 + d2*w1", Options::default());
         let rendered = report.render("t");
         assert!(
             rendered.contains("not written: dx1, dx2, dx4–dx25\n"),
@@ -1360,7 +1461,7 @@ mod tests {
                     z1 = w1*x1 +\u{1b}[2J\n\
                     z2 = w1\u{202e}x3\n\
                     z3 = \u{9b}31m\r";
-        let report = check(&seed(), text, Options::default()).unwrap();
+        let report = check(&seed(), text, Options::default());
         let rendered = report.render("in\u{8}put");
         assert!(
             !rendered
@@ -1542,7 +1643,7 @@ mod tests {
 
         #[test]
         fn arbitrary_text_never_panics(text in "\\PC{0,80}") {
-            let report = check(&seed(), &text, Options::default()).unwrap();
+            let report = check(&seed(), &text, Options::default());
             let _ = report.render("t");
         }
 
@@ -1550,7 +1651,7 @@ mod tests {
         fn near_equations_never_panic(
             text in "(z|dx|dw|∂L/∂w|δ|x)[0-9₀-₉_{}]{0,3} ?= ?([dwxbδz∂L/]{1,3}[0-9]{0,25}[ *·+−-]{0,2}|…|\\.|[(){}_=,;]){0,12}"
         ) {
-            let report = check(&seed(), &text, Options::default()).unwrap();
+            let report = check(&seed(), &text, Options::default());
             let _ = report.render("t");
         }
     }
