@@ -36,6 +36,8 @@ use core::cmp::Ordering;
 use core::fmt::{self, Write};
 use core::ops::Range;
 
+use smallvec::SmallVec;
+
 use crate::derive::{self, Section};
 use crate::spec::Unread;
 use crate::{Expr, Notation, Spec, Tensor, Term, Variable};
@@ -896,12 +898,13 @@ fn diagnose(spec: &Spec, written: &Expr, right: &Expr) -> Vec<Problem> {
 struct Blank {
     coefficient: i64,
     position: usize,
-    factors: Vec<Variable>,
+    /// Inline for the products of two a derivation has: no allocation per key.
+    factors: SmallVec<[Variable; 2]>,
 }
 
 impl Blank {
     fn new(term: &Term, position: usize) -> Self {
-        let mut factors = term.factors().to_vec();
+        let mut factors: SmallVec<[Variable; 2]> = term.factors().iter().copied().collect();
         if let Some(factor) = factors.get_mut(position) {
             factor.index = 0;
         }
@@ -920,13 +923,12 @@ impl Blank {
 /// The missing terms are indexed by their terms with one index left out, so that each
 /// extra term finds its nearest candidates in `log n`, not by a scan of every missing term.
 fn pair(extra: Vec<Term>, missing: Vec<Term>) -> (Vec<Problem>, Vec<Term>, Vec<Term>) {
-    // Per key, the missing terms not yet paired, by the index left out.
-    let mut open: BTreeMap<Blank, BTreeSet<(usize, usize)>> = BTreeMap::new();
+    // The missing terms not yet paired, by key, then by the index left out: one ordered
+    // set, a few dozen bytes per entry.
+    let mut open: BTreeSet<(Blank, usize, usize)> = BTreeSet::new();
     for (number, term) in missing.iter().enumerate() {
         for (position, factor) in term.factors().iter().enumerate() {
-            open.entry(Blank::new(term, position))
-                .or_default()
-                .insert((factor.index, number));
+            open.insert((Blank::new(term, position), factor.index, number));
         }
     }
     // A missing term comes from the derivation, a product of at most two factors; longer
@@ -943,14 +945,14 @@ fn pair(extra: Vec<Term>, missing: Vec<Term>) -> (Vec<Problem>, Vec<Term>, Vec<T
             if Some(length) > longest {
                 break;
             }
-            let Some(candidates) = open.get(&Blank::new(&term, position)) else {
-                continue;
-            };
-            let below = candidates.range(..(factor.index, 0)).next_back();
-            let above = candidates
-                .range((factor.index.saturating_add(1), 0)..)
+            let blank = Blank::new(&term, position);
+            let below = open.range(..(blank.clone(), factor.index, 0)).next_back();
+            let above = open
+                .range((blank.clone(), factor.index.saturating_add(1), 0)..)
                 .next();
-            for &(index, number) in below.into_iter().chain(above) {
+            let candidates = below.into_iter().chain(above);
+            for (_, index, number) in candidates.filter(|(key, ..)| *key == blank) {
+                let (index, number) = (*index, *number);
                 let distance = index.abs_diff(factor.index);
                 match closest {
                     Some((best, _)) if best < distance => {}
@@ -968,9 +970,7 @@ fn pair(extra: Vec<Term>, missing: Vec<Term>) -> (Vec<Problem>, Vec<Term>, Vec<T
                     continue;
                 };
                 for (position, factor) in right.factors().iter().enumerate() {
-                    if let Some(candidates) = open.get_mut(&Blank::new(right, position)) {
-                        candidates.remove(&(factor.index, number));
-                    }
+                    open.remove(&(Blank::new(right, position), factor.index, number));
                 }
                 if let Some(slot) = taken.get_mut(number) {
                     *slot = true;
