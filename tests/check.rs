@@ -244,16 +244,33 @@ fn the_readme_shows_the_notes_report_as_printed() {
     );
 }
 
-/// Each equation checked is derived whole: a layer whose equations can exceed the bound is
-/// refused with exit code 2. Unwritten equations are kept as runs, so a layer of four
-/// billion inputs with short equations checks at once.
+/// Each equation checked is derived whole: one past the bound is refused, named with its
+/// size, with exit code 2, and the other equations of the same layer are checked.
+/// Unwritten equations are kept as runs, so a layer of four billion inputs with short
+/// equations checks at once.
 #[test]
-fn huge_layers_are_refused_or_checked_without_listing_every_element() {
-    let (code, stdout, stderr) = check(&["-", "in=(3000,3000)", "k=3"], "z1 = w1*x1\n");
-    assert_eq!((code, stdout.as_str()), (2, ""));
+fn equations_too_large_are_refused_one_by_one() {
+    let keys = ["-", "in=(4194305,)", "k=1"];
+    let (code, stdout, stderr) = check(&keys, "z1 = w1*x1\n");
+    assert_eq!((code, stderr.as_str()), (0, ""), "{stdout}");
+    assert!(stdout.contains("<stdin>:1: z1: correct\n"), "{stdout}");
+    let (code, stdout, stderr) = check(&keys, "z1 = w1*x1\ndw1 = d1*x1\nz2 = w1*x1\n");
+    assert_eq!(code, 2);
+    assert!(
+        stdout.contains(
+            "<stdin>:1: z1: correct\n\
+             <stdin>:2: dw1: too large to check: it has 4194305 terms, more than the 4194304 `check` derives for one equation\n\
+             <stdin>:3: z2: w1*x1 should be w1*x2\n"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("not every equation could be checked (2 equations read: 1 correct, 1 wrong, 1 too large to check, 8388608 not written)\n"),
+        "{stdout}"
+    );
     assert_eq!(
         stderr,
-        "error: the layer is too large to check: one of its equations can have 8988004 terms, more than 4194304\n"
+        "error: 1 equation in `<stdin>` not checked: more than 4194304 terms, the most `check` holds in one equation\n"
     );
     let (code, stdout, _) = check(
         &["-", "in=(4000000000,)", "k=1", "stride=1000"],
@@ -263,5 +280,71 @@ fn huge_layers_are_refused_or_checked_without_listing_every_element() {
     assert!(
         stdout.contains("not written: dx1–dx4000000000 (none of the 4000000000 `dx` equations)\n"),
         "{stdout}"
+    );
+}
+
+/// A written right side past the bound is not read further: it would be held whole.
+#[test]
+fn a_written_equation_past_the_bound_is_refused() {
+    let mut text = String::from("z1 = w1*x1");
+    text.push_str(&" + w1*x1".repeat(4_194_304));
+    text.push('\n');
+    let (code, stdout, _) = check(&["-"], &text);
+    assert_eq!(code, 2);
+    assert!(
+        stdout.contains("<stdin>:1: z1: too large to check: more than 4194304 terms written, the most `check` reads in one equation\n"),
+        "{stdout}"
+    );
+}
+
+/// Input without an end (`/dev/zero`, an endless pipe) is read up to a bound, never into
+/// all memory: a NUL byte is not text, and text past the bound is refused.
+#[test]
+fn input_is_read_up_to_a_bound_and_must_be_text() {
+    let (code, _, stderr) = check(&["/dev/zero"], "");
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "error: `/dev/zero` is not text: line 1 holds a NUL byte; `check` reads equations as UTF-8 text\n"
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_convsym"))
+        .args(["check", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    // An endless line: written until the reader hangs up.
+    let writer = std::thread::spawn(move || {
+        let block = [b' '; 1 << 14];
+        while stdin.write_all(&block).is_ok() {}
+    });
+    let output = child.wait_with_output().expect("the binary finishes");
+    writer.join().expect("the writer ends");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: `<stdin>` is larger than 268435456 bytes, the most `check` reads: 64 bytes for each of the 4194304 terms of the longest equation it checks\n"
+    );
+    let (code, stdout, stderr) = check(&["-"], "z1 = w1*x1\n\u{fffd}");
+    assert_eq!((code, stderr.as_str()), (1, ""), "{stdout}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_convsym"))
+        .args(["check", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let _ = child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(b"z1 = w1*x1\n\xff\xfe\n");
+    let output = child.wait_with_output().expect("the binary finishes");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: `<stdin>` is not text: line 2 is not UTF-8; `check` reads equations as UTF-8 text\n"
     );
 }

@@ -369,3 +369,56 @@ fn equations_too_long_to_hold_are_refused() {
         "error: a `dw` equation of this layer can have 4000000000 terms, more than the 16777216 convsym holds at once\n"
     );
 }
+
+/// A full disk is a failure to write, exit code 1, for every subcommand alike: 2 is for
+/// what the user asked.
+#[test]
+fn a_write_failure_exits_1_in_every_subcommand() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return;
+    };
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/check/note.txt");
+    for args in [
+        &["in=5", "k=3"][..],
+        &["explain", "in=5", "k=3"],
+        &["check", fixture],
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_convsym"))
+            .args(args)
+            .stdout(full.try_clone().expect("a second handle"))
+            .output()
+            .expect("the binary runs");
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {output:?}");
+        assert_eq!(
+            stderr(&output),
+            "error: cannot write the output: No space left on device (os error 28)\n",
+            "{args:?}"
+        );
+    }
+}
+
+/// The Σ formulas unroll no equation, so no layer is too large for them: the refusal above
+/// is for the formats that print every term.
+#[test]
+fn sigma_is_never_refused_for_size() {
+    let keys = ["in=(20000000,)", "k=1"];
+    let refused = convsym(&keys);
+    assert_eq!(refused.status.code(), Some(2));
+    assert_eq!(
+        stderr(&refused),
+        "error: a `dw` equation of this layer can have 20000000 terms, more than the 16777216 convsym holds at once\n"
+    );
+    for format in ["text", "latex", "json"] {
+        let output = convsym(&[keys[0], keys[1], "--format", format]);
+        assert_eq!(output.status.code(), Some(2), "{format}");
+    }
+    let sigma = convsym(&[keys[0], keys[1], "--format", "sigma"]);
+    assert!(sigma.status.success(), "{}", stderr(&sigma));
+    assert_eq!(stderr(&sigma), "");
+    let formulas = stdout(&sigma);
+    assert!(formulas.starts_with("# Σ notation"), "{formulas}");
+    assert!(
+        formulas.contains("\ndw[a] = Σ_{i} d[i]·x[i+a]\n"),
+        "{formulas}"
+    );
+}

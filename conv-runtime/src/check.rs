@@ -15,7 +15,7 @@
 //!
 //! The result ([`Report::exit_code`]) is 0 when every equation read is correct, 1 when any
 //! is wrong, repeated, about an element that does not exist, or cannot be read, and 2 when
-//! no equation at all could be read. Equations never written are listed; they make the
+//! no equation at all could be read or one was past [`LARGEST`] terms, and not checked. Equations never written are listed; they make the
 //! result wrong only when [`Options::complete`] asks for a complete derivation.
 //!
 //! ```
@@ -23,17 +23,20 @@
 //!
 //! let spec = Spec::parse("in=5 k=3 stride=2").unwrap();
 //! let text = "z2 = w1·x3 + w2·x4 + w3·x5 + w4·x8 + w5·x8 + w6·x10 + w7·x13 + w8·x14 + w9·x15";
-//! let report = check::check(&spec, text, check::Options::default()).unwrap();
+//! let report = check::check(&spec, text, check::Options::default());
 //! assert_eq!(report.exit_code(), 1);
 //! assert!(report.render("note.txt").contains("note.txt:1: z2: w5*x8 should be w5*x9"));
 //! ```
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+use core::cmp::Ordering;
 use core::fmt::{self, Write};
 use core::ops::Range;
+
+use smallvec::SmallVec;
 
 use crate::derive::{self, Section};
 use crate::spec::Unread;
@@ -73,6 +76,8 @@ pub enum Line {
     Equation(Variable, Expr),
     /// A line that starts like an equation but cannot be read.
     Unreadable(ParseError),
+    /// An equation whose right side has more than [`LARGEST`] terms: read no further.
+    TooLarge(Variable),
 }
 
 /// Reads one line.
@@ -80,6 +85,7 @@ pub fn parse_line(line: &str) -> Line {
     let mut parser = Parser {
         chars: line.chars().collect(),
         position: 0,
+        too_long: false,
     };
     parser.skip_whitespace();
     if parser.at_end() {
@@ -123,6 +129,7 @@ pub fn parse_line(line: &str) -> Line {
     let lhs = Variable::new(tensor, lhs.index - 1);
     match parser.sum() {
         Ok(rhs) => Line::Equation(lhs, rhs),
+        Err(_) if parser.too_long => Line::TooLarge(lhs),
         Err(error) => Line::Unreadable(error),
     }
 }
@@ -207,6 +214,8 @@ fn is_letter(c: char) -> bool {
 struct Parser {
     chars: Vec<char>,
     position: usize,
+    /// Whether the sum stopped at [`LARGEST`] terms.
+    too_long: bool,
 }
 
 impl Parser {
@@ -352,25 +361,11 @@ impl Parser {
                 });
             }
             let column = self.column();
-            let term = self.term(sign)?;
-            // Like terms are merged here, where an overflow can still be reported: the
-            // coefficients are the writer's, and nothing they write may reach a panic.
-            let merged = terms
-                .iter_mut()
-                .find(|other: &&mut Term| other.factors() == term.factors());
-            match merged {
-                Some(other) => {
-                    let sum = other.coefficient().checked_add(term.coefficient());
-                    let Some(sum) = sum else {
-                        return Err(ParseError {
-                            column,
-                            message: "the coefficients of one term add up past 64 bits".into(),
-                        });
-                    };
-                    *other = Term::new(sum, other.factors().iter().copied());
-                }
-                None => terms.push(term),
+            if terms.len() == LARGEST {
+                self.too_long = true;
+                return self.error(format!("more than {LARGEST} terms"));
             }
+            terms.push((self.term(sign)?, column));
             self.skip_whitespace();
             match self.peek() {
                 None => break,
@@ -381,7 +376,7 @@ impl Parser {
             }
             self.position += 1;
         }
-        Ok(Expr::from_terms(terms))
+        merge_like_terms(terms, <[Variable]>::cmp).map(Expr::from_terms)
     }
 
     fn rest_is_blank(&self, skip: usize) -> bool {
@@ -472,6 +467,39 @@ impl Parser {
     }
 }
 
+/// Like terms written in one equation, merged: sorted by their factors (stably, so each
+/// product's coefficients add up in the order written) and each run summed, in
+/// `n log n` comparisons of `compare`. The sum is checked here, where an overflow can
+/// still be reported at its column: the coefficients are the writer's, and nothing they
+/// write may reach a panic.
+fn merge_like_terms(
+    mut terms: Vec<(Term, usize)>,
+    mut compare: impl FnMut(&[Variable], &[Variable]) -> Ordering,
+) -> Result<Vec<Term>, ParseError> {
+    terms.sort_by(|(a, _), (b, _)| compare(a.factors(), b.factors()));
+    let mut merged: Vec<Term> = Vec::with_capacity(terms.len());
+    // The first overflow as written: each product's first one, the earliest of them.
+    let mut overflow: Option<usize> = None;
+    for (term, column) in terms {
+        match merged.last_mut() {
+            Some(last) if compare(last.factors(), term.factors()).is_eq() => {
+                match last.coefficient().checked_add(term.coefficient()) {
+                    Some(sum) => *last = Term::new(sum, last.factors().iter().copied()),
+                    None => overflow = Some(overflow.map_or(column, |first| first.min(column))),
+                }
+            }
+            _ => merged.push(term),
+        }
+    }
+    match overflow {
+        Some(column) => Err(ParseError {
+            column,
+            message: "the coefficients of one term add up past 64 bits".into(),
+        }),
+        None => Ok(merged),
+    }
+}
+
 /// One thing wrong with an equation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Problem {
@@ -547,6 +575,14 @@ pub enum Finding {
         /// The line, trimmed.
         text: String,
     },
+    /// An equation past [`LARGEST`] terms, refused rather than checked.
+    TooLarge {
+        /// The element the equation is for.
+        lhs: Variable,
+        /// How many terms the equation has, derived; `None` when the written right side
+        /// is past the limit.
+        derived: Option<usize>,
+    },
 }
 
 /// The finding for one line.
@@ -568,6 +604,144 @@ pub struct NotWritten {
     /// The 0-based indices not written, as ascending runs: as small as what was written,
     /// however large the layer.
     pub runs: Vec<Range<usize>>,
+    /// Whether any equation of the tensor was written.
+    pub written_any: bool,
+}
+
+/// The most terms of one equation, written or derived, that a check holds: each equation
+/// checked is derived whole, beside the one written.
+pub const LARGEST: usize = crate::explain::LARGEST;
+
+/// The most bytes of text a check reads, 64 for each term of the longest equation it
+/// holds: room for [`LARGEST`] terms written with long indices and subscript digits.
+pub const LARGEST_TEXT: usize = LARGEST * 64;
+
+/// How many lines were found to be what.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Equations found right.
+    pub correct: usize,
+    /// Equations found wrong.
+    pub wrong: usize,
+    /// Lines that start like an equation but cannot be read.
+    pub unreadable: usize,
+    /// Lines that are not equations.
+    pub ignored: usize,
+    /// Equations past [`LARGEST`] terms, not checked.
+    pub too_large: usize,
+}
+
+/// Checks a text one line at a time, keeping only which equations were written where:
+/// each finding can be printed as it is made, so a check of any length holds one line.
+#[derive(Clone, Debug)]
+pub struct Checker<'a> {
+    spec: &'a Spec,
+    options: Options,
+    first_lines: BTreeMap<Variable, usize>,
+    line: usize,
+    tally: Tally,
+}
+
+impl<'a> Checker<'a> {
+    /// A check of `spec`, before its first line.
+    pub fn new(spec: &'a Spec, options: Options) -> Self {
+        Checker {
+            spec,
+            options,
+            first_lines: BTreeMap::new(),
+            line: 0,
+            tally: Tally::default(),
+        }
+    }
+
+    /// The finding for the next line (without its line break); `None` for a blank line.
+    pub fn read(&mut self, line: &str) -> Option<Entry> {
+        self.line += 1;
+        let number = self.line;
+        let trimmed = line.trim();
+        let finding = match parse_line(line) {
+            Line::Blank => return None,
+            Line::Ignored => Finding::Ignored {
+                text: trimmed.to_string(),
+            },
+            Line::Unreadable(error) => Finding::Unreadable {
+                text: trimmed.to_string(),
+                error,
+            },
+            Line::TooLarge(lhs) => {
+                self.first_lines.entry(lhs).or_insert(number);
+                Finding::TooLarge { lhs, derived: None }
+            }
+            Line::Equation(lhs, rhs) => {
+                let repeated = self.first_lines.get(&lhs).copied();
+                self.first_lines.entry(lhs).or_insert(number);
+                judge(self.spec, lhs, &rhs, repeated)
+            }
+        };
+        let count = match finding {
+            Finding::Correct(_) => &mut self.tally.correct,
+            Finding::Wrong { .. } => &mut self.tally.wrong,
+            Finding::Unreadable { .. } => &mut self.tally.unreadable,
+            Finding::Ignored { .. } => &mut self.tally.ignored,
+            Finding::TooLarge { .. } => &mut self.tally.too_large,
+        };
+        *count += 1;
+        Some(Entry {
+            line: number,
+            finding,
+        })
+    }
+
+    /// The end of the check: the equations not written, and the tally.
+    pub fn finish(self) -> Ending {
+        let spec = self.spec;
+        let first_lines = &self.first_lines;
+        let not_written = Section::ALL
+            .into_iter()
+            .filter_map(|section| {
+                let tensor = section.tensor();
+                let total = section.len(spec);
+                let written = first_lines
+                    .range(Variable::new(tensor, 0)..Variable::new(tensor, total))
+                    .map(|(variable, _)| variable.index);
+                // The gaps between the written indices, and after the last of them.
+                let mut runs = Vec::new();
+                let mut next = 0;
+                for index in written.chain([total]) {
+                    if index > next {
+                        runs.push(next..index);
+                    }
+                    next = index + 1;
+                }
+                let written_any = first_lines
+                    .range(Variable::new(tensor, 0)..=Variable::new(tensor, usize::MAX))
+                    .next()
+                    .is_some();
+                (!runs.is_empty()).then_some(NotWritten {
+                    tensor,
+                    total,
+                    runs,
+                    written_any,
+                })
+            })
+            .collect();
+        Ending {
+            not_written,
+            tally: self.tally,
+            options: self.options,
+        }
+    }
+}
+
+/// What a check found beyond its lines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ending {
+    /// Per result tensor, the equations not written.
+    pub not_written: Vec<NotWritten>,
+    /// What the lines were found to be.
+    pub tally: Tally,
+    /// The options checked with.
+    pub options: Options,
 }
 
 /// The outcome of checking a text against a layer.
@@ -577,10 +751,8 @@ pub struct Report {
     pub spec: String,
     /// One entry per non-blank line, in order.
     pub entries: Vec<Entry>,
-    /// Per result tensor, the equations not written.
-    pub not_written: Vec<NotWritten>,
-    /// The options checked with.
-    pub options: Options,
+    /// The equations not written, and the tally.
+    pub ending: Ending,
 }
 
 /// How many elements `tensor` has in `spec`.
@@ -599,97 +771,16 @@ fn section(tensor: Tensor) -> Option<Section> {
         .find(|section| section.tensor() == tensor)
 }
 
-/// A layer whose equations are too long to derive one by one for a check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TooLarge {
-    /// The most terms one of its equations can have (saturated at `usize::MAX`).
-    pub terms: usize,
-}
-
-impl fmt::Display for TooLarge {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the layer is too large to check: one of its equations can have {} terms, more than {}",
-            self.terms,
-            crate::explain::LARGEST
-        )
-    }
-}
-
-#[cfg(feature = "std")]
-impl std::error::Error for TooLarge {}
-
-/// Checks every equation in `text` against `spec`'s chain-rule equations.
-///
-/// # Errors
-///
-/// [`TooLarge`] when one equation of the layer can have more than
-/// [`crate::explain::LARGEST`] terms: each equation checked is derived whole.
-pub fn check(spec: &Spec, text: &str, options: Options) -> Result<Report, TooLarge> {
-    let terms = Section::ALL
-        .into_iter()
-        .map(|section| section.max_terms(spec))
-        .max()
-        .unwrap_or(0);
-    if terms > crate::explain::LARGEST {
-        return Err(TooLarge { terms });
-    }
-    let mut entries = Vec::new();
-    let mut first_lines: BTreeMap<Variable, usize> = BTreeMap::new();
-    for (number, line) in text.lines().enumerate() {
-        let number = number + 1;
-        let trimmed = line.trim();
-        let finding = match parse_line(line) {
-            Line::Blank => continue,
-            Line::Ignored => Finding::Ignored {
-                text: trimmed.to_string(),
-            },
-            Line::Unreadable(error) => Finding::Unreadable {
-                text: trimmed.to_string(),
-                error,
-            },
-            Line::Equation(lhs, rhs) => {
-                let repeated = first_lines.get(&lhs).copied();
-                first_lines.entry(lhs).or_insert(number);
-                judge(spec, lhs, &rhs, repeated)
-            }
-        };
-        entries.push(Entry {
-            line: number,
-            finding,
-        });
-    }
-    let not_written = Section::ALL
-        .into_iter()
-        .filter_map(|section| {
-            let tensor = section.tensor();
-            let total = section.len(spec);
-            let written = first_lines
-                .range(Variable::new(tensor, 0)..Variable::new(tensor, total))
-                .map(|(variable, _)| variable.index);
-            // The gaps between the written indices, and after the last of them.
-            let mut runs = Vec::new();
-            let mut next = 0;
-            for index in written.chain([total]) {
-                if index > next {
-                    runs.push(next..index);
-                }
-                next = index + 1;
-            }
-            (!runs.is_empty()).then_some(NotWritten {
-                tensor,
-                total,
-                runs,
-            })
-        })
-        .collect();
-    Ok(Report {
+/// Checks every equation in `text` against `spec`'s chain-rule equations; see [`Checker`]
+/// to check a text as it is read.
+pub fn check(spec: &Spec, text: &str, options: Options) -> Report {
+    let mut checker = Checker::new(spec, options);
+    let entries = text.lines().filter_map(|line| checker.read(line)).collect();
+    Report {
         spec: spec.to_string(),
         entries,
-        not_written,
-        options,
-    })
+        ending: checker.finish(),
+    }
 }
 
 /// The finding for one equation read.
@@ -699,6 +790,13 @@ fn judge(spec: &Spec, lhs: Variable, rhs: &Expr, repeated: Option<usize>) -> Fin
         problems.push(Problem::Repeated { first_line });
     }
     let count = length(spec, lhs.tensor);
+    let terms = section(lhs.tensor).map_or(0, |section| section.terms(spec, lhs.index));
+    if terms > LARGEST {
+        return Finding::TooLarge {
+            lhs,
+            derived: Some(terms),
+        };
+    }
     let right = section(lhs.tensor)
         .filter(|_| lhs.index < count)
         .and_then(|section| derive::equations(spec, section).nth(lhs.index))
@@ -737,85 +835,40 @@ fn never_read(spec: &Spec, index: usize) -> Option<Problem> {
     })
 }
 
-/// Whether two terms differ in exactly one factor's index (same tensors, same
-/// coefficient), and by how much.
-fn one_index_apart(a: &Term, b: &Term) -> Option<usize> {
-    if a.coefficient() != b.coefficient() || a.factors().len() != b.factors().len() {
-        return None;
-    }
-    let mut differing = a.factors().iter().zip(b.factors()).filter(|(x, y)| x != y);
-    let (x, y) = differing.next()?;
-    let apart = x.tensor == y.tensor && differing.next().is_none();
-    apart.then(|| x.index.abs_diff(y.index))
-}
-
-/// What is wrong with `written` where `right` is right.
+/// What is wrong with `written` where `right` is right: one walk through the two sums,
+/// both in canonical order, then the pairing of extra and missing terms.
 fn diagnose(spec: &Spec, written: &Expr, right: &Expr) -> Vec<Problem> {
-    let coefficients = |expr: &Expr| -> BTreeMap<Vec<Variable>, i64> {
-        expr.terms()
-            .iter()
-            .map(|term| (term.factors().to_vec(), term.coefficient()))
-            .collect()
-    };
-    let (written_terms, right_terms) = (coefficients(written), coefficients(right));
-    let mut problems = Vec::new();
+    let mut coefficients = Vec::new();
     let mut missing: Vec<Term> = Vec::new();
     let mut extra: Vec<Term> = Vec::new();
-    for term in right.terms() {
-        match written_terms.get(term.factors()) {
-            None => missing.push(term.clone()),
-            Some(&coefficient) if coefficient != term.coefficient() => {
-                problems.push(Problem::Coefficient {
-                    factors: term.factors().to_vec(),
-                    written: coefficient,
-                    right: term.coefficient(),
-                });
-            }
-            Some(_) => {}
-        }
-    }
-    extra.extend(
-        written
-            .terms()
-            .iter()
-            .filter(|term| !right_terms.contains_key(term.factors()))
-            .cloned(),
+    let (mut written_terms, mut right_terms) = (
+        written.terms().iter().peekable(),
+        right.terms().iter().peekable(),
     );
-    // Pair each extra term with the one missing term it is an index away from, when that
-    // pairing is unambiguous (a single candidate, or a single closest one).
-    let mut paired = Vec::new();
-    let mut taken = alloc::vec![false; missing.len()];
-    let mut unpaired_extra = Vec::new();
-    for term in extra {
-        let candidates: Vec<(usize, usize)> = missing
-            .iter()
-            .enumerate()
-            .filter(|&(i, _)| !taken.get(i).copied().unwrap_or(true))
-            .filter_map(|(i, candidate)| one_index_apart(&term, candidate).map(|d| (d, i)))
-            .collect();
-        let closest = candidates.iter().map(|&(distance, _)| distance).min();
-        let mut best = candidates
-            .iter()
-            .filter(|&&(distance, _)| Some(distance) == closest);
-        match (best.next(), best.next()) {
-            (Some(&(_, i)), None) => {
-                if let (Some(slot), Some(right)) = (taken.get_mut(i), missing.get(i)) {
-                    *slot = true;
-                    paired.push(Problem::Index {
-                        written: term,
-                        right: right.clone(),
+    loop {
+        let order = match (written_terms.peek(), right_terms.peek()) {
+            (None, None) => break,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(a), Some(b)) => a.factors().cmp(b.factors()),
+        };
+        match order {
+            Ordering::Less => extra.extend(written_terms.next().cloned()),
+            Ordering::Greater => missing.extend(right_terms.next().cloned()),
+            Ordering::Equal => {
+                if let (Some(a), Some(b)) = (written_terms.next(), right_terms.next())
+                    && a.coefficient() != b.coefficient()
+                {
+                    coefficients.push(Problem::Coefficient {
+                        factors: b.factors().to_vec(),
+                        written: a.coefficient(),
+                        right: b.coefficient(),
                     });
                 }
             }
-            _ => unpaired_extra.push(term),
         }
     }
-    let missing: Vec<Term> = missing
-        .into_iter()
-        .zip(taken)
-        .filter(|(_, taken)| !taken)
-        .map(|(term, _)| term)
-        .collect();
+    let (paired, unpaired_extra, missing) = pair(extra, missing);
     let mut unknown: Vec<Variable> = written
         .terms()
         .iter()
@@ -831,12 +884,128 @@ fn diagnose(spec: &Spec, written: &Expr, right: &Expr) -> Vec<Problem> {
     if !unpaired_extra.is_empty() {
         all.push(Problem::Extra(unpaired_extra));
     }
-    all.extend(problems);
+    all.extend(coefficients);
     all.extend(unknown.into_iter().map(|variable| Problem::Unknown {
         variable,
         count: length(spec, variable.tensor),
     }));
     all
+}
+
+/// A term with the index of one factor left out: two terms one index apart there (same
+/// coefficient, same tensors, every other factor equal) have the same key.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Blank {
+    coefficient: i64,
+    position: usize,
+    /// Inline for the products of two a derivation has: no allocation per key.
+    factors: SmallVec<[Variable; 2]>,
+}
+
+impl Blank {
+    fn new(term: &Term, position: usize) -> Self {
+        let mut factors: SmallVec<[Variable; 2]> = term.factors().iter().copied().collect();
+        if let Some(factor) = factors.get_mut(position) {
+            factor.index = 0;
+        }
+        Blank {
+            coefficient: term.coefficient(),
+            position,
+            factors,
+        }
+    }
+}
+
+/// Each extra term (in order) paired with the one missing term it is an index away from,
+/// when that pairing is unambiguous: a single closest candidate among the missing terms
+/// not yet paired. Returns the pairs, the extra terms left and the missing terms left.
+///
+/// The missing terms are indexed by their terms with one index left out, so that each
+/// extra term finds its nearest candidates in `log n`, not by a scan of every missing term.
+fn pair(extra: Vec<Term>, missing: Vec<Term>) -> (Vec<Problem>, Vec<Term>, Vec<Term>) {
+    // The missing terms not yet paired, by key, then by the index left out: one ordered
+    // set, a few dozen bytes per entry.
+    let mut open: BTreeSet<(Blank, usize, usize)> = BTreeSet::new();
+    for (number, term) in missing.iter().enumerate() {
+        for (position, factor) in term.factors().iter().enumerate() {
+            open.insert((Blank::new(term, position), factor.index, number));
+        }
+    }
+    // A missing term comes from the derivation, a product of at most two factors; longer
+    // written products have no candidate, and are not keyed at all.
+    let longest = missing.iter().map(|term| term.factors().len()).max();
+    let mut taken = alloc::vec![false; missing.len()];
+    let mut paired = Vec::new();
+    let mut unpaired = Vec::new();
+    for term in extra {
+        let length = term.factors().len();
+        let mut closest: Option<(usize, usize)> = None;
+        let mut tied = false;
+        for (position, factor) in term.factors().iter().enumerate() {
+            if Some(length) > longest {
+                break;
+            }
+            let blank = Blank::new(&term, position);
+            let below = open.range(..(blank.clone(), factor.index, 0)).next_back();
+            let above = open
+                .range((blank.clone(), factor.index.saturating_add(1), 0)..)
+                .next();
+            let candidates = below.into_iter().chain(above);
+            for (_, index, number) in candidates.filter(|(key, ..)| *key == blank) {
+                let (index, number) = (*index, *number);
+                let distance = index.abs_diff(factor.index);
+                match closest {
+                    Some((best, _)) if best < distance => {}
+                    Some((best, _)) if best == distance => tied = true,
+                    _ => {
+                        closest = Some((distance, number));
+                        tied = false;
+                    }
+                }
+            }
+        }
+        match closest.filter(|_| !tied) {
+            Some((_, number)) => {
+                let Some(right) = missing.get(number) else {
+                    continue;
+                };
+                for (position, factor) in right.factors().iter().enumerate() {
+                    open.remove(&(Blank::new(right, position), factor.index, number));
+                }
+                if let Some(slot) = taken.get_mut(number) {
+                    *slot = true;
+                }
+                paired.push(Problem::Index {
+                    written: term,
+                    right: right.clone(),
+                });
+            }
+            None => unpaired.push(term),
+        }
+    }
+    let missing = missing
+        .into_iter()
+        .zip(taken)
+        .filter(|(_, taken)| !taken)
+        .map(|(term, _)| term)
+        .collect();
+    (paired, unpaired, missing)
+}
+
+/// `text` safe to show on a terminal: control characters (the escape that starts a
+/// terminal's commands, carriage returns, backspaces, C1 controls) and the bidirectional
+/// overrides that reorder what is shown are written as Rust escapes, `\u{1b}`, `\r`.
+pub fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidirectional = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidirectional {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn term_text(term: &Term) -> String {
@@ -916,96 +1085,107 @@ impl fmt::Display for Problem {
     }
 }
 
-impl Report {
+/// `checking SOURCE against SPEC`, the report's first line.
+pub fn header(spec: &Spec, source: &str) -> String {
+    format!("checking {} against {spec}\n", escaped(source))
+}
+
+impl Entry {
+    /// The entry's lines of the report, each prefixed `source:line:` like a compiler's.
+    /// What came from the input (lines quoted, characters named, the source's name) is
+    /// [`escaped`].
+    pub fn render(&self, source: &str) -> String {
+        let mut out = String::new();
+        let at = format!("{}:{}:", escaped(source), self.line);
+        match &self.finding {
+            Finding::Correct(lhs) => {
+                let _ = writeln!(out, "{at} {}: correct", name(*lhs));
+            }
+            Finding::Wrong {
+                lhs,
+                problems,
+                right,
+            } => {
+                let count = problems.iter().find_map(|problem| match problem {
+                    Problem::NoSuchElement { count } => Some(*count),
+                    _ => None,
+                });
+                if let Some(count) = count {
+                    let _ = writeln!(
+                        out,
+                        "{at} {}: no such element: the layer has {}",
+                        name(*lhs),
+                        range(lhs.tensor, count)
+                    );
+                    return out;
+                }
+                let texts: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                let _ = writeln!(out, "{at} {}: {}", name(*lhs), texts.join("; "));
+                if let Some(right) = right {
+                    let wrong_terms = problems
+                        .iter()
+                        .any(|problem| !matches!(problem, Problem::Repeated { .. }));
+                    if wrong_terms {
+                        let _ = writeln!(out, "    the right equation: {} = {right}", name(*lhs));
+                    }
+                }
+            }
+            Finding::Unreadable { text, error } => {
+                let (text, error) = (escaped(text), escaped(&error.to_string()));
+                let _ = writeln!(out, "{at} cannot read `{text}`: {error}");
+            }
+            Finding::Ignored { text } => {
+                let text = escaped(text);
+                let _ = writeln!(out, "{at} note: not an equation, ignored: `{text}`");
+            }
+            Finding::TooLarge {
+                lhs,
+                derived: Some(terms),
+            } => {
+                let _ = writeln!(
+                    out,
+                    "{at} {}: too large to check: it has {terms} terms, more than the {LARGEST} `check` derives for one equation",
+                    name(*lhs)
+                );
+            }
+            Finding::TooLarge { lhs, derived: None } => {
+                let _ = writeln!(
+                    out,
+                    "{at} {}: too large to check: more than {LARGEST} terms written, the most `check` reads in one equation",
+                    name(*lhs)
+                );
+            }
+        }
+        out
+    }
+}
+
+impl Ending {
     /// Equations read, right or wrong.
     pub fn equations(&self) -> usize {
-        self.entries
-            .iter()
-            .filter(|entry| matches!(entry.finding, Finding::Correct(_) | Finding::Wrong { .. }))
-            .count()
-    }
-
-    /// Lines found wrong or unreadable.
-    pub fn wrong(&self) -> usize {
-        self.entries
-            .iter()
-            .filter(|entry| {
-                matches!(
-                    entry.finding,
-                    Finding::Wrong { .. } | Finding::Unreadable { .. }
-                )
-            })
-            .count()
+        self.tally.correct + self.tally.wrong
     }
 
     /// 0 when every equation read is right (and, with [`Options::complete`], every equation
-    /// is written), 1 when something is wrong, 2 when no equation could be read at all.
+    /// is written), 1 when something is wrong, 2 when an equation was too large to check
+    /// or no equation could be read at all.
     pub fn exit_code(&self) -> u8 {
-        let wrong = self.wrong() > 0 || (self.options.complete && !self.not_written.is_empty());
-        if self.equations() == 0 {
+        let tally = self.tally;
+        let wrong = tally.wrong + tally.unreadable > 0
+            || (self.options.complete && !self.not_written.is_empty());
+        if tally.too_large > 0 || self.equations() == 0 {
             2
         } else {
             u8::from(wrong)
         }
     }
 
-    /// The report as text, each line prefixed `source:line:` like a compiler's.
-    pub fn render(&self, source: &str) -> String {
+    /// The report's closing lines: the equations not written, and the verdict.
+    pub fn render(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "checking {source} against {}", self.spec);
-        for entry in &self.entries {
-            let at = format!("{source}:{}:", entry.line);
-            match &entry.finding {
-                Finding::Correct(lhs) => {
-                    let _ = writeln!(out, "{at} {}: correct", name(*lhs));
-                }
-                Finding::Wrong {
-                    lhs,
-                    problems,
-                    right,
-                } => {
-                    let count = problems.iter().find_map(|problem| match problem {
-                        Problem::NoSuchElement { count } => Some(*count),
-                        _ => None,
-                    });
-                    if let Some(count) = count {
-                        let _ = writeln!(
-                            out,
-                            "{at} {}: no such element: the layer has {}",
-                            name(*lhs),
-                            range(lhs.tensor, count)
-                        );
-                        continue;
-                    }
-                    let texts: Vec<String> = problems.iter().map(ToString::to_string).collect();
-                    let _ = writeln!(out, "{at} {}: {}", name(*lhs), texts.join("; "));
-                    if let Some(right) = right {
-                        let wrong_terms = problems
-                            .iter()
-                            .any(|problem| !matches!(problem, Problem::Repeated { .. }));
-                        if wrong_terms {
-                            let _ =
-                                writeln!(out, "    the right equation: {} = {right}", name(*lhs));
-                        }
-                    }
-                }
-                Finding::Unreadable { text, error } => {
-                    let _ = writeln!(out, "{at} cannot read `{text}`: {error}");
-                }
-                Finding::Ignored { text } => {
-                    let _ = writeln!(out, "{at} note: not an equation, ignored: `{text}`");
-                }
-            }
-        }
-        let written_any = |tensor: Tensor| {
-            self.entries.iter().any(|entry| match &entry.finding {
-                Finding::Correct(lhs) | Finding::Wrong { lhs, .. } => lhs.tensor == tensor,
-                _ => false,
-            })
-        };
         for missing in &self.not_written {
             let tensor = missing.tensor;
-            if written_any(tensor) {
+            if missing.written_any {
                 let _ = writeln!(out, "not written: {}", runs(tensor, &missing.runs));
             } else {
                 let _ = writeln!(
@@ -1022,34 +1202,28 @@ impl Report {
     }
 
     fn summary(&self) -> String {
+        let tally = self.tally;
         let equations = self.equations();
-        let unreadable = self
-            .entries
-            .iter()
-            .filter(|entry| matches!(entry.finding, Finding::Unreadable { .. }))
-            .count();
-        let ignored = self
-            .entries
-            .iter()
-            .filter(|entry| matches!(entry.finding, Finding::Ignored { .. }))
-            .count();
-        let wrong = self.wrong() - unreadable;
+        let plural = |count: usize, one: &'static str, many: &'static str| {
+            if count == 1 { one } else { many }
+        };
         let mut parts = alloc::vec![format!(
-            "{equations} {} read: {} correct, {wrong} wrong",
-            if equations == 1 {
-                "equation"
-            } else {
-                "equations"
-            },
-            equations - wrong
+            "{equations} {} read: {} correct, {} wrong",
+            plural(equations, "equation", "equations"),
+            tally.correct,
+            tally.wrong
         )];
-        if unreadable > 0 {
-            parts.push(format!("{unreadable} unreadable"));
+        if tally.unreadable > 0 {
+            parts.push(format!("{} unreadable", tally.unreadable));
         }
-        if ignored > 0 {
+        if tally.too_large > 0 {
+            parts.push(format!("{} too large to check", tally.too_large));
+        }
+        if tally.ignored > 0 {
             parts.push(format!(
-                "{ignored} {} ignored",
-                if ignored == 1 { "line" } else { "lines" }
+                "{} {} ignored",
+                tally.ignored,
+                plural(tally.ignored, "line", "lines")
             ));
         }
         let not_written: usize = self
@@ -1064,9 +1238,39 @@ impl Report {
         let verdict = match self.exit_code() {
             0 => "all correct",
             1 => "wrong",
+            _ if tally.too_large > 0 => "not every equation could be checked",
             _ => "no equation could be read",
         };
         format!("{verdict} ({})", parts.join(", "))
+    }
+}
+
+impl Report {
+    /// Equations read, right or wrong.
+    pub fn equations(&self) -> usize {
+        self.ending.equations()
+    }
+
+    /// Lines found wrong or unreadable.
+    pub fn wrong(&self) -> usize {
+        self.ending.tally.wrong + self.ending.tally.unreadable
+    }
+
+    /// See [`Ending::exit_code`].
+    pub fn exit_code(&self) -> u8 {
+        self.ending.exit_code()
+    }
+
+    /// The report as text, each line prefixed `source:line:` like a compiler's. What
+    /// came from the input (lines quoted, characters named, the source's name) is
+    /// [`escaped`].
+    pub fn render(&self, source: &str) -> String {
+        let mut out = format!("checking {} against {}\n", escaped(source), self.spec);
+        for entry in &self.entries {
+            out.push_str(&entry.render(source));
+        }
+        out.push_str(&self.ending.render());
+        out
     }
 }
 
@@ -1156,7 +1360,7 @@ mod tests {
     }
 
     fn problems(line: &str) -> String {
-        let report = check(&seed(), line, Options::default()).unwrap();
+        let report = check(&seed(), line, Options::default());
         let rendered = report.render("t");
         rendered
             .lines()
@@ -1212,30 +1416,21 @@ mod tests {
     fn exit_codes_follow_the_worst_finding() {
         let spec = seed();
         let right = "dx3 = d1*w3 + d2*w1";
+        assert_eq!(check(&spec, right, Options::default()).exit_code(), 0);
         assert_eq!(
-            check(&spec, right, Options::default()).unwrap().exit_code(),
-            0
-        );
-        assert_eq!(
-            check(&spec, right, Options { complete: true })
-                .unwrap()
-                .exit_code(),
+            check(&spec, right, Options { complete: true }).exit_code(),
             1
         );
         assert_eq!(
-            check(&spec, "dx3 = d1*w3", Options::default())
-                .unwrap()
-                .exit_code(),
+            check(&spec, "dx3 = d1*w3", Options::default()).exit_code(),
             1
         );
         assert_eq!(
-            check(&spec, "notes\nz1 = +", Options::default())
-                .unwrap()
-                .exit_code(),
+            check(&spec, "notes\nz1 = +", Options::default()).exit_code(),
             2
         );
-        assert_eq!(check(&spec, "", Options::default()).unwrap().exit_code(), 2);
-        let twice = check(&spec, &format!("{right}\n{right}"), Options::default()).unwrap();
+        assert_eq!(check(&spec, "", Options::default()).exit_code(), 2);
+        let twice = check(&spec, &format!("{right}\n{right}"), Options::default());
         assert_eq!(twice.exit_code(), 1);
         assert!(
             twice
@@ -1246,7 +1441,7 @@ mod tests {
 
     #[test]
     fn lists_equations_not_written() {
-        let report = check(&seed(), "dx3 = d1*w3 + d2*w1", Options::default()).unwrap();
+        let report = check(&seed(), "dx3 = d1*w3 + d2*w1", Options::default());
         let rendered = report.render("t");
         assert!(
             rendered.contains("not written: dx1, dx2, dx4–dx25\n"),
@@ -1258,10 +1453,197 @@ mod tests {
         );
     }
 
+    /// Nothing from the input reaches the report raw: not a quoted line, not a character
+    /// named in an error, not the source's name.
+    #[test]
+    fn control_characters_from_the_input_are_escaped() {
+        let text = "\u{1b}]0;owned\u{7}title\n\
+                    z1 = w1*x1 +\u{1b}[2J\n\
+                    z2 = w1\u{202e}x3\n\
+                    z3 = \u{9b}31m\r";
+        let report = check(&seed(), text, Options::default());
+        let rendered = report.render("in\u{8}put");
+        assert!(
+            !rendered
+                .chars()
+                .any(|c| (c.is_control() && c != '\n') || c == '\u{202e}'),
+            "{rendered:?}"
+        );
+        for expected in [
+            "checking in\\u{8}put against",
+            "in\\u{8}put:1: note: not an equation, ignored: `\\u{1b}]0;owned\\u{7}title`",
+            "in\\u{8}put:2: cannot read `z1 = w1*x1 +\\u{1b}[2J`: column 13: expected a term such as `w1*x3`, found `\\u{1b}`",
+            "`z2 = w1\\u{202e}x3`: column 8: unexpected `\\u{202e}`",
+            "in\\u{8}put:4: cannot read `z3 = \\u{9b}31m`: column 6: expected a term such as `w1*x3`, found `\\u{9b}`",
+        ] {
+            assert!(rendered.contains(expected), "{expected}\n{rendered}");
+        }
+    }
+
+    /// A product per index, in a scrambled order: the worst case for a linear search, which
+    /// compares each term with every distinct one before it.
+    fn distinct_terms(count: usize) -> Vec<(Term, usize)> {
+        (0..count)
+            .map(|i| {
+                // An odd multiplier permutes the indices below a power of two.
+                let index = i.wrapping_mul(40_503) % count;
+                let term = Term::product(
+                    Variable::new(Tensor::Delta, index),
+                    Variable::new(Tensor::Input, index),
+                );
+                (term, i + 1)
+            })
+            .collect()
+    }
+
+    /// The complexity, counted rather than timed: merging `n` terms compares factors at most
+    /// `2 n log2 n` times (a linear search needs `n (n − 1) / 2` for distinct products).
+    #[test]
+    fn like_terms_merge_in_n_log_n_comparisons() {
+        let count: usize = 1 << 14;
+        let bound = 2 * count * count.ilog2() as usize;
+        let alike = vec![
+            (
+                Term::product(
+                    Variable::new(Tensor::Weight, 0),
+                    Variable::new(Tensor::Input, 0)
+                ),
+                1
+            );
+            count
+        ];
+        let mut reversed = distinct_terms(count);
+        reversed.sort_by(|(a, _), (b, _)| b.factors().cmp(a.factors()));
+        for (name, terms, expected) in [
+            ("distinct", distinct_terms(count), count),
+            ("reversed", reversed, count),
+            ("alike", alike, 1),
+        ] {
+            let mut comparisons = 0;
+            let merged = merge_like_terms(terms, |a, b| {
+                comparisons += 1;
+                a.cmp(b)
+            })
+            .unwrap();
+            assert_eq!(merged.len(), expected, "{name}");
+            assert!(
+                comparisons <= bound,
+                "{name}: {comparisons} comparisons for {count} terms, more than {bound}"
+            );
+        }
+    }
+
+    #[test]
+    fn merged_coefficients_add_up_and_the_first_overflow_written_is_named() {
+        let line = format!(
+            "z1 = 2*w1*x1 + {0}*w2*x2 + w1*x1 + {0}*w2*x2 - w1*x1",
+            i64::MAX
+        );
+        match parse_line(&line) {
+            Line::Unreadable(error) => assert_eq!(error.column, 52, "{error}"),
+            other => panic!("{other:?}"),
+        }
+        let line = format!(
+            "z1 = {0}*w2*x2 + {0}*w1*x1 + {0}*w2*x2 + {0}*w1*x1",
+            i64::MAX
+        );
+        match parse_line(&line) {
+            // The `w2*x2` pair overflows first as written, though `w1*x1` sorts first.
+            Line::Unreadable(error) => assert_eq!(error.column, 62, "{error}"),
+            other => panic!("{other:?}"),
+        }
+        let (_, rhs) = equation("z1 = 2*w1*x1 + w2*x2 - w1*x1 + 3 w2 x2");
+        assert_eq!(rhs, equation("z1 = w1*x1 + 4*w2*x2").1);
+    }
+
+    /// Whether two terms differ in exactly one factor's index (same tensors, same
+    /// coefficient), and by how much.
+    fn one_index_apart(a: &Term, b: &Term) -> Option<usize> {
+        if a.coefficient() != b.coefficient() || a.factors().len() != b.factors().len() {
+            return None;
+        }
+        let mut differing = a.factors().iter().zip(b.factors()).filter(|(x, y)| x != y);
+        let (x, y) = differing.next()?;
+        let apart = x.tensor == y.tensor && differing.next().is_none();
+        apart.then(|| x.index.abs_diff(y.index))
+    }
+
+    /// [`pair`] by its definition: every extra term compared with every missing one.
+    fn pair_by_scanning(
+        extra: Vec<Term>,
+        missing: Vec<Term>,
+    ) -> (Vec<Problem>, Vec<Term>, Vec<Term>) {
+        let mut paired = Vec::new();
+        let mut taken = vec![false; missing.len()];
+        let mut unpaired = Vec::new();
+        for term in extra {
+            let candidates: Vec<(usize, usize)> = missing
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| !taken[i])
+                .filter_map(|(i, candidate)| one_index_apart(&term, candidate).map(|d| (d, i)))
+                .collect();
+            let closest = candidates.iter().map(|&(distance, _)| distance).min();
+            let mut best = candidates
+                .iter()
+                .filter(|&&(distance, _)| Some(distance) == closest);
+            match (best.next(), best.next()) {
+                (Some(&(_, i)), None) => {
+                    taken[i] = true;
+                    paired.push(Problem::Index {
+                        written: term,
+                        right: missing[i].clone(),
+                    });
+                }
+                _ => unpaired.push(term),
+            }
+        }
+        let missing = missing
+            .into_iter()
+            .zip(taken)
+            .filter(|(_, taken)| !taken)
+            .map(|(term, _)| term)
+            .collect();
+        (paired, unpaired, missing)
+    }
+
+    fn small_term() -> impl Strategy<Value = Term> {
+        let variable = (0..3usize, 0..6usize).prop_map(|(tensor, index)| {
+            let tensor = [Tensor::Delta, Tensor::Weight, Tensor::Input][tensor];
+            Variable::new(tensor, index)
+        });
+        (1..3i64, proptest::collection::vec(variable, 1..3))
+            .prop_map(|(coefficient, factors)| Term::new(coefficient, factors))
+    }
+
     proptest! {
+        /// The indexed pairing finds exactly the pairs the scan of every candidate finds.
+        #[test]
+        fn pairing_agrees_with_the_scan(
+            extra in proptest::collection::vec(small_term(), 0..12),
+            missing in proptest::collection::btree_set(
+                small_term().prop_map(|t| (t.factors().to_vec(), t.coefficient())),
+                0..12,
+            ),
+        ) {
+            // Missing terms are distinct products that no extra term has.
+            let missing: Vec<Term> = missing
+                .into_iter()
+                .filter(|(factors, _)| extra.iter().all(|t| t.factors() != factors.as_slice()))
+                .map(|(factors, coefficient)| Term::new(coefficient, factors))
+                .collect();
+            let mut distinct = missing.clone();
+            distinct.dedup_by(|a, b| a.factors() == b.factors());
+            prop_assume!(distinct.len() == missing.len());
+            prop_assert_eq!(
+                pair(extra.clone(), missing.clone()),
+                pair_by_scanning(extra, missing)
+            );
+        }
+
         #[test]
         fn arbitrary_text_never_panics(text in "\\PC{0,80}") {
-            let report = check(&seed(), &text, Options::default()).unwrap();
+            let report = check(&seed(), &text, Options::default());
             let _ = report.render("t");
         }
 
@@ -1269,7 +1651,7 @@ mod tests {
         fn near_equations_never_panic(
             text in "(z|dx|dw|∂L/∂w|δ|x)[0-9₀-₉_{}]{0,3} ?= ?([dwxbδz∂L/]{1,3}[0-9]{0,25}[ *·+−-]{0,2}|…|\\.|[(){}_=,;]){0,12}"
         ) {
-            let report = check(&seed(), &text, Options::default()).unwrap();
+            let report = check(&seed(), &text, Options::default());
             let _ = report.render("t");
         }
     }

@@ -58,6 +58,54 @@ impl Section {
         }
     }
 
+    /// How many terms equation `flat` (0-based) of the section has for `spec`, from the
+    /// index map alone, without deriving it (saturated at `usize::MAX`); 0 past the last
+    /// equation. A request can refuse one equation too long to hold before building it.
+    pub fn terms(self, spec: &Spec, flat: usize) -> usize {
+        if flat >= self.len(spec) {
+            return 0;
+        }
+        let axes = spec.axes();
+        let product =
+            |counts: &mut dyn Iterator<Item = usize>| counts.fold(1, usize::saturating_mul);
+        match self {
+            Section::Forward => {
+                let [_, _, position @ ..] = Layout::new(&spec.output_shape()).unravel(flat);
+                let taps = product(&mut axes.iter().zip(position).map(|(axis, p)| {
+                    // Taps reading real input: p·s + t·d − pad_lo in 0..in.
+                    let start = wide(p) * wide(axis.stride());
+                    let low = wide(axis.pad_before()) - start;
+                    taps_between(axis, low, low + wide(axis.input()) - 1, 1, 0)
+                }));
+                spec.in_channels_per_group()
+                    .saturating_mul(taps)
+                    .saturating_add(usize::from(spec.bias()))
+            }
+            Section::GradInput => {
+                let [_, _, position @ ..] = Layout::new(&spec.input_shape()).unravel(flat);
+                let taps = product(&mut axes.iter().zip(position).map(|(axis, i)| {
+                    // Taps some output reaches i from: t·d = i + pad_lo − p·s, p in 0..out.
+                    let reach = wide(i) + wide(axis.pad_before());
+                    let farthest = (wide(axis.output()) - 1) * wide(axis.stride());
+                    let residue = (i + axis.pad_before()) % axis.stride();
+                    taps_between(axis, reach - farthest, reach, axis.stride(), residue)
+                }));
+                spec.out_channels_per_group().saturating_mul(taps)
+            }
+            Section::GradWeight => {
+                let [_, _, tap @ ..] = Layout::new(&spec.weight_shape()).unravel(flat);
+                let positions = product(
+                    &mut axes
+                        .iter()
+                        .zip(tap)
+                        .map(|(axis, t)| axis.outputs_reading(t).len()),
+                );
+                spec.batch().saturating_mul(positions)
+            }
+            Section::GradBias => self.max_terms(spec),
+        }
+    }
+
     /// The number of equations the section has for `spec`.
     pub fn len(self, spec: &Spec) -> usize {
         match self {
@@ -289,6 +337,117 @@ impl<'a> Deriver<'a> {
     }
 }
 
+/// A size in the signed arithmetic of [`taps_between`], wide enough for any difference of
+/// two sizes or product of two.
+fn wide(size: usize) -> i128 {
+    i128::try_from(size).unwrap_or(i128::MAX)
+}
+
+/// How many taps `t` of `axis`'s kernel have `low ≤ t·d ≤ high` and
+/// `t·d ≡ residue (mod modulus)`, `d` the dilation: a range of taps, of which every
+/// `modulus / gcd(d, modulus)`-th one solves the congruence, counted without a loop.
+fn taps_between(axis: &Axis, low: i128, high: i128, modulus: usize, residue: usize) -> usize {
+    let dilation = wide(axis.dilation());
+    let first = (-(-low).div_euclid(dilation)).max(0);
+    let last = high.div_euclid(dilation).min(wide(axis.kernel()) - 1);
+    if high < 0 || first > last {
+        return 0;
+    }
+    let common = gcd(axis.dilation(), modulus);
+    if !residue.is_multiple_of(common) {
+        return 0;
+    }
+    let period = modulus / common;
+    // The first solution t0 of (d / g)·t ≡ residue / g (mod period); period = 1 when the
+    // stride is 1 or the dilation a multiple of it, and every tap solves it.
+    let solution = match inverse(axis.dilation() / common % period, period) {
+        Some(inverse) => {
+            let product = (residue / common % period) as u128 * inverse as u128;
+            wide((product % period as u128) as usize)
+        }
+        None => 0,
+    };
+    let period = wide(period);
+    let start = first + (solution - first).rem_euclid(period);
+    if start > last {
+        return 0;
+    }
+    usize::try_from((last - start) / period + 1).unwrap_or(usize::MAX)
+}
+
+fn gcd(mut a: usize, mut b: usize) -> usize {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// The inverse of `value` modulo `modulus`, for coprime values and a modulus above 1.
+fn inverse(value: usize, modulus: usize) -> Option<usize> {
+    if modulus <= 1 {
+        return None;
+    }
+    // The extended Euclidean algorithm: old_s · value ≡ old_r (mod modulus) throughout.
+    let (mut old_r, mut r) = (wide(value), wide(modulus));
+    let (mut old_s, mut s) = (1i128, 0i128);
+    while r != 0 {
+        let quotient = old_r / r;
+        (old_r, r) = (r, old_r - quotient * r);
+        (old_s, s) = (s, old_s - quotient * s);
+    }
+    (old_r == 1).then(|| old_s.rem_euclid(wide(modulus)) as usize)
+}
+
 /// Keeps the array patterns above honest: the index arrays are sized for the deepest
 /// layout.
 const _: () = assert!(MAX_DIMS == 5);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The count from the index map is the length of every derived equation, across
+    /// strides, dilations, paddings that leave taps on padding only, groups and bias.
+    #[test]
+    fn terms_counts_every_derived_equation() {
+        for text in [
+            "in=5 k=3 stride=2",
+            "in=(9,) k=3 stride=2 dilation=2 pad=3",
+            "in=(10,) k=4 stride=3 dilation=2 pad=((5,4),)",
+            "in=(3,) k=3 pad=((7,5),) stride=4",
+            "in=(4,) k=2 dilation=3 pad=((0,6),) stride=5",
+            "in=(12,) k=5 stride=4 dilation=6 pad=((9,11),)",
+            "in=(7,6) k=(3,2) stride=(2,3) dilation=(1,2) pad=same cin=4 cout=6 groups=2 bias batch=2",
+            "in=(4,5,3) k=(2,3,2) stride=(1,2,1) pad=1 bias",
+        ] {
+            let spec = Spec::parse(text).unwrap();
+            for section in Section::ALL {
+                for equation in equations(&spec, section) {
+                    let flat = equation.lhs.index;
+                    assert_eq!(
+                        section.terms(&spec, flat),
+                        equation.rhs.terms().len(),
+                        "{text}: {section:?} {flat}"
+                    );
+                    assert!(section.terms(&spec, flat) <= section.max_terms(&spec));
+                }
+                assert_eq!(section.terms(&spec, section.len(&spec)), 0);
+            }
+        }
+    }
+
+    /// Layers far too large to derive are counted at once: one `dw` equation of a
+    /// four-billion-long axis, and a kernel of a trillion taps every millionth of which
+    /// reaches an input.
+    #[test]
+    fn terms_counts_without_deriving() {
+        let spec = Spec::parse("in=(4000000000,) k=1").unwrap();
+        assert_eq!(Section::GradWeight.terms(&spec, 0), 4_000_000_000);
+        assert_eq!(Section::Forward.terms(&spec, 3_999_999_999), 1);
+        let spec =
+            Spec::parse("in=(1000000000000,) k=1000000000000 stride=1000000 pad=999999999999")
+                .unwrap();
+        assert_eq!(spec.axes()[0].output(), 2_000_000);
+        assert_eq!(Section::GradInput.terms(&spec, 0), 1_000_000);
+    }
+}

@@ -158,15 +158,17 @@ impl Expr {
         let mut terms: Vec<Term> = terms.into_iter().collect();
         // A stable sort is linear on the already ordered runs the derivations produce.
         terms.sort_by(Term::order);
-        let mut merged: Vec<Term> = Vec::with_capacity(terms.len());
-        for term in terms {
-            match merged.last_mut() {
-                Some(last) if last.factors == term.factors => last.coefficient += term.coefficient,
-                _ => merged.push(term),
+        // Merged in place: a second vector of the terms added 0.8 GB to the peak memory of
+        // printing an equation of 2^24 terms (measured in the README, "Errors").
+        terms.dedup_by(|later, kept| {
+            let alike = later.factors == kept.factors;
+            if alike {
+                kept.coefficient += later.coefficient;
             }
-        }
-        merged.retain(|term| term.coefficient != 0);
-        Expr { terms: merged }
+            alike
+        });
+        terms.retain(|term| term.coefficient != 0);
+        Expr { terms }
     }
 
     /// The terms, in canonical order.

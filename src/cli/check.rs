@@ -1,8 +1,9 @@
 //! `convsym check FILE [KEYS…]`: equations written by hand, checked against a layer.
 
-use std::io::{Read, Write};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
 
-use convsym::check::{self, Options};
+use convsym::check::{self, Checker, LARGEST, LARGEST_TEXT, Options};
 
 use super::keys::{INVALID, Keys};
 
@@ -20,49 +21,162 @@ pub struct CheckArgs {
     pub keys: Keys,
 }
 
-/// Prints the report; exit code 0 when every equation is right, 1 when any is wrong (or,
-/// with `--complete`, missing), 2 when the layer, the file or every line is unusable.
-pub fn run(
-    args: &CheckArgs,
-    stdout: &mut dyn Write,
-    stderr: &mut dyn Write,
-) -> std::io::Result<u8> {
+/// Prints the report as the lines are read; exit code 0 when every equation is right, 1
+/// when any is wrong (or, with `--complete`, missing), 2 when the layer, the file or every
+/// line is unusable, or an equation is too large to check. A failure to write is
+/// returned, for [`super::main`] to end with exit code 1.
+pub fn run(args: &CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> io::Result<u8> {
     let Some(spec) = args.keys.spec_reported(stderr)? else {
         return Ok(INVALID);
     };
-    let (source, text) = if args.file == "-" {
-        let mut text = String::new();
-        if let Err(error) = std::io::stdin().read_to_string(&mut text) {
-            writeln!(stderr, "error: cannot read standard input: {error}")?;
-            return Ok(2);
-        }
-        ("<stdin>", text)
+    let (source, mut input): (String, Box<dyn BufRead>) = if args.file == "-" {
+        ("<stdin>".into(), Box::new(io::stdin().lock()))
     } else {
-        match std::fs::read_to_string(&args.file) {
-            Ok(text) => (args.file.as_str(), text),
+        match File::open(&args.file) {
+            Ok(file) => (args.file.clone(), Box::new(BufReader::new(file))),
             Err(error) => {
-                writeln!(stderr, "error: cannot read `{}`: {error}", args.file)?;
-                return Ok(2);
+                let file = check::escaped(&args.file);
+                writeln!(stderr, "error: cannot read `{file}`: {error}")?;
+                return Ok(INVALID);
             }
         }
     };
+    let mut out = BufWriter::new(stdout);
+    out.write_all(check::header(&spec, &source).as_bytes())?;
     let options = Options {
         complete: args.complete,
     };
-    let report = match check::check(&spec, &text, options) {
-        Ok(report) => report,
-        Err(too_large) => {
-            writeln!(stderr, "error: {too_large}")?;
-            return Ok(INVALID);
-        }
+    let mut checker = Checker::new(&spec, options);
+    let mut lines = Lines {
+        input: &mut *input,
+        line: Vec::new(),
+        number: 0,
+        left: LARGEST_TEXT,
     };
-    stdout.write_all(report.render(source).as_bytes())?;
-    let code = report.exit_code();
-    if code == 2 {
+    loop {
+        match lines.next() {
+            Ok(Some(line)) => {
+                if let Some(entry) = checker.read(line) {
+                    out.write_all(entry.render(&source).as_bytes())?;
+                }
+            }
+            Ok(None) => break,
+            Err(unread) => {
+                out.flush()?;
+                let source = check::escaped(&source);
+                writeln!(stderr, "error: {}", unread.message(&source))?;
+                return Ok(INVALID);
+            }
+        }
+    }
+    let ending = checker.finish();
+    out.write_all(ending.render().as_bytes())?;
+    out.flush()?;
+    let code = ending.exit_code();
+    let source = check::escaped(&source);
+    if ending.tally.too_large > 0 {
+        let count = ending.tally.too_large;
+        let equations = if count == 1 { "equation" } else { "equations" };
+        writeln!(
+            stderr,
+            "error: {count} {equations} in `{source}` not checked: more than {LARGEST} terms, the most `check` holds in one equation"
+        )?;
+    } else if code == 2 {
         writeln!(
             stderr,
             "error: no equation found in `{source}`: write one per line, e.g. `z1 = w1*x1 + w2*x2`"
         )?;
     }
     Ok(code)
+}
+
+/// The lines of the input, read one at a time, at most [`LARGEST_TEXT`] bytes in all.
+struct Lines<'a> {
+    input: &'a mut dyn BufRead,
+    /// The current line, without its line break.
+    line: Vec<u8>,
+    /// Its 1-based number.
+    number: usize,
+    /// The bytes still allowed.
+    left: usize,
+}
+
+/// Why reading stopped before the end of the input.
+enum Unread {
+    /// Reading failed.
+    Failed(io::Error),
+    /// The input is past [`LARGEST_TEXT`] bytes.
+    TooLarge,
+    /// A line holds a NUL byte or is not UTF-8.
+    NotText { line: usize, nul: bool },
+}
+
+impl Unread {
+    fn message(&self, source: &str) -> String {
+        match self {
+            Unread::Failed(error) => format!("cannot read `{source}`: {error}"),
+            Unread::TooLarge => format!(
+                "`{source}` is larger than {LARGEST_TEXT} bytes, the most `check` reads: 64 bytes for each of the {LARGEST} terms of the longest equation it checks"
+            ),
+            Unread::NotText { line, nul } => {
+                let what = if *nul {
+                    "holds a NUL byte"
+                } else {
+                    "is not UTF-8"
+                };
+                format!(
+                    "`{source}` is not text: line {line} {what}; `check` reads equations as UTF-8 text"
+                )
+            }
+        }
+    }
+}
+
+impl Lines<'_> {
+    /// The next line, or `None` at the end of the input. A NUL byte or the limit stops the
+    /// reading as soon as it is read, so `/dev/zero` is refused at once.
+    fn next(&mut self) -> Result<Option<&str>, Unread> {
+        self.line.clear();
+        self.number += 1;
+        let mut ended = false;
+        while !ended {
+            let available = match self.input.fill_buf() {
+                Ok(available) => available,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => return Err(Unread::Failed(error)),
+            };
+            if available.is_empty() {
+                if self.line.is_empty() {
+                    return Ok(None);
+                }
+                break;
+            }
+            let (chunk, consumed) = match available.iter().position(|&byte| byte == b'\n') {
+                Some(end) => {
+                    ended = true;
+                    (&available[..end], end + 1)
+                }
+                None => (available, available.len()),
+            };
+            if chunk.contains(&0) {
+                return Err(Unread::NotText {
+                    line: self.number,
+                    nul: true,
+                });
+            }
+            self.left = self.left.checked_sub(consumed).ok_or(Unread::TooLarge)?;
+            self.line.extend_from_slice(chunk);
+            self.input.consume(consumed);
+        }
+        // A line ending `\r\n` is one line break, as in `str::lines`.
+        if self.line.last() == Some(&b'\r') {
+            self.line.pop();
+        }
+        std::str::from_utf8(&self.line)
+            .map(Some)
+            .map_err(|_| Unread::NotText {
+                line: self.number,
+                nul: false,
+            })
+    }
 }

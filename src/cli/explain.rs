@@ -46,7 +46,9 @@ pub struct ExplainArgs {
 }
 
 /// Prints the explanation; exit code 0, or 1 if the constructions disagreed with the chain
-/// rule (a bug), or 2 on a bad specification or an SVG that cannot be drawn or written.
+/// rule (a bug), or 2 on a bad specification or an SVG that cannot be drawn or written. A
+/// failure to write standard output is returned, for [`super::main`] to end with exit
+/// code 1.
 pub fn run(
     args: &ExplainArgs,
     stdout: &mut dyn Write,

@@ -72,13 +72,16 @@ pub fn main() -> ExitCode {
         Command::Explain(args) => explain::run(args, &mut stdout, &mut stderr),
         Command::Check(args) => check::run(args, &mut stdout, &mut stderr),
     };
+    // Flushed here, not at exit, where a failure would go unseen.
+    let outcome = outcome.and_then(|code| stdout.flush().map(|()| code));
     match outcome {
         Ok(code) => ExitCode::from(code),
         // A closed pipe (`convsym explain | head`) is the reader's choice, not a failure.
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        // Exit code 1, as for the equations: 2 is for what the user asked, not for the disk.
         Err(error) => {
             let _ = writeln!(stderr, "error: cannot write the output: {error}");
-            ExitCode::from(keys::INVALID)
+            ExitCode::FAILURE
         }
     }
 }

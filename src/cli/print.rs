@@ -85,8 +85,10 @@ pub fn run(args: &Args) -> ExitCode {
         Some(only) => vec![only.section()],
         None => Section::ALL.to_vec(),
     };
-    // Equations stream one at a time, but each is built whole before it is printed.
-    for &section in &sections {
+    // Equations stream one at a time, but each is built whole before it is printed; the Σ
+    // formulas build none.
+    let unrolled = !matches!(args.format, FormatArg::Sigma);
+    for &section in sections.iter().filter(|_| unrolled) {
         let terms = section.max_terms(&spec);
         if terms > LARGEST_EQUATION {
             let _ = writeln!(
@@ -113,8 +115,10 @@ pub fn run(args: &Args) -> ExitCode {
     streamed.exit_code()
 }
 
-/// The most terms of one equation printed: about 800 MB of terms. A `dw` equation has a
-/// term per batch element and output position: 802 816 for a batch of 64 at 224×224.
+/// The most terms of one equation printed: 48 bytes each and its printed line beside them,
+/// an equation of 2^24 terms peaks at 1.1 GB (measured in the README, "Errors"). A `dw`
+/// equation has a term per batch element and output position: 802 816 for a batch of 64
+/// at 224×224.
 const LARGEST_EQUATION: usize = 1 << 24;
 
 /// Names listed in a note before it only counts the rest.
