@@ -2,8 +2,9 @@
 # Runs the targets, built with `known-defects`, on one input per defect being fixed in
 # issue 14, and says what each does. Today every one fails: the stack overflows on deep
 # nesting (specification, command line, macro), `check` takes quadratic time over one long
-# equation, reads `/dev/zero` until memory runs out, and echoes control bytes. Once the
-# fixes are merged each should pass; then the feature and the caps it lifts can go.
+# equation, reads `/dev/zero` until memory runs out, and echoes control bytes; and one
+# found by the fuzzing itself, `conv!` expanding a long row slowly. Once the fixes are
+# merged each should pass; then the feature and the caps it lifts can go.
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -20,6 +21,9 @@ cases = {
     # syn's token buffer from about 10 000.
     "macro_parse-deep-nesting": "in=" + "(" * 7000 + "5" + ")" * 7000 + ", k=3",
     "cli-endless-input": "check\n/dev/zero\nin=5\nk=3",
+    # Found by this fuzzing (not one of issue 14's): the loop kernels' table of row blocks
+    # grows with the row: past 2 GB here, seconds and hundreds of megabytes at a tenth.
+    "macro_parse-long-row": "in=(100000000,) k=3",
     "check_notation-control-bytes": "z1 = w1*x1 \x1b[31m\x07\n",
     "check_notation-long-equation":
         "z1 = " + " + ".join(f"w1*x{i}" for i in range(1, 60001)) + "\n",
