@@ -73,10 +73,10 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    if let Ok(spec) = cli.keys().spec_or_report() {
-        if !convsym_fuzz::small(&spec) {
-            return;
-        }
+    if let Ok(spec) = cli.keys().spec_or_report()
+        && !convsym_fuzz::small(&spec)
+    {
+        return;
     }
 
     let directory = directory();

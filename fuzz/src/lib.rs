@@ -72,7 +72,7 @@ impl Choices {
     }
 
     /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn bits(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -85,7 +85,7 @@ impl Choices {
         if bound == 0 {
             return 0;
         }
-        (self.next() % bound as u64) as usize
+        (self.bits() % bound as u64) as usize
     }
 
     /// One of `items`.
@@ -101,7 +101,7 @@ pub fn respell(equation: &Equation, choices: &mut Choices) -> String {
     let times = *choices.pick(&["*", "·", "⋅", "×", " ", " * "]);
     let bullet = *choices.pick(&["", "- ", "* ", "• "]);
     let end = *choices.pick(&["", ".", ",", "  "]);
-    let mut style = || choices.next();
+    let mut style = || choices.bits();
     let mut text = String::from(bullet);
     text.push_str(&variable(equation.lhs, style()));
     text.push_str(" = ");
