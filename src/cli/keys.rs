@@ -2,9 +2,7 @@
 //! once, with every error reported on standard error under the text it is about.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::ops::Range;
-use std::process::ExitCode;
 
 use convsym::{Error, Spec};
 
@@ -49,16 +47,6 @@ impl Keys {
             Ok(spec) => Ok(Some(spec)),
             Err(report) => stderr.write_all(report.as_bytes()).map(|()| None),
         }
-    }
-
-    /// The validated layer; on errors, reports each on standard error and returns the exit
-    /// code to end with.
-    pub fn spec(&self) -> Result<Spec, ExitCode> {
-        self.spec_or_report().map_err(|report| {
-            // Nothing is left to tell if standard error itself is closed.
-            let _ = std::io::stderr().lock().write_all(report.as_bytes());
-            ExitCode::from(INVALID)
-        })
     }
 }
 

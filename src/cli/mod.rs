@@ -51,6 +51,21 @@ pub struct Cli {
     print: print::Args,
 }
 
+impl Cli {
+    /// The layer's keys, whichever command runs.
+    #[allow(
+        dead_code,
+        reason = "the `cli` fuzz target reads them to skip layers too large to run often"
+    )]
+    pub fn keys(&self) -> &keys::Keys {
+        match &self.command {
+            None => &self.print.keys,
+            Some(Command::Explain(args)) => &args.keys,
+            Some(Command::Check(args)) => &args.keys,
+        }
+    }
+}
+
 /// The subcommands beside the default action.
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -63,25 +78,30 @@ enum Command {
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Some(command) = &cli.command else {
-        return print::run(&cli.print);
-    };
     let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
     let (mut stdout, mut stderr) = (stdout.lock(), stderr.lock());
-    let outcome = match command {
-        Command::Explain(args) => explain::run(args, &mut stdout, &mut stderr),
-        Command::Check(args) => check::run(args, &mut stdout, &mut stderr),
+    ExitCode::from(run(&cli, &mut stdout, &mut stderr))
+}
+
+/// Runs a parsed command line with `stdout` and `stderr` as its streams and returns the
+/// exit code: the whole command but the parsing of `std::env::args`, so that it can run
+/// on in-memory writers (the `cli` fuzz target does).
+pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
+    let outcome = match &cli.command {
+        None => return print::run(&cli.print, stdout, stderr),
+        Some(Command::Explain(args)) => explain::run(args, stdout, stderr),
+        Some(Command::Check(args)) => check::run(args, stdout, stderr),
     };
     // Flushed here, not at exit, where a failure would go unseen.
     let outcome = outcome.and_then(|code| stdout.flush().map(|()| code));
     match outcome {
-        Ok(code) => ExitCode::from(code),
+        Ok(code) => code,
         // A closed pipe (`convsym explain | head`) is the reader's choice, not a failure.
-        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => 0,
         // Exit code 1, as for the equations: 2 is for what the user asked, not for the disk.
         Err(error) => {
             let _ = writeln!(stderr, "error: cannot write the output: {error}");
-            ExitCode::FAILURE
+            1
         }
     }
 }

@@ -2,8 +2,7 @@
 //! derived, and quiet when the reader goes away (`convsym … | head`).
 
 use std::fmt;
-use std::io::{self, BufWriter, StdoutLock, Write as _};
-use std::process::ExitCode;
+use std::io::{self, BufWriter, Write};
 
 /// How writing a document ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,18 +17,19 @@ pub enum Streamed {
 
 impl Streamed {
     /// The exit code for this ending: 0 unless writing failed.
-    pub fn exit_code(self) -> ExitCode {
-        match self {
-            Streamed::Complete | Streamed::Closed => ExitCode::SUCCESS,
-            Streamed::Failed => ExitCode::FAILURE,
-        }
+    pub fn exit_code(self) -> u8 {
+        u8::from(self == Streamed::Failed)
     }
 }
 
-/// Runs `write` on buffered standard output, then flushes it.
-pub fn stream(write: impl FnOnce(&mut Stdout<'_>) -> fmt::Result) -> Streamed {
+/// Runs `write` on `stdout`, buffered, then flushes it; a failure is reported on `stderr`.
+pub fn stream(
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+    write: impl FnOnce(&mut Stdout<'_>) -> fmt::Result,
+) -> Streamed {
     let mut out = Stdout {
-        writer: BufWriter::with_capacity(1 << 16, io::stdout().lock()),
+        writer: BufWriter::with_capacity(1 << 16, stdout),
         error: None,
     };
     let written = write(&mut out);
@@ -39,7 +39,7 @@ pub fn stream(write: impl FnOnce(&mut Stdout<'_>) -> fmt::Result) -> Streamed {
         (Err(_), Some(error)) if error.kind() == io::ErrorKind::BrokenPipe => Streamed::Closed,
         (Err(_), error) => {
             let reason = error.map_or_else(|| "a value failed to format".into(), |e| e.to_string());
-            let _ = writeln!(io::stderr(), "error: cannot write the output: {reason}");
+            let _ = writeln!(stderr, "error: cannot write the output: {reason}");
             Streamed::Failed
         }
     }
@@ -48,7 +48,7 @@ pub fn stream(write: impl FnOnce(&mut Stdout<'_>) -> fmt::Result) -> Streamed {
 /// Standard output as a [`fmt::Write`], so the runtime's `alloc`-only renderers can write to
 /// it; keeps the I/O error that a bare [`fmt::Error`] cannot carry.
 pub struct Stdout<'a> {
-    writer: BufWriter<StdoutLock<'a>>,
+    writer: BufWriter<&'a mut dyn Write>,
     error: Option<io::Error>,
 }
 

@@ -2,8 +2,7 @@
 //! on standard error why some input gradients are 0.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::process::ExitCode;
+use std::io::Write;
 
 use clap::ValueEnum;
 use convsym::derive::Section;
@@ -18,7 +17,7 @@ use super::output::{self, Streamed};
 pub struct Args {
     /// The layer.
     #[command(flatten)]
-    keys: Keys,
+    pub keys: Keys,
     /// How to write the equations
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     format: FormatArg,
@@ -75,11 +74,12 @@ impl Only {
     }
 }
 
-/// Prints the equations; exit code 2 for an invalid specification.
-pub fn run(args: &Args) -> ExitCode {
-    let spec = match args.keys.spec() {
-        Ok(spec) => spec,
-        Err(code) => return code,
+/// Prints the equations on `stdout`, notes and errors on `stderr`; exit code 2 for an
+/// invalid specification.
+pub fn run(args: &Args, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
+    // Nothing is left to tell if standard error itself is closed.
+    let Ok(Some(spec)) = args.keys.spec_reported(stderr) else {
+        return INVALID;
     };
     let sections = match args.only {
         Some(only) => vec![only.section()],
@@ -92,15 +92,16 @@ pub fn run(args: &Args) -> ExitCode {
         let terms = section.max_terms(&spec);
         if terms > LARGEST_EQUATION {
             let _ = writeln!(
-                std::io::stderr(),
+                stderr,
                 "error: a `{}` equation of this layer can have {terms} terms, more than the {LARGEST_EQUATION} convsym holds at once",
                 section.tensor().name()
             );
-            return ExitCode::from(INVALID);
+            return INVALID;
         }
     }
-    let streamed =
-        output::stream(|out| render::document(out, &spec, args.format.format(), &sections));
+    let streamed = output::stream(stdout, stderr, |out| {
+        render::document(out, &spec, args.format.format(), &sections)
+    });
     if streamed == Streamed::Complete {
         let mut notes = String::new();
         if sections.contains(&Section::GradInput) {
@@ -109,8 +110,7 @@ pub fn run(args: &Args) -> ExitCode {
         if sections == [Section::GradBias] && !spec.bias() {
             notes.push_str("note: the layer has no bias, so there is no `db`; add `bias`\n");
         }
-        // Nothing is left to tell if standard error itself is closed.
-        let _ = std::io::stderr().lock().write_all(notes.as_bytes());
+        let _ = stderr.write_all(notes.as_bytes());
     }
     streamed.exit_code()
 }

@@ -1,0 +1,107 @@
+//! Any text to `check`, against one of a few small fixed layers.
+//!
+//! - No input panics, and the report has one entry per non-blank line.
+//! - No wrong equation is accepted: every line found correct, read again on its own
+//!   (`check::parse_line`), is exactly the derived equation of its element.
+//! - A line found wrong for its terms really differs from the derived equation, and the
+//!   right equation shown is the derived one.
+//! - The exit code is 0, 1 or 2, and 2 exactly when no equation was read.
+//! - With `known-defects`: the report echoes no control character, and some inputs get a
+//!   line of tens of thousands of distinct terms, which a check quadratic in the terms of
+//!   one equation takes seconds over (run with `-timeout`).
+#![no_main]
+
+use conv_runtime::check::{self, Finding, Line, Options, Problem};
+use conv_runtime::derive::{self, Section};
+use conv_runtime::{Expr, Spec};
+use convsym_fuzz::{Choices, KNOWN_DEFECTS};
+use libfuzzer_sys::fuzz_target;
+
+/// The layers checked against: the seed, a remainder with unread inputs and a bias, and
+/// channels with groups, a batch and dilation on one axis.
+const LAYERS: [&str; 3] = [
+    "in=5 k=3 stride=2",
+    "in=6 k=3 stride=2 bias",
+    "in=(9,) k=2 dilation=2 stride=2 cin=4 cout=2 groups=2 batch=2 pad=1",
+];
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let mut choices = Choices::new(data);
+    let layer = choices.pick(&LAYERS);
+    let spec = Spec::parse(layer).expect("a valid layer");
+    let options = Options {
+        complete: choices.below(2) == 0,
+    };
+    let mut text = text.into_owned();
+    if KNOWN_DEFECTS && choices.below(16) == 0 {
+        // One equation of many distinct terms, `z1 = w1*x1 + w1*x2 + …`.
+        let terms = 10_000 + choices.below(40_000);
+        let sum: Vec<String> = (1..=terms).map(|i| format!("w1*x{i}")).collect();
+        text = format!("{text}\nz1 = {}\n", sum.join(" + "));
+    }
+    let report = check::check(&spec, &text, options).expect("a small layer");
+
+    let lines: Vec<&str> = text.lines().collect();
+    let non_blank = lines.iter().filter(|line| !line.trim().is_empty()).count();
+    assert_eq!(report.entries.len(), non_blank, "{text:?}");
+    for entry in &report.entries {
+        let line = lines[entry.line - 1];
+        match &entry.finding {
+            Finding::Correct(lhs) => {
+                let Line::Equation(read, rhs) = check::parse_line(line) else {
+                    panic!("`{line}` is correct but not an equation");
+                };
+                assert_eq!(read, *lhs, "`{line}`");
+                assert_eq!(Some(rhs), derived(&spec, read), "`{line}` is accepted");
+            }
+            Finding::Wrong {
+                lhs,
+                problems,
+                right,
+            } => {
+                let Line::Equation(read, rhs) = check::parse_line(line) else {
+                    panic!("`{line}` is wrong but not an equation");
+                };
+                assert_eq!(read, *lhs, "`{line}`");
+                let derived = derived(&spec, read);
+                assert_eq!(*right, derived, "`{line}`: the right equation shown");
+                let about_terms = !problems.iter().all(|problem| {
+                    matches!(
+                        problem,
+                        Problem::Repeated { .. } | Problem::NoSuchElement { .. }
+                    )
+                });
+                if about_terms {
+                    assert_ne!(Some(rhs), derived, "`{line}` is right: {problems:?}");
+                }
+            }
+            Finding::Unreadable { .. } => {
+                assert!(matches!(check::parse_line(line), Line::Unreadable(_)));
+            }
+            Finding::Ignored { .. } => {
+                assert_eq!(check::parse_line(line), Line::Ignored, "`{line}`");
+            }
+        }
+    }
+    let code = report.exit_code();
+    assert!(code <= 2);
+    assert_eq!(code == 2, report.equations() == 0, "{text:?}");
+    let rendered = report.render("fuzz.txt");
+    if KNOWN_DEFECTS {
+        assert!(
+            !convsym_fuzz::has_control(&rendered),
+            "the report echoes a control character: {rendered:?}"
+        );
+    }
+});
+
+/// The right side the chain rule gives `lhs`, if the layer has that element.
+fn derived(spec: &Spec, lhs: conv_runtime::Variable) -> Option<Expr> {
+    let section = Section::ALL
+        .into_iter()
+        .find(|section| section.tensor() == lhs.tensor)?;
+    derive::equations(spec, section)
+        .nth(lhs.index)
+        .map(|equation| equation.rhs)
+}

@@ -1,0 +1,102 @@
+//! Text to `proc_macro2` tokens to the `conv!` macro's own parse, validation and expansion,
+//! as the compiler would run them on the tokens inside `conv!(…)`.
+//!
+//! A proc-macro crate links only into the compiler, so its modules are compiled here from
+//! `conv-macros/src` as they are (the module `conv_macros` below; nothing in that crate
+//! changes for the fuzzer). Invariants:
+//!
+//! - No input panics: every bad input is a `syn::Error`, which renders as
+//!   `compile_error!` tokens.
+//! - An expansion is Rust: an item form parses as a file, an expression form as a block.
+//!   Parsing it with syn takes most of an execution's time, so one input in eight (chosen
+//!   by its bytes, so a crash reproduces) is parsed back.
+//!
+//! A layer unrolled fully above [`UNROLLED`] statements is validated but not expanded:
+//! thousands of statements slow a run tenfold, and the loop kernels, which are expanded
+//! for every size, take the same arithmetic on sizes. Nor is one whose loop kernels carry
+//! a table of more than [`ROW_TABLE`] entries, unless `known-defects`: the table of a
+//! row's blocks (`lower/loops.rs`, `blocked_rows`) grows with the row, so
+//! `conv!(in = (10000000,), k = 3)` expands for seconds into hundreds of megabytes, a
+//! finding reported with this target (`fuzz/known.sh` keeps the input).
+#![no_main]
+
+use convsym_fuzz::Choices;
+use libfuzzer_sys::fuzz_target;
+use proc_macro2::TokenStream;
+
+/// The most statements per kernel expanded fully unrolled.
+const UNROLLED: usize = 256;
+
+/// The most `(lo, hi, first)` entries of a loop kernel's table of row blocks, one per tap
+/// per block of 256 positions, expanded unless `known-defects`.
+const ROW_TABLE: usize = 1 << 14;
+
+/// `conv-macros/src`, its modules under their own names so their `crate::…` paths resolve.
+#[allow(
+    dead_code,
+    unreachable_pub,
+    reason = "the proc-macro's modules, of which the target calls `expand` and the parse"
+)]
+#[path = "../../conv-macros/src"]
+mod conv_macros {
+    pub mod derive;
+    pub mod expand;
+    pub mod lower;
+    pub mod parse;
+    pub mod spec;
+}
+
+// `expand.rs` and the others name each other `crate::parse`, `crate::spec`, ….
+use conv_macros::{derive, lower, parse, spec};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if convsym_fuzz::too_deep(text) {
+        return;
+    }
+    let Ok(tokens) = text.parse::<TokenStream>() else {
+        return;
+    };
+    let Ok(invocation) = syn::parse2::<parse::Invocation>(tokens.clone()) else {
+        let error = conv_macros::expand::expand(tokens).expect_err("the parse failed");
+        assert!(!error.into_compile_error().is_empty());
+        return;
+    };
+    let item_form = invocation.item.is_some();
+    match spec::Layer::from_invocation(&invocation) {
+        Ok(layer) if layer.unroll == spec::Unroll::Full && spec::size(&layer.spec) > UNROLLED => {
+            return;
+        }
+        Ok(layer) if !convsym_fuzz::KNOWN_DEFECTS && row_table(&layer.spec) > ROW_TABLE => return,
+        Ok(_) => {}
+        Err(error) => {
+            assert!(!error.into_compile_error().is_empty());
+            return;
+        }
+    }
+    let expansion = conv_macros::expand::expand(tokens).expect("validated above");
+    if Choices::new(data).below(8) != 0 {
+        return;
+    }
+    if item_form {
+        if let Err(error) = syn::parse2::<syn::File>(expansion.clone()) {
+            panic!("the expansion of `{text}` is not a file: {error}\n{expansion}");
+        }
+    } else if let Err(error) = syn::parse2::<syn::ExprBlock>(expansion.clone()) {
+        panic!("the expansion of `{text}` is not a block: {error}\n{expansion}");
+    }
+});
+
+/// The entries of the largest table of row blocks a loop kernel of `spec` can carry.
+fn row_table(spec: &conv_runtime::Spec) -> usize {
+    spec.axes()
+        .iter()
+        .map(|axis| {
+            let row = axis.input().max(axis.output());
+            row.div_ceil(256).saturating_mul(axis.kernel())
+        })
+        .max()
+        .unwrap_or(0)
+}
