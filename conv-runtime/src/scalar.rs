@@ -23,6 +23,14 @@ pub trait Scalar: Clone {
     fn accumulate_product(&mut self, a: &Self, b: &Self) {
         self.accumulate(&a.times(b));
     }
+    /// Whether every value is finite: neither infinite nor NaN. Types without such values
+    /// (the integers, [`Expr`]) always are. [`simd::dispatch`] runs a kernel's wide builds
+    /// only on finite operands ([`Kernel::finite`]).
+    #[inline]
+    fn all_finite(values: &[Self]) -> bool {
+        let _ = values;
+        true
+    }
     /// Runs a kernel generic over the scalar: for `f32`, in the widest build of
     /// [`simd::dispatch`]; for the other types, its portable build.
     #[inline]
@@ -98,8 +106,21 @@ macro_rules! primitive {
     )*};
 }
 
+/// Whether every value of a float slice is finite, as one pass that vectorises: an `or`
+/// over the whole slice rather than a loop that stops at the first infinity or NaN,
+/// whose branch per element would cost more than the rare early exit saves.
+macro_rules! all_finite {
+    () => {
+        #[inline]
+        fn all_finite(values: &[Self]) -> bool {
+            !values.iter().fold(false, |any, value| any | !value.is_finite())
+        }
+    };
+}
+
 primitive!(
     f32 {
+        all_finite!();
         #[inline]
         fn run<K: Kernel>(kernel: K) {
             simd::dispatch(kernel);
@@ -140,7 +161,9 @@ primitive!(
             build.dots(sums, a, b, runs);
         }
     },
-    f64,
+    f64 {
+        all_finite!();
+    },
     i32,
     i64
 );
