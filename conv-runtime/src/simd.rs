@@ -15,7 +15,10 @@
 //! terms added one after another, each a separate multiply and add, never a fused one. So
 //! their results are bitwise the same, whichever of them a machine runs. The portable
 //! build adds the same terms in another order, so its last bits may differ; on integer
-//! data all three agree exactly. Only the speed depends on the machine.
+//! data all three agree exactly. On operands with an infinity or a NaN, [`dispatch`] runs
+//! the portable build, which forms exactly the terms of the equations, where the wide
+//! builds would also multiply structural zeros (see [`Kernel`]). Only the speed depends
+//! on the machine.
 //!
 //! With `std` the choice is made at run time (`is_x86_feature_detected!`, a cached
 //! load); without it, at compile time (`-C target-cpu=…` or `-C target-feature=…`).
