@@ -38,7 +38,8 @@
 //! every build on every processor. Builds may add the terms in different orders, so in
 //! floating point the rounding of a sum, the overflow of a finite partial sum and the
 //! sign of a zero result may differ between them. Integers wrap on overflow (modulo 2³²
-//! or 2⁶⁴), in debug and release builds alike, as integer tensors do in NumPy and PyTorch.
+//! or 2⁶⁴), in debug and release builds alike, as integer tensors do in `NumPy` and
+//! `PyTorch`.
 //!
 //! ```
 //! use convsym::conv;

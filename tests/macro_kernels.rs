@@ -288,7 +288,7 @@ fn integers_wrap<T>(wrap: fn(i128) -> T)
 where
     T: Scalar + Copy + PartialEq + std::fmt::Debug + Into<i128>,
 {
-    let mut numbers = Numbers(0x0f10_0d);
+    let mut numbers = Numbers(0x000f_100d);
     // Near the type's ends, so that products and sums overflow; `wrap` truncates.
     let mut values = |len: usize| -> Vec<T> {
         (0..len)
@@ -345,13 +345,11 @@ where
 }
 
 #[test]
-#[allow(clippy::cast_possible_truncation, reason = "the truncation is the wrapping")]
 fn i32_kernels_wrap_on_overflow() {
     integers_wrap::<i32>(|value| value as i32);
 }
 
 #[test]
-#[allow(clippy::cast_possible_truncation, reason = "the truncation is the wrapping")]
 fn i64_kernels_wrap_on_overflow() {
     integers_wrap::<i64>(|value| value as i64);
 }

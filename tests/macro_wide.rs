@@ -265,28 +265,30 @@ type Data = [Vec<f32>; 4];
 
 /// The value of an equation's right-hand side on `data`: in `f32`, the sum of its terms.
 fn value(equation: &Equation, [x, w, b, dz]: &Data) -> f32 {
-    equation.rhs.evaluate(|Variable { tensor, index }| match tensor {
-        Tensor::Input => x[index],
-        Tensor::Weight => w[index],
-        Tensor::Bias => b[index],
-        Tensor::Delta => dz[index],
-        other => unreachable!("no equation reads {other:?}"),
-    })
+    equation
+        .rhs
+        .evaluate(|Variable { tensor, index }| match tensor {
+            Tensor::Input => x[index],
+            Tensor::Weight => w[index],
+            Tensor::Bias => b[index],
+            Tensor::Delta => dz[index],
+            other => unreachable!("no equation reads {other:?}"),
+        })
 }
 
 /// Whether `actual` is what the equation gives: NaN for NaN, the same infinity, and on
 /// the integer data of these tests the same finite value (the sign of a zero may differ).
+#[allow(
+    clippy::float_cmp,
+    reason = "exact: the data are small integers and infinities"
+)]
 fn same(actual: f32, expected: f32) -> bool {
     actual == expected || actual.is_nan() && expected.is_nan()
 }
 
 /// Integers in `-3..=4`, with up to `specials` of them replaced by an infinity or NaN.
 fn tensor(len: usize, specials: usize) -> impl Strategy<Value = Vec<f32>> {
-    let special = prop_oneof![
-        Just(f32::INFINITY),
-        Just(f32::NEG_INFINITY),
-        Just(f32::NAN)
-    ];
+    let special = prop_oneof![Just(f32::INFINITY), Just(f32::NEG_INFINITY), Just(f32::NAN)];
     (
         vec((-3_i8..=4).prop_map(f32::from), len),
         vec((any::<Index>(), special), 0..=specials),

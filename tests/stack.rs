@@ -181,7 +181,10 @@ fn fits(layer: &str, pass: &str, width: Width, bytes: usize) -> bool {
 /// least the 16 KiB a thread gets on Linux when it asks for less.
 fn smallest(layer: &str, pass: &str, width: Width) -> usize {
     let (mut low, mut high) = (3, 4096);
-    assert!(fits(layer, pass, width, high * 4096), "{layer} {pass}: over 16 MiB");
+    assert!(
+        fits(layer, pass, width, high * 4096),
+        "{layer} {pass}: over 16 MiB"
+    );
     while high - low > 1 {
         let middle = usize::midpoint(low, high);
         if fits(layer, pass, width, middle * 4096) {

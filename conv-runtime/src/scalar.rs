@@ -11,9 +11,9 @@ use crate::simd::{self, Build, Geometry, Kernel, Operand, Steps};
 /// Arguments are borrowed so that [`Expr`] need not be cloned for every term; for the
 /// primitive types every method inlines to one instruction.
 ///
-/// Integer arithmetic wraps (two's complement, modulo 2³² or 2⁶⁴) in every build profile,
-/// as integer tensors do in NumPy and PyTorch: a kernel or the reference never panics on
-/// overflow, and debug and release builds give the same values.
+/// Integer arithmetic wraps (two's complement, modulo 2³² or 2⁶⁴) in every build
+/// profile, as integer tensors do in `NumPy` and `PyTorch`: a kernel or the reference
+/// never panics on overflow, and debug and release builds give the same values.
 pub trait Scalar: Clone {
     /// The additive identity.
     fn zero() -> Self;
@@ -120,7 +120,9 @@ macro_rules! all_finite {
     () => {
         #[inline]
         fn all_finite(values: &[Self]) -> bool {
-            !values.iter().fold(false, |any, value| any | !value.is_finite())
+            !values
+                .iter()
+                .fold(false, |any, value| any | !value.is_finite())
         }
     };
 }
