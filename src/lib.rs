@@ -29,6 +29,32 @@
 //! let layer = conv!(in = (8,), k = 3, pad = same, unroll = loops);
 //! assert_eq!(layer.forward(&[1.0f32; 8], &[1.0; 3]), [2.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 2.0]);
 //! ```
+//!
+//! # Numbers
+//!
+//! Every output of a kernel is the sum, in the scalar's arithmetic, of exactly the terms
+//! of its printed equation. Padding and the zeros a stride puts between taps contribute no
+//! term, so an infinity or a NaN reaches only the outputs whose equations name it, in
+//! every build on every processor. Builds may add the terms in different orders, so in
+//! floating point the rounding of a sum, the overflow of a finite partial sum and the
+//! sign of a zero result may differ between them. Integers wrap on overflow (modulo 2³²
+//! or 2⁶⁴), in debug and release builds alike, as integer tensors do in `NumPy` and
+//! `PyTorch`.
+//!
+//! ```
+//! use convsym::conv;
+//!
+//! let layer = conv!(in = 12, k = 3, pad = 1);
+//! let mut w = [1.0f32; 9];
+//! w[0] = f32::INFINITY;
+//! let z = layer.forward(&[1.0; 144], &w);
+//! // z1 = w5*x1 + w6*x2 + w8*x13 + w9*x14: the padding beside x1 meets w1 in no term.
+//! assert_eq!(z[0], 4.0);
+//! // z14 = w1*x1 + …
+//! assert_eq!(z[13], f32::INFINITY);
+//!
+//! assert_eq!(conv!(in = (1,), k = 1).forward(&[i32::MAX], &[2]), [-2]);
+//! ```
 
 #![cfg_attr(not(feature = "std"), no_std)]
 

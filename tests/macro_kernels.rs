@@ -282,6 +282,78 @@ fn integer_data_gives_the_reference_and_jax_exactly() {
     });
 }
 
+/// Integer kernels wrap on overflow, in every profile: each output is its equation's
+/// value modulo 2³² (or 2⁶⁴), what a release build gives, never a panic in a debug one.
+fn integers_wrap<T>(wrap: fn(i128) -> T)
+where
+    T: Scalar + Copy + PartialEq + std::fmt::Debug + Into<i128>,
+{
+    let mut numbers = Numbers(0x000f_100d);
+    // Near the type's ends, so that products and sums overflow; `wrap` truncates.
+    let mut values = |len: usize| -> Vec<T> {
+        (0..len)
+            .map(|_| {
+                let magnitude = i128::from(u8::try_from(numbers.next() % 251).unwrap_or(0));
+                wrap(magnitude * 0x0123_4567_89ab_cdef_0123_4567 - 0x7777_7777)
+            })
+            .collect()
+    };
+    each::<T>(|fixture, layer| {
+        let spec = layer.spec();
+        let (x, w, b, dz) = (
+            values(spec.input_len()),
+            values(spec.weight_len()),
+            values(spec.bias_len()),
+            values(spec.output_len()),
+        );
+        let computed = [
+            layer.forward(&x, &w, &b),
+            layer.grad_input(&w, &dz),
+            layer.grad_weight(&x, &dz),
+            layer.grad_bias(&dz),
+        ];
+        for (section, computed) in Section::ALL.into_iter().zip(computed) {
+            // In `i128` with wrapping: modulo 2¹²⁸, which 2³² and 2⁶⁴ divide.
+            let expected: Vec<T> = derive::equations(&spec, section)
+                .map(|equation| {
+                    let sum = equation.rhs.terms().iter().fold(0_i128, |sum, term| {
+                        let product = term.factors().iter().fold(
+                            i128::from(term.coefficient()),
+                            |product, factor| {
+                                let tensor = match factor.tensor {
+                                    Tensor::Input => &x,
+                                    Tensor::Weight => &w,
+                                    Tensor::Bias => &b,
+                                    _ => &dz,
+                                };
+                                product.wrapping_mul(tensor[factor.index].into())
+                            },
+                        );
+                        sum.wrapping_add(product)
+                    });
+                    wrap(sum)
+                })
+                .collect();
+            assert_eq!(
+                computed,
+                expected,
+                "{fixture} (unrolled: {}) {section:?}",
+                layer.unrolled()
+            );
+        }
+    });
+}
+
+#[test]
+fn i32_kernels_wrap_on_overflow() {
+    integers_wrap::<i32>(|value| value as i32);
+}
+
+#[test]
+fn i64_kernels_wrap_on_overflow() {
+    integers_wrap::<i64>(|value| value as i64);
+}
+
 /// A fixture's tensors, as `tests/fixtures/generate.py` wrote them.
 struct Jax {
     spec: String,

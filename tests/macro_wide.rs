@@ -3,13 +3,20 @@
 //! `simd::set_widest`. On integer data every build must equal the numeric reference
 //! exactly. On any data the two wide builds must equal each other bit for bit, and the
 //! forward pass must equal the portable build's too (the same terms in the same order);
-//! the portable weight gradient sums in partial sums, in another order. The other kernel
-//! tests run only the widest build.
+//! the portable weight gradient sums in partial sums, in another order. With infinities
+//! and NaN among the data, every build of every pass (and the unrolled kernels) must give
+//! each output the value of its printed equation: the sum of exactly its terms. The other
+//! kernel tests run only the widest build.
 
 use std::sync::Mutex;
 
+use convsym::derive::{self, Section};
 use convsym::simd::{self, Width};
-use convsym::{Spec, reference};
+use convsym::{Equation, Spec, Tensor, Variable, reference};
+use proptest::collection::vec;
+use proptest::prelude::*;
+use proptest::sample::Index;
+use proptest::test_runner::{Config, TestRunner};
 
 /// The cap is global: tests that set it take turns.
 static CAP: Mutex<()> = Mutex::new(());
@@ -21,6 +28,8 @@ struct Kernels {
     forward: Forward,
     grad_input: fn(&[f32], &[f32]) -> Vec<f32>,
     grad_weight: fn(&[f32], &[f32]) -> Vec<f32>,
+    /// Empty without a bias.
+    grad_bias: fn(&[f32]) -> Vec<f32>,
 }
 
 fn array<const N: usize>(slice: &[f32]) -> &[f32; N] {
@@ -34,7 +43,7 @@ macro_rules! layers {
         $(
             convsym::conv!(
                 /// A layer with channel blocks.
-                struct $name; $($arguments)*, unroll = loops
+                struct $name; $($arguments)*
             );
         )*
 
@@ -47,46 +56,62 @@ macro_rules! layers {
                     },
                     grad_input: |w, dz| $name.grad_input(array(w), array(dz)).to_vec(),
                     grad_weight: |x, dz| $name.grad_weight(array(x), array(dz)).to_vec(),
+                    grad_bias: layers!(@grad_bias $name $($bias)?),
                 });
             )*
         }
     };
     (@bias $b:ident) => { $b };
+    (@grad_bias $name:ident) => { |_| Vec::new() };
+    (@grad_bias $name:ident bias) => { |dz| $name.grad_bias(array(dz)).to_vec() };
 }
 
 layers! {
     // Two blocks of 5 along each output row of 10.
-    LenetC3 [] { in = 14, k = 5, cin = 6, cout = 16 }
+    LenetC3 [] { in = 14, k = 5, cin = 6, cout = 16, unroll = loops }
     // Padded and strided, with a bias and two samples.
-    StridedPadded [bias] { in = (11, 13), k = 3, stride = 2, pad = 1, cin = 3, cout = 16, bias, batch = 2 }
+    StridedPadded [bias] { in = (11, 13), k = 3, stride = 2, pad = 1, cin = 3, cout = 16, bias, batch = 2, unroll = loops }
     // One axis, dilated, padded unevenly; r = 2 leaves inputs unread.
-    Audio [] { in = (103,), k = 9, stride = 4, dilation = 2, pad = ((3, 1),), cout = 8 }
+    Audio [] { in = (103,), k = 9, stride = 4, dilation = 2, pad = ((3, 1),), cout = 8, unroll = loops }
     // Two groups of 16 output channels, a rectangular dilated kernel.
-    Groups [bias] { in = (9, 10), k = (3, 2), dilation = (1, 2), cin = 4, cout = 32, groups = 2, bias }
+    Groups [bias] { in = (9, 10), k = (3, 2), dilation = (1, 2), cin = 4, cout = 32, groups = 2, bias, unroll = loops }
     // Three axes, padded on two of them.
-    ThreeAxes [] { in = (4, 5, 9), k = (2, 2, 3), stride = (1, 1, 2), pad = (0, 1, 1), cin = 2, cout = 8 }
+    ThreeAxes [] { in = (4, 5, 9), k = (2, 2, 3), stride = (1, 1, 2), pad = (0, 1, 1), cin = 2, cout = 8, unroll = loops }
     // 24 channels: a multiple of 8, not of 16.
-    TwentyFour [] { in = 7, k = 3, cin = 2, cout = 24, pad = same }
+    TwentyFour [] { in = 7, k = 3, cin = 2, cout = 24, pad = same, unroll = loops }
     // The layer whose expansion the macro crate's snapshot pins: two input channels per
     // group, strided and padded on both axes, two phases per row.
     Snapshot [bias] {
         in = (30, 28), k = (3, 2), stride = 2, pad = (2, 1), cin = 4, cout = 6, groups = 2,
-        bias, batch = 2
+        bias, batch = 2, unroll = loops
     }
     // One input and one output channel per group: the input gradient's runs along a row.
-    Depthwise [] { in = (6, 37), k = 3, pad = 1, cin = 3, cout = 3, groups = 3 }
+    Depthwise [] { in = (6, 37), k = 3, pad = 1, cin = 3, cout = 3, groups = 3, unroll = loops }
     // Six output channels: the forward pass's runs along a row, over blocks of channels.
-    LenetC1 [bias] { in = (12, 28), k = 5, cout = 6, bias }
+    LenetC1 [bias] { in = (12, 28), k = 5, cout = 6, bias, unroll = loops }
     // Three output channels, dilated and padded, one axis.
-    Rows [] { in = (50,), k = 4, dilation = 2, pad = 3, cin = 2, cout = 3 }
+    Rows [] { in = (50,), k = 4, dilation = 2, pad = 3, cin = 2, cout = 3, unroll = loops }
     // One input channel per group at stride 1: the input gradient as the dual layer's
     // forward pass (δ padded, the kernel flipped), dilated and padded unevenly.
     Dual [] {
         in = (7, 19), k = (2, 3), dilation = (2, 1), pad = ((1, 0), (2, 1)), cin = 2, cout = 4,
-        groups = 2, batch = 2
+        groups = 2, batch = 2, unroll = loops
     }
     // 64 channels: two 16-lane vectors per sum in the AVX-512 build; remainder r = 1.
-    SixtyFour [] { in = (6, 9), k = 2, stride = (1, 2), cin = 3, cout = 64 }
+    SixtyFour [] { in = (6, 9), k = 2, stride = (1, 2), cin = 3, cout = 64, unroll = loops }
+    // The layers: padding next to an infinite weight, and dx5 = d2*w3 past the
+    // zeros a stride puts between δ's entries.
+    Padded [] { in = 12, k = 3, pad = 1, unroll = loops }
+    Seed [] { in = 5, k = 3, stride = 2, unroll = loops }
+    // Rows cut into blocks, the forward pass's input rows split by phase: portable paths.
+    LongRow [] { in = (600,), k = 5, stride = 2, pad = 2, cin = 2, cout = 2, unroll = loops }
+    // Straight-line code: padded, strided with remainder r = 1, a bias.
+    SeedUnrolled [bias] { in = 6, k = 3, stride = 2, pad = 1, bias, unroll = full }
+    // Straight-line code: dilated, grouped, two samples.
+    GroupsUnrolled [bias] {
+        in = (5, 4), k = 2, dilation = (2, 1), cin = 2, cout = 4, groups = 2, bias, batch = 2,
+        unroll = full
+    }
 }
 
 /// Integers in `-3..=4`: every sum in these layers is exact in `f32`, in any order.
@@ -213,4 +238,149 @@ fn every_build_rounds_the_same() {
         }
         simd::set_widest(Width::Avx512);
     });
+}
+
+/// A layer's equations, derived once: the value every build must give.
+struct Equations {
+    sections: Vec<(&'static str, Vec<Equation>)>,
+}
+
+impl Equations {
+    fn of(spec: &Spec) -> Self {
+        let sections = [
+            ("forward", Section::Forward),
+            ("dx", Section::GradInput),
+            ("dw", Section::GradWeight),
+            ("db", Section::GradBias),
+        ]
+        .into_iter()
+        .map(|(pass, section)| (pass, derive::equations(spec, section).collect()))
+        .collect();
+        Equations { sections }
+    }
+}
+
+/// The layer's tensors: `x`, `w`, `b`, `dz`.
+type Data = [Vec<f32>; 4];
+
+/// The value of an equation's right-hand side on `data`: in `f32`, the sum of its terms.
+fn value(equation: &Equation, [x, w, b, dz]: &Data) -> f32 {
+    equation
+        .rhs
+        .evaluate(|Variable { tensor, index }| match tensor {
+            Tensor::Input => x[index],
+            Tensor::Weight => w[index],
+            Tensor::Bias => b[index],
+            Tensor::Delta => dz[index],
+            other => unreachable!("no equation reads {other:?}"),
+        })
+}
+
+/// Whether `actual` is what the equation gives: NaN for NaN, the same infinity, and on
+/// the integer data of these tests the same finite value (the sign of a zero may differ).
+#[allow(
+    clippy::float_cmp,
+    reason = "exact: the data are small integers and infinities"
+)]
+fn same(actual: f32, expected: f32) -> bool {
+    actual == expected || actual.is_nan() && expected.is_nan()
+}
+
+/// Integers in `-3..=4`, with up to `specials` of them replaced by an infinity or NaN.
+fn tensor(len: usize, specials: usize) -> impl Strategy<Value = Vec<f32>> {
+    let special = prop_oneof![Just(f32::INFINITY), Just(f32::NEG_INFINITY), Just(f32::NAN)];
+    (
+        vec((-3_i8..=4).prop_map(f32::from), len),
+        vec((any::<Index>(), special), 0..=specials),
+    )
+        .prop_map(move |(mut values, specials)| {
+            if len > 0 {
+                for (at, special) in specials {
+                    values[at.index(len)] = special;
+                }
+            }
+            values
+        })
+}
+
+/// Every pass of `kernels` in every build against the equations, on data with at most
+/// `specials` non-finite values per tensor: the first disagreement found, shrunk.
+fn agree_with_equations(
+    name: &str,
+    kernels: &Kernels,
+    builds: &[Width],
+    specials: usize,
+) -> Result<(), String> {
+    let spec = &kernels.spec;
+    let equations = Equations::of(spec);
+    let data = (
+        tensor(spec.input_len(), specials),
+        tensor(spec.weight_len(), specials),
+        tensor(spec.bias_len(), specials),
+        tensor(spec.output_len(), specials),
+    )
+        .prop_map(|(x, w, b, dz)| [x, w, b, dz]);
+    let config = Config {
+        cases: 12,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let result = TestRunner::new(config).run(&data, |data| {
+        let [x, w, b, dz] = &data;
+        for &width in builds {
+            simd::set_widest(width);
+            let actual = [
+                (kernels.forward)(x, w, b),
+                (kernels.grad_input)(w, dz),
+                (kernels.grad_weight)(x, dz),
+                (kernels.grad_bias)(dz),
+            ];
+            for ((pass, equations), actual) in equations.sections.iter().zip(&actual) {
+                prop_assert_eq!(actual.len(), equations.len());
+                for (equation, &actual) in equations.iter().zip(actual) {
+                    let expected = value(equation, &data);
+                    prop_assert!(
+                        same(actual, expected),
+                        "{} {} in the {:?} build: {} gives {}, the kernel {}",
+                        name,
+                        pass,
+                        width,
+                        equation,
+                        expected,
+                        actual
+                    );
+                }
+            }
+        }
+        Ok(())
+    });
+    simd::set_widest(Width::Avx512);
+    result.map_err(|failure| format!("{name}: {failure}"))
+}
+
+/// Runs [`agree_with_equations`] on every layer and reports every layer that disagrees.
+fn every_layer_agrees(specials: usize) {
+    let _turn = CAP
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let builds = builds();
+    let mut failures = Vec::new();
+    each(|name, kernels| {
+        if let Err(failure) = agree_with_equations(name, &kernels, &builds, specials) {
+            failures.push(failure);
+        }
+    });
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_build_gives_the_printed_equations_on_integers() {
+    every_layer_agrees(0);
+}
+
+/// Padding, the zeros between a stride's taps and a register block's spare lanes
+/// contribute no term: an infinity reaches only the outputs whose equations name it.
+#[test]
+fn every_build_gives_the_printed_equations_on_infinities_and_nan() {
+    every_layer_agrees(3);
 }

@@ -228,6 +228,12 @@ fn dispatched(
                 let Pass { #fields } = self;
                 #portable
             }
+            // The wide builds multiply padding and other structural zeros, which would
+            // turn an infinity into NaN beyond the outputs whose equations name it.
+            #[inline(always)]
+            fn finite(&self) -> bool {
+                #(T::all_finite(self.#names))&&*
+            }
             #[inline(always)]
             fn avx2(self, token: ::convsym::simd::Avx2) {
                 let Pass { #fields } = self;

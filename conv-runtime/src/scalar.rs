@@ -1,5 +1,7 @@
 //! The arithmetic the numeric reference and the generated kernels are generic over.
 
+use core::ops::{Add, Mul};
+
 use crate::Expr;
 use crate::simd::{self, Build, Geometry, Kernel, Operand, Steps};
 
@@ -8,6 +10,10 @@ use crate::simd::{self, Build, Geometry, Kernel, Operand, Steps};
 ///
 /// Arguments are borrowed so that [`Expr`] need not be cloned for every term; for the
 /// primitive types every method inlines to one instruction.
+///
+/// Integer arithmetic wraps (two's complement, modulo 2³² or 2⁶⁴) in every build
+/// profile, as integer tensors do in `NumPy` and `PyTorch`: a kernel or the reference
+/// never panics on overflow, and debug and release builds give the same values.
 pub trait Scalar: Clone {
     /// The additive identity.
     fn zero() -> Self;
@@ -22,6 +28,14 @@ pub trait Scalar: Clone {
     #[inline]
     fn accumulate_product(&mut self, a: &Self, b: &Self) {
         self.accumulate(&a.times(b));
+    }
+    /// Whether every value is finite: neither infinite nor NaN. Types without such values
+    /// (the integers, [`Expr`]) always are. [`simd::dispatch`] runs a kernel's wide builds
+    /// only on finite operands ([`Kernel::finite`]).
+    #[inline]
+    fn all_finite(values: &[Self]) -> bool {
+        let _ = values;
+        true
     }
     /// Runs a kernel generic over the scalar: for `f32`, in the widest build of
     /// [`simd::dispatch`]; for the other types, its portable build.
@@ -69,8 +83,9 @@ pub trait Scalar: Clone {
     }
 }
 
+/// `Scalar` for a primitive type whose product and sum are `$times` and `$add`.
 macro_rules! primitive {
-    ($($type:ty $({ $($run:tt)* })?),*) => {$(
+    ($($type:ty: $times:ident, $add:ident $({ $($run:tt)* })?);*) => {$(
         impl Scalar for $type {
             #[inline]
             fn zero() -> Self {
@@ -83,23 +98,38 @@ macro_rules! primitive {
             }
             #[inline]
             fn times(&self, rhs: &Self) -> Self {
-                self * rhs
+                <$type>::$times(*self, *rhs)
             }
             #[inline]
             fn accumulate(&mut self, rhs: &Self) {
-                *self += rhs;
+                *self = <$type>::$add(*self, *rhs);
             }
             #[inline]
             fn accumulate_product(&mut self, a: &Self, b: &Self) {
-                *self += a * b;
+                *self = <$type>::$add(*self, <$type>::$times(*a, *b));
             }
             $($($run)*)?
         }
     )*};
 }
 
+/// Whether every value of a float slice is finite, as one pass that vectorises: an `or`
+/// over the whole slice rather than a loop that stops at the first infinity or NaN,
+/// whose branch per element would cost more than the rare early exit saves.
+macro_rules! all_finite {
+    () => {
+        #[inline]
+        fn all_finite(values: &[Self]) -> bool {
+            !values
+                .iter()
+                .fold(false, |any, value| any | !value.is_finite())
+        }
+    };
+}
+
 primitive!(
-    f32 {
+    f32: mul, add {
+        all_finite!();
         #[inline]
         fn run<K: Kernel>(kernel: K) {
             simd::dispatch(kernel);
@@ -139,10 +169,13 @@ primitive!(
         ) {
             build.dots(sums, a, b, runs);
         }
-    },
-    f64,
-    i32,
-    i64
+    };
+    f64: mul, add {
+        all_finite!();
+    };
+    // Wrapping in every profile: without it, debug builds panic where release builds wrap.
+    i32: wrapping_mul, wrapping_add;
+    i64: wrapping_mul, wrapping_add
 );
 
 impl Scalar for Expr {

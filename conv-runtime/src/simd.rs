@@ -15,7 +15,10 @@
 //! terms added one after another, each a separate multiply and add, never a fused one. So
 //! their results are bitwise the same, whichever of them a machine runs. The portable
 //! build adds the same terms in another order, so its last bits may differ; on integer
-//! data all three agree exactly. Only the speed depends on the machine.
+//! data all three agree exactly. On operands with an infinity or a NaN, [`dispatch`] runs
+//! the portable build, which forms exactly the terms of the equations, where the wide
+//! builds would also multiply structural zeros (see [`Kernel`]). Only the speed depends
+//! on the machine.
 //!
 //! With `std` the choice is made at run time (`is_x86_feature_detected!`, a cached
 //! load); without it, at compile time (`-C target-cpu=…` or `-C target-feature=…`).
@@ -45,9 +48,23 @@ impl Avx512 {
 }
 
 /// A kernel in three builds; the wider ones default to the narrower.
+///
+/// The portable build forms exactly the terms of the layer's equations. The wide builds
+/// may also multiply structural zeros (padding copied as zeros, δ padded and spread by
+/// the stride, the spare lanes of a register block): `0 · x` is `±0` for a finite `x`
+/// and changes no sum, but `0 · ∞` is NaN. So [`dispatch`] runs a wide build only when
+/// [`Kernel::finite`] holds, and the portable one otherwise: each output is then the sum
+/// of exactly its equation's terms on any processor.
 pub trait Kernel: Sized {
     /// For the baseline target (SSE2 on `x86_64`, or any other architecture).
     fn portable(self);
+    /// Whether every operand is finite ([`Scalar::all_finite`]), so that the wide builds'
+    /// products of structural zeros are zeros; by default `true`, for a kernel whose wide
+    /// builds form only the terms of its equations. One pass over the operands, small
+    /// beside a convolution's multiply-adds.
+    fn finite(&self) -> bool {
+        true
+    }
     /// Run with AVX2 enabled: sixteen 32-byte registers.
     fn avx2(self, _: Avx2) {
         self.portable();
@@ -132,11 +149,13 @@ fn has_avx512() -> bool {
     }
 }
 
-/// Runs `kernel` in the widest build this processor supports ([`widest`]).
+/// Runs `kernel` in the widest build this processor supports ([`widest`]), or in the
+/// portable build when an operand is infinite or NaN ([`Kernel::finite`]).
 #[inline]
 pub fn dispatch<K: Kernel>(kernel: K) {
     match widest() {
         Width::Portable => kernel.portable(),
+        _ if !kernel.finite() => kernel.portable(),
         Width::Avx2 => avx2(kernel),
         Width::Avx512 => avx512(kernel),
     }
