@@ -348,3 +348,27 @@ fn input_is_read_up_to_a_bound_and_must_be_text() {
         "error: `<stdin>` is not text: line 2 is not UTF-8; `check` reads equations as UTF-8 text\n"
     );
 }
+
+/// Each equation read is derived again, however short its line: past 2^22 terms plus one
+/// for each byte read, an equation is refused, so a few kilobytes of `z1 = w1*x1` lines
+/// cannot each walk a 2^22-tap kernel. The first is checked; the rest are named with the
+/// numbers, and the check exits 2.
+#[test]
+fn short_lines_cannot_each_walk_a_long_derivation() {
+    let keys = ["-", "in=(4,)", "k=4194304", "pad=((4194300,0),)"];
+    let (code, stdout, _) = check(&keys, &"z1 = w1*x1\n".repeat(3));
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stdout.contains(
+            "<stdin>:1: z1: w1*x1 should be w4194301*x1; missing w4194302*x2, w4194303*x3, w4194304*x4\n\
+             \x20   the right equation: z1 = w4194301*x1 + w4194302*x2 + w4194303*x3 + w4194304*x4\n\
+             <stdin>:2: z1: not checked: deriving it walks 4194304 terms, and 4194304 of the 4194326 `check` derives for the input so far (4194304, plus one for each byte read) are spent\n\
+             <stdin>:3: z1: not checked: deriving it walks 4194304 terms, and 4194304 of the 4194337 `check` derives for the input so far (4194304, plus one for each byte read) are spent\n"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("not every equation could be checked (1 equation read: 0 correct, 1 wrong, 2 too large to check, 4194308 not written)\n"),
+        "{stdout}"
+    );
+}

@@ -15,8 +15,10 @@
 //!
 //! The result ([`Report::exit_code`]) is 0 when every equation read is correct, 1 when any
 //! is wrong, repeated, about an element that does not exist, or cannot be read, and 2 when
-//! no equation at all could be read or one was past [`LARGEST`] terms, and not checked. Equations never written are listed; they make the
-//! result wrong only when [`Options::complete`] asks for a complete derivation.
+//! no equation at all could be read or one was not checked: past [`LARGEST`] terms, or past
+//! the budget of terms derived for the input read ([`Checker`]). Equations never written
+//! are listed; they make the result wrong only when [`Options::complete`] asks for a
+//! complete derivation.
 //!
 //! ```
 //! use conv_runtime::{Spec, check};
@@ -583,6 +585,18 @@ pub enum Finding {
         /// is past the limit.
         derived: Option<usize>,
     },
+    /// An equation whose derivation would take the check past its budget (see
+    /// [`Checker::derived`]), refused rather than checked.
+    OverBudget {
+        /// The element the equation is for.
+        lhs: Variable,
+        /// The terms deriving it walks.
+        cost: usize,
+        /// The terms already walked.
+        spent: usize,
+        /// The budget so far: [`LARGEST`] plus one for each byte read.
+        budget: usize,
+    },
 }
 
 /// The finding for one line.
@@ -627,12 +641,19 @@ pub struct Tally {
     pub unreadable: usize,
     /// Lines that are not equations.
     pub ignored: usize,
-    /// Equations past [`LARGEST`] terms, not checked.
+    /// Equations past [`LARGEST`] terms, or past what is left of the check's budget, not
+    /// checked.
     pub too_large: usize,
 }
 
 /// Checks a text one line at a time, keeping only which equations were written where:
 /// each finding can be printed as it is made, so a check of any length holds one line.
+///
+/// Each equation read is derived again, however short the line naming it, so the terms
+/// derived are held to a budget: [`LARGEST`] (one equation of the most terms `check`
+/// holds, whatever the input) plus one for each byte read. Honest input never reaches it
+/// (a correct equation is written with a few bytes per term); many short lines each naming
+/// an equation of millions of terms do, and the equations past it are refused.
 #[derive(Clone, Debug)]
 pub struct Checker<'a> {
     spec: &'a Spec,
@@ -640,6 +661,12 @@ pub struct Checker<'a> {
     first_lines: BTreeMap<Variable, usize>,
     line: usize,
     tally: Tally,
+    /// Bytes read, line breaks included.
+    bytes: usize,
+    /// Terms the derivations so far have walked.
+    derived: usize,
+    /// The budget before any byte is read: [`LARGEST`], but for tests.
+    allowance: usize,
 }
 
 impl<'a> Checker<'a> {
@@ -651,12 +678,28 @@ impl<'a> Checker<'a> {
             first_lines: BTreeMap::new(),
             line: 0,
             tally: Tally::default(),
+            bytes: 0,
+            derived: 0,
+            allowance: LARGEST,
         }
+    }
+
+    /// The terms the derivations so far have walked: at most [`LARGEST`] plus one for each
+    /// byte read.
+    pub fn derived(&self) -> usize {
+        self.derived
+    }
+
+    /// The terms derivations may walk after the bytes read so far.
+    fn budget(&self) -> usize {
+        self.allowance.saturating_add(self.bytes)
     }
 
     /// The finding for the next line (without its line break); `None` for a blank line.
     pub fn read(&mut self, line: &str) -> Option<Entry> {
         self.line += 1;
+        // The line pays for itself: its bytes and its line break count before it is checked.
+        self.bytes = self.bytes.saturating_add(line.len()).saturating_add(1);
         let number = self.line;
         let trimmed = line.trim();
         let finding = match parse_line(line) {
@@ -675,7 +718,19 @@ impl<'a> Checker<'a> {
             Line::Equation(lhs, rhs) => {
                 let repeated = self.first_lines.get(&lhs).copied();
                 self.first_lines.entry(lhs).or_insert(number);
-                judge(self.spec, lhs, &rhs, repeated)
+                let cost = cost(self.spec, lhs);
+                let (spent, budget) = (self.derived, self.budget());
+                if spent.saturating_add(cost) > budget {
+                    Finding::OverBudget {
+                        lhs,
+                        cost,
+                        spent,
+                        budget,
+                    }
+                } else {
+                    self.derived = spent.saturating_add(cost);
+                    judge(self.spec, lhs, &rhs, repeated)
+                }
             }
         };
         let count = match finding {
@@ -683,7 +738,7 @@ impl<'a> Checker<'a> {
             Finding::Wrong { .. } => &mut self.tally.wrong,
             Finding::Unreadable { .. } => &mut self.tally.unreadable,
             Finding::Ignored { .. } => &mut self.tally.ignored,
-            Finding::TooLarge { .. } => &mut self.tally.too_large,
+            Finding::TooLarge { .. } | Finding::OverBudget { .. } => &mut self.tally.too_large,
         };
         *count += 1;
         Some(Entry {
@@ -781,6 +836,20 @@ pub fn check(spec: &Spec, text: &str, options: Options) -> Report {
         entries,
         ending: checker.finish(),
     }
+}
+
+/// The terms [`judge`] walks to derive the equation of `lhs`: the length of the
+/// derivation's loops, [`Section::max_terms`], which can be far more than the equation's
+/// terms when most of a kernel lands on padding; 0 when nothing is derived (no such
+/// element, or an equation past [`LARGEST`] terms, refused unseen).
+fn cost(spec: &Spec, lhs: Variable) -> usize {
+    let Some(section) = section(lhs.tensor) else {
+        return 0;
+    };
+    if lhs.index >= length(spec, lhs.tensor) || section.terms(spec, lhs.index) > LARGEST {
+        return 0;
+    }
+    section.max_terms(spec)
 }
 
 /// The finding for one equation read.
@@ -1155,6 +1224,18 @@ impl Entry {
                     name(*lhs)
                 );
             }
+            Finding::OverBudget {
+                lhs,
+                cost,
+                spent,
+                budget,
+            } => {
+                let _ = writeln!(
+                    out,
+                    "{at} {}: not checked: deriving it walks {cost} terms, and {spent} of the {budget} `check` derives for the input so far ({LARGEST}, plus one for each byte read) are spent",
+                    name(*lhs)
+                );
+            }
         }
         out
     }
@@ -1478,6 +1559,64 @@ mod tests {
         ] {
             assert!(rendered.contains(expected), "{expected}\n{rendered}");
         }
+    }
+
+    /// Lines naming `z1`, whose derivation walks every tap of a 2^22-tap kernel though
+    /// only 4 of them reach the input.
+    fn padded() -> Spec {
+        Spec::parse("in=(4,) k=4194304 pad=((4194300,0),)").unwrap()
+    }
+
+    /// Each line re-derives its equation, however short: the second `z1 = …` would walk
+    /// the 2^22 taps again on 22 bytes read, and is refused instead, with the numbers.
+    #[test]
+    fn short_lines_naming_long_derivations_are_refused_past_the_budget() {
+        let spec = padded();
+        let report = check(&spec, "z1 = w1*x1\nz1 = w1*x1\n", Options::default());
+        assert_eq!(
+            report.entries.get(1).map(|entry| &entry.finding),
+            Some(&Finding::OverBudget {
+                lhs: Variable::new(Tensor::Output, 0),
+                cost: LARGEST,
+                spent: LARGEST,
+                budget: LARGEST + 22,
+            })
+        );
+        assert_eq!(report.exit_code(), 2);
+        let rendered = report.render("t");
+        assert!(
+            rendered.contains("t:2: z1: not checked: deriving it walks 4194304 terms, and 4194304 of the 4194326 `check` derives for the input so far (4194304, plus one for each byte read) are spent\n"),
+            "{rendered}"
+        );
+        assert!(
+            rendered.ends_with("not every equation could be checked (1 equation read: 0 correct, 1 wrong, 1 too large to check, 4194308 not written)\n"),
+            "{rendered}"
+        );
+    }
+
+    /// The work, counted rather than timed: whatever the lines, the terms derived stay
+    /// within the allowance plus one for each byte read, and every line past it is refused
+    /// until enough bytes have been read to pay for another derivation.
+    #[test]
+    fn terms_derived_stay_within_the_bytes_read() {
+        let spec = Spec::parse("in=(1024,) k=1").unwrap();
+        let mut checker = Checker::new(&spec, Options::default());
+        checker.allowance = 1024;
+        let line = "dw1 = d1*x1";
+        let mut bytes = 0;
+        let mut refused = Vec::new();
+        for number in 1..=100 {
+            bytes += line.len() + 1;
+            let entry = checker.read(line).unwrap();
+            if matches!(entry.finding, Finding::OverBudget { .. }) {
+                refused.push(number);
+            }
+            assert!(checker.derived() <= 1024 + bytes, "line {number}");
+        }
+        // Line 86 is the first whose 1032 bytes pay for a second derivation of 1024 terms.
+        let expected: Vec<usize> = (2..=85).chain(87..=100).collect();
+        assert_eq!(refused, expected);
+        assert_eq!(checker.derived(), 2048);
     }
 
     /// A product per index, in a scrambled order: the worst case for a linear search, which
