@@ -641,9 +641,18 @@ pub struct Tally {
     pub unreadable: usize,
     /// Lines that are not equations.
     pub ignored: usize,
-    /// Equations past [`LARGEST`] terms, or past what is left of the check's budget, not
-    /// checked.
+    /// Equations past [`LARGEST`] terms, not checked.
     pub too_large: usize,
+    /// Equations past what is left of the check's budget (see [`Checker::derived`]), not
+    /// checked.
+    pub over_budget: usize,
+}
+
+impl Tally {
+    /// Equations read but not checked, for either reason.
+    pub fn not_checked(&self) -> usize {
+        self.too_large + self.over_budget
+    }
 }
 
 /// Checks a text one line at a time, keeping only which equations were written where:
@@ -738,7 +747,8 @@ impl<'a> Checker<'a> {
             Finding::Wrong { .. } => &mut self.tally.wrong,
             Finding::Unreadable { .. } => &mut self.tally.unreadable,
             Finding::Ignored { .. } => &mut self.tally.ignored,
-            Finding::TooLarge { .. } | Finding::OverBudget { .. } => &mut self.tally.too_large,
+            Finding::TooLarge { .. } => &mut self.tally.too_large,
+            Finding::OverBudget { .. } => &mut self.tally.over_budget,
         };
         *count += 1;
         Some(Entry {
@@ -1254,7 +1264,7 @@ impl Ending {
         let tally = self.tally;
         let wrong = tally.wrong + tally.unreadable > 0
             || (self.options.complete && !self.not_written.is_empty());
-        if tally.too_large > 0 || self.equations() == 0 {
+        if tally.not_checked() > 0 || self.equations() == 0 {
             2
         } else {
             u8::from(wrong)
@@ -1297,8 +1307,8 @@ impl Ending {
         if tally.unreadable > 0 {
             parts.push(format!("{} unreadable", tally.unreadable));
         }
-        if tally.too_large > 0 {
-            parts.push(format!("{} too large to check", tally.too_large));
+        if tally.not_checked() > 0 {
+            parts.push(format!("{} too large to check", tally.not_checked()));
         }
         if tally.ignored > 0 {
             parts.push(format!(
@@ -1319,7 +1329,7 @@ impl Ending {
         let verdict = match self.exit_code() {
             0 => "all correct",
             1 => "wrong",
-            _ if tally.too_large > 0 => "not every equation could be checked",
+            _ if tally.not_checked() > 0 => "not every equation could be checked",
             _ => "no equation could be read",
         };
         format!("{verdict} ({})", parts.join(", "))

@@ -74,14 +74,25 @@ pub fn run(args: &CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
     out.flush()?;
     let code = ending.exit_code();
     let source = check::escaped(&source);
-    if ending.tally.too_large > 0 {
-        let count = ending.tally.too_large;
-        let equations = if count == 1 { "equation" } else { "equations" };
+    let tally = ending.tally;
+    let equations = |count: usize| if count == 1 { "equation" } else { "equations" };
+    if tally.too_large > 0 {
+        let count = tally.too_large;
         writeln!(
             stderr,
-            "error: {count} {equations} in `{source}` not checked: more than {LARGEST} terms, the most `check` holds in one equation"
+            "error: {count} {} in `{source}` not checked: more than {LARGEST} terms, the most `check` holds in one equation",
+            equations(count)
         )?;
-    } else if code == 2 {
+    }
+    if tally.over_budget > 0 {
+        let count = tally.over_budget;
+        writeln!(
+            stderr,
+            "error: {count} {} in `{source}` not checked: deriving them would pass the work `check` allows for an input of this size ({LARGEST} terms, plus one for each byte read)",
+            equations(count)
+        )?;
+    }
+    if tally.not_checked() == 0 && code == 2 {
         writeln!(
             stderr,
             "error: no equation found in `{source}`: write one per line, e.g. `z1 = w1*x1 + w2*x2`"
