@@ -65,8 +65,8 @@ layers! {
     }
     // Unrolled into more statements than one function holds: each kernel is cut into
     // functions of 1024 statements, through the middle of an equation (the forward pass's
-    // 1100 sums of 3 terms, the weight gradient's 3 sums of 1100).
-    Parts [] { in = (1100,), k = 3, pad = 1, unroll = full }
+    // 400 sums of 3 terms, the weight gradient's 3 sums of 400).
+    Parts [] { in = (400,), k = 3, pad = 1, unroll = full }
 }
 
 #[test]
