@@ -7,8 +7,8 @@ use proc_macro2::Span;
 use crate::parse::{Extent, Invocation};
 
 /// `unroll = auto` unrolls a layer fully up to this [`unrolled_size`] and emits loops above
-/// it: the worst shapes at the budget add under half a second of processor time to a
-/// release build (the README lists them; `conv-macros/measure/unroll.sh` measures them).
+/// it: the worst shapes at the budget add under a second of processor time to a release
+/// build (the README lists them; `conv-macros/measure/unroll.sh` measures them).
 /// Below about 300 multiply-adds the unrolled kernels are up to 1.7 times faster than the
 /// loops; from about 1 000 on the loops are as fast or faster in every case measured.
 pub(crate) const BUDGET: usize = 768;
