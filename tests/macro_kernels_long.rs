@@ -57,6 +57,14 @@ layers! {
     }
     Unphased [] { in = (2100,), k = 3, stride = 2, cout = 2 }
     ThreeAxes [] { in = (3, 4, 37), k = (2, 2, 3), stride = (1, 1, 2), pad = (0, 1, 1) }
+    // Six interior blocks between edge blocks on both sides in both passes: the first
+    // outputs and the last read padding, the last inputs are read by no output (a
+    // remainder), and the input gradient's blocks start at multiples of the stride.
+    EdgesAndInterior [] { in = (6001,), k = 7, stride = 3, dilation = 2, pad = ((5, 1),), cout = 2 }
+    // The same with the input row split by phase in the forward pass.
+    EdgesAndInteriorPhased [] { in = (4000,), k = 7, stride = 3, dilation = 2, pad = ((5, 1),) }
+    // Too many taps for their bounds to be written out: computed in every block.
+    EdgesComputed [] { in = (1500,), k = 260, stride = 2, pad = ((200, 57),) }
 }
 
 #[test]
