@@ -212,6 +212,12 @@ mod tests {
                 ),
                 64 * 1024,
             ),
+            // A kernel as long as the input on the axis before the last: the wide weight
+            // gradient wrote an offset per tap of it.
+            (
+                quote!(struct Tall; in = (10000000, 8), k = (10000000, 1), cout = 8),
+                64 * 1024,
+            ),
             (
                 quote!(
                     struct Padded; in = (1099511627776,), k = 1048576, stride = 3,
