@@ -23,8 +23,11 @@
 //!   sum is sequential): the order of the additions changes, the terms do not.
 //!
 //! `lo..hi` are the outputs whose tap reads real input and `first` the input the first of
-//! them reads, from [`conv_runtime::Axis::outputs_reading_within`]; the other axes skip a
-//! tap that lands on padding once per row.
+//! them reads: for the blocks at either end of a row, from
+//! [`conv_runtime::Axis::outputs_reading_within`] (or the same formula in the loop when a
+//! table would be large); for the blocks between, from where the block starts
+//! ([`Blocks`]), so the code does not grow with the row. The other axes skip a tap that
+//! lands on padding once per row.
 
 use core::ops::Range;
 
@@ -250,6 +253,8 @@ fn rows(
 struct Blocks {
     /// Positions in a block (a multiple of the stride in the input gradient).
     width: usize,
+    /// Positions in a row.
+    length: usize,
     /// Blocks in a row.
     count: usize,
     /// The interior blocks: every tap of every position of such a block reads real input
@@ -300,12 +305,20 @@ impl Blocks {
         let edges = front + (count - back);
         Blocks {
             width,
+            length,
             count,
             interior: front..back,
             tabulated: edges
                 .checked_mul(axis.kernel())
                 .is_some_and(|entries| entries <= EDGE_BOUNDS),
             by_output,
+        }
+    }
+
+    /// How the interior blocks find their bounds.
+    fn interior_bounds(&self) -> Bounds {
+        Bounds::Interior {
+            whole: self.interior.end * self.width <= self.length,
         }
     }
 
@@ -404,7 +417,7 @@ impl Blocks {
             1 => {
                 let (start, body) = (
                     Literal::usize_suffixed(self.interior.start * self.width),
-                    body(Bounds::Interior),
+                    body(self.interior_bounds()),
                 );
                 quote!({
                     let block_start = #start;
@@ -412,7 +425,7 @@ impl Blocks {
                 })
             }
             _ => {
-                let (starts, body) = (starts(&self.interior), body(Bounds::Interior));
+                let (starts, body) = (starts(&self.interior), body(self.interior_bounds()));
                 quote!(for block_start in #starts { #body })
             }
         };
@@ -425,8 +438,9 @@ impl Blocks {
 enum Bounds {
     /// From the block's entry in `EDGE_ROWS`, as `rows`.
     Table,
-    /// From where the block starts, no tap clipped.
-    Interior,
+    /// From where the block starts, no tap clipped; `whole` when every interior block
+    /// is [`Blocks::width`] long, so that the length is a constant.
+    Interior { whole: bool },
     /// From where the block starts and the padding, each tap clipped to the row.
     Computed,
 }
@@ -485,10 +499,15 @@ fn forward_bounds(
         let pad = number(pad);
         quote!(#start + reach - #pad)
     };
-    if let Bounds::Interior = bounds {
+    if let Bounds::Interior { whole } = bounds {
+        let length = if whole {
+            quote!(#width)
+        } else {
+            quote!((#output - #block_start).min(#width))
+        };
         return quote! {
             let reach = #reach;
-            let (lo, hi, first) = (0, (#output - #block_start).min(#width), #first);
+            let (lo, hi, first) = (0, #length, #first);
         };
     }
     let low = if pad == 0 {
@@ -531,9 +550,13 @@ fn input_bounds(axis: &Axis, bounds: Bounds, width: usize) -> TokenStream {
         let pad = number(pad);
         quote!((block_start + #pad))
     };
-    let length = quote!((#input - block_start).min(#width));
+    let length = if let Bounds::Interior { whole: true } = bounds {
+        quote!(#width)
+    } else {
+        quote!((#input - block_start).min(#width))
+    };
     let first = scaled(&quote!(lo), stride);
-    if let Bounds::Interior = bounds {
+    if let Bounds::Interior { .. } = bounds {
         let (low, high) = (
             divided(&quote!(offset), stride),
             divided(&quote!(offset + #length), stride),
