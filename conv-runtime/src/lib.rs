@@ -12,20 +12,24 @@
 
 extern crate alloc;
 
-pub mod check;
-pub mod construction;
-pub mod derive;
-pub mod explain;
-pub mod expr;
-mod geometry;
-pub mod grid;
-mod layout;
-pub mod parse;
-pub mod reference;
+// The folders, each depending only on those listed before it (the kernel runtime, `scalar`
+// and `simd`, apart): the specification, the symbolic core, the limits, the renderers, then
+// the explanation and the check. Code inside the crate imports by these paths; the
+// re-exports below are for users.
+pub mod spec;
+pub mod symbolic;
+
+pub mod limits;
 pub mod render;
+
+pub mod check;
+pub mod explain;
+
 pub mod scalar;
 pub mod simd;
-pub mod spec;
+
+pub use spec::parse;
+pub use symbolic::{construction, derive, expr, grid, reference};
 
 pub use expr::{Equation, Expr, Tensor, Term, Variable};
 pub use render::{Format, Notation};
