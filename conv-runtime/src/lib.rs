@@ -8,6 +8,13 @@
 //! let dw1 = derive::grad_weight(&spec).next().unwrap();
 //! assert_eq!(dw1.display(Notation::Text).to_string(), "dw1 = d1*x1 + d2*x3 + d3*x11 + d4*x13");
 //! ```
+//!
+//! # Features
+//!
+//! - `std` (default): `std::error::Error` for the errors, and `itertools` with `std`;
+//!   without it the crate is `no_std` with `alloc`, all the generated kernels need.
+//! - `engine` (default): `explain`, `check` and the picture, `render::svg`, the
+//!   command-line tool's engine. A user of the kernels or the macro alone leaves it out.
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
@@ -22,7 +29,9 @@ pub mod symbolic;
 pub mod limits;
 pub mod render;
 
+#[cfg(feature = "engine")]
 pub mod check;
+#[cfg(feature = "engine")]
 pub mod explain;
 
 pub mod scalar;

@@ -4,7 +4,7 @@
 //!   text, LaTeX) only says how a variable, a product and a sum are spelled;
 //! - [`document`] writes a layer's equations as text or LaTeX, and dispatches to [`sigma`]
 //!   (one Σ formula per tensor) and [`json`] (one JSON document);
-//! - [`svg`] draws which inputs each output reads.
+//! - `svg` (with the `engine` feature) draws which inputs each output reads.
 //!
 //! Documents are written to any [`fmt::Write`] one equation at a time, as
 //! [`crate::symbolic::derive`] yields them, so their size never depends on memory. Rendering
@@ -12,6 +12,7 @@
 
 pub mod json;
 pub mod sigma;
+#[cfg(feature = "engine")]
 pub mod svg;
 
 mod notation;
