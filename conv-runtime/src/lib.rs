@@ -9,6 +9,16 @@
 //! assert_eq!(dw1.display(Notation::Text).to_string(), "dw1 = d1*x1 + d2*x3 + d3*x11 + d4*x13");
 //! ```
 //!
+//! # Organisation
+//!
+//! One folder per job, each depending only on those before it: [`spec`] (what a user
+//! writes, parsed and validated), [`symbolic`] (expressions, the two derivations, the
+//! numeric reference), [`limits`] (every size limit and the one `TooLarge` error),
+//! [`render`] (text, LaTeX, Σ, JSON, SVG), then `explain` and `check`. The kernel runtime,
+//! [`scalar`] and [`simd`], stands apart: the code `conv!` generates calls it. Code inside
+//! the crate imports by these paths; the re-exports at the root (`derive`, `expr`, `Spec`,
+//! …) are for users.
+//!
 //! # Features
 //!
 //! - `std` (default): `std::error::Error` for the errors, and `itertools` with `std`;
@@ -19,10 +29,6 @@
 
 extern crate alloc;
 
-// The folders, each depending only on those listed before it (the kernel runtime, `scalar`
-// and `simd`, apart): the specification, the symbolic core, the limits, the renderers, then
-// the explanation and the check. Code inside the crate imports by these paths; the
-// re-exports below are for users.
 pub mod spec;
 pub mod symbolic;
 

@@ -112,7 +112,7 @@ pub enum Finding {
 }
 
 /// How many elements `tensor` has in `spec`.
-pub(super) fn length(spec: &Spec, tensor: Tensor) -> usize {
+fn length(spec: &Spec, tensor: Tensor) -> usize {
     match tensor {
         Tensor::Input | Tensor::GradInput => spec.input_len(),
         Tensor::Weight | Tensor::GradWeight => spec.weight_len(),
@@ -121,7 +121,7 @@ pub(super) fn length(spec: &Spec, tensor: Tensor) -> usize {
     }
 }
 
-pub(super) fn section(tensor: Tensor) -> Option<Section> {
+fn section(tensor: Tensor) -> Option<Section> {
     Section::ALL
         .into_iter()
         .find(|section| section.tensor() == tensor)
