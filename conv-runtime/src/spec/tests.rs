@@ -177,3 +177,23 @@ fn huge_values_never_overflow() {
     let spec = Spec::parse("in=5 k=3 stride=18446744073709551615 pad=same").unwrap();
     assert_eq!(spec.output_shape(), [1, 1, 1, 1]);
 }
+
+/// Per axis and reason, the inputs listed are exactly those whose coordinate on that axis
+/// no window reads for that reason, in ascending order.
+#[test]
+fn unread_inputs_follow_each_axis() {
+    let spec = Spec::parse("in=(9,7) k=2 stride=(4,3) dilation=(2,1) cin=2").unwrap();
+    let [rows, columns] = [spec.axes()[0], spec.axes()[1]];
+    for reason in [Unread::Remainder, Unread::Gap] {
+        let expected: Vec<usize> = (0..spec.input_len())
+            .filter(|flat| rows.why_unread(flat / 7 % 9) == Some(reason))
+            .collect();
+        assert_eq!(spec.unread_inputs(0, reason).collect::<Vec<_>>(), expected);
+        let expected: Vec<usize> = (0..spec.input_len())
+            .filter(|flat| columns.why_unread(flat % 7) == Some(reason))
+            .collect();
+        assert_eq!(spec.unread_inputs(1, reason).collect::<Vec<_>>(), expected);
+    }
+    assert!(spec.unread_inputs(0, Unread::Gap).next().is_some());
+    assert_eq!(spec.unread_inputs(2, Unread::Gap).count(), 0);
+}

@@ -250,4 +250,27 @@ mod tests {
                 .all(|&r| r == Unread::Remainder)
         );
     }
+
+    /// The grid of one slice and the lazy per-element answer agree on every element of
+    /// every slice, remainder and gaps alike.
+    #[test]
+    fn unread_positions_agree_with_the_specification() {
+        for text in [
+            "in=6 k=3 stride=2",
+            "in=(9,7) k=2 stride=(4,3) dilation=(2,1) cin=2 batch=2",
+            "in=(5,6,4) k=2 stride=3",
+        ] {
+            let spec = Spec::parse(text).unwrap();
+            let unread = unread_positions(&spec);
+            let per_slice = unread.cells().len();
+            for index in 0..spec.input_len() {
+                assert_eq!(
+                    spec.why_input_unread(index),
+                    unread.cells()[index % per_slice],
+                    "{text}: x{}",
+                    index + 1
+                );
+            }
+        }
+    }
 }
