@@ -88,7 +88,7 @@ fn decide(request: &Request, spec: &Spec) -> syn::Result<Unroll> {
         Request::Full(_) if size <= LIMIT => Ok(Unroll::Full),
         Request::Full(extent) => {
             let multiply_adds = spec.multiply_adds();
-            let elements = size.saturating_sub(multiply_adds);
+            let elements = size.saturating_sub(saturated_multiply_adds(spec));
             Err(extent.error(format!(
                 "`unroll = full` would unroll {multiply_adds} multiply-adds and {elements} \
                  array elements ({size}), more than the limit of {LIMIT}, and take minutes to \
@@ -104,7 +104,7 @@ fn decide(request: &Request, spec: &Spec) -> syn::Result<Unroll> {
 /// its work (a large stride, say), one per element of an array it reads or writes.
 pub(crate) fn size(spec: &Spec) -> usize {
     [
-        usize::try_from(spec.multiply_adds()).unwrap_or(usize::MAX),
+        saturated_multiply_adds(spec),
         spec.input_len(),
         spec.weight_len(),
         spec.output_len(),
@@ -122,8 +122,14 @@ pub(crate) fn size(spec: &Spec) -> usize {
 pub(crate) fn unrolled_size(spec: &Spec) -> usize {
     [spec.input_len(), spec.weight_len(), spec.output_len()]
         .into_iter()
-        .try_fold(spec.multiply_adds(), usize::checked_add)
+        .try_fold(saturated_multiply_adds(spec), usize::checked_add)
         .unwrap_or(usize::MAX)
+}
+
+/// The runtime's exact count of multiply-adds, as a `usize` that saturates: past
+/// `usize::MAX` every size is over the limits anyway.
+fn saturated_multiply_adds(spec: &Spec) -> usize {
+    usize::try_from(spec.multiply_adds()).unwrap_or(usize::MAX)
 }
 
 /// What `unroll` asked for.
