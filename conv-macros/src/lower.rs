@@ -200,7 +200,7 @@ impl Array {
     }
 }
 
-/// A kernel body in three builds, as a `convsym::simd::Kernel` that `Scalar::run` runs in
+/// A kernel body in three builds, as a `convsym::__private::Kernel` that `T::run` runs in
 /// the widest one the processor supports: the arrays become the fields of a local type.
 fn dispatched(
     inputs: &[&Array],
@@ -222,7 +222,7 @@ fn dispatched(
             #out: &'a mut [T; #out_len],
         }
         #[allow(clippy::inline_always, reason = "each build must be compiled into its caller")]
-        impl<T: ::convsym::Scalar> ::convsym::simd::Kernel for Pass<'_, T> {
+        impl<T: ::convsym::Scalar> ::convsym::__private::Kernel for Pass<'_, T> {
             #[inline(always)]
             fn portable(self) {
                 let Pass { #fields } = self;
@@ -235,12 +235,12 @@ fn dispatched(
                 #(T::all_finite(self.#names))&&*
             }
             #[inline(always)]
-            fn avx2(self, token: ::convsym::simd::Avx2) {
+            fn avx2(self, token: ::convsym::__private::Avx2) {
                 let Pass { #fields } = self;
                 #avx2
             }
             #[inline(always)]
-            fn avx512(self, token: ::convsym::simd::Avx512) {
+            fn avx512(self, token: ::convsym::__private::Avx512) {
                 let Pass { #fields } = self;
                 #avx512
             }

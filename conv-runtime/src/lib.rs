@@ -19,15 +19,23 @@ pub mod explain;
 pub mod expr;
 mod geometry;
 pub mod grid;
+pub mod kernel;
 mod layout;
 pub mod parse;
 pub mod reference;
 pub mod render;
-pub mod scalar;
-pub mod simd;
 pub mod spec;
 
 pub use expr::{Equation, Expr, Tensor, Term, Variable};
+pub use kernel::Scalar;
 pub use render::{Format, Notation};
-pub use scalar::Scalar;
 pub use spec::{Argument, Axis, Error, Padding, Spec, Value};
+
+/// The kernel plumbing the code `conv!` generates names by this path: not an API, and
+/// free to change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::kernel::build::{Avx2, Avx512, Build, Geometry, Kernel, Operand, Steps};
+    pub use crate::kernel::dispatch::dispatch;
+    pub use crate::kernel::scalar::Wide;
+}
