@@ -3,6 +3,7 @@
 //! the equations so that a wrong size is a compile error.
 
 mod loops;
+mod tokens;
 mod unrolled;
 mod wide;
 
@@ -14,6 +15,7 @@ use quote::{format_ident, quote};
 use crate::derive::{Derivation, Sections};
 use crate::parse::Item;
 use crate::spec::{Layer, Unroll};
+use tokens::{number, numbers};
 
 /// The type and its `impl`; the expression form wraps them in a block that yields the value.
 pub(crate) fn lower(item: Option<&Item>, layer: &Layer, derivation: &Derivation) -> TokenStream {
@@ -64,15 +66,6 @@ pub(crate) fn lower(item: Option<&Item>, layer: &Layer, derivation: &Derivation)
             }
         }
     }
-}
-
-fn number(value: usize) -> Literal {
-    Literal::usize_unsuffixed(value)
-}
-
-fn numbers(values: impl IntoIterator<Item = usize>) -> TokenStream {
-    let values = values.into_iter().map(number);
-    quote!([#(#values),*])
 }
 
 /// Shapes, sizes, the resolved padding, the specification and, when derived, the formulas.
