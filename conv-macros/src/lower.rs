@@ -331,7 +331,9 @@ impl<'a> Kernels<'a> {
         let forward = self.body(Section::Forward, &forward_inputs, z);
         let grad_input = self.body(Section::GradInput, &[w, dz], dx);
         let grad_weight = self.body(Section::GradWeight, &[x, dz], dw);
-        let [output, input_gradient, weight_gradient] = [z, dx, dw].map(Array::output);
+        let [output, input_gradient, weight_gradient, bias_gradient] =
+            [z, dx, dw, db].map(Array::output);
+        let b_type = b.ty();
         let scalar = quote!(T: ::convsym::Scalar);
         let zeros = quote!(::core::array::from_fn(|_| T::zero()));
         let common = quote! {
@@ -374,8 +376,7 @@ impl<'a> Kernels<'a> {
                 #grad_weight
             }
         };
-        let backward = if bias {
-            let (bias_gradient, b_type) = (db.output(), b.ty());
+        let grad_bias = bias.then(|| {
             let grad_bias = self.body(Section::GradBias, &[dz], db);
             quote! {
                 /// The bias gradient `∂L/∂b` from `dz = ∂L/∂z`.
@@ -390,33 +391,35 @@ impl<'a> Kernels<'a> {
                 pub fn grad_bias_into<#scalar>(self, #dz_parameter, #bias_gradient) {
                     #grad_bias
                 }
-
-                /// Every gradient, `(dx, dw, db)`, from the input, the weight and `dz = ∂L/∂z`.
-                #[must_use]
-                pub fn backward<#scalar>(self, #x_parameter, #w_parameter, #dz_parameter) -> (#x_type, #w_type, #b_type) {
-                    (self.grad_input(w, dz), self.grad_weight(x, dz), self.grad_bias(dz))
-                }
-
-                /// Every gradient into caller memory.
-                pub fn backward_into<#scalar>(self, #x_parameter, #w_parameter, #dz_parameter, #input_gradient, #weight_gradient, #bias_gradient) {
-                    self.grad_input_into(w, dz, dx);
-                    self.grad_weight_into(x, dz, dw);
-                    self.grad_bias_into(dz, db);
-                }
             }
+        });
+        // `backward` returns and writes the bias gradient too where the layer has a bias.
+        let (gradients, tuple) = if bias {
+            ("Every gradient", "`(dx, dw, db)`")
         } else {
-            quote! {
-                /// Both gradients, `(dx, dw)`, from the input, the weight and `dz = ∂L/∂z`.
-                #[must_use]
-                pub fn backward<#scalar>(self, #x_parameter, #w_parameter, #dz_parameter) -> (#x_type, #w_type) {
-                    (self.grad_input(w, dz), self.grad_weight(x, dz))
-                }
+            ("Both gradients", "`(dx, dw)`")
+        };
+        let backward_doc =
+            format!(" {gradients}, {tuple}, from the input, the weight and `dz = ∂L/∂z`.");
+        let backward_into_doc = format!(" {gradients} into caller memory.");
+        let bias_type = bias.then(|| quote!(, #b_type));
+        let bias_value = bias.then(|| quote!(, self.grad_bias(dz)));
+        let bias_parameter = bias.then(|| quote!(, #bias_gradient));
+        let bias_into = bias.then(|| quote!(self.grad_bias_into(dz, db);));
+        let backward = quote! {
+            #grad_bias
 
-                /// Both gradients into caller memory.
-                pub fn backward_into<#scalar>(self, #x_parameter, #w_parameter, #dz_parameter, #input_gradient, #weight_gradient) {
-                    self.grad_input_into(w, dz, dx);
-                    self.grad_weight_into(x, dz, dw);
-                }
+            #[doc = #backward_doc]
+            #[must_use]
+            pub fn backward<#scalar>(self, #x_parameter, #w_parameter, #dz_parameter) -> (#x_type, #w_type #bias_type) {
+                (self.grad_input(w, dz), self.grad_weight(x, dz) #bias_value)
+            }
+
+            #[doc = #backward_into_doc]
+            pub fn backward_into<#scalar>(self, #x_parameter, #w_parameter, #dz_parameter, #input_gradient, #weight_gradient #bias_parameter) {
+                self.grad_input_into(w, dz, dx);
+                self.grad_weight_into(x, dz, dw);
+                #bias_into
             }
         };
         quote!(#common #backward)
