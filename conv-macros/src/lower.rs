@@ -14,7 +14,7 @@ use quote::{format_ident, quote};
 
 use crate::derive::{Derivation, Sections};
 use crate::parse::Item;
-use crate::spec::{Layer, Unroll};
+use crate::spec::Layer;
 use tokens::{number, numbers};
 
 /// The type and its `impl`; the expression form wraps them in a block that yields the value.
@@ -91,7 +91,7 @@ fn constants(layer: &Layer, derivation: &Derivation) -> TokenStream {
     let output_size = numbers(spec.axes().iter().map(Axis::output));
     let text = &layer.text;
     let multiply_adds = Literal::u128_unsuffixed(spec.multiply_adds());
-    let unrolled = layer.unroll == Unroll::Full;
+    let unrolled = layer.unroll.is_full();
     let formulas = derivation.sections.as_ref().map(formulas);
     quote! {
         /// The input's shape, `[batch, cin, in…]`.
@@ -275,7 +275,9 @@ impl<'a> Kernels<'a> {
 
     /// The unrolled equations when the kernels are straight-line code.
     fn sections(&self) -> Option<&'a Sections> {
-        (self.layer.unroll == Unroll::Full)
+        self.layer
+            .unroll
+            .is_full()
             .then_some(self.derivation.sections.as_ref())
             .flatten()
     }
