@@ -66,7 +66,7 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<TokenStream> {
         }
     };
     let row_body = by_blocks(last.output(), isa.row(channels), call);
-    let positions_nest = rows_of_outputs(spec, &source, &row_body);
+    let positions_nest = rows_of_outputs(spec, &source, axes.len() - 1, &row_body);
     let (copy, source_sample) = if source.padded {
         (source.copy(spec, spec.in_channels()), quote!(&padded[..]))
     } else {
@@ -113,10 +113,11 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<TokenStream> {
 }
 
 /// `body` for each row of outputs along the last axis, with `row`, where the row starts
-/// in an output plane, and `shift`, where its first window starts in the source.
-fn rows_of_outputs(spec: &Spec, source: &Source, body: &TokenStream) -> TokenStream {
+/// in an output plane, and `shift`, where its first window starts in the source; the
+/// loops run over the first `looped` axes, those before the last or fewer.
+fn rows_of_outputs(spec: &Spec, source: &Source, looped: usize, body: &TokenStream) -> TokenStream {
     let axes = spec.axes();
-    let outer = &axes[..axes.len() - 1];
+    let outer = &axes[..looped];
     let output_strides = strides(&axes.iter().map(Axis::output).collect::<Vec<_>>());
     let positions: Vec<Ident> = (0..outer.len())
         .map(|index| format_ident!("p{index}"))
@@ -212,7 +213,7 @@ pub(super) fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<To
                 }
             }
         };
-        rows_of_outputs(spec, &source, &body)
+        rows_of_outputs(spec, &source, axes.len() - 1, &body)
     };
     let copy = source.copy(spec, spec.in_channels());
     let source_group = number(in_per_group * source.plane);
@@ -331,27 +332,7 @@ impl Stacked {
             }
         });
         // The rows of the axes before the stacked one.
-        let positions: Vec<Ident> = (0..rest.len())
-            .map(|index| format_ident!("p{index}"))
-            .collect();
-        let output_strides = strides(&outer.iter().map(Axis::output).collect::<Vec<_>>());
-        let steps: Vec<_> = positions
-            .iter()
-            .zip(rest)
-            .zip(&source.strides)
-            .map(|((position, axis), stride)| (position, axis.stride() * stride))
-            .collect();
-        let starts: Vec<_> = positions
-            .iter()
-            .zip(output_strides.iter().map(|stride| stride * last_output))
-            .collect();
-        let (shift, start) = (linear(&steps), linear(&starts));
-        let body = quote! {
-            let shift = #shift;
-            let row = #start;
-            #block
-        };
-        nest(&positions, rest.iter().map(Axis::output), body)
+        rows_of_outputs(spec, source, rest.len(), &block)
     }
 }
 
