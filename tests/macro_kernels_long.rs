@@ -67,6 +67,18 @@ layers! {
     // functions of 1024 statements, through the middle of an equation (the forward pass's
     // 400 sums of 3 terms, the weight gradient's 3 sums of 400).
     Parts [] { in = (400,), k = 3, pad = 1, unroll = full }
+    // Six interior blocks between edge blocks on both sides in both passes: the first
+    // outputs and the last read padding, the last inputs are read by no output (a
+    // remainder), and the input gradient's blocks start at multiples of the stride.
+    EdgesAndInterior [] {
+        in = (6001,), k = 7, stride = 3, dilation = 2, pad = ((5, 1),), cout = 2, unroll = loops
+    }
+    // The same with the input row split by phase in the forward pass.
+    EdgesAndInteriorPhased [] {
+        in = (4000,), k = 7, stride = 3, dilation = 2, pad = ((5, 1),), unroll = loops
+    }
+    // Too many taps for their bounds to be written out: computed in every block.
+    EdgesComputed [] { in = (1500,), k = 260, stride = 2, pad = ((200, 57),), unroll = loops }
 }
 
 #[test]
