@@ -15,7 +15,7 @@
 //! thousands of statements slow a run tenfold, and the loop kernels, which are expanded
 //! for every size, take the same arithmetic on sizes. Nor is one whose loop kernels carry
 //! a table of more than [`ROW_TABLE`] entries, unless `known-defects`: the table of a
-//! row's blocks (`lower/loops.rs`, `blocked_rows`) grows with the row, so
+//! row's blocks (`lower/loops/blocks.rs`) grows with the row, so
 //! `conv!(in = (10000000,), k = 3)` expands for seconds into hundreds of megabytes, a
 //! finding reported with this target (`fuzz/known.sh` keeps the input).
 #![no_main]

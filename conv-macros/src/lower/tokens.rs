@@ -50,3 +50,13 @@ pub(super) fn nest(
             quote!(for #variable in 0..#extent { #body })
         })
 }
+
+/// `a * factor`, or `a` when the factor is 1.
+pub(super) fn scaled(a: &TokenStream, factor: usize) -> TokenStream {
+    if factor == 1 {
+        a.clone()
+    } else {
+        let factor = number(factor);
+        quote!(#a * #factor)
+    }
+}
