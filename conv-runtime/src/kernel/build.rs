@@ -59,6 +59,23 @@ pub type Steps = (usize, usize);
 /// slice, the offset of each row, and a shift added to every row.
 pub type Operand<'a, T> = (&'a [T], &'a [usize], usize);
 
+/// A [`block`](super::portable::block)'s operands after its sums, for `f32`: the source,
+/// its rows and their shift, the [`Geometry`] and the vectors.
+pub type BlockOperands<'a, const CB: usize> =
+    (&'a [f32], (&'a [usize], usize), Geometry, &'a [[f32; CB]]);
+
+/// A [`rows`](super::portable::rows) block's operands after its sums, for `f32`: the
+/// source, its rows and their shift, the [`Steps`], and the weights with a row's length.
+pub type RowsOperands<'a> = (&'a [f32], (&'a [usize], usize), Steps, (&'a [f32], usize));
+
+/// A [`dots`](super::portable::dots) block's operands after its sums, for `f32`: `a`, `b`
+/// and `(runs, step, a_step, b_step)`.
+pub type DotsOperands<'a> = (
+    Operand<'a, f32>,
+    Operand<'a, f32>,
+    (usize, usize, usize, usize),
+);
+
 /// A wide build's register blocks for `f32`, in its own vectors where the block's shape
 /// fits them, else in a narrower build's. Each returns whether it ran: `false`, having
 /// done nothing, where no vectors of the build fit (a build has none off x86), and the
@@ -72,10 +89,7 @@ pub trait Build: Copy {
     fn block<const MR: usize, const CB: usize>(
         self,
         sums: &mut [[f32; CB]; MR],
-        source: &[f32],
-        rows: (&[usize], usize),
-        geometry: Geometry,
-        vectors: &[[f32; CB]],
+        operands: BlockOperands<'_, CB>,
     ) -> bool {
         false
     }
@@ -85,10 +99,7 @@ pub trait Build: Copy {
     fn rows<const MR: usize, const NL: usize>(
         self,
         sums: &mut [[f32; NL]; MR],
-        source: &[f32],
-        rows: (&[usize], usize),
-        steps: Steps,
-        weights: (&[f32], usize),
+        operands: RowsOperands<'_>,
     ) -> bool {
         false
     }
@@ -98,9 +109,7 @@ pub trait Build: Copy {
     fn dots<const OB: usize, const MR: usize, const NL: usize>(
         self,
         sums: &mut [[[f32; NL]; MR]; OB],
-        a: Operand<'_, f32>,
-        b: Operand<'_, f32>,
-        runs: (usize, usize, usize, usize),
+        operands: DotsOperands<'_>,
     ) -> bool {
         false
     }

@@ -202,7 +202,7 @@ primitive!(
             geometry: Geometry,
             vectors: &[[Self; CB]],
         ) {
-            if !build.block(sums, source, rows, geometry, vectors) {
+            if !build.block(sums, (source, rows, geometry, vectors)) {
                 portable::block(sums, source, rows, geometry, vectors, Self::accumulate_product);
             }
         }
@@ -216,7 +216,7 @@ primitive!(
             steps: Steps,
             weights: (&[Self], usize),
         ) {
-            if !build.rows(sums, source, rows, steps, weights) {
+            if !build.rows(sums, (source, rows, steps, weights)) {
                 portable::rows(sums, source, rows, steps, weights, Self::accumulate_product);
             }
         }
@@ -229,7 +229,7 @@ primitive!(
             b: Operand<'_, Self>,
             runs: (usize, usize, usize, usize),
         ) {
-            if !build.dots(sums, a, b, runs) {
+            if !build.dots(sums, (a, b, runs)) {
                 portable::dots(sums, a, b, runs, Self::accumulate_product);
             }
         }

@@ -17,7 +17,10 @@ macro_rules! vectors {
      $zero:ident, $load:ident, $store:ident, $splat:ident, $mul:ident, $add:ident,
      |$this:ident| $narrower:expr) => {
         use super::arch;
-        use crate::kernel::build::{Build, Geometry, Kernel, Operand, Steps, $token};
+        use crate::kernel::build::{
+            BlockOperands, Build, DotsOperands, Geometry, Kernel, Operand, RowsOperands, Steps,
+            $token,
+        };
 
         /// Runs `kernel` in this build; `dispatch` calls it only where [`detected`] holds.
         #[inline]
@@ -37,15 +40,13 @@ macro_rules! vectors {
             fn block<const MR: usize, const CB: usize>(
                 self,
                 sums: &mut [[f32; CB]; MR],
-                source: &[f32],
-                rows: (&[usize], usize),
-                geometry: Geometry,
-                vectors: &[[f32; CB]],
+                operands: BlockOperands<'_, CB>,
             ) -> bool {
                 if CB % $lanes != 0 || CB > 2 * $lanes {
                     let $this = self;
-                    return $narrower.block(sums, source, rows, geometry, vectors);
+                    return $narrower.block(sums, operands);
                 }
+                let (source, rows, geometry, vectors) = operands;
                 // SAFETY: the token proves the processor has the features.
                 unsafe { vector_block(sums, source, rows, geometry, vectors) };
                 true
@@ -55,15 +56,13 @@ macro_rules! vectors {
             fn rows<const MR: usize, const NL: usize>(
                 self,
                 sums: &mut [[f32; NL]; MR],
-                source: &[f32],
-                rows: (&[usize], usize),
-                steps: Steps,
-                weights: (&[f32], usize),
+                operands: RowsOperands<'_>,
             ) -> bool {
                 if NL % $lanes != 0 || NL > 4 * $lanes {
                     let $this = self;
-                    return $narrower.rows(sums, source, rows, steps, weights);
+                    return $narrower.rows(sums, operands);
                 }
+                let (source, rows, steps, weights) = operands;
                 // SAFETY: the token proves the processor has the features.
                 unsafe { vector_rows(sums, source, rows, steps, weights) };
                 true
@@ -73,14 +72,13 @@ macro_rules! vectors {
             fn dots<const OB: usize, const MR: usize, const NL: usize>(
                 self,
                 sums: &mut [[[f32; NL]; MR]; OB],
-                a: Operand<'_, f32>,
-                b: Operand<'_, f32>,
-                runs: (usize, usize, usize, usize),
+                operands: DotsOperands<'_>,
             ) -> bool {
                 if NL % $lanes != 0 || NL > 2 * $lanes {
                     let $this = self;
-                    return $narrower.dots(sums, a, b, runs);
+                    return $narrower.dots(sums, operands);
                 }
+                let (a, b, runs) = operands;
                 // SAFETY: the token proves the processor has the features.
                 unsafe { vector_dots::<OB, MR, NL>(sums, a, b, runs) };
                 true
