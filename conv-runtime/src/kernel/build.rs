@@ -29,7 +29,7 @@ impl Avx512 {
 pub trait Kernel: Sized {
     /// For the baseline target (SSE2 on `x86_64`, or any other architecture).
     fn portable(self);
-    /// Whether every operand is finite ([`Wide::all_finite`](super::Wide::all_finite)), so
+    /// Whether every operand is finite (`Wide::all_finite`), so
     /// that the wide builds' products of structural zeros are zeros; by default `true`,
     /// for a kernel whose wide builds form only the terms of its equations. One pass over
     /// the operands, small beside a convolution's multiply-adds.
@@ -51,24 +51,24 @@ pub trait Kernel: Sized {
 /// distance in the source between neighbouring sums, and between neighbouring taps.
 pub type Geometry = (usize, usize, usize);
 
-/// How a [`rows`](super::portable::rows) block steps from one of its `MR` sums to the
+/// How a `rows` block steps from one of its `MR` sums to the
 /// next: `(source, weight)`, the distance in the source and in a row's weights.
 pub type Steps = (usize, usize);
 
-/// Where a [`dots`](super::portable::dots) block reads one of its two operands: the
+/// Where a `dots` block reads one of its two operands: the
 /// slice, the offset of each row, and a shift added to every row.
 pub type Operand<'a, T> = (&'a [T], &'a [usize], usize);
 
-/// A [`block`](super::portable::block)'s operands after its sums, for `f32`: the source,
+/// A `block`'s operands after its sums, for `f32`: the source,
 /// its rows and their shift, the [`Geometry`] and the vectors.
 pub type BlockOperands<'a, const CB: usize> =
     (&'a [f32], (&'a [usize], usize), Geometry, &'a [[f32; CB]]);
 
-/// A [`rows`](super::portable::rows) block's operands after its sums, for `f32`: the
+/// A `rows` block's operands after its sums, for `f32`: the
 /// source, its rows and their shift, the [`Steps`], and the weights with a row's length.
 pub type RowsOperands<'a> = (&'a [f32], (&'a [usize], usize), Steps, (&'a [f32], usize));
 
-/// A [`dots`](super::portable::dots) block's operands after its sums, for `f32`: `a`, `b`
+/// A `dots` block's operands after its sums, for `f32`: `a`, `b`
 /// and `(runs, step, a_step, b_step)`.
 pub type DotsOperands<'a> = (
     Operand<'a, f32>,
@@ -83,7 +83,7 @@ pub type DotsOperands<'a> = (
 /// these for `f32`.
 #[allow(unused_variables, reason = "the defaults run nothing")]
 pub trait Build: Copy {
-    /// [`block`](super::portable::block) in this build.
+    /// `block` in this build.
     #[inline(always)]
     #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
     fn block<const MR: usize, const CB: usize>(
@@ -93,7 +93,7 @@ pub trait Build: Copy {
     ) -> bool {
         false
     }
-    /// [`rows`](super::portable::rows) in this build.
+    /// `rows` in this build.
     #[inline(always)]
     #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
     fn rows<const MR: usize, const NL: usize>(
@@ -103,7 +103,7 @@ pub trait Build: Copy {
     ) -> bool {
         false
     }
-    /// [`dots`](super::portable::dots) in this build.
+    /// `dots` in this build.
     #[inline(always)]
     #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
     fn dots<const OB: usize, const MR: usize, const NL: usize>(

@@ -71,20 +71,20 @@ pub trait Scalar: Clone + Wide {
 #[doc(hidden)]
 pub trait Wide: Sized {
     /// Whether every value is finite: neither infinite nor NaN. Types without such values
-    /// (the integers, [`Expr`]) always are. [`dispatch`] runs a kernel's wide builds only
-    /// on finite operands ([`Kernel::finite`]).
+    /// (the integers, [`Expr`]) always are. `dispatch` runs a kernel's wide builds only
+    /// on finite operands (`Kernel::finite`).
     #[inline]
     fn all_finite(values: &[Self]) -> bool {
         let _ = values;
         true
     }
     /// Runs a kernel generic over the scalar: for `f32`, in the widest build of
-    /// [`dispatch`]; for the other types, its portable build.
+    /// `dispatch`; for the other types, its portable build.
     #[inline]
     fn run<K: Kernel>(kernel: K) {
         kernel.portable();
     }
-    /// [`portable::block`] in a kernel's wide `build`: for `f32`, in the build's vectors.
+    /// `portable::block` in a kernel's wide `build`: for `f32`, in the build's vectors.
     #[inline(always)]
     #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
     fn block<B: Build, const MR: usize, const CB: usize>(
@@ -106,7 +106,7 @@ pub trait Wide: Sized {
             Self::accumulate_product,
         );
     }
-    /// [`portable::rows`] in a kernel's wide `build`: for `f32`, in the build's vectors.
+    /// `portable::rows` in a kernel's wide `build`: for `f32`, in the build's vectors.
     #[inline(always)]
     #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
     fn rows<B: Build, const MR: usize, const NL: usize>(
@@ -121,7 +121,7 @@ pub trait Wide: Sized {
     {
         portable::rows(sums, source, rows, steps, weights, Self::accumulate_product);
     }
-    /// [`portable::dots`] in a kernel's wide `build`: for `f32`, in the build's vectors.
+    /// `portable::dots` in a kernel's wide `build`: for `f32`, in the build's vectors.
     #[inline(always)]
     #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
     fn dots<B: Build, const OB: usize, const MR: usize, const NL: usize>(
