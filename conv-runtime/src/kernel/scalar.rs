@@ -7,12 +7,11 @@ use core::ops::{Add, Mul};
 use super::build::{Build, Geometry, Kernel, Operand, Steps};
 use super::dispatch::dispatch;
 use super::portable;
-use crate::Expr;
 
 /// A number the kernels can compute with: `f32`, `f64`, `i32`, `i64`, or a symbolic
-/// [`Expr`], which turns a kernel's arithmetic back into its equations.
+/// [`Expr`](crate::Expr), which turns a kernel's arithmetic back into its equations.
 ///
-/// Arguments are borrowed so that [`Expr`] need not be cloned for every term; for the
+/// Arguments are borrowed so that `Expr` need not be cloned for every term; for the
 /// primitive types every method inlines to one instruction.
 ///
 /// Integer arithmetic wraps (two's complement, modulo 2³² or 2⁶⁴) in every build
@@ -71,7 +70,7 @@ pub trait Scalar: Clone + Wide {
 #[doc(hidden)]
 pub trait Wide: Sized {
     /// Whether every value is finite: neither infinite nor NaN. Types without such values
-    /// (the integers, [`Expr`]) always are. `dispatch` runs a kernel's wide builds only
+    /// (the integers, `Expr`) always are. `dispatch` runs a kernel's wide builds only
     /// on finite operands (`Kernel::finite`).
     #[inline]
     fn all_finite(values: &[Self]) -> bool {
@@ -241,20 +240,3 @@ primitive!(
     i32: wrapping_mul, wrapping_add;
     i64: wrapping_mul, wrapping_add
 );
-
-impl Scalar for Expr {
-    fn zero() -> Self {
-        Expr::zero()
-    }
-    fn from_integer(value: i64) -> Self {
-        Expr::constant(value)
-    }
-    fn times(&self, rhs: &Self) -> Self {
-        self * rhs
-    }
-    fn accumulate(&mut self, rhs: &Self) {
-        *self += rhs.clone();
-    }
-}
-
-impl Wide for Expr {}
