@@ -26,7 +26,7 @@ pub(super) const PHASED_SUMS: usize = 2048;
 /// `forward_into`'s body: `z[n, o, p] = b[o] + Σ_{c, q} w[o, c, q] · x[n, c, p·s + q·d − pad]`,
 /// an output row of a few output channels at a time, so each input row read serves all of
 /// them.
-pub(in crate::lower) fn forward(spec: &Spec) -> TokenStream {
+pub(in super::super) fn forward(spec: &Spec) -> TokenStream {
     let Some((chunks, outer, axis, step)) = pass(spec, false) else {
         return TokenStream::new();
     };

@@ -11,7 +11,7 @@ use crate::lower::tokens::{number, scaled};
 
 /// `grad_input_into`'s body: `dx[n, c, i] = Σ_{o, q : p·s + q·d − pad = i} δ[n, o, p] · w[o, c, q]`,
 /// an input row at a time: the correlation of δ with the flipped kernel.
-pub(in crate::lower) fn grad_input(spec: &Spec) -> TokenStream {
+pub(in super::super) fn grad_input(spec: &Spec) -> TokenStream {
     let Some((chunks, outer, axis, _)) = pass(spec, true) else {
         return TokenStream::new();
     };

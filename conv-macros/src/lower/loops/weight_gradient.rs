@@ -15,7 +15,7 @@ pub(super) const LANES: usize = 8;
 /// `grad_weight_into`'s body: `dw[o, c, q] = Σ_{n, p} δ[n, o, p] · x[n, c, p·s + q·d − pad]`,
 /// each tap of the last axis summed along rows of δ and of the input in [`LANES`] partial
 /// sums, added into the gradient once per row of taps and sample.
-pub(in crate::lower) fn grad_weight(spec: &Spec) -> TokenStream {
+pub(in super::super) fn grad_weight(spec: &Spec) -> TokenStream {
     let Some((chunks, outer, axis, _)) = pass(spec, false) else {
         return TokenStream::new();
     };
@@ -140,7 +140,7 @@ pub(super) fn lanes(axis: &Axis) -> TokenStream {
 }
 
 /// `grad_bias_into`'s body: `db[o] = Σ_{n, p} δ[n, o, p]`.
-pub(in crate::lower) fn grad_bias(spec: &Spec) -> TokenStream {
+pub(in super::super) fn grad_bias(spec: &Spec) -> TokenStream {
     let Chunks {
         output_sample,
         output_plane,
