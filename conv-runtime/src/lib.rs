@@ -8,23 +8,43 @@
 //! let dw1 = derive::grad_weight(&spec).next().unwrap();
 //! assert_eq!(dw1.display(Notation::Text).to_string(), "dw1 = d1*x1 + d2*x3 + d3*x11 + d4*x13");
 //! ```
+//!
+//! # Organisation
+//!
+//! One folder per job, each depending only on those before it: [`spec`] (what a user
+//! writes, parsed and validated), [`symbolic`] (expressions, the two derivations, the
+//! numeric reference), [`limits`] (every size limit and the one `TooLarge` error),
+//! [`render`] (text, LaTeX, Σ, JSON, SVG), then `explain` and `check`. The kernel runtime,
+//! [`kernel`], stands apart: the code `conv!` generates calls it, its plumbing through the
+//! hidden `__private`. Code inside
+//! the crate imports by these paths; the re-exports at the root (`derive`, `expr`, `Spec`,
+//! …) are for users.
+//!
+//! # Features
+//!
+//! - `std` (default): `std::error::Error` for the errors, and `itertools` with `std`;
+//!   without it the crate is `no_std` with `alloc`, all the generated kernels need.
+//! - `engine` (default): `explain`, `check` and the picture, `render::svg`, the
+//!   command-line tool's engine. A user of the kernels or the macro alone leaves it out.
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
 
-pub mod check;
-pub mod construction;
-pub mod derive;
-pub mod explain;
-pub mod expr;
-mod geometry;
-pub mod grid;
-pub mod kernel;
-mod layout;
-pub mod parse;
-pub mod reference;
-pub mod render;
 pub mod spec;
+pub mod symbolic;
+
+pub mod limits;
+pub mod render;
+
+#[cfg(feature = "engine")]
+pub mod check;
+#[cfg(feature = "engine")]
+pub mod explain;
+
+pub mod kernel;
+
+pub use spec::parse;
+pub use symbolic::{construction, derive, expr, grid, reference};
 
 pub use expr::{Equation, Expr, Tensor, Term, Variable};
 pub use kernel::Scalar;

@@ -3,7 +3,9 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 
-use convsym::check::{self, Checker, LARGEST, LARGEST_TEXT, Options};
+use convsym::Spec;
+use convsym::check::{self, Checker, Options};
+use convsym::limits::{CHECKED_BYTES, TooLarge};
 
 use super::keys::{INVALID, Keys};
 
@@ -24,11 +26,13 @@ pub struct CheckArgs {
 /// Prints the report as the lines are read; exit code 0 when every equation is right, 1
 /// when any is wrong (or, with `--complete`, missing), 2 when the layer, the file or every
 /// line is unusable, or an equation is too large to check. A failure to write is
-/// returned, for [`super::main`] to end with exit code 1.
-pub fn run(args: &CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> io::Result<u8> {
-    let Some(spec) = args.keys.spec_reported(stderr)? else {
-        return Ok(INVALID);
-    };
+/// returned, for [`super::run`] to turn into an exit code.
+pub fn run(
+    args: &CheckArgs,
+    spec: &Spec,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> io::Result<u8> {
     let (source, mut input): (String, Box<dyn BufRead>) = if args.file == "-" {
         ("<stdin>".into(), Box::new(io::stdin().lock()))
     } else {
@@ -42,16 +46,16 @@ pub fn run(args: &CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
         }
     };
     let mut out = BufWriter::new(stdout);
-    out.write_all(check::header(&spec, &source).as_bytes())?;
+    out.write_all(check::header(spec, &source).as_bytes())?;
     let options = Options {
         complete: args.complete,
     };
-    let mut checker = Checker::new(&spec, options);
+    let mut checker = Checker::new(spec, options);
     let mut lines = Lines {
         input: &mut *input,
         line: Vec::new(),
         number: 0,
-        left: LARGEST_TEXT,
+        left: CHECKED_BYTES,
     };
     loop {
         match lines.next() {
@@ -75,22 +79,17 @@ pub fn run(args: &CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
     let code = ending.exit_code();
     let source = check::escaped(&source);
     let tally = ending.tally;
-    let equations = |count: usize| if count == 1 { "equation" } else { "equations" };
-    if tally.too_large > 0 {
-        let count = tally.too_large;
-        writeln!(
-            stderr,
-            "error: {count} {} in `{source}` not checked: more than {LARGEST} terms, the most `check` holds in one equation",
-            equations(count)
-        )?;
-    }
-    if tally.over_budget > 0 {
-        let count = tally.over_budget;
-        writeln!(
-            stderr,
-            "error: {count} {} in `{source}` not checked: deriving them would pass the work `check` allows for an input of this size ({LARGEST} terms, plus one for each byte read)",
-            equations(count)
-        )?;
+    for (count, why) in [
+        (tally.too_large, TooLarge::Checked),
+        (tally.over_budget, TooLarge::OverBudget),
+    ] {
+        if count > 0 {
+            let equations = if count == 1 { "equation" } else { "equations" };
+            writeln!(
+                stderr,
+                "error: {count} {equations} in `{source}` not checked: {why}"
+            )?;
+        }
     }
     if tally.not_checked() == 0 && code == 2 {
         writeln!(
@@ -101,7 +100,7 @@ pub fn run(args: &CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
     Ok(code)
 }
 
-/// The lines of the input, read one at a time, at most [`LARGEST_TEXT`] bytes in all.
+/// The lines of the input, read one at a time, at most [`CHECKED_BYTES`] bytes in all.
 struct Lines<'a> {
     input: &'a mut dyn BufRead,
     /// The current line, without its line break.
@@ -116,7 +115,7 @@ struct Lines<'a> {
 enum Unread {
     /// Reading failed.
     Failed(io::Error),
-    /// The input is past [`LARGEST_TEXT`] bytes.
+    /// The input is past [`CHECKED_BYTES`] bytes.
     TooLarge,
     /// A line holds a NUL byte or is not UTF-8.
     NotText { line: usize, nul: bool },
@@ -126,9 +125,7 @@ impl Unread {
     fn message(&self, source: &str) -> String {
         match self {
             Unread::Failed(error) => format!("cannot read `{source}`: {error}"),
-            Unread::TooLarge => format!(
-                "`{source}` is larger than {LARGEST_TEXT} bytes, the most `check` reads: 64 bytes for each of the {LARGEST} terms of the longest equation it checks"
-            ),
+            Unread::TooLarge => format!("`{source}` is {}", TooLarge::Text),
             Unread::NotText { line, nul } => {
                 let what = if *nul {
                     "holds a NUL byte"

@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use convsym::Spec;
 use convsym::explain::{self, Limits};
 
 use super::keys::{INVALID, Keys};
@@ -46,17 +47,14 @@ pub struct ExplainArgs {
 }
 
 /// Prints the explanation; exit code 0, or 1 if the constructions disagreed with the chain
-/// rule (a bug), or 2 on a bad specification or an SVG that cannot be drawn or written. A
-/// failure to write standard output is returned, for [`super::main`] to end with exit
-/// code 1.
+/// rule (a bug), or 2 on a layer too large or an SVG that cannot be drawn or written. A
+/// failure to write is returned, for [`super::run`] to turn into an exit code.
 pub fn run(
     args: &ExplainArgs,
+    spec: &Spec,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> std::io::Result<u8> {
-    let Some(spec) = args.keys.spec_reported(stderr)? else {
-        return Ok(INVALID);
-    };
     let limits = Limits {
         slices: args.slices,
         windows: args.windows,
@@ -64,7 +62,7 @@ pub fn run(
         cells: args.cells,
     };
     if let Some(path) = &args.svg {
-        let picture = match explain::svg::render(&spec, limits) {
+        let picture = match convsym::render::svg::render(spec, limits) {
             Ok(picture) => picture,
             Err(error) => {
                 writeln!(stderr, "error: {error}")?;
@@ -76,7 +74,7 @@ pub fn run(
             return Ok(2);
         }
     }
-    let explanation = match explain::explain(&spec, limits) {
+    let explanation = match explain::explain(spec, limits) {
         Ok(explanation) => explanation,
         Err(too_large) => {
             writeln!(stderr, "error: {too_large}")?;

@@ -1,10 +1,17 @@
 //! The command line: `convsym [KEYS…] [--format …] [--only …]` prints a layer's equations;
 //! `convsym explain` teaches the derivation and `convsym check` checks one written by hand.
 //!
-//! To add a subcommand `name`: write `name.rs` with a `#[derive(clap::Args)]` struct and a
-//! `run` function, declare `mod name;` here, and add a variant to [`Command`] with its arm in
-//! [`main`]. [`keys::Keys`] parses and reports a specification, [`output::stream`] writes to
-//! standard output.
+//! Every command has one shape: a `run` function from its parsed arguments, the validated
+//! layer and the two writers to an exit code, `io::Result<u8>`. The keys are parsed and
+//! their errors reported once, in [`run`], before any command starts; a failure to write
+//! is returned with `?` and turned into an exit code in one place, [`run`], which knows
+//! that a closed pipe is not an error. The domain's work (the never-read inputs, the
+//! limits) is the runtime's; the commands only print it.
+//!
+//! To add a subcommand `name`: write `name.rs` with a `#[derive(clap::Args)]` struct with
+//! a `keys` field and a `run` function of that shape, declare `mod name;` here, and add a
+//! variant to [`Command`] with its arms in [`Cli::keys`] and [`run`]. [`keys::Keys`] parses
+//! and reports a specification, [`output::stream`] writes to standard output.
 
 mod check;
 mod explain;
@@ -16,6 +23,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use keys::INVALID;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -52,11 +61,8 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// The layer's keys, whichever command runs.
-    #[allow(
-        dead_code,
-        reason = "the `cli` fuzz target reads them to skip layers too large to run often"
-    )]
+    /// The layer's keys, whichever command runs (the `cli` fuzz target reads them too, to
+    /// skip layers too large to run often).
     pub fn keys(&self) -> &keys::Keys {
         match &self.command {
             None => &self.print.keys,
@@ -87,10 +93,15 @@ pub fn main() -> ExitCode {
 /// exit code: the whole command but the parsing of `std::env::args`, so that it can run
 /// on in-memory writers (the `cli` fuzz target does).
 pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
+    // The keys' errors are the same report for every command; exit code 2 whether or not
+    // standard error took it, since the layer is invalid either way.
+    let Ok(Some(spec)) = cli.keys().spec_reported(stderr) else {
+        return INVALID;
+    };
     let outcome = match &cli.command {
-        None => return print::run(&cli.print, stdout, stderr),
-        Some(Command::Explain(args)) => explain::run(args, stdout, stderr),
-        Some(Command::Check(args)) => check::run(args, stdout, stderr),
+        None => print::run(&cli.print, &spec, stdout, stderr),
+        Some(Command::Explain(args)) => explain::run(args, &spec, stdout, stderr),
+        Some(Command::Check(args)) => check::run(args, &spec, stdout, stderr),
     };
     // Flushed here, not at exit, where a failure would go unseen.
     let outcome = outcome.and_then(|code| stdout.flush().map(|()| code));
@@ -98,7 +109,7 @@ pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
         Ok(code) => code,
         // A closed pipe (`convsym explain | head`) is the reader's choice, not a failure.
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => 0,
-        // Exit code 1, as for the equations: 2 is for what the user asked, not for the disk.
+        // Exit code 1: 2 is for what the user asked, not for the disk.
         Err(error) => {
             let _ = writeln!(stderr, "error: cannot write the output: {error}");
             1

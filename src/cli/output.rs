@@ -1,33 +1,21 @@
 //! Standard output for documents of any size: buffered, written while the equations are
-//! derived, and quiet when the reader goes away (`convsym … | head`).
+//! derived; the error that stopped it is returned, so that a reader going away
+//! (`convsym … | head`) stays quiet like any other closed pipe.
 
 use std::fmt;
 use std::io::{self, BufWriter, Write};
 
-/// How writing a document ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Streamed {
-    /// Everything was written.
-    Complete,
-    /// The reader closed the pipe first: not an error, the reader has what it wanted.
-    Closed,
-    /// Writing failed; the reason is already on standard error.
-    Failed,
-}
-
-impl Streamed {
-    /// The exit code for this ending: 0 unless writing failed.
-    pub fn exit_code(self) -> u8 {
-        u8::from(self == Streamed::Failed)
-    }
-}
-
-/// Runs `write` on `stdout`, buffered, then flushes it; a failure is reported on `stderr`.
+/// Runs `write` on `stdout`, buffered, then flushes it.
+///
+/// # Errors
+///
+/// The first error writing returned; a [`fmt::Error`] that no write caused (a value that
+/// failed to format) as an error of its own. [`super::run`] reports it, or stays quiet
+/// when the reader closed the pipe.
 pub fn stream(
     stdout: &mut dyn Write,
-    stderr: &mut dyn Write,
     write: impl FnOnce(&mut Stdout<'_>) -> fmt::Result,
-) -> Streamed {
+) -> io::Result<()> {
     let mut out = Stdout {
         writer: BufWriter::with_capacity(1 << 16, stdout),
         error: None,
@@ -35,13 +23,9 @@ pub fn stream(
     let written = write(&mut out);
     let flushed = written.and_then(|()| out.writer.flush().map_err(|error| out.failed(error)));
     match (flushed, out.error) {
-        (Ok(()), _) => Streamed::Complete,
-        (Err(_), Some(error)) if error.kind() == io::ErrorKind::BrokenPipe => Streamed::Closed,
-        (Err(_), error) => {
-            let reason = error.map_or_else(|| "a value failed to format".into(), |e| e.to_string());
-            let _ = writeln!(stderr, "error: cannot write the output: {reason}");
-            Streamed::Failed
-        }
+        (Ok(()), _) => Ok(()),
+        (Err(_), Some(error)) => Err(error),
+        (Err(_), None) => Err(io::Error::other("a value failed to format")),
     }
 }
 

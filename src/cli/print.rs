@@ -2,15 +2,15 @@
 //! on standard error why some input gradients are 0.
 
 use std::fmt::Write as _;
-use std::io::Write;
+use std::io::{self, Write};
 
 use clap::ValueEnum;
 use convsym::derive::Section;
 use convsym::spec::Unread;
-use convsym::{Format, Spec, render};
+use convsym::{Axis, Format, Spec, limits, render};
 
 use super::keys::{INVALID, Keys};
-use super::output::{self, Streamed};
+use super::output;
 
 /// The arguments of `convsym [KEYS…]`.
 #[derive(Debug, clap::Args)]
@@ -74,13 +74,15 @@ impl Only {
     }
 }
 
-/// Prints the equations on `stdout`, notes and errors on `stderr`; exit code 2 for an
-/// invalid specification.
-pub fn run(args: &Args, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
-    // Nothing is left to tell if standard error itself is closed.
-    let Ok(Some(spec)) = args.keys.spec_reported(stderr) else {
-        return INVALID;
-    };
+/// Prints the equations on `stdout`, notes on `stderr`; exit code 2 for a layer whose
+/// equations are too large to print. A failure to write is returned, for [`super::run`]
+/// to turn into an exit code.
+pub fn run(
+    args: &Args,
+    spec: &Spec,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> io::Result<u8> {
     let sections = match args.only {
         Some(only) => vec![only.section()],
         None => Section::ALL.to_vec(),
@@ -88,38 +90,29 @@ pub fn run(args: &Args, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
     // Equations stream one at a time, but each is built whole before it is printed; the Σ
     // formulas build none.
     let unrolled = !matches!(args.format, FormatArg::Sigma);
-    for &section in sections.iter().filter(|_| unrolled) {
-        let terms = section.max_terms(&spec);
-        if terms > LARGEST_EQUATION {
-            let _ = writeln!(
-                stderr,
-                "error: a `{}` equation of this layer can have {terms} terms, more than the {LARGEST_EQUATION} convsym holds at once",
-                section.tensor().name()
-            );
-            return INVALID;
-        }
+    let printable = if unrolled {
+        limits::printable(spec, &sections)
+    } else {
+        Ok(())
+    };
+    if let Err(too_large) = printable {
+        // Nothing is left to tell if standard error itself is closed.
+        let _ = writeln!(stderr, "error: {too_large}");
+        return Ok(INVALID);
     }
-    let streamed = output::stream(stdout, stderr, |out| {
-        render::document(out, &spec, args.format.format(), &sections)
-    });
-    if streamed == Streamed::Complete {
-        let mut notes = String::new();
-        if sections.contains(&Section::GradInput) {
-            unread_notes(&mut notes, &spec);
-        }
-        if sections == [Section::GradBias] && !spec.bias() {
-            notes.push_str("note: the layer has no bias, so there is no `db`; add `bias`\n");
-        }
-        let _ = stderr.write_all(notes.as_bytes());
+    output::stream(stdout, |out| {
+        render::document(out, spec, args.format.format(), &sections)
+    })?;
+    let mut notes = String::new();
+    if sections.contains(&Section::GradInput) {
+        unread_notes(&mut notes, spec);
     }
-    streamed.exit_code()
+    if sections == [Section::GradBias] && !spec.bias() {
+        notes.push_str("note: the layer has no bias, so there is no `db`; add `bias`\n");
+    }
+    let _ = stderr.write_all(notes.as_bytes());
+    Ok(0)
 }
-
-/// The most terms of one equation printed: 48 bytes each and its printed line beside them,
-/// an equation of 2^24 terms peaks at 1.1 GB (measured in the README, "Errors"). A `dw`
-/// equation has a term per batch element and output position: 802 816 for a batch of 64
-/// at 224×224.
-const LARGEST_EQUATION: usize = 1 << 24;
 
 /// Names listed in a note before it only counts the rest.
 const LISTED: usize = 6;
@@ -198,16 +191,12 @@ fn ranges(positions: impl Iterator<Item = usize>) -> (String, usize) {
 /// The `dx` names whose position on axis `axis` is never read for `reason`, the first few
 /// of them, and how many there are (`count` positions on that axis).
 fn zero_names(spec: &Spec, axis: usize, reason: Unread, count: usize) -> String {
-    let shape = spec.input_shape();
-    // The flat index advances by `inner` per step on the axis, which has `size` steps.
-    let inner: usize = shape.iter().skip(axis + 3).product();
-    let size = shape.get(axis + 2).copied().unwrap_or(1);
-    let geometry = spec.axes().get(axis);
-    let names: Vec<String> = (0..spec.input_len())
-        .filter(|flat| geometry.and_then(|g| g.why_unread(flat / inner % size)) == Some(reason))
+    let names: Vec<String> = spec
+        .unread_inputs(axis, reason)
         .take(LISTED)
         .map(|flat| format!("dx{}", flat + 1))
         .collect();
+    let size = spec.axes().get(axis).map_or(1, Axis::input);
     let total = count.saturating_mul(spec.input_len() / size);
     if total > names.len() {
         format!("{}, … ({total} in all)", names.join(", "))

@@ -8,8 +8,8 @@ use alloc::vec::Vec;
 use super::builder::Builder;
 use super::document::{Block, Inline, Step};
 use super::wording::{every, paragraph, plural, text};
-use crate::Equation;
-use crate::derive::{self, Section};
+use crate::symbolic::derive::{self, Section};
+use crate::symbolic::expr::Equation;
 
 impl Builder<'_> {
     /// Step 6: whether the constructions agree with the chain rule, and the step saying so.

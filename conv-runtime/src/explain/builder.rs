@@ -8,33 +8,10 @@ use alloc::vec::Vec;
 
 use super::document::{Block, Matrix};
 use super::wording::paragraph;
-use crate::grid::Grid;
-use crate::{Axis, Equation, Spec, Variable};
-
-/// How much of a large layer an explanation shows; whatever it leaves out, it says so.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
-    /// Slices (a batch element with a channel) drawn per step.
-    pub slices: usize,
-    /// Correlation windows drawn per slice.
-    pub windows: usize,
-    /// Equations listed per block.
-    pub equations: usize,
-    /// Cells of the largest grid drawn; larger ones are described instead.
-    pub cells: usize,
-}
-
-impl Default for Limits {
-    /// Enough to show the seed and other small layers in full.
-    fn default() -> Self {
-        Limits {
-            slices: 4,
-            windows: 25,
-            equations: 200,
-            cells: 400,
-        }
-    }
-}
+use crate::limits::Limits;
+use crate::spec::{Axis, Spec};
+use crate::symbolic::expr::{Equation, Variable};
+use crate::symbolic::grid::Grid;
 
 /// Writes the steps of one layer's explanation, each step's method in its own file.
 pub(super) struct Builder<'a> {

@@ -9,8 +9,8 @@ use alloc::vec::Vec;
 use super::builder::Builder;
 use super::document::{Block, Window};
 use super::wording::{axis_names, paragraph, positions, shape_text};
-use crate::grid::Grid;
-use crate::{Equation, Tensor, Variable};
+use crate::symbolic::expr::{Equation, Tensor, Variable};
+use crate::symbolic::grid::Grid;
 
 /// The window of `grid` that a correlation reads at output `position`: the cells at
 /// `position·stride + tap·dilation` for every tap of `shape`, exactly as
@@ -151,9 +151,11 @@ impl Builder<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::builder::Limits;
     use super::*;
-    use crate::{Equation, Expr, Spec, construction};
+    use crate::limits::Limits;
+    use crate::spec::Spec;
+    use crate::symbolic::construction;
+    use crate::symbolic::expr::{Equation, Expr};
 
     /// The windows shown are the ones the correlation reads: the products of each window's
     /// cells with the kernel, summed over the slices, give the construction's equations.
@@ -185,7 +187,9 @@ mod tests {
                             .cells()
                             .iter()
                             .zip(window.kernel.cells())
-                            .filter_map(|(a, b)| Some(crate::Term::product((*a)?, (*b)?))),
+                            .filter_map(|(a, b)| {
+                                Some(crate::symbolic::expr::Term::product((*a)?, (*b)?))
+                            }),
                     );
                     assert_eq!(products, window.sum, "{}", window.label);
                     *sums.entry(window.target).or_default() += products;

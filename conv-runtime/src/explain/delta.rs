@@ -2,14 +2,16 @@
 //! for the input gradient's full correlation, drawn slice by slice.
 
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 
 use super::builder::Builder;
 use super::document::Step;
 use super::wording::{along, paragraph, shape_text, signed_pair, slice_label};
-use crate::{Axis, Tensor, construction};
+use crate::spec::Axis;
+use crate::symbolic::construction;
+use crate::symbolic::expr::Tensor;
 
 impl Builder<'_> {
     /// Step 3: δ, dilated by the stride and padded.

@@ -4,8 +4,8 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::grid::Grid;
-use crate::{Equation, Expr, Variable};
+use crate::symbolic::expr::{Equation, Expr, Variable};
+use crate::symbolic::grid::Grid;
 
 /// A piece of prose.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use alloc::vec;
 use super::builder::Builder;
 use super::document::{Block, Formula, Step};
 use super::wording::paragraph;
-use crate::derive;
+use crate::symbolic::derive;
 
 impl Builder<'_> {
     /// Step 2: the forward equations.

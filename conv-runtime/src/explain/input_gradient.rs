@@ -9,7 +9,9 @@ use super::builder::Builder;
 use super::correlation::Correlation;
 use super::document::Step;
 use super::wording::{paragraph, shape_text, slice_label};
-use crate::{Axis, Equation, Tensor, construction};
+use crate::spec::Axis;
+use crate::symbolic::construction;
+use crate::symbolic::expr::{Equation, Tensor};
 
 impl Builder<'_> {
     /// Step 5: the input gradient, from the construction's `equations`.

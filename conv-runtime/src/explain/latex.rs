@@ -9,8 +9,9 @@ use core::fmt::Write;
 use super::document::{Block, Explanation, Table, Window};
 use super::prose::prose;
 use super::wording::axis_names;
-use crate::grid::Grid;
-use crate::{Notation, Variable};
+use crate::render::Notation;
+use crate::symbolic::expr::Variable;
+use crate::symbolic::grid::Grid;
 
 const PREAMBLE: &str = r"\documentclass[10pt]{article}
 \usepackage{amsmath}

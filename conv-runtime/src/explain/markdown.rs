@@ -9,7 +9,7 @@ use core::fmt::Write;
 use super::document::{Block, Explanation, Table};
 use super::prose::prose;
 use super::text;
-use crate::Notation;
+use crate::render::Notation;
 
 /// The explanation as Markdown.
 pub fn render(explanation: &Explanation) -> String {

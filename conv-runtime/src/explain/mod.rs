@@ -2,10 +2,12 @@
 //! would, with every matrix and equation computed from the specification.
 //!
 //! [`explain`] builds an [`Explanation`], a plain document of steps and blocks; the
-//! submodules print it ([`text`], [`latex`], [`markdown`]) and [`svg`] draws which inputs
-//! each output reads. The grids shown are the ones [`crate::construction`] computes, made by
-//! the same [`Grid`](crate::grid::Grid) operations with the same amounts, and the closing step compares the
-//! construction's equations with the chain rule's in [`crate::derive`].
+//! submodules print it ([`text`], [`latex`], [`markdown`]). The grids shown are the ones
+//! [`construction`] computes, made by the same [`Grid`](crate::symbolic::grid::Grid)
+//! operations with the same amounts, and the closing step compares the construction's
+//! equations with the chain rule's in [`crate::symbolic::derive`]. The picture of which
+//! inputs each output reads is a renderer, [`crate::render::svg`], also reachable here as
+//! [`svg`] for the paths users already write.
 //!
 //! ```
 //! use conv_runtime::{Spec, explain};
@@ -26,12 +28,15 @@
 //!   `delta`, `weight_gradient`, `input_gradient` and `agreement`, with `correlation`
 //!   drawing the windows of both gradients and `never_read` the inputs no output reads;
 //! - the printers [`text`], [`latex`] and [`markdown`], sharing one walk over prose
-//!   (`prose`), and the picture [`svg`];
-//! - `too_large`: the size past which a layer is refused ([`LARGEST`]).
+//!   (`prose`).
+//!
+//! The size past which a layer is refused ([`LARGEST`]) and the [`Limits`] of what is
+//! drawn are in [`crate::limits`], with the runtime's other limits. The explanation builds
+//! on the specification, the symbolic core, the limits and the notations of
+//! [`crate::render`]; nothing below it imports from here.
 
 pub mod latex;
 pub mod markdown;
-pub mod svg;
 pub mod text;
 
 mod agreement;
@@ -44,20 +49,20 @@ mod input_gradient;
 mod never_read;
 mod prose;
 mod sizes;
-mod too_large;
 mod weight_gradient;
 mod wording;
 
 use alloc::string::ToString;
 use alloc::vec;
 
-use crate::{Spec, construction};
+use crate::spec::Spec;
+use crate::symbolic::construction;
 use builder::Builder;
 
-pub use builder::Limits;
+pub use crate::limits::{ELEMENTS as LARGEST, Limits, TooLarge, fits, size};
+pub use crate::render::svg;
+pub use crate::symbolic::grid::unread_positions;
 pub use document::{Block, Explanation, Formula, Inline, Matrix, Step, Table, Window};
-pub use never_read::unread_positions;
-pub use too_large::{LARGEST, TooLarge, fits, size};
 pub use wording::axis_names;
 
 /// Explains `spec`: sizes, forward equations, δ dilated and padded, the two gradient

@@ -1,6 +1,5 @@
-//! The inputs the forward pass never reads: per position, why ([`unread_positions`]); the
-//! close of step 1, which names them; and in step 5, the zero input-gradient rows held
-//! against them.
+//! The inputs the forward pass never reads: the close of step 1, which names them, and in
+//! step 5, the zero input-gradient rows held against them.
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -10,36 +9,9 @@ use alloc::vec::Vec;
 use super::builder::Builder;
 use super::document::Block;
 use super::wording::{axis_names, paragraph, plural, text, variable_list};
-use crate::grid::Grid;
 use crate::spec::Unread;
-use crate::{Axis, Equation, Spec, Tensor, Variable};
-
-/// Per spatial position of one input slice (row-major), why it is never read, if it is not.
-pub fn unread_positions(spec: &Spec) -> Grid<Option<Unread>> {
-    let per_axis: Vec<Vec<Option<Unread>>> = spec
-        .axes()
-        .iter()
-        .map(|axis| {
-            let mut reasons = vec![None; axis.input()];
-            for (position, reason) in axis.unread() {
-                if let Some(slot) = reasons.get_mut(position) {
-                    *slot = Some(reason);
-                }
-            }
-            reasons
-        })
-        .collect();
-    let shape: Vec<usize> = spec.axes().iter().map(Axis::input).collect();
-    // An element is read when every one of its coordinates is: the kernel's taps form a
-    // full grid, so the axes are independent. The remainder outranks a gap as the reason.
-    Grid::from_fn(&shape, |index| {
-        index
-            .iter()
-            .zip(&per_axis)
-            .filter_map(|(&i, reasons)| reasons.get(i).copied().flatten())
-            .min()
-    })
-}
+use crate::symbolic::expr::{Equation, Tensor, Variable};
+use crate::symbolic::grid::unread_positions;
 
 impl Builder<'_> {
     /// Which positions and elements the forward pass never reads, and why.
@@ -172,29 +144,5 @@ impl Builder<'_> {
             ));
         }
         vec![Block::Paragraph(inlines)]
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unread_positions_follow_the_remainder() {
-        let unread = unread_positions(&Spec::parse("in=6 k=3 stride=2").unwrap());
-        let never: Vec<usize> = unread
-            .cells()
-            .iter()
-            .enumerate()
-            .filter_map(|(i, r)| r.map(|_| i + 1))
-            .collect();
-        assert_eq!(never, [6, 12, 18, 24, 30, 31, 32, 33, 34, 35, 36]);
-        assert!(
-            unread
-                .cells()
-                .iter()
-                .flatten()
-                .all(|&r| r == Unread::Remainder)
-        );
     }
 }

@@ -5,7 +5,7 @@ use alloc::string::String;
 use core::fmt::Write;
 
 use super::document::Inline;
-use crate::Notation;
+use crate::render::Notation;
 
 /// `inlines` with the words passed through `escape` and each variable spelled in
 /// `notation` between two `quote`s: `` `x1` `` in Markdown, `$x_{1}$` in LaTeX.

@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use super::builder::Builder;
 use super::document::{Block, Formula, Step, Table};
 use super::wording::{axis_names, paragraph, shape_text};
-use crate::{Axis, Padding};
+use crate::spec::{Axis, Padding};
 
 impl Builder<'_> {
     /// Step 1: the layer, its tensors and the sizes along each axis.

@@ -8,8 +8,9 @@ use core::fmt::Write;
 
 use super::document::{Block, Explanation, Formula, Inline, Matrix, Table, Window};
 use super::wording::axis_names;
-use crate::grid::Grid;
-use crate::{Notation, Variable};
+use crate::render::Notation;
+use crate::symbolic::expr::Variable;
+use crate::symbolic::grid::Grid;
 
 /// Prose is wrapped to this many characters.
 const WIDTH: usize = 88;
@@ -250,7 +251,7 @@ fn window_text(window: &Window) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Tensor;
+    use crate::symbolic::expr::Tensor;
 
     #[test]
     fn matrices_align_their_columns() {

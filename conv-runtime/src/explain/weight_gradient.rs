@@ -10,7 +10,9 @@ use super::builder::Builder;
 use super::correlation::Correlation;
 use super::document::Step;
 use super::wording::{along, paragraph, shape_text, signed_pair, slice_label};
-use crate::{Axis, Equation, Tensor, construction, derive};
+use crate::spec::Axis;
+use crate::symbolic::expr::{Equation, Tensor};
+use crate::symbolic::{construction, derive};
 
 impl Builder<'_> {
     /// Step 4: the weight gradient, from the construction's `equations`.

@@ -7,7 +7,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::document::{Block, Inline};
-use crate::Variable;
+use crate::symbolic::expr::Variable;
 
 /// The names of the spatial axes of a layer of `rank` axes, singular and plural.
 pub fn axis_names(rank: usize) -> &'static [(&'static str, &'static str)] {

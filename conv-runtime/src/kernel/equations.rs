@@ -2,7 +2,7 @@
 //! layer's equations, term for term.
 
 use super::scalar::{Scalar, Wide};
-use crate::expr::Expr;
+use crate::symbolic::expr::Expr;
 
 impl Scalar for Expr {
     fn zero() -> Self {

@@ -18,9 +18,11 @@
 
 use core::fmt::{self, Write as _};
 
-use super::Line;
-use crate::derive::{self, Section};
-use crate::{Axis, Equation, Notation, Spec};
+use super::notation::Notation;
+use super::notation::{self, Line};
+use crate::spec::{Axis, Spec};
+use crate::symbolic::derive::{self, Section};
+use crate::symbolic::expr::Equation;
 
 /// The key of a section's array in the document.
 pub fn key(section: Section) -> &'static str {
@@ -48,7 +50,7 @@ pub fn write<W: fmt::Write + ?Sized>(
     for &section in sections {
         write!(out, ",\n  \"{}\": [", key(section))?;
         let mut empty = true;
-        super::lines(
+        notation::lines(
             out,
             derive::equations(spec, section),
             |line, equation, first| {
@@ -69,7 +71,7 @@ fn write_equation(out: &mut Line, equation: &Equation) -> fmt::Result {
     out.write_str("\", \"terms\": [")?;
     for (i, term) in equation.rhs.terms().iter().enumerate() {
         out.write_str(if i > 0 { ", [" } else { "[" })?;
-        super::integer(out, term.coefficient())?;
+        notation::integer(out, term.coefficient())?;
         for &factor in term.factors() {
             out.write_str(", \"")?;
             Notation::Text.variable(out, factor)?;

@@ -1,17 +1,27 @@
-//! Printing expressions and equations. One printer walks the canonical form; each
-//! notation only says how a variable, a product and a sum are spelled.
+//! Rendering: equations and whole documents in every output format, and the picture.
 //!
-//! Whole documents ([`document`]) are written to any [`fmt::Write`] one equation at a
-//! time, as [`crate::derive`] yields them, so their size never depends on memory.
+//! - `notation`: the one printer of expressions and equations; each [`Notation`] (plain
+//!   text, LaTeX) only says how a variable, a product and a sum are spelled;
+//! - [`document`] writes a layer's equations as text or LaTeX, and dispatches to [`sigma`]
+//!   (one Σ formula per tensor) and [`json`] (one JSON document);
+//! - `svg` (with the `engine` feature) draws which inputs each output reads.
+//!
+//! Documents are written to any [`fmt::Write`] one equation at a time, as
+//! [`crate::symbolic::derive`] yields them, so their size never depends on memory. Rendering
+//! depends on the specification and the symbolic core only.
 
 pub mod json;
 pub mod sigma;
+#[cfg(feature = "engine")]
+pub mod svg;
 
-use alloc::vec::Vec;
+mod notation;
+
 use core::fmt::{self, Write as _};
 
-use crate::derive::{self, Section};
-use crate::{Equation, Expr, Spec, Tensor, Term, Variable};
+use crate::spec::Spec;
+use crate::symbolic::derive::{self, Section};
+pub use notation::{Display, Notation};
 
 /// The documents the command-line tool prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -44,7 +54,7 @@ pub fn document<W: fmt::Write + ?Sized>(
             .flat_map(|&section| derive::equations(spec, section))
     };
     match format {
-        Format::Text => lines(out, equations(), |line, equation, _| {
+        Format::Text => notation::lines(out, equations(), |line, equation, _| {
             Notation::Text.equation(line, equation)?;
             line.write_str("\n")
         }),
@@ -52,7 +62,7 @@ pub fn document<W: fmt::Write + ?Sized>(
             out.write_str("\\begin{align}\n")?;
             // `\\` separates rows: one after the last row would add an empty numbered row.
             let mut empty = true;
-            lines(out, equations(), |line, equation, first| {
+            notation::lines(out, equations(), |line, equation, first| {
                 empty = false;
                 line.write_str(if first { "" } else { " \\\\\n" })?;
                 Notation::Latex.equation(line, equation)
@@ -62,275 +72,5 @@ pub fn document<W: fmt::Write + ?Sized>(
         }
         Format::Sigma => sigma::write(out, spec, sections),
         Format::Json => json::write(out, spec, sections),
-    }
-}
-
-/// How to spell equations.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Notation {
-    /// The seed's ASCII notation: `z2 = w1*x3 + w2*x4`, `dw1 = d1*x1 + d2*x3`.
-    Text,
-    /// LaTeX for an `align` environment: `z_{2} &= w_{1} x_{3} + w_{2} x_{4}`.
-    Latex,
-}
-
-// The printer writes to a `Sink` rather than a `Formatter`, and spells numbers by hand:
-// going through `write!` for every variable made formatting the larger part of a big layer's
-// run time (measured with `perf` on `in=224 k=7 stride=2 pad=3 cin=3 cout=64`).
-impl Notation {
-    fn variable<W: Sink + ?Sized>(self, out: &mut W, variable: Variable) -> fmt::Result {
-        // Indices fit in memory, so `+ 1` cannot overflow a `u64`.
-        let number = variable.index as u64 + 1;
-        match (self, variable.tensor.differentiated()) {
-            (Notation::Text, _) => {
-                out.write_str(variable.tensor.name())?;
-                decimal(out, number)
-            }
-            (Notation::Latex, Some(of)) => {
-                out.write_str("\\frac{\\partial L}{\\partial ")?;
-                out.write_str(of.name())?;
-                out.write_str("_{")?;
-                decimal(out, number)?;
-                out.write_str("}}")
-            }
-            (Notation::Latex, None) => {
-                out.write_str(match variable.tensor {
-                    Tensor::Delta => "\\delta",
-                    tensor => tensor.name(),
-                })?;
-                out.write_str("_{")?;
-                decimal(out, number)?;
-                out.write_str("}")
-            }
-        }
-    }
-
-    fn times(self) -> &'static str {
-        match self {
-            Notation::Text => "*",
-            Notation::Latex => " ",
-        }
-    }
-
-    fn equals(self) -> &'static str {
-        match self {
-            Notation::Text => " = ",
-            Notation::Latex => " &= ",
-        }
-    }
-
-    fn term<W: Sink + ?Sized>(self, out: &mut W, term: &Term, first: bool) -> fmt::Result {
-        let coefficient = term.coefficient();
-        match (first, coefficient < 0) {
-            (true, true) => out.write_str("-")?,
-            (false, true) => out.write_str(" - ")?,
-            (false, false) => out.write_str(" + ")?,
-            (true, false) => {}
-        }
-        let magnitude = coefficient.unsigned_abs();
-        let mut separator = "";
-        if magnitude != 1 || term.factors().is_empty() {
-            decimal(out, magnitude)?;
-            separator = self.times();
-        }
-        for &factor in term.factors() {
-            out.write_str(separator)?;
-            self.variable(out, factor)?;
-            separator = self.times();
-        }
-        Ok(())
-    }
-
-    fn expr<W: Sink + ?Sized>(self, out: &mut W, expr: &Expr) -> fmt::Result {
-        if expr.is_zero() {
-            return out.write_str("0");
-        }
-        for (i, term) in expr.terms().iter().enumerate() {
-            self.term(out, term, i == 0)?;
-        }
-        Ok(())
-    }
-
-    fn equation<W: Sink + ?Sized>(self, out: &mut W, equation: &Equation) -> fmt::Result {
-        self.variable(out, equation.lhs)?;
-        out.write_str(self.equals())?;
-        self.expr(out, &equation.rhs)
-    }
-}
-
-/// Writes `number` in decimal, with a `-` when negative.
-fn integer<W: Sink + ?Sized>(out: &mut W, number: i64) -> fmt::Result {
-    if number < 0 {
-        out.write_str("-")?;
-    }
-    decimal(out, number.unsigned_abs())
-}
-
-/// Writes `number` in decimal.
-fn decimal<W: Sink + ?Sized>(out: &mut W, mut number: u64) -> fmt::Result {
-    // 20 digits hold `u64::MAX`.
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (number % 10) as u8;
-        number /= 10;
-        if number == 0 {
-            break;
-        }
-    }
-    out.ascii(&digits[start..])
-}
-
-/// Where the printer writes: any [`fmt::Write`], and a [`Line`] faster.
-trait Sink: fmt::Write {
-    /// Writes ASCII text, such as a number's digits.
-    fn ascii(&mut self, text: &[u8]) -> fmt::Result {
-        self.write_str(core::str::from_utf8(text).map_err(|_| fmt::Error)?)
-    }
-}
-
-impl Sink for fmt::Formatter<'_> {}
-
-/// One equation's text as it is built. Bytes rather than a `String`: the digits of every
-/// index go in without a UTF-8 check each (measured: it was an eighth of a big layer's run
-/// time), and the whole line is checked once when it is written out.
-#[derive(Default)]
-struct Line(Vec<u8>);
-
-impl fmt::Write for Line {
-    fn write_str(&mut self, text: &str) -> fmt::Result {
-        self.0.extend_from_slice(text.as_bytes());
-        Ok(())
-    }
-}
-
-impl Sink for Line {
-    fn ascii(&mut self, text: &[u8]) -> fmt::Result {
-        self.0.extend_from_slice(text);
-        Ok(())
-    }
-}
-
-/// Writes each equation of `equations` into one reused [`Line`] with `write`, then the line
-/// to `out`: a single write per equation, however many pieces it is printed in.
-fn lines<W: fmt::Write + ?Sized>(
-    out: &mut W,
-    equations: impl Iterator<Item = Equation>,
-    mut write: impl FnMut(&mut Line, &Equation, bool) -> fmt::Result,
-) -> fmt::Result {
-    let mut line = Line::default();
-    for (i, equation) in equations.enumerate() {
-        line.0.clear();
-        write(&mut line, &equation, i == 0)?;
-        out.write_str(core::str::from_utf8(&line.0).map_err(|_| fmt::Error)?)?;
-    }
-    Ok(())
-}
-
-/// Displays a value in a notation; made by the `display` methods.
-#[derive(Clone, Copy, Debug)]
-pub struct Display<'a, T: ?Sized> {
-    value: &'a T,
-    notation: Notation,
-}
-
-impl Expr {
-    /// This expression, printed in `notation`.
-    pub fn display(&self, notation: Notation) -> Display<'_, Expr> {
-        Display {
-            value: self,
-            notation,
-        }
-    }
-}
-
-impl Equation {
-    /// This equation, printed in `notation`.
-    pub fn display(&self, notation: Notation) -> Display<'_, Equation> {
-        Display {
-            value: self,
-            notation,
-        }
-    }
-}
-
-impl Variable {
-    /// This variable, printed in `notation`.
-    pub fn display(&self, notation: Notation) -> Display<'_, Variable> {
-        Display {
-            value: self,
-            notation,
-        }
-    }
-}
-
-impl fmt::Display for Display<'_, Expr> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.notation.expr(f, self.value)
-    }
-}
-
-impl fmt::Display for Display<'_, Variable> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.notation.variable(f, *self.value)
-    }
-}
-
-impl fmt::Display for Display<'_, Equation> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.notation.equation(f, self.value)
-    }
-}
-
-/// `Display` for the seed's text notation.
-impl fmt::Display for Equation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.display(Notation::Text).fmt(f)
-    }
-}
-
-/// `Display` for the seed's text notation.
-impl fmt::Display for Expr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.display(Notation::Text).fmt(f)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use alloc::string::ToString;
-
-    #[test]
-    fn numbers_are_spelled_as_core_spells_them() {
-        for number in [0, 1, 9, 10, 99, 100, 12_345, u64::MAX] {
-            let mut out = Line::default();
-            decimal(&mut out, number).unwrap();
-            assert_eq!(out.0, number.to_string().as_bytes());
-        }
-        for number in [i64::MIN, -10, -1, 0, 7, i64::MAX] {
-            let mut out = Line::default();
-            integer(&mut out, number).unwrap();
-            assert_eq!(out.0, number.to_string().as_bytes());
-        }
-    }
-
-    #[test]
-    fn coefficients_and_gradients_in_both_notations() {
-        let w1 = Expr::variable(Variable::new(Tensor::Weight, 0));
-        let d12 = Expr::variable(Variable::new(Tensor::Delta, 11));
-        let equation = Equation {
-            lhs: Variable::new(Tensor::GradInput, 2),
-            rhs: &Expr::constant(-3) * &(&w1 * &d12) + Expr::constant(2) + w1,
-        };
-        assert_eq!(
-            equation.display(Notation::Text).to_string(),
-            "dx3 = 2 - 3*d12*w1 + w1"
-        );
-        assert_eq!(
-            equation.display(Notation::Latex).to_string(),
-            "\\frac{\\partial L}{\\partial x_{3}} &= 2 - 3 \\delta_{12} w_{1} + w_{1}"
-        );
     }
 }

@@ -19,8 +19,8 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::derive::Section;
-use crate::{Axis, Spec};
+use crate::spec::{Axis, Spec};
+use crate::symbolic::derive::Section;
 
 /// Index letters for positions, one per spatial axis.
 const POSITIONS: [&str; 3] = ["i", "j", "l"];

@@ -6,7 +6,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::ops::Range;
 
-use crate::spec::{Argument, Error, MAX_NESTING, Value};
+use super::error::Error;
+use super::syntax::{Argument, MAX_NESTING, Value};
 
 /// Splits `text` into arguments: `key = value` or a bare `key`, separated by commas or
 /// whitespace.

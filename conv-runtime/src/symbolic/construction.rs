@@ -1,4 +1,4 @@
-//! The gradients by the seed's construction, independent of [`crate::derive`]: dilate δ by
+//! The gradients by the seed's construction, independent of [`super::derive`]: dilate δ by
 //! the stride, pad it with the remainder, and cross-correlate.
 //!
 //! - weight gradient: the input, padded by `(pad_lo, pad_hi − r)`, correlated with the
@@ -10,8 +10,9 @@
 
 use alloc::vec::Vec;
 
-use crate::grid::Grid;
-use crate::{Equation, Expr, Spec, Tensor, Variable};
+use super::expr::{Equation, Expr, Tensor, Variable};
+use super::grid::Grid;
+use crate::spec::{Axis, Spec};
 
 /// The spatial slice `[first, second, …]` of a tensor of shape `dims`, as a grid of its
 /// variables: `δ[n, o]`, `x[n, c]` or `w[o, c']`.
@@ -35,7 +36,7 @@ fn signed(value: usize) -> isize {
     value.cast_signed()
 }
 
-fn per_axis<T>(spec: &Spec, f: impl Fn(&crate::Axis) -> T) -> Vec<T> {
+fn per_axis<T>(spec: &Spec, f: impl Fn(&Axis) -> T) -> Vec<T> {
     spec.axes().iter().map(f).collect()
 }
 
@@ -77,8 +78,8 @@ pub fn delta_padding(spec: &Spec) -> Vec<(isize, isize)> {
 /// The weight gradient, one equation per weight element in layout order.
 pub fn grad_weight(spec: &Spec) -> Vec<Equation> {
     let (input, output) = (spec.input_shape(), spec.output_shape());
-    let strides = per_axis(spec, crate::Axis::stride);
-    let dilations = per_axis(spec, crate::Axis::dilation);
+    let strides = per_axis(spec, Axis::stride);
+    let dilations = per_axis(spec, Axis::dilation);
     let crop = input_padding(spec);
     let ones = alloc::vec![1; spec.axes().len()];
     let groups_in = spec.in_channels_per_group();
@@ -103,8 +104,8 @@ pub fn grad_weight(spec: &Spec) -> Vec<Equation> {
 /// The input gradient, one equation per input element in layout order.
 pub fn grad_input(spec: &Spec) -> Vec<Equation> {
     let (weight, output) = (spec.weight_shape(), spec.output_shape());
-    let strides = per_axis(spec, crate::Axis::stride);
-    let dilations = per_axis(spec, crate::Axis::dilation);
+    let strides = per_axis(spec, Axis::stride);
+    let dilations = per_axis(spec, Axis::dilation);
     let padding = delta_padding(spec);
     let ones = alloc::vec![1; spec.axes().len()];
     let outputs_per_group = spec.out_channels_per_group();

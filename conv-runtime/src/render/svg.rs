@@ -12,11 +12,12 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt::{self, Write};
 
-use super::builder::Limits;
-use super::never_read::unread_positions;
-use super::too_large::{TooLarge, fits};
+use super::notation::Notation;
+use crate::limits::{Limits, TooLarge, fits};
 use crate::spec::Unread;
-use crate::{Axis, Notation, Spec, Tensor, Variable};
+use crate::spec::{Axis, Spec};
+use crate::symbolic::expr::{Tensor, Variable};
+use crate::symbolic::grid::{Grid, unread_positions};
 
 /// Side of one cell, in pixels.
 const CELL: usize = 52;
@@ -84,7 +85,7 @@ struct Panel<'a> {
     padded: (usize, usize),
     /// Per axis as `(rows, columns)`: the axis, or `None` for the missing row axis of 1-D.
     axes: (Option<&'a Axis>, &'a Axis),
-    unread: crate::grid::Grid<Option<Unread>>,
+    unread: Grid<Option<Unread>>,
 }
 
 impl Panel<'_> {
@@ -305,7 +306,7 @@ impl Panel<'_> {
 ///
 /// # Errors
 ///
-/// [`Error::Rank`] for a layer of 3 axes, [`Error::TooLarge`] past [`super::LARGEST`]
+/// [`Error::Rank`] for a layer of 3 axes, [`Error::TooLarge`] past [`ELEMENTS`](crate::limits::ELEMENTS)
 /// elements.
 pub fn render(spec: &Spec, limits: Limits) -> Result<String, Error> {
     fits(spec).map_err(Error::TooLarge)?;

@@ -3,13 +3,31 @@
 //!
 //! The forward pass gathers along the connections and the gradients scatter back along
 //! them: the adjoint of the forward map, written without the index inversions that
-//! [`crate::derive`] performs, so the two check each other.
+//! [`super::derive`] performs, so the two check each other. [`Expr::evaluate`] is here too:
+//! the one place the symbolic core meets the scalar trait.
 
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::layout::{Layout, for_each_index};
-use crate::{Scalar, Spec};
+use super::expr::{Expr, Variable};
+use super::layout::{Layout, for_each_index};
+use crate::kernel::Scalar;
+use crate::spec::Spec;
+
+impl Expr {
+    /// The value of the expression with every variable replaced by `value(variable)`.
+    pub fn evaluate<T: Scalar>(&self, mut value: impl FnMut(Variable) -> T) -> T {
+        let mut sum = T::zero();
+        for term in self.terms() {
+            let mut product = T::from_integer(term.coefficient());
+            for &factor in term.factors() {
+                product = product.times(&value(factor));
+            }
+            sum.accumulate(&product);
+        }
+        sum
+    }
+}
 
 /// Calls `visit(output, weight, input)` with the flat indices of every product the
 /// forward pass computes, skipping taps that land on padding.

@@ -180,19 +180,6 @@ impl Expr {
     pub fn is_zero(&self) -> bool {
         self.terms.is_empty()
     }
-
-    /// The value of the expression with every variable replaced by `value(variable)`.
-    pub fn evaluate<T: crate::Scalar>(&self, mut value: impl FnMut(Variable) -> T) -> T {
-        let mut sum = T::zero();
-        for term in &self.terms {
-            let mut product = T::from_integer(term.coefficient);
-            for &factor in &term.factors {
-                product = product.times(&value(factor));
-            }
-            sum.accumulate(&product);
-        }
-        sum
-    }
 }
 
 impl From<Variable> for Expr {

@@ -2,11 +2,15 @@
 //! dilating, padding (a negative amount crops), rotating by 180° and cross-correlating.
 //!
 //! A cell is `None` where the grid holds a structural zero (inserted by dilation or padding).
+//! [`unread_positions`] is the grid of one input slice's never-read positions, which the
+//! explanation and the picture draw.
 
+use alloc::vec;
 use alloc::vec::Vec;
 use itertools::Itertools;
 
-use crate::{Expr, Term, Variable};
+use super::expr::{Expr, Term, Variable};
+use crate::spec::{Axis, Spec, Unread};
 
 /// A row-major grid of cells.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -160,10 +164,37 @@ impl Grid<Expr> {
     }
 }
 
+/// Per spatial position of one input slice (row-major), why it is never read, if it is not.
+pub fn unread_positions(spec: &Spec) -> Grid<Option<Unread>> {
+    let per_axis: Vec<Vec<Option<Unread>>> = spec
+        .axes()
+        .iter()
+        .map(|axis| {
+            let mut reasons = vec![None; axis.input()];
+            for (position, reason) in axis.unread() {
+                if let Some(slot) = reasons.get_mut(position) {
+                    *slot = Some(reason);
+                }
+            }
+            reasons
+        })
+        .collect();
+    let shape: Vec<usize> = spec.axes().iter().map(Axis::input).collect();
+    // An element is read when every one of its coordinates is: the kernel's taps form a
+    // full grid, so the axes are independent. The remainder outranks a gap as the reason.
+    Grid::from_fn(&shape, |index| {
+        index
+            .iter()
+            .zip(&per_axis)
+            .filter_map(|(&i, reasons)| reasons.get(i).copied().flatten())
+            .min()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Tensor;
+    use crate::symbolic::expr::Tensor;
 
     fn row(values: &[usize]) -> Grid<Option<usize>> {
         Grid::from_fn(&[values.len()], |index| Some(values[index[0]]))
@@ -199,5 +230,47 @@ mod tests {
             ),
         ]);
         assert_eq!(out.cells()[0], expected);
+    }
+
+    #[test]
+    fn unread_positions_follow_the_remainder() {
+        let unread = unread_positions(&Spec::parse("in=6 k=3 stride=2").unwrap());
+        let never: Vec<usize> = unread
+            .cells()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.map(|_| i + 1))
+            .collect();
+        assert_eq!(never, [6, 12, 18, 24, 30, 31, 32, 33, 34, 35, 36]);
+        assert!(
+            unread
+                .cells()
+                .iter()
+                .flatten()
+                .all(|&r| r == Unread::Remainder)
+        );
+    }
+
+    /// The grid of one slice and the lazy per-element answer agree on every element of
+    /// every slice, remainder and gaps alike.
+    #[test]
+    fn unread_positions_agree_with_the_specification() {
+        for text in [
+            "in=6 k=3 stride=2",
+            "in=(9,7) k=2 stride=(4,3) dilation=(2,1) cin=2 batch=2",
+            "in=(5,6,4) k=2 stride=3",
+        ] {
+            let spec = Spec::parse(text).unwrap();
+            let unread = unread_positions(&spec);
+            let per_slice = unread.cells().len();
+            for index in 0..spec.input_len() {
+                assert_eq!(
+                    spec.why_input_unread(index),
+                    unread.cells()[index % per_slice],
+                    "{text}: x{}",
+                    index + 1
+                );
+            }
+        }
     }
 }

@@ -7,8 +7,9 @@
 
 use alloc::vec::Vec;
 
-use crate::layout::{Layout, MAX_DIMS, for_each_index};
-use crate::{Axis, Equation, Expr, Spec, Tensor, Term, Variable};
+use super::expr::{Equation, Expr, Tensor, Term, Variable};
+use super::layout::{Layout, MAX_DIMS, for_each_index};
+use crate::spec::{Axis, Spec};
 
 /// The four groups of equations a layer has, in the order they are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -449,5 +450,20 @@ mod tests {
                 .unwrap();
         assert_eq!(spec.axes()[0].output(), 2_000_000);
         assert_eq!(Section::GradInput.terms(&spec, 0), 1_000_000);
+    }
+
+    #[test]
+    fn multiply_adds_counts_the_forward_products() {
+        for text in [
+            "in=5 k=3 stride=2",
+            "in=(7,6) k=(3,2) stride=2 pad=(2,1) cin=4 cout=6 groups=2 batch=2",
+            "in=(4,5,3) k=(2,3,2) stride=(1,2,1) pad=1",
+        ] {
+            let spec = Spec::parse(text).unwrap();
+            let products: usize = forward(&spec)
+                .map(|equation| equation.rhs.terms().len())
+                .sum();
+            assert_eq!(spec.multiply_adds(), products as u128, "{text}");
+        }
     }
 }

@@ -1,0 +1,219 @@
+//! `convsym check`: equations written by hand, read in the seed's notation and held
+//! against the chain rule's, each difference named precisely.
+//!
+//! The notation read is the one people write: `z2 = w1*x3 + w2*x4`, with `·`, `⋅` or `×`
+//! for `*` (or nothing: `w1 x3`), `δ` for `d`, `∂L/∂w1` (or `dL/dw1`) for `dw1` and `∂L/∂z2`
+//! for `d2`, subscripts as `x_3`, `x_{3}` or `x₃`, spaces anywhere between symbols, one
+//! equation per line (after a list bullet `- `, `* ` or `• `, if any).
+//!
+//! Each line is one of:
+//! - blank: skipped;
+//! - not an equation (prose, headings, a formula without indices): ignored, with a note;
+//! - an equation: checked, and reported correct or with what is wrong;
+//! - an equation that cannot be read (its left side is a name such as `z2` followed by `=`,
+//!   but the rest does not parse): reported, and it makes the result wrong.
+//!
+//! The result ([`Report::exit_code`]) is 0 when every equation read is correct, 1 when any
+//! is wrong, repeated, about an element that does not exist, or cannot be read, and 2 when
+//! no equation at all could be read or one was not checked: past [`LARGEST`] terms, or past
+//! the budget of terms derived for the input read ([`Checker`]). Equations never written
+//! are listed; they make the result wrong only when [`Options::complete`] asks for a
+//! complete derivation.
+//!
+//! ```
+//! use conv_runtime::{Spec, check};
+//!
+//! let spec = Spec::parse("in=5 k=3 stride=2").unwrap();
+//! let text = "z2 = w1·x3 + w2·x4 + w3·x5 + w4·x8 + w5·x8 + w6·x10 + w7·x13 + w8·x14 + w9·x15";
+//! let report = check::check(&spec, text, check::Options::default());
+//! assert_eq!(report.exit_code(), 1);
+//! assert!(report.render("note.txt").contains("note.txt:1: z2: w5*x8 should be w5*x9"));
+//! ```
+//!
+//! The folder, in the order a line goes through it:
+//!
+//! - `notation`: [`parse_line`] reads one line into an equation ([`Line`]);
+//! - `diagnosis`: each equation held against the derived one, into a [`Finding`] with its
+//!   [`Problem`]s;
+//! - `report`: the [`Entry`] of each line, the [`Ending`] and the [`Report`], with their
+//!   text and exit code;
+//! - here, the [`Checker`] that runs them one line at a time, within the limits and the
+//!   work budget of [`crate::limits`].
+
+mod diagnosis;
+mod notation;
+mod report;
+
+use alloc::collections::BTreeMap;
+use alloc::string::ToString;
+use alloc::vec::Vec;
+
+use crate::limits::{CHECKED_TERMS, work_budget};
+use crate::spec::Spec;
+use crate::symbolic::derive::Section;
+use crate::symbolic::expr::Variable;
+
+use diagnosis::{cost, judge};
+
+pub use crate::limits::{CHECKED_BYTES as LARGEST_TEXT, CHECKED_TERMS as LARGEST};
+pub use diagnosis::{Finding, Problem};
+pub use notation::{Line, ParseError, parse_line};
+pub use report::{Ending, Entry, NotWritten, Options, Report, Tally, escaped, header};
+
+/// Checks a text one line at a time, keeping only which equations were written where:
+/// each finding can be printed as it is made, so a check of any length holds one line.
+///
+/// Each equation read is derived again, however short the line naming it, so the terms
+/// derived are held to a budget: [`CHECKED_TERMS`] (one equation of the most terms `check`
+/// holds, whatever the input) plus one for each byte read. Honest input never reaches it
+/// (a correct equation is written with a few bytes per term); many short lines each naming
+/// an equation of millions of terms do, and the equations past it are refused.
+#[derive(Clone, Debug)]
+pub struct Checker<'a> {
+    spec: &'a Spec,
+    options: Options,
+    first_lines: BTreeMap<Variable, usize>,
+    line: usize,
+    tally: Tally,
+    /// Bytes read, line breaks included.
+    bytes: usize,
+    /// Terms the derivations so far have walked.
+    derived: usize,
+    /// The budget before any byte is read: [`CHECKED_TERMS`], but for tests.
+    allowance: usize,
+}
+
+impl<'a> Checker<'a> {
+    /// A check of `spec`, before its first line.
+    pub fn new(spec: &'a Spec, options: Options) -> Self {
+        Checker {
+            spec,
+            options,
+            first_lines: BTreeMap::new(),
+            line: 0,
+            tally: Tally::default(),
+            bytes: 0,
+            derived: 0,
+            allowance: CHECKED_TERMS,
+        }
+    }
+
+    /// The terms the derivations so far have walked: at most [`CHECKED_TERMS`] plus one for each
+    /// byte read.
+    pub fn derived(&self) -> usize {
+        self.derived
+    }
+
+    /// The terms derivations may walk after the bytes read so far.
+    fn budget(&self) -> usize {
+        work_budget(self.allowance, self.bytes)
+    }
+
+    /// The finding for the next line (without its line break); `None` for a blank line.
+    pub fn read(&mut self, line: &str) -> Option<Entry> {
+        self.line += 1;
+        // The line pays for itself: its bytes and its line break count before it is checked.
+        self.bytes = self.bytes.saturating_add(line.len()).saturating_add(1);
+        let number = self.line;
+        let trimmed = line.trim();
+        let finding = match parse_line(line) {
+            Line::Blank => return None,
+            Line::Ignored => Finding::Ignored {
+                text: trimmed.to_string(),
+            },
+            Line::Unreadable(error) => Finding::Unreadable {
+                text: trimmed.to_string(),
+                error,
+            },
+            Line::TooLarge(lhs) => {
+                self.first_lines.entry(lhs).or_insert(number);
+                Finding::TooLarge { lhs, derived: None }
+            }
+            Line::Equation(lhs, rhs) => {
+                let repeated = self.first_lines.get(&lhs).copied();
+                self.first_lines.entry(lhs).or_insert(number);
+                let cost = cost(self.spec, lhs);
+                let (spent, budget) = (self.derived, self.budget());
+                if spent.saturating_add(cost) > budget {
+                    Finding::OverBudget {
+                        lhs,
+                        cost,
+                        spent,
+                        budget,
+                    }
+                } else {
+                    self.derived = spent.saturating_add(cost);
+                    judge(self.spec, lhs, &rhs, repeated)
+                }
+            }
+        };
+        let count = match finding {
+            Finding::Correct(_) => &mut self.tally.correct,
+            Finding::Wrong { .. } => &mut self.tally.wrong,
+            Finding::Unreadable { .. } => &mut self.tally.unreadable,
+            Finding::Ignored { .. } => &mut self.tally.ignored,
+            Finding::TooLarge { .. } => &mut self.tally.too_large,
+            Finding::OverBudget { .. } => &mut self.tally.over_budget,
+        };
+        *count += 1;
+        Some(Entry {
+            line: number,
+            finding,
+        })
+    }
+
+    /// The end of the check: the equations not written, and the tally.
+    pub fn finish(self) -> Ending {
+        let spec = self.spec;
+        let first_lines = &self.first_lines;
+        let not_written = Section::ALL
+            .into_iter()
+            .filter_map(|section| {
+                let tensor = section.tensor();
+                let total = section.len(spec);
+                let written = first_lines
+                    .range(Variable::new(tensor, 0)..Variable::new(tensor, total))
+                    .map(|(variable, _)| variable.index);
+                // The gaps between the written indices, and after the last of them.
+                let mut runs = Vec::new();
+                let mut next = 0;
+                for index in written.chain([total]) {
+                    if index > next {
+                        runs.push(next..index);
+                    }
+                    next = index + 1;
+                }
+                let written_any = first_lines
+                    .range(Variable::new(tensor, 0)..=Variable::new(tensor, usize::MAX))
+                    .next()
+                    .is_some();
+                (!runs.is_empty()).then_some(NotWritten {
+                    tensor,
+                    total,
+                    runs,
+                    written_any,
+                })
+            })
+            .collect();
+        Ending {
+            not_written,
+            tally: self.tally,
+            options: self.options,
+        }
+    }
+}
+
+/// Checks every equation in `text` against `spec`'s chain-rule equations; see [`Checker`]
+/// to check a text as it is read.
+pub fn check(spec: &Spec, text: &str, options: Options) -> Report {
+    let mut checker = Checker::new(spec, options);
+    let entries = text.lines().filter_map(|line| checker.read(line)).collect();
+    Report {
+        spec: spec.to_string(),
+        entries,
+        ending: checker.finish(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

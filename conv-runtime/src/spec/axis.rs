@@ -1,0 +1,126 @@
+//! One spatial axis of a validated layer: its sizes, the padding mode, and which input
+//! positions its windows read.
+
+/// How the padding was asked for; the resolved amounts are on each [`Axis`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Padding {
+    /// Amounts given as numbers.
+    Explicit,
+    /// `same`: TensorFlow's rule, the odd extra at the end.
+    Same,
+    /// `same_lower`: the odd extra at the start.
+    SameLower,
+    /// `valid`: no padding.
+    Valid,
+}
+
+impl Padding {
+    /// The word a user writes for this mode, if it has one.
+    pub fn word(self) -> Option<&'static str> {
+        match self {
+            Padding::Explicit => None,
+            Padding::Same => Some("same"),
+            Padding::SameLower => Some("same_lower"),
+            Padding::Valid => Some("valid"),
+        }
+    }
+}
+
+/// One spatial axis of a validated layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Axis {
+    pub(super) input: usize,
+    pub(super) kernel: usize,
+    pub(super) stride: usize,
+    pub(super) dilation: usize,
+    pub(super) pad_before: usize,
+    pub(super) pad_after: usize,
+    pub(super) output: usize,
+}
+
+/// Why an input position is never read by the forward pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Unread {
+    /// It lies in the last `r` positions of the padded input, past the last window.
+    Remainder,
+    /// It falls between the taps the stride and the dilation reach.
+    Gap,
+}
+
+impl Axis {
+    /// The input size.
+    pub fn input(&self) -> usize {
+        self.input
+    }
+    /// The kernel size.
+    pub fn kernel(&self) -> usize {
+        self.kernel
+    }
+    /// The stride.
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+    /// The kernel dilation.
+    pub fn dilation(&self) -> usize {
+        self.dilation
+    }
+    /// Zeros before the input.
+    pub fn pad_before(&self) -> usize {
+        self.pad_before
+    }
+    /// Zeros after the input.
+    pub fn pad_after(&self) -> usize {
+        self.pad_after
+    }
+    /// The output size.
+    pub fn output(&self) -> usize {
+        self.output
+    }
+    /// The span of the dilated kernel, `d·(k − 1) + 1`.
+    pub fn effective_kernel(&self) -> usize {
+        self.dilation * (self.kernel - 1) + 1
+    }
+    /// The input size with both paddings.
+    pub fn padded_input(&self) -> usize {
+        self.input + self.pad_before + self.pad_after
+    }
+    /// `r`: how many positions at the end of the padded input no window reaches.
+    pub fn remainder(&self) -> usize {
+        (self.padded_input() - self.effective_kernel()) % self.stride
+    }
+
+    /// The real input position that output `output` reads through kernel tap `tap`, if it
+    /// reads one rather than padding.
+    pub fn source(&self, output: usize, tap: usize) -> Option<usize> {
+        let padded = output * self.stride + tap * self.dilation;
+        padded
+            .checked_sub(self.pad_before)
+            .filter(|&position| position < self.input)
+    }
+
+    /// The output position that reads input `position` through kernel tap `tap`, if any.
+    pub fn target(&self, position: usize, tap: usize) -> Option<usize> {
+        let reach = (position + self.pad_before).checked_sub(tap * self.dilation)?;
+        (reach % self.stride == 0)
+            .then_some(reach / self.stride)
+            .filter(|&output| output < self.output)
+    }
+
+    /// Why no window reads input `position`, or `None` if one does.
+    pub fn why_unread(&self, position: usize) -> Option<Unread> {
+        if (0..self.kernel).any(|tap| self.target(position, tap).is_some()) {
+            return None;
+        }
+        let last_read = (self.output - 1) * self.stride + (self.kernel - 1) * self.dilation;
+        Some(if position + self.pad_before > last_read {
+            Unread::Remainder
+        } else {
+            Unread::Gap
+        })
+    }
+
+    /// The input positions no window reads, each with the reason.
+    pub fn unread(&self) -> impl Iterator<Item = (usize, Unread)> + '_ {
+        (0..self.input).filter_map(|position| Some((position, self.why_unread(position)?)))
+    }
+}
