@@ -5,7 +5,8 @@ Reads target/criterion/<layer>_<pass>/<implementation>/new/{benchmark,estimates}
 `cargo bench -p convsym-bench --bench kernels` leaves them, and prints one table per layer:
 each implementation's median time per pass, its ratio to the fastest baseline of that pass
 (`conv!`, the generated kernels, is never the baseline), and the share of the machine bound
-it reaches. The bound is the time the pass's multiply-adds take at the core's peak f32
+it reaches; before them, `conv!`'s median per pass against each baseline in turn (oneDNN's
+column is empty unless the suite ran with `--features onednn`). The bound is the time the pass's multiply-adds take at the core's peak f32
 FMA rate: multiply-adds / (lanes x FMA units x clock).
 
     python3 bench/report.py [--criterion target/criterion] [--clock-ghz 4.2] ...
@@ -22,7 +23,7 @@ import sys
 
 PASSES = [("forward", "forward"), ("dx", "input gradient"), ("dw", "weight gradient")]
 # Row order; anything else criterion holds for these groups comes after, by name.
-IMPLEMENTATIONS = ["conv!", "direct", "direct rows", "im2col+gemm", "candle", "reference"]
+IMPLEMENTATIONS = ["conv!", "direct", "direct rows", "im2col+gemm", "candle", "oneDNN", "reference"]
 GENERATED = "conv!"
 
 
@@ -131,6 +132,33 @@ def summary(names, results, peak):
     return "\n".join(lines)
 
 
+def against_each(names, results, peak):
+    """conv! per layer and pass: its median, its share of the machine bound, and each
+    baseline's median over conv!'s (above 1: conv! is faster); – where a baseline was not
+    timed (oneDNN without `--features onednn`, the reference on the largest layers)."""
+    baselines = [i for i in IMPLEMENTATIONS if i != GENERATED]
+    baselines += sorted({i for (_, i) in results if i not in IMPLEMENTATIONS})
+    lines = [
+        "| layer | pass | conv! | % bound | " + " | ".join(baselines) + " |",
+        "|---|---|---:|---:|" + "---:|" * len(baselines),
+    ]
+    for name in names:
+        for label, _ in PASSES:
+            group = f"{name}/{label}"
+            generated = results.get((group, GENERATED))
+            if generated is None:
+                continue
+            median, _, multiply_adds = generated
+            share = percent(100 * multiply_adds / peak / median) if multiply_adds else "–"
+            cells = []
+            for baseline in baselines:
+                value = results.get((group, baseline))
+                cells.append(f"{value[0] / median:.2f}" if value else "–")
+            lines.append(f"| `{name}` | {label} | {duration(median)} | {share} | "
+                         + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def targets(names, results):
     """conv! against issue 4's targets, one line per layer: for each pass, how many times
     faster than the fastest baseline (target: at least 1.5), and for each gradient, how
@@ -191,6 +219,11 @@ def main():
     print("`conv!` against the targets (✗: missed):")
     print()
     print(targets([name for name, _, _ in shapes], results))
+    print()
+    print("`conv!` against each baseline: the baseline's median over `conv!`'s "
+          "(above 1: `conv!` is faster):")
+    print()
+    print(against_each([name for name, _, _ in shapes], results, peak))
     print()
     print("Fastest baseline per layer and pass (% of the machine bound):")
     print()

@@ -10,14 +10,22 @@
 //! - `im2col+gemm`: im2col and matrixmultiply's `sgemm` (`convsym_bench::im2col`);
 //! - `candle`: candle-core's `conv1d`/`conv2d` and the ops its autograd runs
 //!   (`convsym_bench::candle`);
+//! - `oneDNN` (feature `onednn`): oneDNN's convolution primitives through its C API, the
+//!   primitive alone on operands already in the layouts it chose (`convsym_bench::onednn`);
 //! - `conv!`: the kernels the macro generates for the layer (`shapes::Shape::generated`).
+//!
+//! The reference is not timed on the layers of more than [`REFERENCE_LIMIT`] multiply-adds
+//! (a second a call there); it still checks every baseline on them. Layers of more than
+//! [`FLAT_LIMIT`] use criterion's flat sampling, the same number of calls per sample, which
+//! it recommends for long benchmarks: linear sampling would call a 100 ms pass 465 times.
 //!
 //! Throughput is in multiply-adds (`shapes::multiply_adds`): criterion's `elem/s` are
 //! multiply-adds per second. Before timing, every baseline is checked against the
 //! reference on the data it is timed on (`verify`), and the thread counts are asserted.
 //!
 //! ```text
-//! cargo bench -p convsym-bench --bench kernels            # the suite, ~6 minutes
+//! cargo bench -p convsym-bench --bench kernels            # the suite
+//! cargo bench -p convsym-bench --bench kernels --features onednn  # with oneDNN
 //! cargo bench -p convsym-bench --bench kernels -- depthwise  # one layer
 //! cargo test -p convsym-bench --bench kernels             # the checks, each benchmark once
 //! python3 bench/report.py                                 # the tables in BENCHMARKS.md
@@ -34,10 +42,20 @@ use conv_runtime::{Spec, reference};
 use convsym_bench::Kernels;
 use convsym_bench::candle::{self, Candle};
 use convsym_bench::im2col::Im2col;
+#[cfg(feature = "onednn")]
+use convsym_bench::onednn::{self, Onednn, Which};
 use convsym_bench::shapes::{Data, SHAPES, Shape, multiply_adds};
 use convsym_bench::verify::verify;
 use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, Criterion, Throughput};
+use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
+
+/// Above this many multiply-adds a pass, the reference (about 90 M multiply-adds a second
+/// here) is not timed: 30 samples of a second or more per pass would take longer than the
+/// rest of the suite. It still computes the expected results.
+const REFERENCE_LIMIT: u64 = 10_000_000;
+
+/// Above this many multiply-adds a pass, criterion samples flat (see the crate docs).
+const FLAT_LIMIT: u64 = 1_000_000;
 
 /// One of the three passes.
 #[derive(Clone, Copy, Debug)]
@@ -71,6 +89,15 @@ impl Pass {
             Pass::Forward => kernels.forward_into(&data.input, &data.weight, output),
             Pass::GradInput => kernels.grad_input_into(&data.weight, &data.delta, output),
             Pass::GradWeight => kernels.grad_weight_into(&data.input, &data.delta, output),
+        }
+    }
+
+    #[cfg(feature = "onednn")]
+    fn which(self) -> Which {
+        match self {
+            Pass::Forward => Which::Forward,
+            Pass::GradInput => Which::GradInput,
+            Pass::GradWeight => Which::GradWeight,
         }
     }
 
@@ -120,25 +147,74 @@ fn bench_candle(group: &mut BenchmarkGroup<'_, WallTime>, pass: Pass, spec: &Spe
     });
 }
 
+/// oneDNN's primitives for the layer, their operands loaded: `load` reorders the data into
+/// the layouts the primitives chose, outside the timed region.
+#[cfg(feature = "onednn")]
+fn onednn(spec: &Spec, data: &Data) -> Onednn {
+    let mut onednn = Onednn::new(spec).expect("oneDNN takes every benchmark layer");
+    onednn
+        .load(&data.input, &data.weight, &data.delta)
+        .expect("the data fits the layer");
+    onednn
+}
+
+/// The timed call: the primitive and `dnnl_stream_wait`, nothing else.
+#[cfg(feature = "onednn")]
+fn bench_onednn(group: &mut BenchmarkGroup<'_, WallTime>, onednn: &Onednn, pass: Pass) {
+    group.bench_function("oneDNN", |b| {
+        b.iter(|| onednn.execute(pass.which()).expect("oneDNN runs the pass"));
+    });
+}
+
 fn bench_shape(criterion: &mut Criterion, shape: &Shape) {
     let spec = shape.spec();
     let data = Data::small_integers(&spec);
+    let multiply_adds = multiply_adds(&spec);
     let mut direct = (shape.direct.gather)();
     let mut rows = (shape.direct.rows)();
     let mut generated = (shape.generated)();
     let mut im2col = Im2col::new(&spec);
+    #[cfg(feature = "onednn")]
+    let onednn = onednn(&spec, &data);
     for pass in Pass::ALL {
         let mut group = criterion.benchmark_group(format!("{}/{}", shape.name, pass.name()));
-        group.throughput(Throughput::Elements(multiply_adds(&spec)));
+        group.throughput(Throughput::Elements(multiply_adds));
+        if multiply_adds > FLAT_LIMIT {
+            group.sampling_mode(SamplingMode::Flat);
+        }
         bench_kernels(&mut group, "conv!", generated.as_mut(), pass, &spec, &data);
         bench_kernels(&mut group, "direct", direct.as_mut(), pass, &spec, &data);
         bench_kernels(&mut group, "direct rows", rows.as_mut(), pass, &spec, &data);
         bench_kernels(&mut group, "im2col+gemm", &mut im2col, pass, &spec, &data);
         bench_candle(&mut group, pass, &spec, &data);
-        group.bench_function("reference", |b| {
-            b.iter(|| pass.reference(&spec, black_box(&data)));
-        });
+        #[cfg(feature = "onednn")]
+        bench_onednn(&mut group, &onednn, pass);
+        if multiply_adds <= REFERENCE_LIMIT {
+            group.bench_function("reference", |b| {
+                b.iter(|| pass.reference(&spec, black_box(&data)));
+            });
+        }
         group.finish();
+    }
+}
+
+/// Asserts that oneDNN's OpenMP runtime has one thread, and says which implementation
+/// oneDNN chose for each layer and pass.
+#[cfg(feature = "onednn")]
+fn report_onednn() {
+    let version = onednn::version();
+    let threads = onednn::threads();
+    assert!(
+        threads == 1,
+        "oneDNN must run on one thread: OpenMP would use {threads}"
+    );
+    eprintln!(
+        "oneDNN {:?}, {} runtime, {threads} thread; its implementations (forward, dx, dw):",
+        version.version, version.runtime
+    );
+    for shape in &SHAPES {
+        let onednn = Onednn::new(&shape.spec()).expect("oneDNN takes every benchmark layer");
+        eprintln!("  {}: {:?}", shape.name, onednn.implementations());
     }
 }
 
@@ -151,6 +227,8 @@ fn main() {
         threads.candle == 1 && threads.rayon == 1,
         "candle must run on one thread: {threads:?}"
     );
+    #[cfg(feature = "onednn")]
+    report_onednn();
     let problems: Vec<String> = SHAPES.iter().filter_map(|s| verify(s).err()).collect();
     assert!(
         problems.is_empty(),
@@ -162,7 +240,9 @@ fn main() {
         SHAPES.len(),
         candle::threads(),
     );
-    // 126 benchmarks at about 3 s each (warm-up, measurement, analysis): ~6 minutes.
+    // 126 benchmarks for the first seven layers at about 3 s each (warm-up, measurement,
+    // analysis): ~6 minutes; the six larger layers take longer per benchmark (flat samples
+    // of up to a tenth of a second or more).
     let mut criterion = Criterion::default()
         .sample_size(30)
         .warm_up_time(Duration::from_millis(500))

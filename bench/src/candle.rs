@@ -15,18 +15,23 @@
 //! barrier pool's); its GEMM splits work across `candle_core::utils::get_num_threads()`,
 //! which reads `RAYON_NUM_THREADS` too. Those are read from the environment, which a
 //! program cannot set for itself without `unsafe` (edition 2024), so
-//! [`run_single_threaded`] starts the program again with both variables set to 1.
+//! [`run_single_threaded`] starts the program again with both variables (and OpenMP's, for
+//! oneDNN) set to 1.
 
 use std::process::Command;
 
 use candle_core::{Device, Result, Tensor, Var};
 use conv_runtime::Spec;
 
-/// The environment variables candle and rayon size their thread pools from.
-const THREAD_VARIABLES: [&str; 2] = ["RAYON_NUM_THREADS", "CANDLE_NUM_THREADS"];
+/// The environment variables the baselines size their thread pools from: candle and rayon
+/// read the first two, and OpenMP, oneDNN's runtime (feature `onednn`), the third when it
+/// starts. Set whether or not the oneDNN baseline is built, so that one run of the suite
+/// has the same environment either way.
+const THREAD_VARIABLES: [&str; 3] = ["RAYON_NUM_THREADS", "CANDLE_NUM_THREADS", "OMP_NUM_THREADS"];
 
-/// Unless `RAYON_NUM_THREADS` and `CANDLE_NUM_THREADS` are both `1`, runs this program
-/// again, with the same arguments and both set to `1`, and returns its exit code.
+/// Unless `RAYON_NUM_THREADS`, `CANDLE_NUM_THREADS` and `OMP_NUM_THREADS` are all `1`, runs
+/// this program again, with the same arguments and all three set to `1`, and returns its
+/// exit code.
 ///
 /// # Panics
 ///

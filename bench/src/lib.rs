@@ -16,6 +16,8 @@
 pub mod candle;
 pub mod direct;
 pub mod im2col;
+#[cfg(feature = "onednn")]
+pub mod onednn;
 pub mod shapes;
 pub mod verify;
 

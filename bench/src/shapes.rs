@@ -6,7 +6,7 @@ use conv_runtime::Spec;
 use crate::Kernels;
 use crate::direct::{Conv1d, Conv2d, Rows};
 
-/// The generated kernels of the seven layers, written as a user writes them.
+/// The generated kernels of the suite's layers, written as a user writes them.
 mod generated {
     use convsym::conv;
 
@@ -55,6 +55,12 @@ mod generated {
         StridedPadded { in = 32, k = 3, stride = 2, pad = 1, cin = 8, cout = 16 }
         Depthwise { in = 16, k = 3, pad = 1, cin = 32, cout = 32, groups = 32 }
         Audio1d { in = (1024,), k = 9, stride = 4, cin = 1, cout = 8 }
+        ResnetStem { in = 224, k = 7, stride = 2, pad = 3, cin = 3, cout = 64 }
+        Resnet3x3 { in = 56, k = 3, pad = 1, cin = 64, cout = 64 }
+        Resnet1x1 { in = 56, k = 1, cin = 256, cout = 64 }
+        ResnetDown { in = 56, k = 3, stride = 2, pad = 1, cin = 128, cout = 128 }
+        MobilenetDw { in = 56, k = 3, pad = 1, cin = 144, cout = 144, groups = 144 }
+        Speech1d { in = (8000,), k = 11, pad = 5, cin = 32, cout = 32 }
     }
 }
 
@@ -109,8 +115,11 @@ impl Shape {
     }
 }
 
-/// The seven layers of issue 4, smallest first within each kind.
-pub const SHAPES: [Shape; 7] = [
+/// The layers of the suite: issue 4's seven, smallest first within each kind, then the six
+/// of real networks the performance issue added (layers of ResNet-50 and of `MobileNet` v2 at
+/// 224×224, and a speech front end), each a hundred to two thousand times `lenet-c3`'s work
+/// (except `mobilenet-dw`'s).
+pub const SHAPES: [Shape; 13] = [
     Shape {
         name: "seed",
         spec: "in=5 k=3 stride=2",
@@ -160,6 +169,48 @@ pub const SHAPES: [Shape; 7] = [
         direct: direct!(Conv1d<1, 8, 1, 1024, 9, 4, 0>),
         generated: || Box::new(generated::Audio1d),
     },
+    Shape {
+        name: "resnet-stem",
+        spec: "in=224 k=7 stride=2 pad=3 cin=3 cout=64",
+        why: "ResNet's first layer",
+        direct: direct!(Conv2d<3, 64, 1, 224, 224, 7, 7, 2, 2, 3, 3>),
+        generated: || Box::new(generated::ResnetStem),
+    },
+    Shape {
+        name: "resnet-3x3",
+        spec: "in=56 k=3 pad=1 cin=64 cout=64",
+        why: "ResNet's 3×3 bottleneck layer",
+        direct: direct!(Conv2d<64, 64, 1, 56, 56, 3, 3, 1, 1, 1, 1>),
+        generated: || Box::new(generated::Resnet3x3),
+    },
+    Shape {
+        name: "resnet-1x1",
+        spec: "in=56 k=1 cin=256 cout=64",
+        why: "ResNet's 1×1 channel reduction",
+        direct: direct!(Conv2d<256, 64, 1, 56, 56, 1, 1, 1, 1, 0, 0>),
+        generated: || Box::new(generated::Resnet1x1),
+    },
+    Shape {
+        name: "resnet-down",
+        spec: "in=56 k=3 stride=2 pad=1 cin=128 cout=128",
+        why: "ResNet's strided downsampling layer",
+        direct: direct!(Conv2d<128, 128, 1, 56, 56, 3, 3, 2, 2, 1, 1>),
+        generated: || Box::new(generated::ResnetDown),
+    },
+    Shape {
+        name: "mobilenet-dw",
+        spec: "in=56 k=3 pad=1 cin=144 cout=144 groups=144",
+        why: "MobileNetV2's depthwise layer",
+        direct: direct!(Conv2d<144, 144, 144, 56, 56, 3, 3, 1, 1, 1, 1>),
+        generated: || Box::new(generated::MobilenetDw),
+    },
+    Shape {
+        name: "speech-1d",
+        spec: "in=(8000,) k=11 pad=5 cin=32 cout=32",
+        why: "a speech model's 1-D layer (half a second at 16 kHz)",
+        direct: direct!(Conv1d<32, 32, 1, 8000, 11, 1, 5>),
+        generated: || Box::new(generated::Speech1d),
+    },
 ];
 
 /// The multiply-adds one pass performs: one per connection (output, weight, input) that
@@ -194,9 +245,10 @@ impl Data {
     /// Integers in `-2..=2` from a fixed pseudo-random sequence.
     ///
     /// Every product is then an integer of magnitude at most 4 and every sum in these
-    /// layers has at most 576 terms (`lenet-c1`'s weight gradient: 24 × 24 outputs), so
-    /// every partial sum, in any order and with or without fused multiply-adds, is an
-    /// integer below 2^24 and exact in `f32`: the baselines must agree with the reference
+    /// layers has at most 12,544 terms (`resnet-stem`'s weight gradient: 112 × 112 outputs),
+    /// so every partial sum, in any order and with or without fused multiply-adds, is an
+    /// integer of magnitude at most 50,176, below 2^24, and exact in `f32`: the baselines
+    /// must agree with the reference
     /// exactly. The timings do not depend on the values (no subnormals, no special cases).
     pub fn small_integers(spec: &Spec) -> Data {
         let mut state = 0x9E37_79B9_7F4A_7C15_u64;

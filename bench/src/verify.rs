@@ -164,6 +164,13 @@ pub fn verify(shape: &Shape) -> Result<(), String> {
     if let Err(error) = check_candle(&spec, &data, &expected, &mut problems) {
         problems.push(format!("candle failed: {error}"));
     }
+    // The same primitives the benchmarks time, on operands in the layouts they chose: the
+    // check goes through the reorders from and back to the plain layout.
+    #[cfg(feature = "onednn")]
+    match crate::onednn::Onednn::new(&spec) {
+        Ok(mut onednn) => check_kernels("oneDNN", &mut onednn, &data, &expected, &mut problems),
+        Err(error) => problems.push(format!("oneDNN failed: {error}")),
+    }
     if problems.is_empty() {
         Ok(())
     } else {
