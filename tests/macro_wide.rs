@@ -1,6 +1,6 @@
-//! The wide builds of the loop kernels (`convsym::simd`) on layers that take each of their
+//! The wide builds of the loop kernels (`convsym::kernel`) on layers that take each of their
 //! paths (channel blocks and runs along a row), run in every build this processor has, capped with
-//! `simd::set_widest`. On integer data every build must equal the numeric reference
+//! `kernel::set_widest`. On integer data every build must equal the numeric reference
 //! exactly. On any data the two wide builds must equal each other bit for bit, and the
 //! forward pass must equal the portable build's too (the same terms in the same order);
 //! the portable weight gradient sums in partial sums, in another order. With infinities
@@ -11,7 +11,7 @@
 use std::sync::Mutex;
 
 use convsym::derive::{self, Section};
-use convsym::simd::{self, Width};
+use convsym::kernel::{self, Width};
 use convsym::{Equation, Spec, Tensor, Variable, reference};
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -131,12 +131,12 @@ fn integers(len: usize, seed: u64) -> Vec<f32> {
 fn builds() -> Vec<Width> {
     let mut builds = Vec::new();
     for width in [Width::Portable, Width::Avx2, Width::Avx512] {
-        simd::set_widest(width);
-        if simd::widest() == width {
+        kernel::set_widest(width);
+        if kernel::widest() == width {
             builds.push(width);
         }
     }
-    simd::set_widest(Width::Avx512);
+    kernel::set_widest(Width::Avx512);
     builds
 }
 
@@ -161,7 +161,7 @@ fn every_build_gives_the_reference_exactly() {
             reference::grad_weight(spec, &x, &dz),
         ];
         for &width in &builds {
-            simd::set_widest(width);
+            kernel::set_widest(width);
             let actual = [
                 (kernels.forward)(&x, &w, &b),
                 (kernels.grad_input)(&w, &dz),
@@ -174,7 +174,7 @@ fn every_build_gives_the_reference_exactly() {
                 assert_eq!(actual, expected, "{name} {pass} in the {width:?} build");
             }
         }
-        simd::set_widest(Width::Avx512);
+        kernel::set_widest(Width::Avx512);
     });
 }
 
@@ -205,7 +205,7 @@ fn every_build_rounds_the_same() {
         let runs: Vec<(Width, [Vec<u32>; 3])> = builds
             .iter()
             .map(|&width| {
-                simd::set_widest(width);
+                kernel::set_widest(width);
                 let bits = [
                     (kernels.forward)(&x, &w, &b),
                     (kernels.grad_input)(&w, &dz),
@@ -236,7 +236,7 @@ fn every_build_rounds_the_same() {
                 );
             }
         }
-        simd::set_widest(Width::Avx512);
+        kernel::set_widest(Width::Avx512);
     });
 }
 
@@ -328,7 +328,7 @@ fn agree_with_equations(
     let result = TestRunner::new(config).run(&data, |data| {
         let [x, w, b, dz] = &data;
         for &width in builds {
-            simd::set_widest(width);
+            kernel::set_widest(width);
             let actual = [
                 (kernels.forward)(x, w, b),
                 (kernels.grad_input)(w, dz),
@@ -354,7 +354,7 @@ fn agree_with_equations(
         }
         Ok(())
     });
-    simd::set_widest(Width::Avx512);
+    kernel::set_widest(Width::Avx512);
     result.map_err(|failure| format!("{name}: {failure}"))
 }
 

@@ -20,7 +20,7 @@
 use std::process::{Command, Stdio};
 use std::thread;
 
-use convsym::simd::{self, Width};
+use convsym::kernel::{self, Width};
 
 /// The stack, in KiB, on which the README promises every pass of these layers runs.
 const DOCUMENTED_KIB: usize = if cfg!(debug_assertions) { 512 } else { 256 };
@@ -109,11 +109,11 @@ fn builds() -> Vec<Width> {
     let builds = [Width::Portable, Width::Avx2, Width::Avx512]
         .into_iter()
         .filter(|&width| {
-            simd::set_widest(width);
-            simd::widest() == width
+            kernel::set_widest(width);
+            kernel::widest() == width
         })
         .collect();
-    simd::set_widest(Width::Avx512);
+    kernel::set_widest(Width::Avx512);
     builds
 }
 
@@ -124,14 +124,14 @@ fn kernels_fit_the_documented_stack() {
         .stack_size(DOCUMENTED_KIB * 1024)
         .spawn(move || {
             for &width in &builds {
-                simd::set_widest(width);
+                kernel::set_widest(width);
                 for layer in LAYERS {
                     for pass in PASSES {
                         run(layer, pass);
                     }
                 }
             }
-            simd::set_widest(Width::Avx512);
+            kernel::set_widest(Width::Avx512);
         })
         .expect("a thread")
         .join()
@@ -150,7 +150,7 @@ fn probe() {
     let [layer, pass, width, bytes] = &words[..] else {
         panic!("`{PROBE}` is `layer pass build bytes`, not `{probe}`");
     };
-    simd::set_widest(match width.as_str() {
+    kernel::set_widest(match width.as_str() {
         "Portable" => Width::Portable,
         "Avx2" => Width::Avx2,
         _ => Width::Avx512,

@@ -72,7 +72,7 @@ fn main() {
     // callgrind it is the AVX2 build on an AVX-512 machine.
     eprintln!(
         "conv! loop kernels: the {:?} build",
-        convsym::simd::widest()
+        convsym::kernel::widest()
     );
     let data = Data::small_integers(&spec);
     let mut output = vec![

@@ -1,11 +1,12 @@
 //! What the kernels and the constants are made of, asked of the runtime: the equations of
-//! every section when the kernels are unrolled or the formulas are small enough to embed,
-//! and nothing more for loop kernels, which read the geometry straight off the [`Spec`].
+//! every section when the kernels are unrolled or the formulas are small enough to embed
+//! (as [`crate::unroll`] decides), and nothing more for loop kernels, which read the
+//! geometry straight off the [`Spec`].
 
 use conv_runtime::derive::{self, Section};
 use conv_runtime::{Equation, Notation};
 
-use crate::spec::{FORMULAS, Layer, Unroll, size};
+use crate::spec::Layer;
 
 /// The equations of the four sections, in [`Section::ALL`] order.
 pub(crate) struct Sections {
@@ -51,17 +52,19 @@ impl Sections {
 
 /// The equations the expansion needs, if any.
 pub(crate) struct Derivation {
-    /// Present when the kernels are unrolled or the layer is within [`FORMULAS`], where the
-    /// formulas are embedded as constants.
+    /// Present where [`Unroll::needs_equations`](crate::unroll::Unroll::needs_equations):
+    /// the kernels are unrolled, or the formulas are embedded as constants.
     pub(crate) sections: Option<Sections>,
 }
 
 impl Derivation {
     /// Derives what `layer`'s expansion needs.
     pub(crate) fn of(layer: &Layer) -> Self {
-        let needed = layer.unroll == Unroll::Full || size(&layer.spec) <= FORMULAS;
         Derivation {
-            sections: needed.then(|| Sections::of(layer)),
+            sections: layer
+                .unroll
+                .needs_equations(&layer.spec)
+                .then(|| Sections::of(layer)),
         }
     }
 }

@@ -10,6 +10,7 @@ mod expand;
 mod lower;
 mod parse;
 mod spec;
+mod unroll;
 
 /// Expands a convolution layer into a type with shape-specialised kernels and its equations;
 /// see the `convsym` crate for the arguments and what the type offers.

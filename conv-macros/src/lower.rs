@@ -3,6 +3,7 @@
 //! the equations so that a wrong size is a compile error.
 
 mod loops;
+mod tokens;
 mod unrolled;
 mod wide;
 
@@ -13,7 +14,8 @@ use quote::{format_ident, quote};
 
 use crate::derive::{Derivation, Sections};
 use crate::parse::Item;
-use crate::spec::{Layer, Unroll};
+use crate::spec::Layer;
+use tokens::{number, numbers};
 
 /// The type and its `impl`; the expression form wraps them in a block that yields the value.
 pub(crate) fn lower(item: Option<&Item>, layer: &Layer, derivation: &Derivation) -> TokenStream {
@@ -66,15 +68,6 @@ pub(crate) fn lower(item: Option<&Item>, layer: &Layer, derivation: &Derivation)
     }
 }
 
-fn number(value: usize) -> Literal {
-    Literal::usize_unsuffixed(value)
-}
-
-fn numbers(values: impl IntoIterator<Item = usize>) -> TokenStream {
-    let values = values.into_iter().map(number);
-    quote!([#(#values),*])
-}
-
 /// Shapes, sizes, the resolved padding, the specification and, when derived, the formulas.
 fn constants(layer: &Layer, derivation: &Derivation) -> TokenStream {
     let spec = &layer.spec;
@@ -98,7 +91,7 @@ fn constants(layer: &Layer, derivation: &Derivation) -> TokenStream {
     let output_size = numbers(spec.axes().iter().map(Axis::output));
     let text = &layer.text;
     let multiply_adds = Literal::u128_unsuffixed(spec.multiply_adds());
-    let unrolled = layer.unroll == Unroll::Full;
+    let unrolled = layer.unroll.is_full();
     let formulas = derivation.sections.as_ref().map(formulas);
     quote! {
         /// The input's shape, `[batch, cin, in…]`.
@@ -200,7 +193,7 @@ impl Array {
     }
 }
 
-/// A kernel body in three builds, as a `convsym::simd::Kernel` that `Scalar::run` runs in
+/// A kernel body in three builds, as a `convsym::__private::Kernel` that `T::run` runs in
 /// the widest one the processor supports: the arrays become the fields of a local type.
 fn dispatched(
     inputs: &[&Array],
@@ -222,7 +215,7 @@ fn dispatched(
             #out: &'a mut [T; #out_len],
         }
         #[allow(clippy::inline_always, reason = "each build must be compiled into its caller")]
-        impl<T: ::convsym::Scalar> ::convsym::simd::Kernel for Pass<'_, T> {
+        impl<T: ::convsym::Scalar> ::convsym::__private::Kernel for Pass<'_, T> {
             #[inline(always)]
             fn portable(self) {
                 let Pass { #fields } = self;
@@ -235,12 +228,12 @@ fn dispatched(
                 #(T::all_finite(self.#names))&&*
             }
             #[inline(always)]
-            fn avx2(self, token: ::convsym::simd::Avx2) {
+            fn avx2(self, token: ::convsym::__private::Avx2) {
                 let Pass { #fields } = self;
                 #avx2
             }
             #[inline(always)]
-            fn avx512(self, token: ::convsym::simd::Avx512) {
+            fn avx512(self, token: ::convsym::__private::Avx512) {
                 let Pass { #fields } = self;
                 #avx512
             }
@@ -282,7 +275,9 @@ impl<'a> Kernels<'a> {
 
     /// The unrolled equations when the kernels are straight-line code.
     fn sections(&self) -> Option<&'a Sections> {
-        (self.layer.unroll == Unroll::Full)
+        self.layer
+            .unroll
+            .is_full()
             .then_some(self.derivation.sections.as_ref())
             .flatten()
     }
@@ -338,7 +333,9 @@ impl<'a> Kernels<'a> {
         let forward = self.body(Section::Forward, &forward_inputs, z);
         let grad_input = self.body(Section::GradInput, &[w, dz], dx);
         let grad_weight = self.body(Section::GradWeight, &[x, dz], dw);
-        let [output, input_gradient, weight_gradient] = [z, dx, dw].map(Array::output);
+        let [output, input_gradient, weight_gradient, bias_gradient] =
+            [z, dx, dw, db].map(Array::output);
+        let b_type = b.ty();
         let scalar = quote!(T: ::convsym::Scalar);
         let zeros = quote!(::core::array::from_fn(|_| T::zero()));
         let common = quote! {
@@ -381,8 +378,7 @@ impl<'a> Kernels<'a> {
                 #grad_weight
             }
         };
-        let backward = if bias {
-            let (bias_gradient, b_type) = (db.output(), b.ty());
+        let grad_bias = bias.then(|| {
             let grad_bias = self.body(Section::GradBias, &[dz], db);
             quote! {
                 /// The bias gradient `∂L/∂b` from `dz = ∂L/∂z`.
@@ -397,33 +393,35 @@ impl<'a> Kernels<'a> {
                 pub fn grad_bias_into<#scalar>(self, #dz_parameter, #bias_gradient) {
                     #grad_bias
                 }
-
-                /// Every gradient, `(dx, dw, db)`, from the input, the weight and `dz = ∂L/∂z`.
-                #[must_use]
-                pub fn backward<#scalar>(self, #x_parameter, #w_parameter, #dz_parameter) -> (#x_type, #w_type, #b_type) {
-                    (self.grad_input(w, dz), self.grad_weight(x, dz), self.grad_bias(dz))
-                }
-
-                /// Every gradient into caller memory.
-                pub fn backward_into<#scalar>(self, #x_parameter, #w_parameter, #dz_parameter, #input_gradient, #weight_gradient, #bias_gradient) {
-                    self.grad_input_into(w, dz, dx);
-                    self.grad_weight_into(x, dz, dw);
-                    self.grad_bias_into(dz, db);
-                }
             }
+        });
+        // `backward` returns and writes the bias gradient too where the layer has a bias.
+        let (gradients, tuple) = if bias {
+            ("Every gradient", "`(dx, dw, db)`")
         } else {
-            quote! {
-                /// Both gradients, `(dx, dw)`, from the input, the weight and `dz = ∂L/∂z`.
-                #[must_use]
-                pub fn backward<#scalar>(self, #x_parameter, #w_parameter, #dz_parameter) -> (#x_type, #w_type) {
-                    (self.grad_input(w, dz), self.grad_weight(x, dz))
-                }
+            ("Both gradients", "`(dx, dw)`")
+        };
+        let backward_doc =
+            format!(" {gradients}, {tuple}, from the input, the weight and `dz = ∂L/∂z`.");
+        let backward_into_doc = format!(" {gradients} into caller memory.");
+        let bias_type = bias.then(|| quote!(, #b_type));
+        let bias_value = bias.then(|| quote!(, self.grad_bias(dz)));
+        let bias_parameter = bias.then(|| quote!(, #bias_gradient));
+        let bias_into = bias.then(|| quote!(self.grad_bias_into(dz, db);));
+        let backward = quote! {
+            #grad_bias
 
-                /// Both gradients into caller memory.
-                pub fn backward_into<#scalar>(self, #x_parameter, #w_parameter, #dz_parameter, #input_gradient, #weight_gradient) {
-                    self.grad_input_into(w, dz, dx);
-                    self.grad_weight_into(x, dz, dw);
-                }
+            #[doc = #backward_doc]
+            #[must_use]
+            pub fn backward<#scalar>(self, #x_parameter, #w_parameter, #dz_parameter) -> (#x_type, #w_type #bias_type) {
+                (self.grad_input(w, dz), self.grad_weight(x, dz) #bias_value)
+            }
+
+            #[doc = #backward_into_doc]
+            pub fn backward_into<#scalar>(self, #x_parameter, #w_parameter, #dz_parameter, #input_gradient, #weight_gradient #bias_parameter) {
+                self.grad_input_into(w, dz, dx);
+                self.grad_weight_into(x, dz, dw);
+                #bias_into
             }
         };
         quote!(#common #backward)

@@ -15,7 +15,8 @@
 //! writes, parsed and validated), [`symbolic`] (expressions, the two derivations, the
 //! numeric reference), [`limits`] (every size limit and the one `TooLarge` error),
 //! [`render`] (text, LaTeX, Σ, JSON, SVG), then `explain` and `check`. The kernel runtime,
-//! [`scalar`] and [`simd`], stands apart: the code `conv!` generates calls it. Code inside
+//! [`kernel`], stands apart: the code `conv!` generates calls it, its plumbing through the
+//! hidden `__private`. Code inside
 //! the crate imports by these paths; the re-exports at the root (`derive`, `expr`, `Spec`,
 //! …) are for users.
 //!
@@ -40,13 +41,21 @@ pub mod check;
 #[cfg(feature = "engine")]
 pub mod explain;
 
-pub mod scalar;
-pub mod simd;
+pub mod kernel;
 
 pub use spec::parse;
 pub use symbolic::{construction, derive, expr, grid, reference};
 
 pub use expr::{Equation, Expr, Tensor, Term, Variable};
+pub use kernel::Scalar;
 pub use render::{Format, Notation};
-pub use scalar::Scalar;
 pub use spec::{Argument, Axis, Error, Padding, Spec, Value};
+
+/// The kernel plumbing the code `conv!` generates names by this path: not an API, and
+/// free to change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::kernel::build::{Avx2, Avx512, Build, Geometry, Kernel, Operand, Steps};
+    pub use crate::kernel::dispatch::dispatch;
+    pub use crate::kernel::scalar::Wide;
+}

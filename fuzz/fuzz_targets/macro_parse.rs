@@ -15,7 +15,7 @@
 //! thousands of statements slow a run tenfold, and the loop kernels, which are expanded
 //! for every size, take the same arithmetic on sizes. Nor is one whose loop kernels carry
 //! a table of more than [`ROW_TABLE`] entries, unless `known-defects`: the table of a
-//! row's blocks (`lower/loops.rs`, `blocked_rows`) grows with the row, so
+//! row's blocks (`lower/loops/blocks.rs`) grows with the row, so
 //! `conv!(in = (10000000,), k = 3)` expands for seconds into hundreds of megabytes, a
 //! finding reported with this target (`fuzz/known.sh` keeps the input).
 #![no_main]
@@ -44,10 +44,11 @@ mod conv_macros {
     pub mod lower;
     pub mod parse;
     pub mod spec;
+    pub mod unroll;
 }
 
 // `expand.rs` and the others name each other `crate::parse`, `crate::spec`, ….
-use conv_macros::{derive, lower, parse, spec};
+use conv_macros::{derive, lower, parse, spec, unroll};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -66,7 +67,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let item_form = invocation.item.is_some();
     match spec::Layer::from_invocation(&invocation) {
-        Ok(layer) if layer.unroll == spec::Unroll::Full && spec::size(&layer.spec) > UNROLLED => {
+        Ok(layer) if layer.unroll.is_full() && unroll::size(&layer.spec) > UNROLLED => {
             return;
         }
         Ok(layer) if !convsym_fuzz::KNOWN_DEFECTS && row_table(&layer.spec) > ROW_TABLE => return,

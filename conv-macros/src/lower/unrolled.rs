@@ -18,8 +18,10 @@
 use std::collections::BTreeMap;
 
 use conv_runtime::{Equation, Tensor, Term, Variable};
-use proc_macro2::{Ident, Literal, TokenStream};
+use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
+
+use super::tokens::number;
 
 /// The arrays of a kernel by tensor: `x`, `w`, `dz`, …
 struct Arrays<'a>(BTreeMap<Tensor, &'a Ident>);
@@ -27,7 +29,7 @@ struct Arrays<'a>(BTreeMap<Tensor, &'a Ident>);
 impl Arrays<'_> {
     /// The element a variable names: `x4` is `x[3]`, `d2` is `dz[1]`.
     fn element(&self, variable: Variable) -> TokenStream {
-        let index = Literal::usize_unsuffixed(variable.index);
+        let index = number(variable.index);
         match self.0.get(&variable.tensor) {
             Some(array) => quote!(#array[#index]),
             // The equations of a section read and write only the kernel's own arrays.
@@ -136,11 +138,11 @@ pub(super) fn body(
         return quote!(#(#statements)*);
     }
     let parameters = inputs.iter().map(|(name, _, len)| {
-        let len = Literal::usize_unsuffixed(*len);
+        let len = number(*len);
         quote!(#name: &[T; #len])
     });
     let (name, _, len) = output;
-    let len = Literal::usize_unsuffixed(*len);
+    let len = number(*len);
     let parameters = quote!(#(#parameters,)* #name: &mut [T; #len]);
     let names = inputs.iter().chain([output]).map(|(name, _, _)| name);
     let arguments = quote!(#(#names),*);

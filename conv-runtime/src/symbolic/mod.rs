@@ -4,7 +4,7 @@
 //! - [`expr`]: variables, terms, sums and equations, in canonical form;
 //! - [`derive`](mod@derive): the forward equations and the gradients by the chain rule, streamed;
 //! - [`construction`]: the gradients by the seed's construction, on [`grid`]s;
-//! - [`reference`](mod@reference): the numeric forward pass and gradients, for any [`crate::scalar::Scalar`];
+//! - [`reference`](mod@reference): the numeric forward pass and gradients, for any [`crate::kernel::Scalar`];
 //! - `layout`: row-major flat indices, shared by the derivation and the reference.
 //!
 //! Everything here starts from a [`Spec`](crate::spec::Spec) and depends on nothing else

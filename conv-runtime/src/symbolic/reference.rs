@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 
 use super::expr::{Expr, Variable};
 use super::layout::{Layout, for_each_index};
-use crate::scalar::Scalar;
+use crate::kernel::Scalar;
 use crate::spec::Spec;
 
 impl Expr {

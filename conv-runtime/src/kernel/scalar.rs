@@ -1,20 +1,53 @@
-//! The arithmetic the numeric reference and the generated kernels are generic over.
+//! The arithmetic the numeric reference and the generated kernels are generic over:
+//! [`Scalar`], what a user implements or calls, and [`Wide`], the plumbing only the code
+//! `conv!` generates calls.
 
 use core::ops::{Add, Mul};
 
-use crate::Expr;
-use crate::simd::{self, Build, Geometry, Kernel, Operand, Steps};
+use super::build::{Build, Geometry, Kernel, Operand, Steps};
+use super::dispatch::dispatch;
+use super::portable;
 
 /// A number the kernels can compute with: `f32`, `f64`, `i32`, `i64`, or a symbolic
-/// [`Expr`], which turns a kernel's arithmetic back into its equations.
+/// [`Expr`](crate::Expr), which turns a kernel's arithmetic back into its equations.
 ///
-/// Arguments are borrowed so that [`Expr`] need not be cloned for every term; for the
+/// Arguments are borrowed so that `Expr` need not be cloned for every term; for the
 /// primitive types every method inlines to one instruction.
 ///
 /// Integer arithmetic wraps (two's complement, modulo 2³² or 2⁶⁴) in every build
 /// profile, as integer tensors do in `NumPy` and `PyTorch`: a kernel or the reference
 /// never panics on overflow, and debug and release builds give the same values.
-pub trait Scalar: Clone {
+///
+/// A type of your own implements it and, with no methods, the kernels' hidden plumbing;
+/// its kernels then run their portable build:
+///
+/// ```
+/// use conv_runtime::{Scalar, __private::Wide};
+///
+/// #[derive(Clone, Debug, PartialEq)]
+/// struct Count(u64);
+///
+/// impl Scalar for Count {
+///     fn zero() -> Self {
+///         Count(0)
+///     }
+///     fn from_integer(value: i64) -> Self {
+///         Count(value.unsigned_abs())
+///     }
+///     fn times(&self, rhs: &Self) -> Self {
+///         Count(self.0 * rhs.0)
+///     }
+///     fn accumulate(&mut self, rhs: &Self) {
+///         self.0 += rhs.0;
+///     }
+/// }
+/// impl Wide for Count {}
+///
+/// let mut sum = Count(1);
+/// sum.accumulate_product(&Count(2), &Count(3));
+/// assert_eq!(sum, Count(7));
+/// ```
+pub trait Scalar: Clone + Wide {
     /// The additive identity.
     fn zero() -> Self;
     /// An integer coefficient as this type.
@@ -29,21 +62,28 @@ pub trait Scalar: Clone {
     fn accumulate_product(&mut self, a: &Self, b: &Self) {
         self.accumulate(&a.times(b));
     }
+}
+
+/// How the kernels `conv!` generates run on a [`Scalar`]: for `f32`, in the widest build
+/// the processor has and its vectors; for the other types, in the portable build. Every
+/// method has a default, the portable one; only the generated code calls them.
+#[doc(hidden)]
+pub trait Wide: Sized {
     /// Whether every value is finite: neither infinite nor NaN. Types without such values
-    /// (the integers, [`Expr`]) always are. [`simd::dispatch`] runs a kernel's wide builds
-    /// only on finite operands ([`Kernel::finite`]).
+    /// (the integers, `Expr`) always are. `dispatch` runs a kernel's wide builds only
+    /// on finite operands (`Kernel::finite`).
     #[inline]
     fn all_finite(values: &[Self]) -> bool {
         let _ = values;
         true
     }
     /// Runs a kernel generic over the scalar: for `f32`, in the widest build of
-    /// [`simd::dispatch`]; for the other types, its portable build.
+    /// `dispatch`; for the other types, its portable build.
     #[inline]
     fn run<K: Kernel>(kernel: K) {
         kernel.portable();
     }
-    /// [`simd::block`] in a kernel's wide `build`: for `f32`, in the build's vectors.
+    /// `portable::block` in a kernel's wide `build`: for `f32`, in the build's vectors.
     #[inline(always)]
     #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
     fn block<B: Build, const MR: usize, const CB: usize>(
@@ -53,10 +93,19 @@ pub trait Scalar: Clone {
         rows: (&[usize], usize),
         geometry: Geometry,
         vectors: &[[Self; CB]],
-    ) {
-        simd::block(sums, source, rows, geometry, vectors);
+    ) where
+        Self: Scalar,
+    {
+        portable::block(
+            sums,
+            source,
+            rows,
+            geometry,
+            vectors,
+            Self::accumulate_product,
+        );
     }
-    /// [`simd::rows`] in a kernel's wide `build`: for `f32`, in the build's vectors.
+    /// `portable::rows` in a kernel's wide `build`: for `f32`, in the build's vectors.
     #[inline(always)]
     #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
     fn rows<B: Build, const MR: usize, const NL: usize>(
@@ -66,10 +115,12 @@ pub trait Scalar: Clone {
         rows: (&[usize], usize),
         steps: Steps,
         weights: (&[Self], usize),
-    ) {
-        simd::rows(sums, source, rows, steps, weights);
+    ) where
+        Self: Scalar,
+    {
+        portable::rows(sums, source, rows, steps, weights, Self::accumulate_product);
     }
-    /// [`simd::dots`] in a kernel's wide `build`: for `f32`, in the build's vectors.
+    /// `portable::dots` in a kernel's wide `build`: for `f32`, in the build's vectors.
     #[inline(always)]
     #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
     fn dots<B: Build, const OB: usize, const MR: usize, const NL: usize>(
@@ -78,14 +129,17 @@ pub trait Scalar: Clone {
         a: Operand<'_, Self>,
         b: Operand<'_, Self>,
         runs: (usize, usize, usize, usize),
-    ) {
-        simd::dots(sums, a, b, runs);
+    ) where
+        Self: Scalar,
+    {
+        portable::dots(sums, a, b, runs, Self::accumulate_product);
     }
 }
 
-/// `Scalar` for a primitive type whose product and sum are `$times` and `$add`.
+/// `Scalar` for a primitive type whose product and sum are `$times` and `$add`, and
+/// `Wide` with the methods in braces.
 macro_rules! primitive {
-    ($($type:ty: $times:ident, $add:ident $({ $($run:tt)* })?);*) => {$(
+    ($($type:ty: $times:ident, $add:ident $({ $($wide:tt)* })?);*) => {$(
         impl Scalar for $type {
             #[inline]
             fn zero() -> Self {
@@ -108,7 +162,10 @@ macro_rules! primitive {
             fn accumulate_product(&mut self, a: &Self, b: &Self) {
                 *self = <$type>::$add(*self, <$type>::$times(*a, *b));
             }
-            $($($run)*)?
+        }
+
+        impl Wide for $type {
+            $($($wide)*)?
         }
     )*};
 }
@@ -132,7 +189,7 @@ primitive!(
         all_finite!();
         #[inline]
         fn run<K: Kernel>(kernel: K) {
-            simd::dispatch(kernel);
+            dispatch(kernel);
         }
         #[inline(always)]
         #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
@@ -144,7 +201,9 @@ primitive!(
             geometry: Geometry,
             vectors: &[[Self; CB]],
         ) {
-            build.block(sums, source, rows, geometry, vectors);
+            if !build.block(sums, (source, rows, geometry, vectors)) {
+                portable::block(sums, source, rows, geometry, vectors, Self::accumulate_product);
+            }
         }
         #[inline(always)]
         #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
@@ -156,7 +215,9 @@ primitive!(
             steps: Steps,
             weights: (&[Self], usize),
         ) {
-            build.rows(sums, source, rows, steps, weights);
+            if !build.rows(sums, (source, rows, steps, weights)) {
+                portable::rows(sums, source, rows, steps, weights, Self::accumulate_product);
+            }
         }
         #[inline(always)]
         #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
@@ -167,7 +228,9 @@ primitive!(
             b: Operand<'_, Self>,
             runs: (usize, usize, usize, usize),
         ) {
-            build.dots(sums, a, b, runs);
+            if !build.dots(sums, (a, b, runs)) {
+                portable::dots(sums, a, b, runs, Self::accumulate_product);
+            }
         }
     };
     f64: mul, add {
@@ -177,18 +240,3 @@ primitive!(
     i32: wrapping_mul, wrapping_add;
     i64: wrapping_mul, wrapping_add
 );
-
-impl Scalar for Expr {
-    fn zero() -> Self {
-        Expr::zero()
-    }
-    fn from_integer(value: i64) -> Self {
-        Expr::constant(value)
-    }
-    fn times(&self, rhs: &Self) -> Self {
-        self * rhs
-    }
-    fn accumulate(&mut self, rhs: &Self) {
-        *self += rhs.clone();
-    }
-}

@@ -1,0 +1,373 @@
+//! The forward pass's wide builds: the channel block ([`forward`]), and rows along the
+//! last axis where it does not suit the layer ([`forward_rows`]), which the input
+//! gradient's dual layer uses too ([`forward_rows_of`]).
+
+use conv_runtime::{Axis, Spec};
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+
+use super::layout::{Isa, MOST_SUMS, Runs, by_blocks, fits, offsets, strides};
+use super::source::Source;
+use crate::lower::tokens::{linear, nest, number};
+
+/// `forward_into`'s wide body for `isa`, when the layer suits it; it reads `x`, `w`, `b`
+/// and writes `z` as the portable body does.
+pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<TokenStream> {
+    let axes = spec.axes();
+    let out_per_group = spec.out_channels_per_group();
+    let in_per_group = spec.in_channels_per_group();
+    let channels = isa.channels(out_per_group)?;
+    let source = Source::of(spec)?;
+    let (outer, last) = axes.split_at(axes.len() - 1);
+    let last = &last[0];
+    let taps: usize = axes.iter().map(Axis::kernel).product();
+    let filter = in_per_group * taps;
+    if (source.padded && !fits(&[spec.in_channels(), source.plane])) || !fits(&[filter, channels]) {
+        return None;
+    }
+
+    // Each row of the register block: an input channel and a tap on every axis but the
+    // last, as an offset into the group's source.
+    let outer_reach = source.outer(spec, Axis::dilation);
+    let outer_taps: Vec<usize> = outer.iter().map(Axis::kernel).collect();
+    let row_offsets: Vec<usize> = (0..in_per_group)
+        .flat_map(|channel| {
+            offsets(&outer_taps, &outer_reach)
+                .into_iter()
+                .map(move |offset| channel * source.plane + offset)
+        })
+        .collect();
+    let row_count = number(row_offsets.len());
+    let row_offsets = row_offsets.into_iter().map(number);
+
+    let output_plane: usize = axes.iter().map(Axis::output).product();
+    let geometry = {
+        let (taps, step, reach) = (
+            number(last.kernel()),
+            number(last.stride()),
+            number(last.dilation()),
+        );
+        quote!((#taps, #step, #reach))
+    };
+    let channels_literal = number(channels);
+    let call = |size: usize, first: TokenStream| {
+        let size = number(size);
+        let stride = number(last.stride());
+        quote! {
+            let mut sums: [[T; #channels_literal]; #size] = ::core::array::from_fn(|_| start.clone());
+            T::block::<_, #size, #channels_literal>(
+                token, &mut sums, source, (&ROWS, shift + (#first) * #stride), #geometry, &packed,
+            );
+            for (m, sums) in sums.into_iter().enumerate() {
+                for (c, sum) in sums.into_iter().enumerate() {
+                    z_block[c * #output_plane + row + #first + m] = sum;
+                }
+            }
+        }
+    };
+    let row_body = by_blocks(last.output(), isa.row(channels), call);
+    let positions_nest = rows_of_outputs(spec, &source, axes.len() - 1, &row_body);
+    let (copy, source_sample) = if source.padded {
+        (source.copy(spec, spec.in_channels()), quote!(&padded[..]))
+    } else {
+        (TokenStream::new(), quote!(&x_sample[..]))
+    };
+    let input_sample = number(spec.in_channels() * axes.iter().map(Axis::input).product::<usize>());
+    let output_sample =
+        number(spec.out_channels() * axes.iter().map(Axis::output).product::<usize>());
+    let group_source = number(in_per_group * source.plane);
+    let (filter, packed_len) = (number(filter), number(filter));
+    let block_filters = number(channels * in_per_group * taps);
+    let block_outputs = number(channels * axes.iter().map(Axis::output).product::<usize>());
+    let blocks_per_group = number(out_per_group / channels);
+    let start = if spec.bias() {
+        quote!(::core::array::from_fn(|c| b[first + c].clone()))
+    } else {
+        quote!(::core::array::from_fn(|_| T::zero()))
+    };
+    Some(quote! {
+        const ROWS: [usize; #row_count] = [#(#row_offsets),*];
+        for (x_sample, z_sample) in x.chunks_exact(#input_sample).zip(z.chunks_exact_mut(#output_sample)) {
+            #copy
+            let sample: &[T] = #source_sample;
+            let blocks = z_sample
+                .chunks_exact_mut(#block_outputs)
+                .zip(w.chunks_exact(#block_filters))
+                .enumerate();
+            for (index, (z_block, w_block)) in blocks {
+                let source = &sample[index / #blocks_per_group * #group_source..][..#group_source];
+                let first = index * #channels_literal;
+                // The block's filters as vectors over its channels, one per tap.
+                let mut packed: [[T; #channels_literal]; #packed_len] =
+                    ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
+                for (tap, vector) in packed.iter_mut().enumerate() {
+                    for (c, weight) in vector.iter_mut().enumerate() {
+                        weight.clone_from(&w_block[c * #filter + tap]);
+                    }
+                }
+                let start: [T; #channels_literal] = #start;
+                #positions_nest
+            }
+        }
+    })
+}
+
+/// `body` for each row of outputs along the last axis, with `row`, where the row starts
+/// in an output plane, and `shift`, where its first window starts in the source; the
+/// loops run over the first `looped` axes, those before the last or fewer.
+fn rows_of_outputs(spec: &Spec, source: &Source, looped: usize, body: &TokenStream) -> TokenStream {
+    let axes = spec.axes();
+    let outer = &axes[..looped];
+    let output_strides = strides(&axes.iter().map(Axis::output).collect::<Vec<_>>());
+    let positions: Vec<Ident> = (0..outer.len())
+        .map(|index| format_ident!("p{index}"))
+        .collect();
+    let steps: Vec<_> = positions
+        .iter()
+        .zip(outer)
+        .zip(&source.strides)
+        .map(|((position, axis), stride)| (position, axis.stride() * stride))
+        .collect();
+    let starts: Vec<_> = positions.iter().zip(output_strides).collect();
+    let (shift, start) = (linear(&steps), linear(&starts));
+    let body = quote! {
+        let shift = #shift;
+        let row = #start;
+        #body
+    };
+    nest(&positions, outer.iter().map(Axis::output), body)
+}
+
+/// `forward_into`'s wide body for `isa` when the channel block does not suit the layer
+/// and the last axis has stride 1: `rows` blocks over runs of outputs
+/// along a row, one weight broadcast into a contiguous run of the input, `m` over a block
+/// of output channels or, with one per group, over neighbouring runs of the row.
+pub(super) fn forward_rows(spec: &Spec, isa: Isa) -> Option<TokenStream> {
+    forward_rows_of(spec, isa, false)
+}
+
+/// [`forward_rows`], or with `flipped` the same for the input gradient's dual layer
+/// ([`grad_input_dual`](super::input_gradient::grad_input_dual)), whose weights are the
+/// layer's, flipped and transposed.
+pub(super) fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<TokenStream> {
+    let axes = spec.axes();
+    let (outer, last) = axes.split_at(axes.len() - 1);
+    let last = &last[0];
+    let (in_per_group, out_per_group) =
+        (spec.in_channels_per_group(), spec.out_channels_per_group());
+    if isa.channels(out_per_group).is_some() {
+        return None;
+    }
+    let runs = Runs::of(out_per_group, last.output(), isa)?;
+    let stacked = Stacked::of(spec, isa);
+    let span = stacked.as_ref().map_or(runs.span(), |stacked| stacked.run);
+    // A zero-padded copy of the group's input, each row long enough for whole runs.
+    let source = Source::with_runs(spec, last.output().div_ceil(span).checked_mul(span)?)?;
+    let taps: usize = axes.iter().map(Axis::kernel).product();
+    if !fits(&[spec.in_channels(), source.plane]) || !fits(&[in_per_group, taps, out_per_group]) {
+        return None;
+    }
+    let outer_taps: Vec<usize> = outer.iter().map(Axis::kernel).collect();
+    let outer_reach = source.outer(spec, Axis::dilation);
+    let last_taps: Vec<usize> = (0..last.kernel())
+        .map(|tap| source.tap(last, tap))
+        .collect();
+    let outer_offsets = offsets(&outer_taps, &outer_reach);
+    let mut rows = Vec::with_capacity(in_per_group * outer_offsets.len() * last_taps.len());
+    for channel in 0..in_per_group {
+        for offset in &outer_offsets {
+            rows.extend(
+                last_taps
+                    .iter()
+                    .map(|tap| channel * source.plane + offset + tap),
+            );
+        }
+    }
+    let (row_count, rows) = (number(rows.len()), rows.into_iter().map(number));
+    let (sums, run, steps) = (number(runs.sums), number(runs.run), runs.steps());
+    let (span_literal, last_output, out_per_group_literal) =
+        (number(span), number(last.output()), number(out_per_group));
+    let start = match (spec.bias(), runs.channels) {
+        (false, _) => quote!(|_| ::core::array::from_fn(|_| T::zero())),
+        (true, true) => quote!(|m| ::core::array::from_fn(|_| b_group[o0 + m].clone())),
+        (true, false) => quote!(|_| ::core::array::from_fn(|_| b_group[0].clone())),
+    };
+    let positions = if let Some(rows_mode) = stacked {
+        rows_mode.positions(spec, &source)
+    } else {
+        let store = store_outputs(spec, &runs);
+        let channel_loop = runs.channel_loop(out_per_group, "o0");
+        let body = quote! {
+            for j0 in (0..#last_output).step_by(#span_literal) {
+                #channel_loop {
+                    let mut sums: [[T; #run]; #sums] = ::core::array::from_fn(#start);
+                    T::rows::<_, #sums, #run>(
+                        token,
+                        &mut sums,
+                        &padded,
+                        (&ROWS, shift + j0),
+                        #steps,
+                        (&packed[o0..], #out_per_group_literal),
+                    );
+                    #store
+                }
+            }
+        };
+        rows_of_outputs(spec, &source, axes.len() - 1, &body)
+    };
+    let copy = source.copy(spec, spec.in_channels());
+    let source_group = number(in_per_group * source.plane);
+    let output_group = number(out_per_group * axes.iter().map(Axis::output).product::<usize>());
+    let packed_len = number(in_per_group * taps * out_per_group);
+    let groups = spec.groups();
+    let bias_group = spec.bias().then(|| {
+        quote! {
+            let b_group = &b[group * #out_per_group_literal..][..#out_per_group_literal];
+        }
+    });
+    let (input_sample, output_sample) = (
+        number(spec.in_channels() * axes.iter().map(Axis::input).product::<usize>()),
+        number(spec.out_channels() * axes.iter().map(Axis::output).product::<usize>()),
+    );
+    let pack = pack_filters(spec, flipped);
+    Some(quote! {
+        const ROWS: [usize; #row_count] = [#(#rows),*];
+        let samples = x.chunks_exact(#input_sample).zip(z.chunks_exact_mut(#output_sample));
+        for (x_sample, z_sample) in samples {
+            // Every channel at once: a block that read a row just copied would wait for it.
+            #copy
+            let whole = &padded;
+            for (group, w_group) in w.chunks_exact(#packed_len).enumerate().take(#groups) {
+                #bias_group
+                // The group's filters, `[c][tap][o]`: a row's weights for a block of channels.
+                let mut packed: [T; #packed_len] = ::core::array::from_fn(|_| T::zero());
+                #pack
+                let padded = &whole[group * #source_group..][..#source_group];
+                let z_group = &mut z_sample[group * #output_group..][..#output_group];
+                #positions
+            }
+        }
+    })
+}
+
+/// The statements that store a forward block's `sums` into the output row at `row`,
+/// from output `j0` on.
+fn store_outputs(spec: &Spec, runs: &Runs) -> TokenStream {
+    let axes = spec.axes();
+    let last_output = number(axes[axes.len() - 1].output());
+    let output_plane = number(axes.iter().map(Axis::output).product::<usize>());
+    if runs.channels {
+        quote! {
+            for (m, sums) in sums.iter().enumerate() {
+                let z_row = &mut z_group[(o0 + m) * #output_plane + row..][..#last_output];
+                for (z, sum) in z_row[j0..].iter_mut().zip(sums) {
+                    z.clone_from(sum);
+                }
+            }
+        }
+    } else {
+        quote! {
+            let z_row = &mut z_group[row..][..#last_output];
+            for (z, sum) in z_row[j0..].iter_mut().zip(sums.iter().flatten()) {
+                z.clone_from(sum);
+            }
+        }
+    }
+}
+
+/// A forward `rows` block over several output rows of one channel: `m`
+/// runs over neighbouring rows along the last axis but one, each a run long enough for a
+/// whole row, so that a weight broadcast once serves them all. For one output channel per
+/// group (depthwise layers), where a block over one row would hold one or two sums.
+struct Stacked {
+    /// Rows per block.
+    rows: usize,
+    /// Sums per row: the row's length in whole vectors.
+    run: usize,
+}
+
+impl Stacked {
+    fn of(spec: &Spec, isa: Isa) -> Option<Self> {
+        let axes = spec.axes();
+        let (outer, last) = axes.split_at(axes.len() - 1);
+        let vectors = last[0].output().div_ceil(isa.lanes);
+        (spec.out_channels_per_group() == 1 && !outer.is_empty() && vectors <= 4).then(|| Stacked {
+            rows: MOST_SUMS.min(isa.sums / vectors),
+            run: vectors * isa.lanes,
+        })
+    }
+
+    /// The loops over the output rows, in blocks of rows along the last axis but one.
+    fn positions(&self, spec: &Spec, source: &Source) -> TokenStream {
+        let axes = spec.axes();
+        let (outer, last) = axes.split_at(axes.len() - 1);
+        let (stacked, rest) = outer
+            .split_last()
+            .unwrap_or_else(|| unreachable!("`of` checked"));
+        let step = stacked.stride() * source.strides[rest.len()];
+        let last_output = last[0].output();
+        let (run, step_literal, width) = (number(self.run), number(step), number(last_output));
+        let start = if spec.bias() {
+            quote!(b_group[0].clone())
+        } else {
+            quote!(T::zero())
+        };
+        let block = by_blocks(stacked.output(), self.rows, |size, first| {
+            let size = number(size);
+            quote! {
+                let mut sums: [[T; #run]; #size] =
+                    ::core::array::from_fn(|_| ::core::array::from_fn(|_| #start));
+                T::rows::<_, #size, #run>(
+                    token,
+                    &mut sums,
+                    &padded,
+                    (&ROWS, shift + (#first) * #step_literal),
+                    (#step_literal, 0),
+                    (&packed, 1),
+                );
+                for (m, sums) in sums.iter().enumerate() {
+                    let z_row = &mut z_group[row + ((#first) + m) * #width..][..#width];
+                    z_row.clone_from_slice(&sums[..#width]);
+                }
+            }
+        });
+        // The rows of the axes before the stacked one.
+        rows_of_outputs(spec, source, rest.len(), &block)
+    }
+}
+
+/// The statements that fill `packed` with a group's filters `w_group` as `[c][tap][o]`;
+/// with `flipped`, from the filters of the layer whose dual this is.
+fn pack_filters(spec: &Spec, flipped: bool) -> TokenStream {
+    let taps: usize = spec.axes().iter().map(Axis::kernel).product();
+    let out_per_group = spec.out_channels_per_group();
+    let out_per_group_literal = number(out_per_group);
+    let filter = number(spec.in_channels_per_group() * taps);
+    if flipped {
+        // The layer's filter `(c, o)` (here `o` counts its input channels) at tap `q` is
+        // this one's `(o, c)` at the flipped tap `taps − 1 − q`.
+        let channel = if out_per_group == 1 {
+            quote!(let (c, o) = (filter, 0);)
+        } else {
+            quote!(let (c, o) = (filter / #out_per_group_literal, filter % #out_per_group_literal);)
+        };
+        let taps_literal = number(taps);
+        quote! {
+            for (filter, weights) in w_group.chunks_exact(#taps_literal).enumerate() {
+                #channel
+                for (q, weight) in weights.iter().enumerate() {
+                    packed[(c * #taps_literal + #taps_literal - 1 - q) * #out_per_group_literal + o]
+                        .clone_from(weight);
+                }
+            }
+        }
+    } else {
+        quote! {
+            for (o, filter) in w_group.chunks_exact(#filter).enumerate() {
+                for (r, weight) in filter.iter().enumerate() {
+                    packed[r * #out_per_group_literal + o].clone_from(weight);
+                }
+            }
+        }
+    }
+}

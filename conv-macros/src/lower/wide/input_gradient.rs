@@ -1,0 +1,389 @@
+//! The input gradient's wide builds: by phase of the stride over a padded copy of δ
+//! ([`grad_input`]), or at stride 1 with one input channel per group as the forward pass
+//! of a dual layer ([`grad_input_dual`]).
+
+use conv_runtime::{Axis, Spec};
+use proc_macro2::{Ident, Literal, TokenStream};
+use quote::{format_ident, quote};
+
+use super::forward::forward_rows_of;
+use super::layout::{Isa, MOST_PHASES, Runs, fits, strides};
+use crate::lower::tokens::{linear, nest, number};
+
+/// `grad_input_into`'s wide body for `isa`, when the layer suits it. For each input row
+/// and each phase of the last axis (position modulo the stride), runs of inputs are
+/// summed in `rows` blocks over the output channels and the taps that
+/// reach the phase, from a copy of δ padded along the last axis with zeros wherever no
+/// output reads: no tap ever multiplies a dilated δ's inserted zeros.
+pub(super) fn grad_input(spec: &Spec, isa: Isa) -> Option<TokenStream> {
+    let axes = spec.axes();
+    let (outer, last) = axes.split_at(axes.len() - 1);
+    let last = &last[0];
+    let (in_per_group, out_per_group) =
+        (spec.in_channels_per_group(), spec.out_channels_per_group());
+    // δ is copied whole, and each phase of the stride is a block of code: a layer with
+    // too large a δ or too many phases keeps the portable build.
+    let output_plane = axes.iter().map(Axis::output).product::<usize>();
+    if last.stride() > MOST_PHASES || !fits(&[out_per_group, output_plane]) {
+        return None;
+    }
+    let runs = Runs::of(in_per_group, last.input().div_ceil(last.stride()), isa)?;
+    let (phases, before, length) = phases(last, runs.span())?;
+    let outer_outputs: usize = outer.iter().map(Axis::output).product();
+    let taps: usize = axes.iter().map(Axis::kernel).product();
+    let row_plane = outer_outputs.checked_mul(length)?;
+    if !fits(&[out_per_group, row_plane]) || !fits(&[out_per_group, in_per_group, taps]) {
+        return None;
+    }
+    let (inputs, tap_names, checks, [tap_flat, row_flat, input_flat]) = reaching(outer);
+    let (sums, run) = (number(runs.sums), number(runs.run));
+    let steps = runs.steps();
+    let input_plane = number(axes.iter().map(Axis::input).product::<usize>());
+    let (last_input, last_stride, length_literal) =
+        (number(last.input()), number(last.stride()), number(length));
+
+    let mut constants = TokenStream::new();
+    let mut packs = TokenStream::new();
+    let mut bodies = TokenStream::new();
+    for Phase {
+        first: phase,
+        inputs: count,
+        taps: reach,
+    } in &phases
+    {
+        let count = number(*count);
+        if reach.is_empty() {
+            bodies.extend(unreached(spec, *phase));
+            continue;
+        }
+        let (rows_name, packed) = (
+            format_ident!("PHASE_{phase}"),
+            format_ident!("packed_{phase}"),
+        );
+        let rows: Vec<usize> = (0..out_per_group)
+            .flat_map(|o| reach.iter().map(move |&(_, offset)| o * row_plane + offset))
+            .collect();
+        let (rows_count, rows) = (number(rows.len()), rows.into_iter().map(number));
+        constants.extend(quote!(const #rows_name: [usize; #rows_count] = [#(#rows),*];));
+        let width = out_per_group * reach.len() * in_per_group;
+        packs.extend(pack_phase(spec, reach, &packed));
+        let (width, channels) = (number(width), number(in_per_group));
+        let store = store_phase(
+            &runs,
+            (*phase, count.clone()),
+            (&input_plane, &last_input, &last_stride),
+        );
+        let mut tap_nest = quote! {
+            #checks
+            T::rows::<_, #sums, #run>(
+                token,
+                &mut sums,
+                &padded,
+                (&#rows_name, (#row_flat) * #length_literal + j0),
+                #steps,
+                (&#packed[(#tap_flat) * #width + c0..], #channels),
+            );
+        };
+        tap_nest = nest(&tap_names, outer.iter().map(Axis::kernel), tap_nest);
+        let span = number(runs.span());
+        let channel_loop = runs.channel_loop(in_per_group, "c0");
+        bodies.extend(quote! {
+            for j0 in (0..#count).step_by(#span) {
+                #channel_loop {
+                    let mut sums: [[T; #run]; #sums] =
+                        ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
+                    #tap_nest
+                    #store
+                }
+            }
+        });
+    }
+    let mut rows_nest = quote! {
+        let row_start = (#input_flat) * #last_input;
+        #bodies
+    };
+    rows_nest = nest(&inputs, outer.iter().map(Axis::input), rows_nest);
+    Some(frame(
+        spec,
+        (before, length),
+        &constants,
+        &packs,
+        &rows_nest,
+    ))
+}
+
+/// `grad_input_into`'s wide body for `isa` at stride 1 with one input channel per group,
+/// where the phases' blocks hold too few sums: the input gradient is the forward pass of
+/// a dual layer, δ padded by `(k − 1)·d − pad` on each side and correlated with the
+/// flipped kernel, input and output channels swapped
+/// ([`forward_rows`](super::forward::forward_rows)).
+pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<TokenStream> {
+    if spec.in_channels_per_group() != 1 {
+        return None;
+    }
+    let mut ins = Vec::new();
+    let mut kernels = Vec::new();
+    let mut dilations = Vec::new();
+    let mut pads = Vec::new();
+    for axis in spec.axes() {
+        let reach = (axis.kernel() - 1) * axis.dilation();
+        if axis.stride() != 1 || axis.pad_before() > reach || axis.pad_after() > reach {
+            return None;
+        }
+        ins.push(axis.output().to_string());
+        kernels.push(axis.kernel().to_string());
+        dilations.push(axis.dilation().to_string());
+        pads.push(format!(
+            "({}, {})",
+            reach - axis.pad_before(),
+            reach - axis.pad_after()
+        ));
+    }
+    let dual = format!(
+        "in=({},) k=({},) dilation=({},) pad=({},) cin={} cout={} groups={} batch={}",
+        ins.join(", "),
+        kernels.join(", "),
+        dilations.join(", "),
+        pads.join(", "),
+        spec.out_channels(),
+        spec.in_channels(),
+        spec.groups(),
+        spec.batch(),
+    );
+    let dual = Spec::parse(&dual).ok()?;
+    let body = forward_rows_of(&dual, isa, true)?;
+    Some(quote! {
+        let (x, z) = (dz, dx);
+        #body
+    })
+}
+
+/// One phase of the last axis in the input gradient: the inputs `phase + s·j`, and the
+/// taps that reach them, each with the offset of the δ it reads for `j = 0` in a row of
+/// padded δ.
+struct Phase {
+    /// The first input, and the phase's number.
+    first: usize,
+    /// Inputs in the phase.
+    inputs: usize,
+    /// `(tap, offset)`, taps ascending.
+    taps: Vec<(usize, usize)>,
+}
+
+/// The last axis's phases, the zeros padded δ needs before a row, and its row length
+/// when rows are read in runs of `run` inputs; `None` where a row would not fit `usize`.
+/// In `i128`, where no sum or product of these sizes overflows.
+fn phases(axis: &Axis, run: usize) -> Option<(Vec<Phase>, usize, usize)> {
+    let wide = |value: usize| value as i128;
+    let (stride, pad) = (wide(axis.stride()), wide(axis.pad_before()));
+    let reach = wide(axis.kernel() - 1) * wide(axis.dilation());
+    // δ index `(i + pad − q·d) / s` is at least `⌊(pad − reach) / s⌋` for `i ≥ 0`.
+    let before = (-(pad - reach).div_euclid(stride)).max(0);
+    let mut length = before + wide(axis.output());
+    let mut phases = Vec::new();
+    for phase in 0..axis.stride().min(axis.input()) {
+        let inputs = (axis.input() - phase).div_ceil(axis.stride());
+        let read = wide(inputs.div_ceil(run)) * wide(run);
+        let mut taps = Vec::new();
+        for tap in 0..axis.kernel() {
+            let reached = wide(phase) + pad - wide(tap) * wide(axis.dilation());
+            if reached.rem_euclid(stride) == 0 {
+                let offset = reached.div_euclid(stride) + before;
+                length = length.max(offset + read);
+                taps.push((tap, usize::try_from(offset).ok()?));
+            }
+        }
+        phases.push(Phase {
+            first: phase,
+            inputs,
+            taps,
+        });
+    }
+    Some((
+        phases,
+        usize::try_from(before).ok()?,
+        usize::try_from(length).ok()?,
+    ))
+}
+
+/// The outer axes of the input gradient: for input row `i…`, each tap `q…` that reaches
+/// it from an output row `p…`, or `continue`; and the flat indices of the tap, the
+/// output row and the input row.
+fn reaching(outer: &[Axis]) -> (Vec<Ident>, Vec<Ident>, TokenStream, [TokenStream; 3]) {
+    let name = |prefix: &str| -> Vec<Ident> {
+        (0..outer.len())
+            .map(|index| format_ident!("{prefix}{index}"))
+            .collect()
+    };
+    let (inputs, taps, positions) = (name("i"), name("q"), name("p"));
+    let flat_strides =
+        |size: fn(&Axis) -> usize| strides(&outer.iter().map(size).collect::<Vec<_>>());
+    let (kernel, output, input) = (
+        flat_strides(Axis::kernel),
+        flat_strides(Axis::output),
+        flat_strides(Axis::input),
+    );
+    let mut checks = TokenStream::new();
+    for (index, axis) in outer.iter().enumerate() {
+        let (i, q, p) = (&inputs[index], &taps[index], &positions[index]);
+        let (pad, extent) = (number(axis.pad_before()), number(axis.output()));
+        let reach = linear(&[(q, axis.dilation())]);
+        let divide = (axis.stride() > 1).then(|| {
+            let stride = number(axis.stride());
+            quote!(.filter(|reach| reach % #stride == 0).map(|reach| reach / #stride))
+        });
+        checks.extend(quote! {
+            let Some(#p) = (#i + #pad)
+                .checked_sub(#reach)
+                #divide
+                .filter(|&p| p < #extent)
+            else {
+                continue;
+            };
+        });
+    }
+    let flat = |variables: &[Ident], strides: &[usize]| {
+        linear(
+            &variables
+                .iter()
+                .zip(strides.iter().copied())
+                .collect::<Vec<_>>(),
+        )
+    };
+    let flat = [
+        flat(&taps, &kernel),
+        flat(&positions, &output),
+        flat(&inputs, &input),
+    ];
+    (inputs, taps, checks, flat)
+}
+
+/// The statements that pack a group's weights `w_group` for the phase whose taps are
+/// `reach` into `packed`, as `[outer tap][o][tap of the phase][c]`.
+fn pack_phase(spec: &Spec, reach: &[(usize, usize)], packed: &Ident) -> TokenStream {
+    let axes = spec.axes();
+    let last = &axes[axes.len() - 1];
+    let taps: usize = axes.iter().map(Axis::kernel).product();
+    let in_per_group = spec.in_channels_per_group();
+    let outer_taps = number(taps / last.kernel());
+    let len =
+        number(taps / last.kernel() * spec.out_channels_per_group() * reach.len() * in_per_group);
+    let tap_list = reach.iter().map(|&(tap, _)| number(tap));
+    let (kernel, filter, per_channel, channels) = (
+        number(last.kernel()),
+        number(in_per_group * taps),
+        number(taps),
+        number(in_per_group),
+    );
+    quote! {
+        let mut #packed: [T; #len] = ::core::array::from_fn(|_| T::zero());
+        let mut values = #packed.iter_mut();
+        for outer_tap in 0..#outer_taps {
+            for filter in w_group.chunks_exact(#filter) {
+                for tap in [#(#tap_list),*] {
+                    for c in 0..#channels {
+                        if let Some(value) = values.next() {
+                            value.clone_from(&filter[c * #per_channel + outer_tap * #kernel + tap]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The statements that store a block's `sums` for the inputs `phase + s·(j0 + l)` of the
+/// row at `row_start`, the first `count` of the phase.
+fn store_phase(
+    runs: &Runs,
+    (phase, count): (usize, Literal),
+    (input_plane, last_input, last_stride): (&Literal, &Literal, &Literal),
+) -> TokenStream {
+    let phase = number(phase);
+    if runs.channels {
+        quote! {
+            for (m, sums) in sums.iter().enumerate() {
+                let dx_row = &mut dx_group[(c0 + m) * #input_plane + row_start..][..#last_input];
+                for (l, sum) in sums.iter().enumerate().take(#count - j0.min(#count)) {
+                    dx_row[#phase + #last_stride * (j0 + l)].clone_from(sum);
+                }
+            }
+        }
+    } else {
+        quote! {
+            let dx_row = &mut dx_group[row_start..][..#last_input];
+            for (l, sum) in sums.iter().flatten().enumerate().take(#count - j0.min(#count)) {
+                dx_row[#phase + #last_stride * (j0 + l)].clone_from(sum);
+            }
+        }
+    }
+}
+
+/// The statements that zero the inputs of a phase that no tap reaches, in the row at
+/// `row_start` of every channel of the group.
+fn unreached(spec: &Spec, phase: usize) -> TokenStream {
+    let axes = spec.axes();
+    let last = &axes[axes.len() - 1];
+    let (channels, phase) = (number(spec.in_channels_per_group()), number(phase));
+    let input_plane = number(axes.iter().map(Axis::input).product::<usize>());
+    let (last_input, last_stride) = (number(last.input()), number(last.stride()));
+    quote! {
+        for c in 0..#channels {
+            let dx_row = &mut dx_group[c * #input_plane + row_start..][..#last_input];
+            for dx in dx_row.iter_mut().skip(#phase).step_by(#last_stride) {
+                *dx = T::zero();
+            }
+        }
+    }
+}
+
+/// The input gradient's groups and samples around `rows_nest`, with padded δ.
+fn frame(
+    spec: &Spec,
+    (before, length): (usize, usize),
+    constants: &TokenStream,
+    packs: &TokenStream,
+    rows_nest: &TokenStream,
+) -> TokenStream {
+    let axes = spec.axes();
+    let last = &axes[axes.len() - 1];
+    let (in_per_group, out_per_group) =
+        (spec.in_channels_per_group(), spec.out_channels_per_group());
+    let taps: usize = axes.iter().map(Axis::kernel).product();
+    let length_literal = number(length);
+    let row_plane = axes[..axes.len() - 1]
+        .iter()
+        .map(Axis::output)
+        .product::<usize>()
+        * length;
+    let output_plane = axes.iter().map(Axis::output).product::<usize>();
+    let (input_sample, output_sample, input_group, output_group, weight_group) = (
+        number(spec.in_channels() * axes.iter().map(Axis::input).product::<usize>()),
+        number(spec.out_channels() * output_plane),
+        number(in_per_group * axes.iter().map(Axis::input).product::<usize>()),
+        number(out_per_group * output_plane),
+        number(out_per_group * in_per_group * taps),
+    );
+    let (padded_len, before, last_output) = (
+        number(out_per_group * row_plane),
+        number(before),
+        number(last.output()),
+    );
+    quote! {
+        #constants
+        for (group, w_group) in w.chunks_exact(#weight_group).enumerate() {
+            #packs
+            let samples = dx.chunks_exact_mut(#input_sample).zip(dz.chunks_exact(#output_sample));
+            for (dx_sample, d_sample) in samples {
+                let dx_group = &mut dx_sample[group * #input_group..][..#input_group];
+                let d_group = &d_sample[group * #output_group..][..#output_group];
+                // δ with zeros before and after each row of the last axis.
+                let mut padded: [T; #padded_len] = ::core::array::from_fn(|_| T::zero());
+                for (row, d_row) in padded.chunks_exact_mut(#length_literal).zip(d_group.chunks_exact(#last_output)) {
+                    row[#before..][..#last_output].clone_from_slice(d_row);
+                }
+                #rows_nest
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! How the wide builds cut a pass into register blocks: each build's vectors, the
+//! limits every block kind keeps to, and the layout helpers the passes share.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, format_ident, quote};
+
+use crate::lower::tokens::number;
+
+/// The most elements a wide kernel keeps in one local array (a padded copy, packed
+/// weights or δ): 64 KiB of `f32`.
+pub(super) const STACK: usize = 16_384;
+
+/// The most phases (positions modulo the stride) the input gradient writes code for.
+pub(super) const MOST_PHASES: usize = 16;
+
+/// The most sums along a row in one register block: enough independent additions to
+/// keep both adders busy, few enough that every sum stays in a register.
+pub(super) const MOST_SUMS: usize = 8;
+
+/// A build's vectors, for `f32`.
+#[derive(Clone, Copy)]
+pub(super) struct Isa {
+    /// `f32` lanes per vector.
+    pub(super) lanes: usize,
+    /// Registers the sums may take, leaving the rest for operands.
+    pub(super) sums: usize,
+}
+
+/// Sixteen 32-byte registers.
+pub(super) const AVX2: Isa = Isa { lanes: 8, sums: 12 };
+/// Thirty-two 64-byte registers.
+pub(super) const AVX512: Isa = Isa {
+    lanes: 16,
+    sums: 16,
+};
+
+impl Isa {
+    /// The channels of a register block for a group of `channels`: one or two vectors
+    /// (or, in the AVX-512 build, one of AVX2's), or `None` when they fit no vector.
+    pub(super) fn channels(self, channels: usize) -> Option<usize> {
+        [2 * self.lanes, self.lanes, AVX2.lanes]
+            .into_iter()
+            .find(|block| channels.is_multiple_of(*block))
+    }
+
+    /// The most sums along a row for a block of `channels`.
+    pub(super) fn row(self, channels: usize) -> usize {
+        // Half-width vectors (AVX2's, in the AVX-512 build) leave room for twice as many.
+        let most = if channels < self.lanes {
+            2 * MOST_SUMS
+        } else {
+            MOST_SUMS
+        };
+        most.min(self.sums / channels.div_ceil(self.lanes))
+    }
+}
+
+/// The product of `factors`, or `None` past `usize`.
+pub(super) fn product(factors: &[usize]) -> Option<usize> {
+    factors
+        .iter()
+        .try_fold(1_usize, |product, &factor| product.checked_mul(factor))
+}
+
+/// Whether an array of `factors`' product elements fits [`STACK`].
+pub(super) fn fits(factors: &[usize]) -> bool {
+    product(factors).is_some_and(|elements| elements <= STACK)
+}
+
+/// Row-major strides of `extents`.
+pub(super) fn strides(extents: &[usize]) -> Vec<usize> {
+    let mut strides = vec![1; extents.len()];
+    for index in (0..extents.len().saturating_sub(1)).rev() {
+        strides[index] = strides[index + 1] * extents[index + 1];
+    }
+    strides
+}
+
+/// `Σ index·weight` for every index of a row-major array of `extents`, in its order.
+pub(super) fn offsets(extents: &[usize], weights: &[usize]) -> Vec<usize> {
+    let mut offsets = vec![0];
+    for (&extent, &weight) in extents.iter().zip(weights) {
+        offsets = offsets
+            .iter()
+            .flat_map(|&offset| (0..extent).map(move |index| offset + index * weight))
+            .collect();
+    }
+    offsets
+}
+
+/// A row of `length` cut into register blocks of at most `most` sums, as even as can be:
+/// `block(size, first)` for each, `first` the expression of its first index. A loop over
+/// the blocks of one size, and the last block on its own when it is shorter.
+pub(super) fn by_blocks(
+    length: usize,
+    most: usize,
+    block: impl Fn(usize, TokenStream) -> TokenStream,
+) -> TokenStream {
+    let count = length.div_ceil(most.max(1));
+    let size = length.div_ceil(count);
+    let tail = length - (count - 1) * size;
+    if count == 1 {
+        return block(size, quote!(0));
+    }
+    let (size_literal, full_count) = (number(size), number(count - 1));
+    let full = block(size, quote!(block * #size_literal));
+    let last = block(tail, number((count - 1) * size).into_token_stream());
+    quote! {
+        for block in 0..#full_count {
+            #full
+        }
+        #last
+    }
+}
+
+/// How the input gradient's register blocks are laid out: `sums` runs of `run` inputs,
+/// over a block of input channels (`channels`) or, with one channel, along a row.
+pub(super) struct Runs {
+    pub(super) sums: usize,
+    pub(super) run: usize,
+    pub(super) channels: bool,
+}
+
+impl Runs {
+    /// Blocks for `channels` channels per group and rows of at most `length` sums.
+    pub(super) fn of(channels: usize, length: usize, isa: Isa) -> Option<Self> {
+        let (in_per_group, most_inputs) = (channels, length);
+        if in_per_group == 1 {
+            let sums = most_inputs.div_ceil(isa.lanes).clamp(1, MOST_SUMS);
+            return Some(Runs {
+                sums,
+                run: isa.lanes,
+                channels: false,
+            });
+        }
+        let vectors = most_inputs.div_ceil(isa.lanes).min(2);
+        let sums = (1..=in_per_group.min(MOST_SUMS))
+            .rev()
+            .find(|block| in_per_group.is_multiple_of(*block) && block * vectors <= isa.sums)?;
+        Some(Runs {
+            sums,
+            run: isa.lanes * vectors,
+            channels: true,
+        })
+    }
+
+    /// The block's steps (`convsym::__private::Steps`): from one channel to the next, or from one
+    /// run to the next.
+    pub(super) fn steps(&self) -> TokenStream {
+        if self.channels {
+            quote!((0, 1))
+        } else {
+            let run = number(self.run);
+            quote!((#run, 0))
+        }
+    }
+
+    /// `for c0 in …`: `first`, the first channel of each block.
+    pub(super) fn channel_loop(&self, channels: usize, first: &str) -> TokenStream {
+        let first = format_ident!("{first}");
+        if self.channels && channels > self.sums {
+            let (end, sums) = (number(channels), number(self.sums));
+            quote!(for #first in (0..#end).step_by(#sums))
+        } else {
+            quote!(for #first in [0])
+        }
+    }
+
+    /// The inputs along a row one block covers.
+    pub(super) fn span(&self) -> usize {
+        if self.channels {
+            self.run
+        } else {
+            self.run * self.sums
+        }
+    }
+}

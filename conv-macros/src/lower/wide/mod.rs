@@ -1,0 +1,45 @@
+//! Wide kernels: the AVX2 and AVX-512 builds of a loop kernel, beside the portable loops
+//! of [`super::loops`]; `T::run` picks one at run time. Each is made of one of the kernel
+//! runtime's register blocks (`convsym::__private`), whose sizes are chosen here per
+//! build, one file per pass:
+//!
+//! - [`forward`]: the channel block, `block`: `MR` outputs along a row times `CB` output
+//!   channels, each input value broadcast into a vector over the channels, for groups
+//!   with a multiple of 8 output channels; else `rows`, runs along a row, each weight
+//!   broadcast into a contiguous run of the input.
+//! - [`input_gradient`]: `rows` over δ, by phase of the stride, or as the forward pass of
+//!   a dual layer.
+//! - [`weight_gradient`]: the channel block with taps and positions trading places, or
+//!   `dots`, partial sums of δ times the input along rows.
+//!
+//! [`layout`] holds what the passes share (each build's vectors, the limits, the blocks
+//! along a row), [`source`] the input as the blocks read it. Padding becomes real zeros
+//! in a local copy, so every block reads the same pattern; a layer whose copies would not
+//! fit [`layout::STACK`] keeps the portable build.
+
+mod forward;
+mod input_gradient;
+mod layout;
+mod source;
+mod weight_gradient;
+
+use conv_runtime::Spec;
+use conv_runtime::derive::Section;
+use proc_macro2::TokenStream;
+
+use forward::{forward, forward_rows};
+use input_gradient::{grad_input, grad_input_dual};
+use layout::{AVX2, AVX512};
+use weight_gradient::{grad_weight, grad_weight_rows};
+
+/// A pass's AVX2 and AVX-512 bodies, the first kind of block that suits the layer in
+/// each; `None` (the portable build alone) where none does, or for the bias gradient.
+pub(super) fn builds(spec: &Spec, section: Section) -> Option<(TokenStream, TokenStream)> {
+    let build = |isa| match section {
+        Section::Forward => forward(spec, isa).or_else(|| forward_rows(spec, isa)),
+        Section::GradInput => grad_input_dual(spec, isa).or_else(|| grad_input(spec, isa)),
+        Section::GradWeight => grad_weight(spec, isa).or_else(|| grad_weight_rows(spec, isa)),
+        Section::GradBias => None,
+    };
+    build(AVX2).zip(build(AVX512))
+}

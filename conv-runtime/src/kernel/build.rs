@@ -1,0 +1,122 @@
+//! What a kernel and a build are: the [`Kernel`] `conv!` generates, the tokens that prove
+//! a build's instructions are there, and the register blocks a build runs ([`Build`]).
+
+/// Proof that the processor has AVX2: only [`dispatch`](super::dispatch::dispatch) makes
+/// one, after checking.
+#[derive(Clone, Copy, Debug)]
+pub struct Avx2(pub(super) ());
+
+/// Proof that the processor has AVX-512F, AVX-512VL and AVX2: only
+/// [`dispatch`](super::dispatch::dispatch) makes one.
+#[derive(Clone, Copy, Debug)]
+pub struct Avx512(pub(super) ());
+
+impl Avx512 {
+    /// AVX-512 processors have AVX2, and `dispatch` checked it too.
+    pub fn avx2(self) -> Avx2 {
+        Avx2(())
+    }
+}
+
+/// A kernel in three builds; the wider ones default to the narrower.
+///
+/// The portable build forms exactly the terms of the layer's equations. The wide builds
+/// may also multiply structural zeros (padding copied as zeros, δ padded and spread by
+/// the stride, the spare lanes of a register block): `0 · x` is `±0` for a finite `x`
+/// and changes no sum, but `0 · ∞` is NaN. So [`dispatch`](super::dispatch::dispatch)
+/// runs a wide build only when [`Kernel::finite`] holds, and the portable one otherwise:
+/// each output is then the sum of exactly its equation's terms on any processor.
+pub trait Kernel: Sized {
+    /// For the baseline target (SSE2 on `x86_64`, or any other architecture).
+    fn portable(self);
+    /// Whether every operand is finite (`Wide::all_finite`), so
+    /// that the wide builds' products of structural zeros are zeros; by default `true`,
+    /// for a kernel whose wide builds form only the terms of its equations. One pass over
+    /// the operands, small beside a convolution's multiply-adds.
+    fn finite(&self) -> bool {
+        true
+    }
+    /// Run with AVX2 enabled: sixteen 32-byte registers.
+    fn avx2(self, _: Avx2) {
+        self.portable();
+    }
+    /// Run with AVX-512F and VL enabled: thirty-two 64-byte registers, and 32-byte
+    /// vectors in all thirty-two.
+    fn avx512(self, avx512: Avx512) {
+        self.avx2(avx512.avx2());
+    }
+}
+
+/// The geometry of a register block: `(taps, step, reach)`, the taps along a row, the
+/// distance in the source between neighbouring sums, and between neighbouring taps.
+pub type Geometry = (usize, usize, usize);
+
+/// How a `rows` block steps from one of its `MR` sums to the
+/// next: `(source, weight)`, the distance in the source and in a row's weights.
+pub type Steps = (usize, usize);
+
+/// Where a `dots` block reads one of its two operands: the
+/// slice, the offset of each row, and a shift added to every row.
+pub type Operand<'a, T> = (&'a [T], &'a [usize], usize);
+
+/// A `block`'s operands after its sums, for `f32`: the source,
+/// its rows and their shift, the [`Geometry`] and the vectors.
+pub type BlockOperands<'a, const CB: usize> =
+    (&'a [f32], (&'a [usize], usize), Geometry, &'a [[f32; CB]]);
+
+/// A `rows` block's operands after its sums, for `f32`: the
+/// source, its rows and their shift, the [`Steps`], and the weights with a row's length.
+pub type RowsOperands<'a> = (&'a [f32], (&'a [usize], usize), Steps, (&'a [f32], usize));
+
+/// A `dots` block's operands after its sums, for `f32`: `a`, `b`
+/// and `(runs, step, a_step, b_step)`.
+pub type DotsOperands<'a> = (
+    Operand<'a, f32>,
+    Operand<'a, f32>,
+    (usize, usize, usize, usize),
+);
+
+/// A wide build's register blocks for `f32`, in its own vectors where the block's shape
+/// fits them, else in a narrower build's. Each returns whether it ran: `false`, having
+/// done nothing, where no vectors of the build fit (a build has none off x86), and the
+/// caller runs the portable block. `Wide::block`, `Wide::rows` and `Wide::dots` call
+/// these for `f32`.
+#[allow(unused_variables, reason = "the defaults run nothing")]
+pub trait Build: Copy {
+    /// `block` in this build.
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+    fn block<const MR: usize, const CB: usize>(
+        self,
+        sums: &mut [[f32; CB]; MR],
+        operands: BlockOperands<'_, CB>,
+    ) -> bool {
+        false
+    }
+    /// `rows` in this build.
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+    fn rows<const MR: usize, const NL: usize>(
+        self,
+        sums: &mut [[f32; NL]; MR],
+        operands: RowsOperands<'_>,
+    ) -> bool {
+        false
+    }
+    /// `dots` in this build.
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+    fn dots<const OB: usize, const MR: usize, const NL: usize>(
+        self,
+        sums: &mut [[[f32; NL]; MR]; OB],
+        operands: DotsOperands<'_>,
+    ) -> bool {
+        false
+    }
+}
+
+/// Elsewhere no token is ever made, and the builds have no vectors of their own.
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+impl Build for Avx2 {}
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+impl Build for Avx512 {}

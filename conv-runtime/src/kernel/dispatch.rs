@@ -1,0 +1,64 @@
+//! Which build runs: the widest the processor has, under a cap a program may set.
+
+use super::build::Kernel;
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+use super::x86::{avx2, avx512};
+
+/// A kernel build, narrowest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Width {
+    /// The baseline target's vectors.
+    Portable,
+    /// 32-byte vectors.
+    Avx2,
+    /// 64-byte vectors.
+    Avx512,
+}
+
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+static WIDEST: core::sync::atomic::AtomicU8 =
+    core::sync::atomic::AtomicU8::new(Width::Avx512 as u8);
+
+/// Caps the builds the kernels may pick, for every thread, until the next call: to run
+/// each build on one machine (the tests do), or to compare their speed. The results do
+/// not depend on it.
+pub fn set_widest(width: Width) {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    WIDEST.store(width as u8, core::sync::atomic::Ordering::Relaxed);
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+    let _ = width;
+}
+
+/// The widest build the kernels pick on this processor, under [`set_widest`]'s cap.
+pub fn widest() -> Width {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    {
+        let cap = WIDEST.load(core::sync::atomic::Ordering::Relaxed);
+        let width = if cap >= Width::Avx512 as u8 && avx512::detected() {
+            Width::Avx512
+        } else if cap >= Width::Avx2 as u8 && avx2::detected() {
+            Width::Avx2
+        } else {
+            Width::Portable
+        };
+        return width;
+    }
+    #[allow(unreachable_code, reason = "other architectures have one build")]
+    Width::Portable
+}
+
+/// Runs `kernel` in the widest build this processor supports ([`widest`]), or in the
+/// portable build when an operand is infinite or NaN ([`Kernel::finite`]).
+#[inline]
+pub fn dispatch<K: Kernel>(kernel: K) {
+    match widest() {
+        Width::Portable => kernel.portable(),
+        _ if !kernel.finite() => kernel.portable(),
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        Width::Avx2 => avx2::run(kernel),
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        Width::Avx512 => avx512::run(kernel),
+        #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+        Width::Avx2 | Width::Avx512 => kernel.portable(),
+    }
+}

@@ -1,0 +1,22 @@
+//! [`Scalar`] for the symbolic [`Expr`]: a kernel run on expressions gives back its
+//! layer's equations, term for term.
+
+use super::scalar::{Scalar, Wide};
+use crate::symbolic::expr::Expr;
+
+impl Scalar for Expr {
+    fn zero() -> Self {
+        Expr::zero()
+    }
+    fn from_integer(value: i64) -> Self {
+        Expr::constant(value)
+    }
+    fn times(&self, rhs: &Self) -> Self {
+        self * rhs
+    }
+    fn accumulate(&mut self, rhs: &Self) {
+        *self += rhs.clone();
+    }
+}
+
+impl Wide for Expr {}

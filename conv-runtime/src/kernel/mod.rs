@@ -1,0 +1,46 @@
+//! The kernel runtime: the arithmetic the generated kernels are generic over
+//! ([`Scalar`]), and the builds they run in. A kernel is written once, compiled for the
+//! baseline target and again for AVX2 and AVX-512, and run in the widest form the
+//! processor has; [`set_widest`] caps the choice and [`widest`] tells it.
+//!
+//! A kernel `conv!` generates implements `Kernel`, whose three methods are its loops with
+//! register blocks sized for 16-, 32- and 64-byte vectors, and the scalar's `run` picks
+//! one: for `f32`, the widest the processor has (`dispatch`); for the other types, the
+//! portable one. The wide builds spend their time in three register blocks, `block`,
+//! `rows` and `dots`, reached through the scalar with the build's token; for `f32` the
+//! token's `Build` runs them in explicit vector instructions (left to itself, the
+//! compiler vectorises such a block along the wrong dimension, with gathers, and runs 5 to
+//! 25 times slower). That plumbing is hidden: only the generated code names it, as
+//! `convsym::__private`.
+//!
+//! The two wide builds do the same arithmetic in the same order: for each sum, the same
+//! terms added one after another, each a separate multiply and add, never a fused one. So
+//! their results are bitwise the same, whichever of them a machine runs. The portable
+//! build adds the same terms in another order, so its last bits may differ; on integer
+//! data all three agree exactly. On operands with an infinity or a NaN, the portable build
+//! runs, which forms exactly the terms of the equations, where the wide builds would also
+//! multiply structural zeros. Only the speed depends on the machine.
+//!
+//! With `std` the choice is made at run time (`is_x86_feature_detected!`, a cached
+//! load); without it, at compile time (`-C target-cpu=…` or `-C target-feature=…`).
+//!
+//! The modules: `scalar` (the traits the kernels are generic over), `equations` (them
+//! for the symbolic `Expr`), `build` (what a kernel and a build are), `dispatch` (which
+//! build runs), `portable` (the blocks in plain Rust), and `x86::avx2` and `x86::avx512`
+//! (the blocks in each build's vectors, and all the crate's unsafe code).
+
+pub(crate) mod build;
+pub(crate) mod dispatch;
+mod equations;
+pub(crate) mod portable;
+pub(crate) mod scalar;
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+#[allow(
+    unsafe_code,
+    reason = "vector loads and stores within checked arrays, and calls into builds whose \
+              features were detected"
+)]
+mod x86;
+
+pub use dispatch::{Width, set_widest, widest};
+pub use scalar::Scalar;

@@ -1,0 +1,131 @@
+//! The portable build of the register blocks, in plain Rust: what every scalar type runs,
+//! and `f32` where a wide build's vectors do not fit a block's shape.
+//!
+//! Each block adds `multiply_add(sum, a, b)`, `sum += a · b` in the scalar's arithmetic
+//! ([`Scalar::accumulate_product`](super::Scalar::accumulate_product)), for its terms in
+//! the order each block's documentation gives.
+
+use super::build::{Build, Geometry, Operand, Steps};
+
+/// The portable build as a [`Build`]: no vectors of its own, so that it leaves every
+/// block to the caller's portable code. The narrowest wide build falls back to it.
+#[derive(Clone, Copy, Debug)]
+pub struct Portable;
+
+impl Build for Portable {}
+
+/// The register block every wide kernel is made of, in plain Rust: `MR` sums of `CB`
+/// channels each,
+///
+/// ```text
+/// sums[m][c] += source[rows[r] + shift + m·step + t·reach] · vectors[r·taps + t][c]
+/// ```
+///
+/// over the rows `r` and then the `taps` along a row, in that order. Each source value is
+/// read once and multiplied into all `CB` channels. In the forward pass `m` runs over
+/// output positions along a row, `t` over the kernel's taps along it and `c` over output
+/// channels, so `step` and `reach` are the stride and the dilation.
+#[inline(always)]
+#[allow(
+    clippy::inline_always,
+    reason = "the block must be compiled into each build"
+)]
+pub fn block<T, const MR: usize, const CB: usize>(
+    sums: &mut [[T; CB]; MR],
+    source: &[T],
+    (rows, shift): (&[usize], usize),
+    (taps, step, reach): Geometry,
+    vectors: &[[T; CB]],
+    multiply_add: impl Fn(&mut T, &T, &T),
+) {
+    let span = (MR - 1) * step + (taps - 1) * reach + 1;
+    for (&row, vectors) in rows.iter().zip(vectors.chunks_exact(taps)) {
+        let row = &source[row + shift..][..span];
+        for (tap, vector) in vectors.iter().enumerate() {
+            for (m, sums) in sums.iter_mut().enumerate() {
+                let value = &row[m * step + tap * reach];
+                for (sum, weight) in sums.iter_mut().zip(vector) {
+                    multiply_add(sum, value, weight);
+                }
+            }
+        }
+    }
+}
+
+/// The other register block, whose vectors run along a row of the source rather than
+/// over channels: `MR` runs of `NL` sums,
+///
+/// ```text
+/// sums[m][l] += weights[r·wrow + m·wstep] · source[rows[r] + shift + m·step + l]
+/// ```
+///
+/// over the rows `r` in order, where `(step, wstep)` are the [`Steps`]. Each weight is read
+/// once and multiplied into a contiguous run of `NL` source values: this suits layers
+/// with few channels and long rows at stride 1, where `m` runs over channels (`step` 0)
+/// or over neighbouring runs of one row (`wstep` 0).
+#[inline(always)]
+#[allow(
+    clippy::inline_always,
+    reason = "the block must be compiled into each build"
+)]
+pub fn rows<T, const MR: usize, const NL: usize>(
+    sums: &mut [[T; NL]; MR],
+    source: &[T],
+    (rows, shift): (&[usize], usize),
+    (step, wstep): Steps,
+    (weights, wrow): (&[T], usize),
+    multiply_add: impl Fn(&mut T, &T, &T),
+) {
+    for (r, &row) in rows.iter().enumerate() {
+        let row = &source[row + shift..][..(MR - 1) * step + NL];
+        let weights = &weights[r * wrow..][..=(MR - 1) * wstep];
+        for (m, sums) in sums.iter_mut().enumerate() {
+            let weight = &weights[m * wstep];
+            for (sum, value) in sums.iter_mut().zip(&row[m * step..]) {
+                multiply_add(sum, weight, value);
+            }
+        }
+    }
+}
+
+/// The third register block, for sums of products of two rows: `OB × MR` runs of `NL`
+/// partial sums,
+///
+/// ```text
+/// sums[o][m][l] += a[a_rows[r] + a_shift + o·a_step + t·NL + l]
+///                · b[b_rows[r] + b_shift + o·b_step + m·step + t·NL + l]
+/// ```
+///
+/// over the rows `r`, then the `runs` runs `t` along a row, in that order, where
+/// `(runs, step, a_step, b_step)` is the last argument. The weight gradient of a layer
+/// with few channels is made of it: `a` is δ, `b` the input, `m` runs over the taps along
+/// the last axis (`step` the dilation) and `o` over output channels that read the same
+/// input (`b_step` 0) or over the taps along the axis before (`a_step` 0); each
+/// `sums[o][m]` then adds up to one weight's gradient.
+#[inline(always)]
+#[allow(
+    clippy::inline_always,
+    reason = "the block must be compiled into each build"
+)]
+pub fn dots<T, const OB: usize, const MR: usize, const NL: usize>(
+    sums: &mut [[[T; NL]; MR]; OB],
+    (a, a_rows, a_shift): Operand<'_, T>,
+    (b, b_rows, b_shift): Operand<'_, T>,
+    (runs, step, a_step, b_step): (usize, usize, usize, usize),
+    multiply_add: impl Fn(&mut T, &T, &T),
+) {
+    for (&a_row, &b_row) in a_rows.iter().zip(b_rows) {
+        for run in 0..runs {
+            for (o, sums) in sums.iter_mut().enumerate() {
+                let a_run = &a[a_row + a_shift + o * a_step + run * NL..][..NL];
+                let b_row = &b[b_row + b_shift + o * b_step..][..(MR - 1) * step + runs * NL];
+                for (m, sums) in sums.iter_mut().enumerate() {
+                    let b_run = &b_row[m * step + run * NL..][..NL];
+                    for ((sum, a), b) in sums.iter_mut().zip(a_run).zip(b_run) {
+                        multiply_add(sum, a, b);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! AVX-512F and VL: thirty-two 64-byte registers of 16 `f32` lanes; a block whose shape
+//! does not fit them runs in AVX2's 32-byte vectors, which AVX-512VL has in all
+//! thirty-two.
+
+use super::arch::__m512;
+
+/// Whether the processor has AVX-512F, AVX-512VL and AVX2: at run time with `std`, else
+/// as compiled.
+pub(in crate::kernel) fn detected() -> bool {
+    #[cfg(feature = "std")]
+    {
+        super::avx2::detected()
+            && (cfg!(target_feature = "avx512f") || std::is_x86_feature_detected!("avx512f"))
+            && (cfg!(target_feature = "avx512vl") || std::is_x86_feature_detected!("avx512vl"))
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        cfg!(all(
+            target_feature = "avx512f",
+            target_feature = "avx512vl",
+            target_feature = "avx2"
+        ))
+    }
+}
+
+vectors!(
+    Avx512,
+    avx512,
+    "avx512f,avx512vl,avx2",
+    __m512,
+    16,
+    _mm512_setzero_ps,
+    _mm512_loadu_ps,
+    _mm512_storeu_ps,
+    _mm512_set1_ps,
+    _mm512_mul_ps,
+    _mm512_add_ps,
+    |avx512| avx512.avx2()
+);

@@ -1,0 +1,232 @@
+//! The x86 builds: the register blocks written once for a build's vectors, and the entry
+//! into a build, both compiled with the build's instructions enabled. The only unsafe code
+//! of the crate: vector loads and stores within checked arrays, and calls into code
+//! compiled for features that `dispatch` or a token proves the processor has.
+
+#[cfg(target_arch = "x86")]
+use core::arch::x86 as arch;
+#[cfg(target_arch = "x86_64")]
+use core::arch::x86_64 as arch;
+
+/// One build's module body from its vectors: `$token` and the `Kernel` method that runs
+/// with it, the target features, the vector type and its `f32` lanes, how to zero, load,
+/// store, broadcast and multiply-then-add (two roundings, as in the scalar code), and the
+/// narrower build a block falls back to where its shape does not fit the vectors.
+macro_rules! vectors {
+    ($token:ident, $method:ident, $feature:literal, $vector:ty, $lanes:literal,
+     $zero:ident, $load:ident, $store:ident, $splat:ident, $mul:ident, $add:ident,
+     |$this:ident| $narrower:expr) => {
+        use super::arch;
+        use crate::kernel::build::{
+            BlockOperands, Build, DotsOperands, Geometry, Kernel, Operand, RowsOperands, Steps,
+            $token,
+        };
+
+        /// Runs `kernel` in this build; `dispatch` calls it only where [`detected`] holds.
+        #[inline]
+        pub(in crate::kernel) fn run<K: Kernel>(kernel: K) {
+            #[target_feature(enable = $feature)]
+            fn build<K: Kernel>(kernel: K) {
+                kernel.$method($token(()));
+            }
+            // SAFETY: `dispatch` calls `run` only where `detected` found the features.
+            unsafe { build(kernel) }
+        }
+
+        #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+        impl Build for $token {
+            /// [`vector_block`] where `CB` fits the vectors.
+            #[inline(always)]
+            fn block<const MR: usize, const CB: usize>(
+                self,
+                sums: &mut [[f32; CB]; MR],
+                operands: BlockOperands<'_, CB>,
+            ) -> bool {
+                if CB % $lanes != 0 || CB > 2 * $lanes {
+                    let $this = self;
+                    return $narrower.block(sums, operands);
+                }
+                let (source, rows, geometry, vectors) = operands;
+                // SAFETY: the token proves the processor has the features.
+                unsafe { vector_block(sums, source, rows, geometry, vectors) };
+                true
+            }
+            /// [`vector_rows`] where `NL` fits the vectors.
+            #[inline(always)]
+            fn rows<const MR: usize, const NL: usize>(
+                self,
+                sums: &mut [[f32; NL]; MR],
+                operands: RowsOperands<'_>,
+            ) -> bool {
+                if NL % $lanes != 0 || NL > 4 * $lanes {
+                    let $this = self;
+                    return $narrower.rows(sums, operands);
+                }
+                let (source, rows, steps, weights) = operands;
+                // SAFETY: the token proves the processor has the features.
+                unsafe { vector_rows(sums, source, rows, steps, weights) };
+                true
+            }
+            /// [`vector_dots`] where `NL` is one or two of the vectors.
+            #[inline(always)]
+            fn dots<const OB: usize, const MR: usize, const NL: usize>(
+                self,
+                sums: &mut [[[f32; NL]; MR]; OB],
+                operands: DotsOperands<'_>,
+            ) -> bool {
+                if NL % $lanes != 0 || NL > 2 * $lanes {
+                    let $this = self;
+                    return $narrower.dots(sums, operands);
+                }
+                let (a, b, runs) = operands;
+                // SAFETY: the token proves the processor has the features.
+                unsafe { vector_dots::<OB, MR, NL>(sums, a, b, runs) };
+                true
+            }
+        }
+
+        #[inline]
+        #[target_feature(enable = $feature)]
+        fn vector_block<const MR: usize, const CB: usize>(
+            sums: &mut [[f32; CB]; MR],
+            source: &[f32],
+            (rows, shift): (&[usize], usize),
+            (taps, step, reach): Geometry,
+            vectors: &[[f32; CB]],
+        ) {
+            let count = CB / $lanes;
+            let mut vector_sums: [[$vector; 2]; MR] = [[arch::$zero(); 2]; MR];
+            for (sums, vector_sums) in sums.iter().zip(&mut vector_sums) {
+                for (part, sum) in sums.chunks_exact($lanes).zip(vector_sums.iter_mut()) {
+                    // SAFETY: `part` is `$lanes` floats, an unaligned load's width.
+                    *sum = unsafe { arch::$load(part.as_ptr()) };
+                }
+            }
+            let span = (MR - 1) * step + (taps - 1) * reach + 1;
+            for (&row, vectors) in rows.iter().zip(vectors.chunks_exact(taps)) {
+                let row = &source[row + shift..][..span];
+                for (tap, vector) in vectors.iter().enumerate() {
+                    let mut weights = [arch::$zero(); 2];
+                    for (part, weight) in vector.chunks_exact($lanes).zip(weights.iter_mut()) {
+                        // SAFETY: as above.
+                        *weight = unsafe { arch::$load(part.as_ptr()) };
+                    }
+                    for (m, vector_sums) in vector_sums.iter_mut().enumerate() {
+                        let value = arch::$splat(row[m * step + tap * reach]);
+                        for (sum, weight) in vector_sums.iter_mut().zip(&weights).take(count) {
+                            *sum = arch::$add(*sum, arch::$mul(value, *weight));
+                        }
+                    }
+                }
+            }
+            for (sums, vector_sums) in sums.iter_mut().zip(&vector_sums) {
+                for (part, sum) in sums.chunks_exact_mut($lanes).zip(vector_sums) {
+                    // SAFETY: `part` is `$lanes` floats, an unaligned store's width.
+                    unsafe { arch::$store(part.as_mut_ptr(), *sum) };
+                }
+            }
+        }
+
+        #[inline]
+        #[target_feature(enable = $feature)]
+        fn vector_rows<const MR: usize, const NL: usize>(
+            sums: &mut [[f32; NL]; MR],
+            source: &[f32],
+            (rows, shift): (&[usize], usize),
+            (step, wstep): Steps,
+            (weights, wrow): (&[f32], usize),
+        ) {
+            let count = NL / $lanes;
+            let mut vector_sums: [[$vector; 4]; MR] = [[arch::$zero(); 4]; MR];
+            for (sums, vector_sums) in sums.iter().zip(&mut vector_sums) {
+                for (part, sum) in sums.chunks_exact($lanes).zip(vector_sums.iter_mut()) {
+                    // SAFETY: `part` is `$lanes` floats, an unaligned load's width.
+                    *sum = unsafe { arch::$load(part.as_ptr()) };
+                }
+            }
+            for (r, &row) in rows.iter().enumerate() {
+                let row = &source[row + shift..][..(MR - 1) * step + NL];
+                let weights = &weights[r * wrow..][..=(MR - 1) * wstep];
+                for (m, vector_sums) in vector_sums.iter_mut().enumerate() {
+                    let weight = arch::$splat(weights[m * wstep]);
+                    let run = &row[m * step..][..NL];
+                    for (sum, part) in vector_sums
+                        .iter_mut()
+                        .zip(run.chunks_exact($lanes))
+                        .take(count)
+                    {
+                        // SAFETY: as above.
+                        let values = unsafe { arch::$load(part.as_ptr()) };
+                        *sum = arch::$add(*sum, arch::$mul(weight, values));
+                    }
+                }
+            }
+            for (sums, vector_sums) in sums.iter_mut().zip(&vector_sums) {
+                for (part, sum) in sums.chunks_exact_mut($lanes).zip(vector_sums) {
+                    // SAFETY: `part` is `$lanes` floats, an unaligned store's width.
+                    unsafe { arch::$store(part.as_mut_ptr(), *sum) };
+                }
+            }
+        }
+
+        #[inline]
+        #[target_feature(enable = $feature)]
+        fn vector_dots<const OB: usize, const MR: usize, const NL: usize>(
+            sums: &mut [[[f32; NL]; MR]; OB],
+            (a, a_rows, a_shift): Operand<'_, f32>,
+            (b, b_rows, b_shift): Operand<'_, f32>,
+            (runs, step, a_step, b_step): (usize, usize, usize, usize),
+        ) {
+            let count = NL / $lanes;
+            let mut vector_sums = [[[arch::$zero(); 2]; MR]; OB];
+            for (vector_sums, sums) in vector_sums.iter_mut().zip(sums.iter()) {
+                for (vector_sums, sums) in vector_sums.iter_mut().zip(sums) {
+                    for (sum, part) in vector_sums.iter_mut().zip(sums.chunks_exact($lanes)) {
+                        // SAFETY: `part` is `$lanes` floats, an unaligned load's width.
+                        *sum = unsafe { arch::$load(part.as_ptr()) };
+                    }
+                }
+            }
+            for (&a_row, &b_row) in a_rows.iter().zip(b_rows) {
+                let a_row = &a[a_row + a_shift..][..(OB - 1) * a_step + runs * NL];
+                let b_row =
+                    &b[b_row + b_shift..][..(OB - 1) * b_step + (MR - 1) * step + runs * NL];
+                for run in 0..runs {
+                    let mut a_vectors = [[arch::$zero(); 2]; OB];
+                    for (o, a_vectors) in a_vectors.iter_mut().enumerate() {
+                        for part in 0..count {
+                            let a_part = &a_row[o * a_step + run * NL + part * $lanes..][..$lanes];
+                            // SAFETY: `a_part` is `$lanes` floats.
+                            a_vectors[part] = unsafe { arch::$load(a_part.as_ptr()) };
+                        }
+                    }
+                    for m in 0..MR {
+                        for part in 0..count {
+                            let at = m * step + run * NL + part * $lanes;
+                            for (o, (vector_sums, a_vectors)) in
+                                vector_sums.iter_mut().zip(&a_vectors).enumerate()
+                            {
+                                let b_part = &b_row[o * b_step + at..][..$lanes];
+                                // SAFETY: `b_part` is `$lanes` floats.
+                                let b_vector = unsafe { arch::$load(b_part.as_ptr()) };
+                                let sum = &mut vector_sums[m][part];
+                                *sum = arch::$add(*sum, arch::$mul(a_vectors[part], b_vector));
+                            }
+                        }
+                    }
+                }
+            }
+            for (sums, vector_sums) in sums.iter_mut().zip(&vector_sums) {
+                for (sums, vector_sums) in sums.iter_mut().zip(vector_sums) {
+                    for (part, sum) in sums.chunks_exact_mut($lanes).zip(vector_sums) {
+                        // SAFETY: `part` is `$lanes` floats, an unaligned store's width.
+                        unsafe { arch::$store(part.as_mut_ptr(), *sum) };
+                    }
+                }
+            }
+        }
+    };
+}
+
+pub(super) mod avx2;
+pub(super) mod avx512;
