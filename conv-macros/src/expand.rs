@@ -55,7 +55,7 @@ mod tests {
     }
 
     /// The seed unrolls into one statement per multiply-add, and its formulas are the ones
-    /// SEMANTICS.md prints (the numbers are checked independently in `tests/macro_kernels.rs`).
+    /// docs/semantics.md prints (the numbers are checked independently in `tests/macro_kernels.rs`).
     #[test]
     fn seed_unrolled() {
         let expansion = expanded(quote!(pub struct Seed; in = 5, k = 3, stride = 2));
