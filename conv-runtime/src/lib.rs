@@ -11,14 +11,14 @@
 //!
 //! # Organisation
 //!
-//! One folder per job, each depending only on those before it: [`spec`] (what a user
-//! writes, parsed and validated), [`symbolic`] (expressions, the two derivations, the
-//! numeric reference), [`limits`] (every size limit and the one `TooLarge` error),
-//! [`render`] (text, LaTeX, Σ, JSON, SVG), then `explain` and `check`. The kernel runtime,
-//! [`kernel`], stands apart: the code `conv!` generates calls it, its plumbing through the
-//! hidden `__private`. Code inside
-//! the crate imports by these paths; the re-exports at the root (`derive`, `expr`, `Spec`,
-//! …) are for users.
+//! One folder per job, each depending only on those before it: [`kernel`] (the kernel
+//! runtime: the [`Scalar`] arithmetic the code `conv!` generates is generic over, and the
+//! builds it runs in, its plumbing reached through the hidden `__private`), [`spec`] (what
+//! a user writes, parsed and validated), [`symbolic`] (expressions, the two derivations,
+//! the numeric reference), [`limits`] (every size limit and the one `TooLarge` error),
+//! [`render`] (text, LaTeX, Σ, JSON, SVG), then `explain` and `check`. Code inside the
+//! crate imports by these paths; the re-exports at the root (`derive`, `expr`, `Spec`, …)
+//! are for users.
 //!
 //! # Features
 //!

@@ -24,14 +24,13 @@
 //! With `std` the choice is made at run time (`is_x86_feature_detected!`, a cached
 //! load); without it, at compile time (`-C target-cpu=…` or `-C target-feature=…`).
 //!
-//! The modules: `scalar` (the traits the kernels are generic over), `equations` (them
-//! for the symbolic `Expr`), `build` (what a kernel and a build are), `dispatch` (which
+//! The modules: `scalar` (the traits the kernels are generic over; the symbolic core
+//! implements them for `Expr`), `build` (what a kernel and a build are), `dispatch` (which
 //! build runs), `portable` (the blocks in plain Rust), and `x86::avx2` and `x86::avx512`
 //! (the blocks in each build's vectors, and all the crate's unsafe code).
 
 pub(crate) mod build;
 pub(crate) mod dispatch;
-mod equations;
 pub(crate) mod portable;
 pub(crate) mod scalar;
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]

@@ -5,7 +5,9 @@
 //! - [`derive`](mod@derive): the forward equations and the gradients by the chain rule, streamed;
 //! - [`construction`]: the gradients by the seed's construction, on [`grid`]s;
 //! - [`reference`](mod@reference): the numeric forward pass and gradients, for any [`crate::kernel::Scalar`];
-//! - `layout`: row-major flat indices, shared by the derivation and the reference.
+//! - `layout`: row-major flat indices, shared by the derivation and the reference;
+//! - `scalar`: the kernels' [`Scalar`](crate::kernel::Scalar) for [`Expr`](expr::Expr), so a
+//!   kernel run on symbols prints its equations.
 //!
 //! Everything here starts from a [`Spec`](crate::spec::Spec) and depends on nothing else
 //! of the crate but the scalar trait; the renderers, the explanation and the check build
@@ -18,3 +20,4 @@ pub mod grid;
 pub mod reference;
 
 mod layout;
+mod scalar;

@@ -1,8 +1,9 @@
 //! [`Scalar`] for the symbolic [`Expr`]: a kernel run on expressions gives back its
-//! layer's equations, term for term.
+//! layer's equations, term for term. It lives here, not in the kernel runtime, so that
+//! the kernel runtime depends on nothing of the symbolic core.
 
-use super::scalar::{Scalar, Wide};
-use crate::symbolic::expr::Expr;
+use super::expr::Expr;
+use crate::kernel::scalar::{Scalar, Wide};
 
 impl Scalar for Expr {
     fn zero() -> Self {
