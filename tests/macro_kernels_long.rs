@@ -1,7 +1,8 @@
 //! Loop kernels on rows long enough for the paths the fixtures' short rows never take: rows
 //! cut into blocks, the weight gradient's whole chunks of partial sums and their rest, at
-//! stride 1 and past it. Checked like `tests/macro_kernels.rs`: on symbolic inputs they
-//! reproduce the engine's equations, and on integer data they equal the numeric reference.
+//! stride 1 and past it; and an unrolled layer long enough to be cut into several
+//! functions. Checked like `tests/macro_kernels.rs`: on symbolic inputs they reproduce the
+//! engine's equations, and on integer data they equal the numeric reference.
 
 use convsym::derive::{self, Section};
 use convsym::{Expr, Scalar, Spec, Tensor, reference};
@@ -28,7 +29,7 @@ macro_rules! layers {
         $(
             convsym::conv!(
                 /// A layer with long rows.
-                struct $name; $($arguments)*, unroll = loops
+                struct $name; $($arguments)*
             );
         )*
 
@@ -49,14 +50,35 @@ macro_rules! layers {
 }
 
 layers! {
-    Blocks [] { in = (603,), k = 5, pad = 2, cout = 2 }
-    BlocksStrided [] { in = (530,), k = 4, stride = 3, dilation = 2, pad = (3,) }
-    Chunks [] { in = (12, 21), k = (3, 5), stride = (2, 1), pad = 1, cin = 2, cout = 3 }
-    ChunksStrided [bias] {
-        in = (5, 32), k = 3, stride = 2, pad = 1, cin = 2, cout = 4, groups = 2, batch = 2, bias
+    Blocks [] { in = (603,), k = 5, pad = 2, cout = 2, unroll = loops }
+    BlocksStrided [] { in = (530,), k = 4, stride = 3, dilation = 2, pad = (3,), unroll = loops }
+    Chunks [] {
+        in = (12, 21), k = (3, 5), stride = (2, 1), pad = 1, cin = 2, cout = 3, unroll = loops
     }
-    Unphased [] { in = (2100,), k = 3, stride = 2, cout = 2 }
-    ThreeAxes [] { in = (3, 4, 37), k = (2, 2, 3), stride = (1, 1, 2), pad = (0, 1, 1) }
+    ChunksStrided [bias] {
+        in = (5, 32), k = 3, stride = 2, pad = 1, cin = 2, cout = 4, groups = 2, batch = 2, bias,
+        unroll = loops
+    }
+    Unphased [] { in = (2100,), k = 3, stride = 2, cout = 2, unroll = loops }
+    ThreeAxes [] {
+        in = (3, 4, 37), k = (2, 2, 3), stride = (1, 1, 2), pad = (0, 1, 1), unroll = loops
+    }
+    // Unrolled into more statements than one function holds: each kernel is cut into
+    // functions of 1024 statements, through the middle of an equation (the forward pass's
+    // 400 sums of 3 terms, the weight gradient's 3 sums of 400).
+    Parts [] { in = (400,), k = 3, pad = 1, unroll = full }
+    // Six interior blocks between edge blocks on both sides in both passes: the first
+    // outputs and the last read padding, the last inputs are read by no output (a
+    // remainder), and the input gradient's blocks start at multiples of the stride.
+    EdgesAndInterior [] {
+        in = (6001,), k = 7, stride = 3, dilation = 2, pad = ((5, 1),), cout = 2, unroll = loops
+    }
+    // The same with the input row split by phase in the forward pass.
+    EdgesAndInteriorPhased [] {
+        in = (4000,), k = 7, stride = 3, dilation = 2, pad = ((5, 1),), unroll = loops
+    }
+    // Too many taps for their bounds to be written out: computed in every block.
+    EdgesComputed [] { in = (1500,), k = 260, stride = 2, pad = ((200, 57),), unroll = loops }
 }
 
 #[test]

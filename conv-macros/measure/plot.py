@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Draws build-cost.svg from unroll.csv (written by unroll.sh), with no dependencies.
 
-Left: the release build time one `conv!` adds, against its multiply-adds per kernel, for
-`unroll = full` and `unroll = loops`, with the 3 s ceiling and the budget of
-`unroll = auto`. Right: the time per call of the three kernels together (forward, input
+Left: the release build time one `conv!` adds (processor time), against its size (multiply-adds per kernel
+plus array elements, what `unroll`'s budget and limit count), for `unroll = full` and
+`unroll = loops`, with the 1 s that `auto` stays under, its budget and `full`'s limit. Right: the time per call of the three kernels together (forward, input
 gradient, weight gradient), f32, for both modes.
 
     python3 conv-macros/measure/plot.py conv-macros/measure/unroll.csv build-cost.svg
@@ -21,10 +21,10 @@ MARGIN = dict(left=70, right=20, top=40, bottom=55)
 COLORS = {"full": "#d1495b", "loops": "#00798c"}
 
 
-def budget(root):
-    """BUDGET from conv-macros/src/spec.rs, so the plot follows the code."""
+def constant(root, name):
+    """A constant (BUDGET, LIMIT) from conv-macros/src/spec.rs, so the plot follows the code."""
     text = (root / "conv-macros/src/spec.rs").read_text()
-    match = re.search(r"const BUDGET: usize = ([0-9_]+);", text)
+    match = re.search(rf"const {name}: usize = ([0-9_]+);", text)
     return int(match.group(1).replace("_", "")) if match else None
 
 
@@ -106,17 +106,19 @@ def main():
     build = {"full": [], "loops": []}
     speed = {"full": [], "loops": []}
     for row in rows:
-        mode, madds = row["unroll"], float(row["multiply_adds"])
+        mode, size = row["unroll"], float(row["size"])
         if mode not in build:
             continue
-        build[mode].append((madds, max(float(row["added_release_s"]), 0.05)))
+        build[mode].append((size, max(float(row["added_release_cpu_s"]), 0.05)))
         total = sum(float(row[key]) for key in ("forward_ns", "grad_input_ns", "grad_weight_ns"))
-        speed[mode].append((madds, total))
-    limit = budget(root)
-    vlines = [(limit, f"auto: full up to {limit}")] if limit else []
-    body = panel(0, "Release build time one conv! adds", "multiply-adds per kernel", "seconds",
-                 build, ylog=True, hlines=[(3.0, "3 s")], vlines=vlines)
-    body += panel(PANEL + 80, "Forward + both gradients, f32, per call", "multiply-adds per kernel",
+        speed[mode].append((size, total))
+    budget, limit = constant(root, "BUDGET"), constant(root, "LIMIT")
+    vlines = [(budget, f"auto: full up to {budget}")] if budget else []
+    vlines += [(limit, "full: limit")] if limit else []
+    xlabel = "multiply-adds + array elements"
+    body = panel(0, "Release build time one conv! adds", xlabel, "processor seconds",
+                 build, ylog=True, hlines=[(1.0, "1 s")], vlines=vlines)
+    body += panel(PANEL + 80, "Forward + both gradients, f32, per call", xlabel,
                   "nanoseconds", speed, ylog=True, vlines=vlines)
     legend = []
     for index, (mode, color) in enumerate(COLORS.items()):

@@ -198,6 +198,56 @@ mod tests {
         }
     }
 
+    /// The loop kernels' size does not grow with the length of a row: interior blocks'
+    /// bounds are computed from where they start, not written out per block. The giant
+    /// layer asked for a table of 137 GB and aborted; `in = 100000000` took over 2 GB.
+    #[test]
+    fn long_rows_expand_to_small_code() {
+        for (layer, most) in [
+            (quote!(struct Long; in = (100000000,), k = 3), 64 * 1024),
+            (
+                quote!(
+                    struct Huge; in = (1099511627776,), k = 1048576, cin = 4096, cout = 4096,
+                    unroll = loops
+                ),
+                64 * 1024,
+            ),
+            // A kernel as long as the input on the axis before the last: the wide weight
+            // gradient wrote an offset per tap of it.
+            (
+                quote!(struct Tall; in = (10000000, 8), k = (10000000, 1), cout = 8),
+                64 * 1024,
+            ),
+            (
+                quote!(
+                    struct Padded; in = (1099511627776,), k = 1048576, stride = 3,
+                    pad = ((524288, 524287),), unroll = loops
+                ),
+                64 * 1024,
+            ),
+        ] {
+            let tokens = expand(layer.clone()).map(|tokens| tokens.to_string());
+            let length = tokens.as_ref().map_or(0, String::len);
+            assert!(tokens.is_ok(), "{layer}: {tokens:?}");
+            assert!(length < most, "{layer}: {length} bytes");
+        }
+    }
+
+    /// Edge blocks whose taps' bounds would take more than a few hundred entries compute
+    /// them instead; a small layer's are written out.
+    #[test]
+    fn edge_bounds_are_tabulated_only_when_few() {
+        let small = expanded(quote!(struct Small; in = (603,), k = 5, pad = 2, unroll = loops));
+        assert!(small.contains("const EDGE_ROWS"), "{small}");
+        let large = expanded(quote!(
+            struct Large; in = (1500,), k = 260, stride = 2, pad = ((200, 57),), unroll = loops
+        ));
+        assert!(
+            !large.contains("EDGE_ROWS") && !large.contains("ROWS: [(usize"),
+            "{large}"
+        );
+    }
+
     /// A layer whose input fits `usize` but whose padded copy would not: the wide
     /// kernels give way to the portable loops instead of overflowing (this panicked).
     #[test]

@@ -6,23 +6,22 @@ use proc_macro2::Span;
 
 use crate::parse::{Extent, Invocation};
 
-/// `unroll = auto` unrolls a layer fully up to this many multiply-adds per function (see
-/// [`size`]) and emits loops above it. Chosen from the ladder in the README
-/// (`conv-macros/measure/unroll.sh`) and a comparison of both modes on small layers of one
-/// and two axes, with and without channels: below about 300 multiply-adds the unrolled
-/// kernels are up to 1.7 times faster than the loops (2 times on a long 1-D row at 600);
-/// from about 1 400 on the loops are as fast or faster in every case measured (3 times at
-/// 5 400), while an unrolled layer's release build grows from 0.2 s to 3 s at 5 000.
-pub(crate) const BUDGET: usize = 1024;
+/// `unroll = auto` unrolls a layer fully up to this [`unrolled_size`] and emits loops above
+/// it: the worst shapes at the budget add under a second of processor time to a release
+/// build (the README lists them; `conv-macros/measure/unroll.sh` measures them).
+/// Below about 300 multiply-adds the unrolled kernels are up to 1.7 times faster than the
+/// loops; from about 1 000 on the loops are as fast or faster in every case measured.
+pub(crate) const BUDGET: usize = 768;
 
-/// The formulas (`FORWARD`, `GRAD_INPUT`, …) are embedded as constants up to this size
+/// The formulas (`FORWARD`, `GRAD_INPUT`, …) are embedded as constants up to this [`size`]
 /// even when the kernels are loops: deriving them costs a few milliseconds of expansion
 /// and no measurable build time at this size.
 pub(crate) const FORMULAS: usize = 4096;
 
-/// `unroll = full` is refused above this many multiply-adds per function: at the limit a
-/// release build of the one layer already takes about 15 to 30 seconds, and it grows
-/// faster than linearly past it.
+/// `unroll = full` is refused above this [`unrolled_size`]: the worst shape at the limit (a
+/// large 1-D kernel, nearly all multiply-adds) takes about 20 seconds of processor time and
+/// 650 MiB to build, and a layer of twice the size 40 seconds and over 1 GiB (the README
+/// has the numbers).
 pub(crate) const LIMIT: usize = 16384;
 
 /// How the kernels are emitted.
@@ -66,19 +65,7 @@ impl Layer {
                 return Err(combine(errors.chain(request.err())));
             }
         };
-        let work = size(&spec);
-        let unroll = match request {
-            Request::Auto if work <= BUDGET => Unroll::Full,
-            Request::Auto | Request::Loops => Unroll::Loops,
-            Request::Full(_) if work <= LIMIT => Unroll::Full,
-            Request::Full(extent) => {
-                return Err(extent.error(format!(
-                    "`unroll = full` would emit {work} statements per function, more than the \
-                     limit of {LIMIT}, and take minutes to build; write `unroll = loops`, or \
-                     `unroll = auto` (loops above {BUDGET}), which builds in seconds"
-                )));
-            }
-        };
+        let unroll = decide(&request, &spec)?;
         let text = arguments
             .iter()
             .filter(|argument| argument.key != "unroll")
@@ -92,12 +79,32 @@ impl Layer {
     }
 }
 
-/// The size the budget and the limit measure: the statements of the largest unrolled
-/// kernel, that is its multiply-adds or, for a layer whose arrays are larger than its work
-/// (a large stride, say), one per element of an array it reads or writes.
+/// How `request` resolves for `spec`.
+fn decide(request: &Request, spec: &Spec) -> syn::Result<Unroll> {
+    let size = unrolled_size(spec);
+    match request {
+        Request::Auto if size <= BUDGET => Ok(Unroll::Full),
+        Request::Auto | Request::Loops => Ok(Unroll::Loops),
+        Request::Full(_) if size <= LIMIT => Ok(Unroll::Full),
+        Request::Full(extent) => {
+            let multiply_adds = spec.multiply_adds();
+            let elements = size.saturating_sub(saturated_multiply_adds(spec));
+            Err(extent.error(format!(
+                "`unroll = full` would unroll {multiply_adds} multiply-adds and {elements} \
+                 array elements ({size}), more than the limit of {LIMIT}, and take minutes to \
+                 build; write `unroll = loops`, or `unroll = auto` (loops above {BUDGET}), \
+                 which builds in seconds"
+            )))
+        }
+    }
+}
+
+/// The size the formula constants are embedded up to: the statements of the largest
+/// unrolled kernel, that is its multiply-adds or, for a layer whose arrays are larger than
+/// its work (a large stride, say), one per element of an array it reads or writes.
 pub(crate) fn size(spec: &Spec) -> usize {
     [
-        usize::try_from(spec.multiply_adds()).unwrap_or(usize::MAX),
+        saturated_multiply_adds(spec),
         spec.input_len(),
         spec.weight_len(),
         spec.output_len(),
@@ -105,6 +112,24 @@ pub(crate) fn size(spec: &Spec) -> usize {
     .into_iter()
     .max()
     .unwrap_or(usize::MAX)
+}
+
+/// What an unrolled layer costs rustc, which the budget and the limit bound: one statement
+/// per multiply-add in each kernel, plus one equation (and one formula string) per element
+/// of each array. Since the kernels are split into functions of at most 1024 statements
+/// (`lower/unrolled.rs`), a release build's time and memory grow linearly in it, mostly
+/// in the multiply-adds.
+pub(crate) fn unrolled_size(spec: &Spec) -> usize {
+    [spec.input_len(), spec.weight_len(), spec.output_len()]
+        .into_iter()
+        .try_fold(saturated_multiply_adds(spec), usize::checked_add)
+        .unwrap_or(usize::MAX)
+}
+
+/// The runtime's exact count of multiply-adds, as a `usize` that saturates: past
+/// `usize::MAX` every size is over the limits anyway.
+fn saturated_multiply_adds(spec: &Spec) -> usize {
+    usize::try_from(spec.multiply_adds()).unwrap_or(usize::MAX)
 }
 
 /// What `unroll` asked for.
@@ -156,4 +181,117 @@ fn combine(errors: impl IntoIterator<Item = syn::Error>) -> syn::Error {
             all
         })
         .unwrap_or_else(|| syn::Error::new(Span::call_site(), "invalid `conv!` arguments"))
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    use super::{BUDGET, LIMIT, Layer, Unroll, unrolled_size};
+
+    /// The resolved `unroll` of `conv!(arguments)`, or the error's message.
+    fn unroll(arguments: TokenStream) -> Result<Unroll, String> {
+        let invocation = syn::parse2(arguments).map_err(|error| error.to_string())?;
+        Layer::from_invocation(&invocation)
+            .map(|layer| layer.unroll)
+            .map_err(|error| error.to_string())
+    }
+
+    /// The [`unrolled_size`] of `conv!(arguments)`.
+    fn size_of(arguments: TokenStream) -> usize {
+        let invocation = syn::parse2(arguments).expect("the arguments parse");
+        let layer = Layer::from_invocation(&invocation).expect("the layer is valid");
+        unrolled_size(&layer.spec)
+    }
+
+    /// Multiply-adds plus the elements of the input, the weight and the output.
+    #[test]
+    fn size_counts_multiply_adds_and_elements() {
+        assert_eq!(
+            size_of(quote!(in = (16384,), k = 1)),
+            16384 + 16384 + 1 + 16384
+        );
+        assert_eq!(size_of(quote!(in = 5, k = 3, stride = 2)), 36 + 25 + 9 + 4);
+        assert_eq!(
+            size_of(quote!(in = (1,), k = 1, cin = 32, cout = 32)),
+            1024 + 32 + 1024 + 32
+        );
+    }
+
+    /// `auto` unrolls up to the budget and loops past it, on the shapes that cost the most
+    /// per multiply-add (a long row with `k = 1`) and per element (a large kernel).
+    #[test]
+    fn auto_unrolls_up_to_the_budget() {
+        for (arguments, size, expected) in [
+            (quote!(in = (255,), k = 1), 766, Unroll::Full),
+            (quote!(in = (256,), k = 1), 769, Unroll::Loops),
+            // 1 024 multiply-adds, unrolled before the budget counted the elements: it
+            // added 1.6 s to a release build.
+            (quote!(in = (1024,), k = 1), 3073, Unroll::Loops),
+            (quote!(in = (49,), k = 25), 724, Unroll::Full),
+            (quote!(in = (51,), k = 26), 779, Unroll::Loops),
+            (
+                quote!(in = (1,), k = 1, cin = 19, cout = 19),
+                760,
+                Unroll::Full,
+            ),
+            (
+                quote!(in = (1,), k = 1, cin = 20, cout = 20),
+                840,
+                Unroll::Loops,
+            ),
+            (quote!(in = 10, k = 3), 749, Unroll::Full),
+            (quote!(in = 11, k = 3), 940, Unroll::Loops),
+        ] {
+            assert_eq!(size_of(arguments.clone()), size, "{arguments}");
+            assert_eq!(unroll(arguments.clone()), Ok(expected), "{arguments}");
+            assert_eq!(
+                unroll(quote!(#arguments, unroll = auto)),
+                Ok(expected),
+                "{arguments}"
+            );
+            assert_eq!(
+                unroll(quote!(#arguments, unroll = loops)),
+                Ok(Unroll::Loops)
+            );
+        }
+        const { assert!(BUDGET < LIMIT) };
+    }
+
+    /// `full` unrolls up to the limit and is refused past it with the numbers.
+    #[test]
+    fn full_is_refused_past_the_limit() {
+        for (arguments, size) in [
+            (quote!(in = (5461,), k = 1), 16384),
+            (quote!(in = (251,), k = 126), 16379),
+            (quote!(in = (1,), k = 1, cin = 90, cout = 90), 16380),
+            (quote!(in = 40, k = 3), 16049),
+        ] {
+            assert_eq!(size_of(arguments.clone()), size, "{arguments}");
+            assert_eq!(unroll(quote!(#arguments, unroll = full)), Ok(Unroll::Full));
+        }
+        for (arguments, multiply_adds, elements) in [
+            (quote!(in = (5462,), k = 1), 5462, 10925),
+            (quote!(in = (255,), k = 128), 16384, 511),
+            (quote!(in = (1,), k = 1, cin = 91, cout = 91), 8281, 8463),
+            (quote!(in = 41, k = 3), 13689, 3211),
+            // Accepted before the limit counted the elements: 9 minutes and 7.75 GiB.
+            (quote!(in = (16384,), k = 1), 16384, 32769),
+            (quote!(in = (8192,), k = 1), 8192, 16385),
+        ] {
+            let size = multiply_adds + elements;
+            assert_eq!(size_of(arguments.clone()), size, "{arguments}");
+            assert_eq!(
+                unroll(quote!(#arguments, unroll = full)),
+                Err(format!(
+                    "`unroll = full` would unroll {multiply_adds} multiply-adds and {elements} \
+                     array elements ({size}), more than the limit of {LIMIT}, and take minutes \
+                     to build; write `unroll = loops`, or `unroll = auto` (loops above \
+                     {BUDGET}), which builds in seconds"
+                )),
+                "{arguments}"
+            );
+        }
+    }
 }

@@ -23,8 +23,11 @@
 //!   sum is sequential): the order of the additions changes, the terms do not.
 //!
 //! `lo..hi` are the outputs whose tap reads real input and `first` the input the first of
-//! them reads, from [`conv_runtime::Axis::outputs_reading_within`]; the other axes skip a
-//! tap that lands on padding once per row.
+//! them reads: for the blocks at either end of a row, from
+//! [`conv_runtime::Axis::outputs_reading_within`] (or the same formula in the loop when a
+//! table would be large); for the blocks between, from where the block starts
+//! ([`Blocks`]), so the code does not grow with the row. The other axes skip a tap that
+//! lands on padding once per row.
 
 use core::ops::Range;
 
@@ -35,6 +38,11 @@ use quote::{format_ident, quote};
 /// The longest row a forward or input-gradient kernel sums in a local array; longer rows
 /// are cut into blocks of this many elements, so the array stays small on any stack.
 const BLOCK: usize = 256;
+
+/// The most `(lo, hi, first)` bounds a kernel writes out for the blocks at the ends of a
+/// row (taps times blocks): a small layer's few edge blocks read them from a constant, a
+/// larger one's compute them in the loop as every interior block does.
+const EDGE_BOUNDS: usize = 256;
 
 /// Past stride 1, the forward pass splits an input row by phase (position modulo the
 /// stride) when its output rows are longer than this: a shorter row is unrolled into
@@ -231,75 +239,347 @@ fn rows(
     quote!([#(#rows),*])
 }
 
-/// `const ROWS: [[(lo, hi, first); k]; blocks]` for rows cut into blocks of about
-/// [`BLOCK`] outputs (`by_output`, the forward pass) or inputs (the input gradient), with
-/// the width of a block and their number.
-fn blocked_rows(axis: &Axis, by_output: bool) -> (TokenStream, usize, usize) {
-    let length = if by_output {
-        axis.output()
-    } else {
-        axis.input()
-    };
-    // An input gradient's blocks start at a multiple of the stride, so that its phases
-    // (below) are the same in every block.
-    let multiple = if by_output { 1 } else { axis.stride() };
-    let width = length.min((BLOCK / multiple).max(1) * multiple);
-    let blocks: Vec<_> = (0..length.div_ceil(width))
-        .map(|block| {
-            let start = block * width;
-            let span = start..(start + width).min(length);
-            if by_output {
-                rows(axis, (span, start), (0..axis.input(), 0))
-            } else {
-                rows(axis, (0..axis.output(), 0), (span, start))
-            }
-        })
-        .collect();
-    let (kernel, count) = (number(axis.kernel()), number(blocks.len()));
-    let constant = quote! {
-        const ROWS: [[(usize, usize, usize); #kernel]; #count] = [#(#blocks),*];
-    };
-    (constant, width, blocks.len())
+/// A row cut into blocks of about [`BLOCK`] outputs (`by_output`, the forward pass) or
+/// inputs (the input gradient). Only the blocks at either end, where a tap's bounds are
+/// clipped by padding or by the end of the row, have bounds of their own; an interior
+/// block's follow from where it starts, so the code is the same size for any row length:
+///
+/// ```text
+/// for (block_start, rows) in (0..=0).step_by(256).chain((1792..=1792).step_by(256)).zip(&EDGE_ROWS) { … }
+/// for block_start in (256..=1536).step_by(256) {
+///     … for (q, tap) in w_row.iter().enumerate() { let (lo, hi, first) = (0, 256, block_start * 3 + q * 2 - 5); … }
+/// }
+/// ```
+struct Blocks {
+    /// Positions in a block (a multiple of the stride in the input gradient).
+    width: usize,
+    /// Positions in a row.
+    length: usize,
+    /// Blocks in a row.
+    count: usize,
+    /// The interior blocks: every tap of every position of such a block reads real input
+    /// (the forward pass) or is read by a real output (the input gradient).
+    interior: Range<usize>,
+    /// Whether the other blocks' bounds are written out in `EDGE_ROWS`, or computed in the
+    /// loop when that would take more than [`EDGE_BOUNDS`] entries.
+    tabulated: bool,
+    by_output: bool,
 }
 
-/// Sums `row` block by block in a local array `sums` that starts at `start`; `body` adds
-/// into it with the block's `rows`.
-fn summed_row(
-    row: &TokenStream,
-    (width, blocks): (usize, usize),
-    start: &TokenStream,
-    body: &TokenStream,
-) -> TokenStream {
-    let width_literal = number(width);
-    let sums = quote! {
-        let mut sums: [T; #width_literal] = ::core::array::from_fn(|_| #start);
-        #body
-        for (out, sum) in block.iter_mut().zip(sums) {
-            *out = sum;
+impl Blocks {
+    fn of(axis: &Axis, by_output: bool) -> Self {
+        let length = if by_output {
+            axis.output()
+        } else {
+            axis.input()
+        };
+        // An input gradient's blocks start at a multiple of the stride, so that its phases
+        // (below) are the same in every block.
+        let multiple = if by_output { 1 } else { axis.stride() };
+        let width = length.min((BLOCK / multiple).max(1) * multiple);
+        let count = length.div_ceil(width);
+        let (stride, pad) = (axis.stride(), axis.pad_before());
+        let reach = (axis.kernel() - 1).saturating_mul(axis.dilation());
+        // The positions from `begin` to `end` where no tap's bounds are clipped.
+        let (begin, end) = if by_output {
+            // Output `p` reads `p·s + q·d − pad`: at least 0 for every tap from `⌈pad / s⌉`
+            // on, below the input's end for every tap before `⌈(input + pad − reach) / s⌉`.
+            (
+                pad.div_ceil(stride),
+                axis.input()
+                    .saturating_add(pad)
+                    .saturating_sub(reach)
+                    .div_ceil(stride),
+            )
+        } else {
+            // Input `i` is read through tap `q` by output `(i + pad − q·d) / s`: at least 0
+            // for every tap from `reach − pad` on, below `out` for every tap before
+            // `out·s − pad`.
+            (
+                reach.saturating_sub(pad),
+                axis.output().saturating_mul(stride).saturating_sub(pad),
+            )
+        };
+        let front = begin.div_ceil(width).min(count);
+        let back = if end >= length { count } else { end / width }.max(front);
+        let edges = front + (count - back);
+        Blocks {
+            width,
+            length,
+            count,
+            interior: front..back,
+            tabulated: edges
+                .checked_mul(axis.kernel())
+                .is_some_and(|entries| entries <= EDGE_BOUNDS),
+            by_output,
         }
-    };
-    by_blocks(row, (width, blocks), &sums)
+    }
+
+    /// How the interior blocks find their bounds.
+    fn interior_bounds(&self) -> Bounds {
+        Bounds::Interior {
+            whole: self.interior.end * self.width <= self.length,
+        }
+    }
+
+    /// The blocks at the front and at the back of a row, those not interior.
+    fn edges(&self) -> Vec<Range<usize>> {
+        [0..self.interior.start, self.interior.end..self.count]
+            .into_iter()
+            .filter(|blocks| !blocks.is_empty())
+            .collect()
+    }
+
+    /// `const EDGE_ROWS: [[(lo, hi, first); k]; edges]` for the taps of `axis` in the edge
+    /// blocks, when they are tabulated.
+    fn constant(&self, axis: &Axis) -> TokenStream {
+        if !self.tabulated {
+            return TokenStream::new();
+        }
+        let length = if self.by_output {
+            axis.output()
+        } else {
+            axis.input()
+        };
+        let blocks: Vec<_> = self
+            .edges()
+            .into_iter()
+            .flatten()
+            .map(|block| {
+                let start = block * self.width;
+                let span = start..(start + self.width).min(length);
+                if self.by_output {
+                    rows(axis, (span, start), (0..axis.input(), 0))
+                } else {
+                    rows(axis, (0..axis.output(), 0), (span, start))
+                }
+            })
+            .collect();
+        if blocks.is_empty() {
+            return TokenStream::new();
+        }
+        let (kernel, count) = (number(axis.kernel()), number(blocks.len()));
+        quote! {
+            const EDGE_ROWS: [[(usize, usize, usize); #kernel]; #count] = [#(#blocks),*];
+        }
+    }
+
+    /// `body` once per block, with `block_start`; `body` is given how the block's taps
+    /// find their bounds and, for [`Bounds::Table`], may read them from `rows`.
+    fn each(&self, body: impl Fn(Bounds) -> TokenStream) -> TokenStream {
+        let width = number(self.width);
+        let starts = |blocks: &Range<usize>| -> TokenStream {
+            // Typed: the computed bounds call methods on them.
+            let (first, last) = (
+                Literal::usize_suffixed(blocks.start * self.width),
+                number((blocks.end - 1) * self.width),
+            );
+            quote!((#first..=#last).step_by(#width))
+        };
+        let edges = self.edges();
+        let edge_count: usize = edges.iter().map(ExactSizeIterator::len).sum();
+        let edge_bounds = if self.tabulated {
+            Bounds::Table
+        } else {
+            Bounds::Computed
+        };
+        let edge_body = (edge_count > 0).then(|| body(edge_bounds));
+        let edge_loop = match (edges.as_slice(), edge_body) {
+            ([only], Some(body)) if edge_count == 1 => {
+                let start = Literal::usize_suffixed(only.start * self.width);
+                if self.tabulated {
+                    quote!({
+                        let (block_start, rows) = (#start, &EDGE_ROWS[0]);
+                        #body
+                    })
+                } else {
+                    quote!({
+                        let block_start = #start;
+                        #body
+                    })
+                }
+            }
+            (_, Some(body)) => {
+                let starts = edges
+                    .iter()
+                    .map(starts)
+                    .reduce(|all, next| quote!(#all.chain(#next)));
+                if self.tabulated {
+                    quote!(for (block_start, rows) in #starts.zip(&EDGE_ROWS) { #body })
+                } else {
+                    quote!(for block_start in #starts { #body })
+                }
+            }
+            (_, None) => TokenStream::new(),
+        };
+        let interior_loop = match self.interior.len() {
+            0 => TokenStream::new(),
+            1 => {
+                let (start, body) = (
+                    Literal::usize_suffixed(self.interior.start * self.width),
+                    body(self.interior_bounds()),
+                );
+                quote!({
+                    let block_start = #start;
+                    #body
+                })
+            }
+            _ => {
+                let (starts, body) = (starts(&self.interior), body(self.interior_bounds()));
+                quote!(for block_start in #starts { #body })
+            }
+        };
+        quote!(#edge_loop #interior_loop)
+    }
 }
 
-/// `body` once per block of `row`, with the block as `block` and its taps' bounds as
-/// `rows`.
-fn by_blocks(
-    row: &TokenStream,
-    (width, blocks): (usize, usize),
-    body: &TokenStream,
-) -> TokenStream {
-    let width = number(width);
-    if blocks == 1 {
-        quote! {
-            let (block, rows) = (#row, &ROWS[0]);
-            #body
-        }
-    } else {
-        quote! {
-            for (block, rows) in #row.chunks_mut(#width).zip(&ROWS) {
-                #body
+/// Where a block's taps find their `(lo, hi, first)`.
+#[derive(Clone, Copy)]
+enum Bounds {
+    /// From the block's entry in `EDGE_ROWS`, as `rows`.
+    Table,
+    /// From where the block starts, no tap clipped; `whole` when every interior block
+    /// is [`Blocks::width`] long, so that the length is a constant.
+    Interior { whole: bool },
+    /// From where the block starts and the padding, each tap clipped to the row.
+    Computed,
+}
+
+/// `for` over the taps of the last axis in `w_row`, with `tap` and its `(lo, hi, first)`
+/// in a block of `axis` at `block_start`, around `inner`. `lo..hi` are outputs and `first`
+/// an input; in the forward pass (`by_output`) `lo..hi` count from `block_start` and
+/// `first` from the row's start, in the input gradient the other way round. A computed
+/// tap that reaches nothing in the block is skipped.
+fn tap_loop(axis: &Axis, blocks: &Blocks, bounds: Bounds, inner: &TokenStream) -> TokenStream {
+    if let Bounds::Table = bounds {
+        return quote! {
+            for (tap, &(lo, hi, first)) in w_row.iter().zip(rows) {
+                #inner
             }
+        };
+    }
+    let bounds = if blocks.by_output {
+        forward_bounds(axis, bounds, (&quote!(block_start), blocks.width))
+    } else {
+        input_bounds(axis, bounds, blocks.width)
+    };
+    quote! {
+        for (q, tap) in w_row.iter().enumerate() {
+            #bounds
+            #inner
         }
+    }
+}
+
+/// `⌈value / s⌉`, or `value` at stride 1.
+fn divided(value: &TokenStream, stride: usize) -> TokenStream {
+    if stride == 1 {
+        value.clone()
+    } else {
+        let stride = number(stride);
+        quote!((#value).div_ceil(#stride))
+    }
+}
+
+/// The statements that bind `(lo, hi, first)` for tap `q` in the forward pass's block of
+/// outputs at `block_start` (`lo..hi` from it, `first` from the row's start): the
+/// runtime's `Axis::outputs_reading_within` in the loop.
+fn forward_bounds(
+    axis: &Axis,
+    bounds: Bounds,
+    (block_start, width): (&TokenStream, usize),
+) -> TokenStream {
+    let (stride, pad) = (axis.stride(), axis.pad_before());
+    let reach = scaled(&quote!(q), axis.dilation());
+    let (output, width) = (number(axis.output()), number(width));
+    let start = scaled(block_start, stride);
+    let first = if pad == 0 {
+        quote!(#start + reach)
+    } else {
+        let pad = number(pad);
+        quote!(#start + reach - #pad)
+    };
+    if let Bounds::Interior { whole } = bounds {
+        let length = if whole {
+            quote!(#width)
+        } else {
+            quote!((#output - #block_start).min(#width))
+        };
+        return quote! {
+            let reach = #reach;
+            let (lo, hi, first) = (0, #length, #first);
+        };
+    }
+    let low = if pad == 0 {
+        quote!(#block_start)
+    } else {
+        let pad = Literal::usize_suffixed(pad);
+        let low = divided(&quote!(#pad.saturating_sub(reach)), stride);
+        quote!(#low.max(#block_start))
+    };
+    let padded_input = Literal::usize_suffixed(axis.input().saturating_add(pad));
+    let high = divided(&quote!(#padded_input.saturating_sub(reach)), stride);
+    let start = scaled(&quote!(lo), stride);
+    let first = if pad == 0 {
+        quote!(#start + reach)
+    } else {
+        let pad = number(pad);
+        quote!(#start + reach - #pad)
+    };
+    quote! {
+        let reach = #reach;
+        let lo = #low;
+        let hi = #high.min(#block_start + #width).min(#output);
+        if lo >= hi {
+            continue;
+        }
+        let (lo, hi, first) = (lo - #block_start, hi - #block_start, #first);
+    }
+}
+
+/// The statements that bind `(lo, hi, first)` for tap `q` in the input gradient's block
+/// of inputs at `block_start` (`lo..hi` from the row's start, `first` from the block's):
+/// the runtime's `Axis::outputs_reading_within` in the loop.
+fn input_bounds(axis: &Axis, bounds: Bounds, width: usize) -> TokenStream {
+    let (stride, pad) = (axis.stride(), axis.pad_before());
+    let reach = scaled(&quote!(q), axis.dilation());
+    let (input, width) = (number(axis.input()), number(width));
+    let offset = if pad == 0 {
+        quote!(block_start)
+    } else {
+        let pad = number(pad);
+        quote!((block_start + #pad))
+    };
+    let length = if let Bounds::Interior { whole: true } = bounds {
+        quote!(#width)
+    } else {
+        quote!((#input - block_start).min(#width))
+    };
+    let first = scaled(&quote!(lo), stride);
+    if let Bounds::Interior { .. } = bounds {
+        let (low, high) = (
+            divided(&quote!(offset), stride),
+            divided(&quote!(offset + #length), stride),
+        );
+        return quote! {
+            let offset = #offset - #reach;
+            let (lo, hi) = (#low, #high);
+            let first = #first - offset;
+        };
+    }
+    let output = number(axis.output());
+    let (low, high) = (
+        divided(&quote!(#offset.saturating_sub(reach)), stride),
+        divided(&quote!((#offset + #length).saturating_sub(reach)), stride),
+    );
+    quote! {
+        let reach = #reach;
+        let lo = #low;
+        let hi = #high.min(#output);
+        if lo >= hi {
+            continue;
+        }
+        let first = #first + reach - #offset;
     }
 }
 
@@ -487,7 +767,8 @@ pub(super) fn forward(spec: &Spec) -> TokenStream {
         return TokenStream::new();
     };
     let outer = Outer::new(outer);
-    let (rows_constant, width, blocks) = blocked_rows(axis, true);
+    let blocks = Blocks::of(axis, true);
+    let (rows_constant, width) = (blocks.constant(axis), blocks.width);
     let stride = axis.stride();
     // Past stride 1 a long input row is split by phase (position modulo the stride) into
     // a local array, so that every tap reads a contiguous run, once per row for all the
@@ -499,23 +780,11 @@ pub(super) fn forward(spec: &Spec) -> TokenStream {
     let (z_row, w_row) = channel_rows(spec, &outer, axis);
     let (phase_buffer, split_row, source) = phase_split(axis, phased, &step);
     let sources = sources(outer.axes, &outer.positions, &outer.taps, &outer.inputs);
-    let taps_nest = nest(
-        &outer.taps,
-        &outer.kernel_extents,
-        quote! {
-            #sources
-            let x_row = #x_row;
-            #split_row
-            for (o, sums) in sums.iter_mut().enumerate() {
-                let w_row = #w_row;
-                for (tap, &(lo, hi, first)) in w_row.iter().zip(rows) {
-                    for (sum, x) in sums[lo..hi].iter_mut().zip(#source) {
-                        sum.accumulate_product(tap, x);
-                    }
-                }
-            }
-        },
-    );
+    let inner = quote! {
+        for (sum, x) in sums[lo..hi].iter_mut().zip(#source) {
+            sum.accumulate_product(tap, x);
+        }
+    };
     let channel = if spec.in_channels_per_group() == 1 {
         quote!(x_plane)
     } else {
@@ -524,30 +793,34 @@ pub(super) fn forward(spec: &Spec) -> TokenStream {
     let enumerate = (spec.in_channels_per_group() > 1).then(|| quote!(.enumerate()));
     let [bias_groups, bias_pattern, bias_zip, block_pattern, start] = forward_bias(spec, block);
     let (width_literal, block_literal) = (number(width), number(block));
-    let sums = quote! {
-        let mut sums: [[T; #width_literal]; #block_literal] = ::core::array::from_fn(#start);
-        for #channel in x_group.chunks_exact(#input_plane)#enumerate {
-            #taps_nest
-        }
-        for (o, sums) in sums.into_iter().enumerate() {
-            let z_row = #z_row;
-            for (out, sum) in z_row[block_start..].iter_mut().zip(sums) {
-                *out = sum;
+    let row = blocks.each(|bounds| {
+        let each_tap = tap_loop(axis, &blocks, bounds, &inner);
+        let taps_nest = nest(
+            &outer.taps,
+            &outer.kernel_extents,
+            quote! {
+                #sources
+                let x_row = #x_row;
+                #split_row
+                for (o, sums) in sums.iter_mut().enumerate() {
+                    let w_row = #w_row;
+                    #each_tap
+                }
+            },
+        );
+        quote! {
+            let mut sums: [[T; #width_literal]; #block_literal] = ::core::array::from_fn(#start);
+            for #channel in x_group.chunks_exact(#input_plane)#enumerate {
+                #taps_nest
+            }
+            for (o, sums) in sums.into_iter().enumerate() {
+                let z_row = #z_row;
+                for (out, sum) in z_row[block_start..].iter_mut().zip(sums) {
+                    *out = sum;
+                }
             }
         }
-    };
-    let row = if blocks == 1 {
-        quote! {
-            let (block_start, rows) = (0, &ROWS[0]);
-            #sums
-        }
-    } else {
-        quote! {
-            for (block_start, rows) in (0..#width_literal * #blocks).step_by(#width_literal).zip(&ROWS) {
-                #sums
-            }
-        }
-    };
+    });
     let positions_nest = nest(&outer.positions, &outer.output_extents, row);
     let (block_planes, block_filters) = (
         number(block * spec.axes().iter().map(Axis::output).product::<usize>()),
@@ -575,6 +848,37 @@ pub(super) fn forward(spec: &Spec) -> TokenStream {
     }
 }
 
+/// The input gradient's sums for a block of `width` inputs (split by phase past stride 1)
+/// and the statements that store them into `dx_row` from `block_start`.
+fn input_sums(width: usize, stride: usize) -> (TokenStream, TokenStream) {
+    if stride == 1 {
+        let width = number(width);
+        (
+            quote!(let mut sums: [T; #width] = ::core::array::from_fn(|_| T::zero());),
+            quote! {
+                for (out, sum) in dx_row[block_start..].iter_mut().zip(sums) {
+                    *out = sum;
+                }
+            },
+        )
+    } else {
+        let (phases, phase_width) = (number(stride), number(width.div_ceil(stride)));
+        (
+            quote! {
+                let mut sums: [[T; #phase_width]; #phases] =
+                    ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
+            },
+            quote! {
+                for (phase, sums) in sums.into_iter().enumerate() {
+                    for (out, sum) in dx_row[block_start..].iter_mut().skip(phase).step_by(#phases).zip(sums) {
+                        *out = sum;
+                    }
+                }
+            },
+        )
+    }
+}
+
 /// `grad_input_into`'s body: `dx[n, c, i] = Σ_{o, q : p·s + q·d − pad = i} δ[n, o, p] · w[o, c, q]`,
 /// an input row at a time: the correlation of δ with the flipped kernel.
 pub(super) fn grad_input(spec: &Spec) -> TokenStream {
@@ -594,7 +898,8 @@ pub(super) fn grad_input(spec: &Spec) -> TokenStream {
         return TokenStream::new();
     };
     let outer = Outer::new(outer);
-    let (rows_constant, width, blocks) = blocked_rows(axis, false);
+    let blocks = Blocks::of(axis, false);
+    let (rows_constant, width) = (blocks.constant(axis), blocks.width);
     let d_row = outer.row("d_plane", Tensor::Output, axis, false);
     let w_row = outer.row("w_taps", Tensor::Kernel, axis, false);
     let gradient_row = outer.row("dx_plane", Tensor::Input, axis, true);
@@ -609,20 +914,11 @@ pub(super) fn grad_input(spec: &Spec) -> TokenStream {
         let stride = number(stride);
         quote!(sums[first % #stride][first / #stride..].iter_mut())
     };
-    let taps_nest = nest(
-        &outer.taps,
-        &outer.kernel_extents,
-        quote! {
-            #targets
-            let d_row = #d_row;
-            let w_row = #w_row;
-            for (tap, &(lo, hi, first)) in w_row.iter().zip(rows) {
-                for (sum, d) in #target.zip(&d_row[lo..hi]) {
-                    sum.accumulate_product(d, tap);
-                }
-            }
-        },
-    );
+    let inner = quote! {
+        for (sum, d) in #target.zip(&d_row[lo..hi]) {
+            sum.accumulate_product(d, tap);
+        }
+    };
     // Input channel `c` of a group meets output channel `o` in filter `o · cin/groups + c`.
     let per_group = spec.in_channels_per_group();
     let (channel, enumerate, filter) = if per_group == 1 {
@@ -636,28 +932,28 @@ pub(super) fn grad_input(spec: &Spec) -> TokenStream {
         )
     };
     let filter_start = scaled(&filter, spec.axes().iter().map(Axis::kernel).product());
-    let body = quote! {
-        for (o, d_plane) in d_group.chunks_exact(#output_plane).enumerate() {
-            let w_taps = &w_group[#filter_start..][..#taps];
-            #taps_nest
-        }
-    };
-    let row = if stride == 1 {
-        summed_row(&quote!(dx_row), (width, blocks), &quote!(T::zero()), &body)
-    } else {
-        let (phases, phase_width) = (number(stride), number(width.div_ceil(stride)));
-        let sums = quote! {
-            let mut sums: [[T; #phase_width]; #phases] =
-                ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
-            #body
-            for (phase, sums) in sums.into_iter().enumerate() {
-                for (out, sum) in block.iter_mut().skip(phase).step_by(#phases).zip(sums) {
-                    *out = sum;
-                }
+    let (sums, store) = input_sums(width, stride);
+    let row = blocks.each(|bounds| {
+        let each_tap = tap_loop(axis, &blocks, bounds, &inner);
+        let taps_nest = nest(
+            &outer.taps,
+            &outer.kernel_extents,
+            quote! {
+                #targets
+                let d_row = #d_row;
+                let w_row = #w_row;
+                #each_tap
+            },
+        );
+        quote! {
+            #sums
+            for (o, d_plane) in d_group.chunks_exact(#output_plane).enumerate() {
+                let w_taps = &w_group[#filter_start..][..#taps];
+                #taps_nest
             }
-        };
-        by_blocks(&quote!(dx_row), (width, blocks), &sums)
-    };
+            #store
+        }
+    });
     let inputs_nest = nest(
         &outer.inputs,
         &outer.input_extents,
@@ -744,7 +1040,26 @@ pub(super) fn grad_weight(spec: &Spec) -> TokenStream {
         return TokenStream::new();
     };
     let outer = Outer::new(outer);
-    let rows = rows(axis, (0..axis.output(), 0), (0..axis.input(), 0));
+    // Each tap's bounds over the whole row: written out for a few taps, computed in the
+    // loop for more.
+    let (rows_constant, taps_loop) = if axis.kernel() <= EDGE_BOUNDS {
+        let rows = rows(axis, (0..axis.output(), 0), (0..axis.input(), 0));
+        let kernel = number(axis.kernel());
+        (
+            quote!(const ROWS: [(usize, usize, usize); #kernel] = #rows;),
+            quote!(for (lanes, &(lo, hi, first)) in sums.iter_mut().zip(&ROWS)),
+        )
+    } else {
+        (
+            TokenStream::new(),
+            quote!(for (q, lanes) in sums.iter_mut().enumerate()),
+        )
+    };
+    let bounds = if axis.kernel() <= EDGE_BOUNDS {
+        TokenStream::new()
+    } else {
+        forward_bounds(axis, Bounds::Computed, (&quote!(0_usize), axis.output()))
+    };
     let (kernel, lane_count) = (number(axis.kernel()), number(LANES));
     let x_row = outer.row("x_plane", Tensor::Input, axis, false);
     let d_row = outer.row("d_plane", Tensor::Output, axis, false);
@@ -758,7 +1073,8 @@ pub(super) fn grad_weight(spec: &Spec) -> TokenStream {
             #sources
             let d_row = #d_row;
             let x_row = #x_row;
-            for (lanes, &(lo, hi, first)) in sums.iter_mut().zip(&ROWS) {
+            #taps_loop {
+                #bounds
                 #sum_tap
             }
         },
@@ -778,7 +1094,7 @@ pub(super) fn grad_weight(spec: &Spec) -> TokenStream {
         },
     );
     quote! {
-        const ROWS: [(usize, usize, usize); #kernel] = #rows;
+        #rows_constant
         dw.fill(T::zero());
         for (x_sample, d_sample) in x.chunks_exact(#input_sample).zip(dz.chunks_exact(#output_sample)) {
             let groups = x_sample

@@ -461,8 +461,12 @@ fn grad_weight(spec: &Spec, isa: Isa) -> Option<TokenStream> {
     let output_plane: usize = axes.iter().map(Axis::output).product();
     let batch = spec.batch();
     let all_channels = batch * spec.in_channels();
+    // `TAP_ROWS` holds an offset per tap of the axes but the last, which nothing else
+    // bounds when the input is not copied.
+    let outer_taps: Vec<usize> = outer.iter().map(Axis::kernel).collect();
     if (source.padded && !fits(&[all_channels, source.plane]))
         || !fits(&[batch, output_plane, channels])
+        || !fits(&outer_taps)
     {
         return None;
     }
@@ -479,7 +483,6 @@ fn grad_weight(spec: &Spec, isa: Isa) -> Option<TokenStream> {
         .collect();
     let (row_count, rows) = (number(rows.len()), rows.into_iter().map(number));
     // The taps on the axes but the last: an offset into the source, and into a filter.
-    let outer_taps: Vec<usize> = outer.iter().map(Axis::kernel).collect();
     let outer_reach = source.outer(spec, Axis::dilation);
     let tap_rows = offsets(&outer_taps, &outer_reach);
     let (tap_count, tap_rows) = (number(tap_rows.len()), tap_rows.into_iter().map(number));
