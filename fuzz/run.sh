@@ -3,7 +3,6 @@
 # prints each one's executions per second and any crash, and exits non-zero on a finding.
 #
 #   fuzz/run.sh [SECONDS] [TARGET...]
-#   FEATURES=known-defects fuzz/run.sh 60    # also feed the inputs of the defects in issue 14
 #
 # New inputs go to fuzz/target/corpus/<target>/, read together with the committed seeds
 # in fuzz/corpus/<target>/ (which a run never writes); a crash's input goes to
@@ -17,14 +16,10 @@ targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(spec check_notation cli macro_parse)
 fi
-features=()
-if [ -n "${FEATURES:-}" ]; then
-  features=(--features "$FEATURES")
-fi
 
 # The longest input per target: a specification or a macro call is short; an argument
-# vector or a page of equations longer. Deep nesting, which the parsers do not survive yet,
-# is kept out by the targets themselves (convsym_fuzz::MAX_NESTING) unless `known-defects`.
+# vector or a page of equations longer. Either is room for nesting far past the 16 levels
+# the parsers accept; fuzz/regressions.sh feeds the inputs longer than these.
 max_len() {
   case "$1" in
     spec | macro_parse) echo 1024 ;;
@@ -33,7 +28,7 @@ max_len() {
 }
 
 echo "== building the fuzz targets"
-cargo +nightly fuzz build "${features[@]}"
+cargo +nightly fuzz build
 
 mkdir -p target/logs
 failed=()
@@ -44,7 +39,7 @@ for target in "${targets[@]}"; do
   echo "== $target, ${seconds}s"
   status=0
   # Standard input is closed: nothing a target runs may wait on it.
-  cargo +nightly fuzz run "${features[@]}" "$target" "target/corpus/$target" "corpus/$target" -- \
+  cargo +nightly fuzz run "$target" "target/corpus/$target" "corpus/$target" -- \
     -max_total_time="$seconds" -max_len="$(max_len "$target")" -timeout=10 \
     -print_final_stats=1 < /dev/null > "$log" 2>&1 || status=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

@@ -126,6 +126,8 @@ def main():
         "explain-latex": ["explain", "--format", "latex", "--cells", "4", "in=4", "k=2"],
         "explain-svg": ["explain", "--svg", "out.svg", "in=5", "k=3", "stride=2"],
         "check-help": ["check", "--help"],
+        # The one path the target lets through: a file without an end.
+        "check-endless": ["check", "/dev/zero", "in=5", "k=3"],
     }
     for name, words in cli.items():
         write("cli", name, "\n".join(words))

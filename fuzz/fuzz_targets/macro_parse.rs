@@ -6,30 +6,26 @@
 //! changes for the fuzzer). Invariants:
 //!
 //! - No input panics: every bad input is a `syn::Error`, which renders as
-//!   `compile_error!` tokens.
+//!   `compile_error!` tokens. Groups nested deeper than
+//!   [`MAX_NESTING`](conv_runtime::spec::MAX_NESTING) are such an error, however deep.
 //! - An expansion is Rust: an item form parses as a file, an expression form as a block.
 //!   Parsing it with syn takes most of an execution's time, so one input in eight (chosen
 //!   by its bytes, so a crash reproduces) is parsed back.
 //!
 //! A layer unrolled fully above [`UNROLLED`] statements is validated but not expanded:
 //! thousands of statements slow a run tenfold, and the loop kernels, which are expanded
-//! for every size, take the same arithmetic on sizes. Nor is one whose loop kernels carry
-//! a table of more than [`ROW_TABLE`] entries, unless `known-defects`: the table of a
-//! row's blocks (`lower/loops/blocks.rs`) grows with the row, so
-//! `conv!(in = (10000000,), k = 3)` expands for seconds into hundreds of megabytes, a
-//! finding reported with this target (`fuzz/known.sh` keeps the input).
+//! for every size, take the same arithmetic on sizes. Loop kernels of any row are
+//! expanded: their tables no longer grow with the row (`fuzz/regressions.sh` keeps
+//! `in = (100000000,), k = 3`, which this target found expanding past 2 GB).
 #![no_main]
 
+use conv_runtime::spec::MAX_NESTING;
 use convsym_fuzz::Choices;
 use libfuzzer_sys::fuzz_target;
-use proc_macro2::TokenStream;
+use proc_macro2::{TokenStream, TokenTree};
 
 /// The most statements per kernel expanded fully unrolled.
 const UNROLLED: usize = 256;
-
-/// The most `(lo, hi, first)` entries of a loop kernel's table of row blocks, one per tap
-/// per block of 256 positions, expanded unless `known-defects`.
-const ROW_TABLE: usize = 1 << 14;
 
 /// `conv-macros/src`, its modules under their own names so their `crate::…` paths resolve.
 #[allow(
@@ -54,23 +50,21 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    if convsym_fuzz::too_deep(text) {
-        return;
-    }
     let Ok(tokens) = text.parse::<TokenStream>() else {
         return;
     };
-    let Ok(invocation) = syn::parse2::<parse::Invocation>(tokens.clone()) else {
+    let deep = depth(tokens.clone()) > MAX_NESTING;
+    let Ok(invocation) = parse::invocation(tokens.clone()) else {
         let error = conv_macros::expand::expand(tokens).expect_err("the parse failed");
         assert!(!error.into_compile_error().is_empty());
         return;
     };
+    assert!(!deep, "parsed though nested past {MAX_NESTING}: {text:?}");
     let item_form = invocation.item.is_some();
     match spec::Layer::from_invocation(&invocation) {
         Ok(layer) if layer.unroll.is_full() && unroll::size(&layer.spec) > UNROLLED => {
             return;
         }
-        Ok(layer) if !convsym_fuzz::KNOWN_DEFECTS && row_table(&layer.spec) > ROW_TABLE => return,
         Ok(_) => {}
         Err(error) => {
             assert!(!error.into_compile_error().is_empty());
@@ -90,14 +84,22 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-/// The entries of the largest table of row blocks a loop kernel of `spec` can carry.
-fn row_table(spec: &conv_runtime::Spec) -> usize {
-    spec.axes()
-        .iter()
-        .map(|axis| {
-            let row = axis.input().max(axis.output());
-            row.div_ceil(256).saturating_mul(axis.kernel())
-        })
-        .max()
-        .unwrap_or(0)
+/// How deeply `tokens` nest groups, walked with a stack of its own: a recursive walk
+/// would overflow on the inputs it is for.
+fn depth(tokens: TokenStream) -> usize {
+    let mut levels = vec![tokens.into_iter()];
+    let mut deepest = 0;
+    while let Some(level) = levels.last_mut() {
+        match level.next() {
+            Some(TokenTree::Group(group)) => {
+                levels.push(group.stream().into_iter());
+                deepest = deepest.max(levels.len() - 1);
+            }
+            Some(_) => {}
+            None => {
+                levels.pop();
+            }
+        }
+    }
+    deepest
 }

@@ -1,7 +1,9 @@
 //! Text to the runtime's specification parser and validation.
 //!
 //! - No input panics; an invalid one gets at least one error, each with a message and a
-//!   span on the text's characters.
+//!   span on the text's characters. Text nested deeper than
+//!   [`MAX_NESTING`](conv_runtime::spec::MAX_NESTING) is invalid, however deep: the parser
+//!   refuses it before it recurses.
 //! - A valid specification prints (`Display`) as text that parses back to an equal one.
 //! - For a layer small enough to derive whole ([`convsym_fuzz::small`]): its printed
 //!   equations (the text document `convsym` writes) are read back by `check`, which finds
@@ -15,6 +17,7 @@
 use conv_runtime::check::{self, Finding, Options, Problem};
 use conv_runtime::derive::{self, Section};
 use conv_runtime::render::{self, Format};
+use conv_runtime::spec::MAX_NESTING;
 use conv_runtime::{Equation, Expr, Notation, Spec, Term, Variable};
 use convsym_fuzz::Choices;
 use libfuzzer_sys::fuzz_target;
@@ -26,11 +29,14 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    if convsym_fuzz::too_deep(text) {
-        return;
-    }
     let spec = match Spec::parse(text) {
-        Ok(spec) => spec,
+        Ok(spec) => {
+            assert!(
+                convsym_fuzz::nesting(text) <= MAX_NESTING,
+                "accepted though nested past {MAX_NESTING}: {text:?}"
+            );
+            spec
+        }
         Err(errors) => {
             assert!(!errors.is_empty(), "rejected without an error: {text:?}");
             for error in &errors {
@@ -60,7 +66,7 @@ fn equations_check(spec: &Spec, choices: &mut Choices) {
     let mut document = String::new();
     render::document(&mut document, spec, Format::Text, &Section::ALL).expect("a String");
     let complete = Options { complete: true };
-    let report = check::check(spec, &document, complete).expect("a small layer");
+    let report = check::check(spec, &document, complete);
     let equations: Vec<Equation> = Section::ALL
         .into_iter()
         .flat_map(|section| derive::equations(spec, section))
@@ -74,7 +80,7 @@ fn equations_check(spec: &Spec, choices: &mut Choices) {
             entry.finding
         );
     }
-    assert!(report.not_written.is_empty(), "{spec}: {report:?}");
+    assert!(report.ending.not_written.is_empty(), "{spec}: {report:?}");
     assert_eq!(report.exit_code(), 0, "{spec}");
 
     // The same equations in another spelling.
@@ -82,7 +88,7 @@ fn equations_check(spec: &Spec, choices: &mut Choices) {
         .iter()
         .map(|equation| convsym_fuzz::respell(equation, choices))
         .collect();
-    let report = check::check(spec, &respelled.join("\n"), complete).expect("a small layer");
+    let report = check::check(spec, &respelled.join("\n"), complete);
     for entry in &report.entries {
         assert!(
             matches!(entry.finding, Finding::Correct(_)),
@@ -119,7 +125,7 @@ fn changed(index: usize, length: usize, choices: &mut Choices) -> usize {
 
 /// Checks `text`, one equation, and returns its finding.
 fn finding(spec: &Spec, text: &str) -> Finding {
-    let report = check::check(spec, text, Options::default()).expect("a small layer");
+    let report = check::check(spec, text, Options::default());
     match report.entries.as_slice() {
         [entry] => entry.finding.clone(),
         entries => panic!("{spec}: one line, `{text}`, read as {entries:?}"),

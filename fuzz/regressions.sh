@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Runs the targets, built with `known-defects`, on one input per defect being fixed in
-# issue 14, and says what each does. Today every one fails: the stack overflows on deep
-# nesting (specification, command line, macro), `check` takes quadratic time over one long
-# equation, reads `/dev/zero` until memory runs out, and echoes control bytes; and one
-# found by the fuzzing itself, `conv!` expanding a long row slowly. Once the fixes are
-# merged each should pass; then the feature and the caps it lifts can go.
+# Runs each fuzz target once on the inputs of the defects fixed in issue 14, and on the
+# long row its fuzzing found, and exits non-zero if any of them fails again: nesting tens
+# of thousands deep (specification, command line, macro), `check` over one equation of
+# 60 000 terms (quadratic once), over `/dev/zero` (read whole once) and over control bytes
+# (echoed once), and `conv!` on a row of 10^8 positions.
+#
+#   fuzz/regressions.sh
+#
+# The inputs are written to fuzz/target/regressions/, each run's output to
+# fuzz/target/logs/regression-<input>.log.
 set -uo pipefail
 cd "$(dirname "$0")"
 
-directory=target/known
+directory=target/regressions
 mkdir -p "$directory"
 python3 - "$directory" <<'PYTHON'
 import sys
@@ -17,12 +21,11 @@ deep = 20000
 cases = {
     "spec-deep-nesting": "in=" + "(" * deep + "5" + ")" * deep + " k=3",
     "cli-deep-nesting": "in=" + "(" * deep + "5" + ")" * deep + "\nk=3",
-    # conv-macros' own parser overflows from about 7 000 levels in a fuzzer's main thread,
-    # syn's token buffer from about 10 000.
+    # conv-macros' own parser overflowed from about 7 000 levels in a fuzzer's main
+    # thread, syn's token buffer from about 10 000.
     "macro_parse-deep-nesting": "in=" + "(" * 7000 + "5" + ")" * 7000 + ", k=3",
     "cli-endless-input": "check\n/dev/zero\nin=5\nk=3",
-    # Found by this fuzzing (not one of issue 14's): the loop kernels' table of row blocks
-    # grows with the row: past 2 GB here, seconds and hundreds of megabytes at a tenth.
+    # The loop kernels' table of row blocks grew with the row: past 2 GB here.
     "macro_parse-long-row": "in=(100000000,) k=3",
     "check_notation-control-bytes": "z1 = w1*x1 \x1b[31m\x07\n",
     "check_notation-long-equation":
@@ -33,22 +36,26 @@ for name, text in cases.items():
         file.write(text)
 PYTHON
 
-cargo +nightly fuzz build --features known-defects || exit 1
+cargo +nightly fuzz build || exit 1
 mkdir -p target/logs
 failing=0
 total=0
 for input in "$directory"/*; do
   name=$(basename "$input")
   target=${name%%-*}
-  log="target/logs/known-$name.log"
+  log="target/logs/regression-$name.log"
   total=$((total + 1))
-  if cargo +nightly fuzz run --features known-defects "$target" "$input" -- \
+  if cargo +nightly fuzz run "$target" "$input" -- \
     -timeout=10 -rss_limit_mb=2048 < /dev/null > "$log" 2>&1; then
     echo "passes  $name"
   else
     failing=$((failing + 1))
     reason=$(grep -m1 -E 'SUMMARY|ERROR: libFuzzer|panicked at' "$log" | cut -c1-120)
-    echo "FAILS   $name: $reason"
+    echo "FAILS   $name: $reason (see fuzz/$log)"
   fi
 done
-echo "$failing of $total known defects still show"
+if [ "$failing" -ne 0 ]; then
+  echo "$failing of $total regression inputs fail" >&2
+  exit 1
+fi
+echo "all $total regression inputs pass"
