@@ -27,6 +27,9 @@ cases = {
     "cli-endless-input": "check\n/dev/zero\nin=5\nk=3",
     # The loop kernels' table of row blocks grew with the row: past 2 GB here.
     "macro_parse-long-row": "in=(100000000,) k=3",
+    # Found by the 30-minute macro_parse run: the count of multiply-adds walked every one
+    # of 5.5 billion taps, most of which read only the `same` padding.
+    "macro_parse-huge-kernel": "conv!(in=(64,) k=5555555552 pad=same)",
     "check_notation-control-bytes": "z1 = w1*x1 \x1b[31m\x07\n",
     "check_notation-long-equation":
         "z1 = " + " + ".join(f"w1*x{i}" for i in range(1, 60001)) + "\n",

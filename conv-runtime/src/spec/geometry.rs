@@ -27,6 +27,24 @@ impl Axis {
         start..end.max(start)
     }
 
+    /// The taps that read a real input position for at least one output: the others read
+    /// only padding. A tap reaches `tap·d − pad_lo` past an output's window start, so it
+    /// reads the input iff that reach lies in `[−(out − 1)·s, in − 1]`. Their number is at
+    /// most `((out − 1)·s + in − 1) / d + 1` whatever the kernel's size, so a sum over
+    /// them stays short when `pad = same` meets a kernel of billions of taps.
+    pub fn taps_reading(&self) -> Range<usize> {
+        let dilation = self.dilation();
+        let last_start = (self.output() - 1).saturating_mul(self.stride());
+        let first = self
+            .pad_before()
+            .saturating_sub(last_start)
+            .div_ceil(dilation);
+        let end = ((self.input() - 1).saturating_add(self.pad_before()) / dilation)
+            .saturating_add(1)
+            .min(self.kernel());
+        first.min(end)..end
+    }
+
     /// The outputs within `outputs` whose kernel tap `tap` reads a real input position
     /// within `inputs`: a contiguous range (the source is increasing in the output), empty
     /// when there are none. A kernel that works on a block of a row, of outputs or of
@@ -65,7 +83,8 @@ impl Spec {
     pub fn multiply_adds(&self) -> u128 {
         let wide = |size: usize| size as u128;
         let per_position = self.axes().iter().fold(1u128, |product, axis| {
-            let pairs: usize = (0..axis.kernel())
+            let pairs: usize = axis
+                .taps_reading()
                 .map(|tap| axis.outputs_reading(tap).len())
                 .sum();
             product.saturating_mul(wide(pairs))
@@ -156,6 +175,36 @@ mod tests {
     /// A layer whose every tensor fits `usize` but whose count does not fit `u64`: 4 096
     /// channels in and out, a 2^20 kernel over a 2^40 input, `4096² · 2^20 · (2^40 − 2^20 + 1)`
     /// multiply-adds. The count saturated at `u64::MAX`.
+    /// The taps that read the input are exactly those with outputs reading it, and the
+    /// count of multiply-adds no longer walks every tap: `pad = same` with billions of taps
+    /// (a `macro_parse` fuzzing finding, 5.5·10⁹ iterations) is counted at once.
+    #[test]
+    fn only_the_taps_that_read_the_input_are_counted() {
+        for text in [
+            "in=(7,) k=3",
+            "in=(6,) k=3 stride=2",
+            "in=(9,) k=4 stride=3 dilation=2 pad=((5, 1),)",
+            "in=(5,) k=7 pad=3",
+            "in=(4,) k=9 pad=((8, 0),)",
+            "in=(4,) k=9 pad=((0, 8),) dilation=1 stride=5",
+            "in=(10,) k=5 dilation=3 pad=((7, 2),) stride=2",
+            "in=(3,) k=40 pad=same",
+        ] {
+            let spec = Spec::parse(text).unwrap();
+            for axis in spec.axes() {
+                let reading: Vec<usize> = (0..axis.kernel())
+                    .filter(|&tap| !axis.outputs_reading(tap).is_empty())
+                    .collect();
+                let range: Vec<usize> = axis.taps_reading().collect();
+                assert_eq!(range, reading, "{text}");
+            }
+        }
+        // Output p reads input i through tap i − p + pad_lo: i − p spans −63..=63.
+        let spec = Spec::parse("in=(64,) k=5555555552 pad=same").unwrap();
+        assert_eq!(spec.axes()[0].taps_reading().len(), 127);
+        assert_eq!(spec.multiply_adds(), 64 * 64);
+    }
+
     #[test]
     fn multiply_adds_are_exact_past_u64() {
         let spec = Spec::parse("in=(1099511627776,) k=1048576 cin=4096 cout=4096").unwrap();
