@@ -35,6 +35,7 @@ pub struct Axis {
     pub(super) dilation: usize,
     pub(super) pad_before: usize,
     pub(super) pad_after: usize,
+    pub(super) output_padding: usize,
     pub(super) output: usize,
 }
 
@@ -71,6 +72,10 @@ impl Axis {
     /// Zeros after the input.
     pub fn pad_after(&self) -> usize {
         self.pad_after
+    }
+    /// Positions a transposed layer adds at the end of its output (0 for an ordinary layer).
+    pub fn output_padding(&self) -> usize {
+        self.output_padding
     }
     /// The output size.
     pub fn output(&self) -> usize {
