@@ -49,6 +49,15 @@ impl Spec {
         fits.then_some(dual)
     }
 
+    /// The connections of a transposed layer as an ordinary layer's: the dual with each
+    /// axis's output cut to this layer's input, so that its output `p`, tap `q` and input
+    /// `p·s + q·d − pad_lo` are exactly this layer's input `p`, tap `q` and output. Its
+    /// `output` may disagree with its other sizes (where `output_padding ≥ stride`), so it is
+    /// never shown to a user: the derivation and the counts read the index map from it.
+    pub(crate) fn connections(&self) -> Spec {
+        self.mirrored(|axis| axis.input)
+    }
+
     /// The ordinary layer with this one's output as its input, the channels swapped, and
     /// `output(axis)` outputs on each axis.
     fn mirrored(&self, output: impl Fn(&Axis) -> usize) -> Spec {
