@@ -280,6 +280,20 @@ fn gaps_between_the_taps_are_noted_on_stderr() {
     assert_eq!(zero_gradients(stdout(&output)).len(), 36 - 16);
 }
 
+/// Input `i` of `in=(4,) k=1 stride=2 pad=((2,3),) transposed` scatters to output
+/// `2i − 2`, of which only 0 lies in the 2 outputs `(4 − 1)·2 − 5 + 1` the padding leaves.
+#[test]
+fn inputs_a_transposed_layer_crops_away_are_noted_on_stderr() {
+    let output = convsym(&["in=(4,) k=1 stride=2 pad=((2,3),) transposed"]);
+    assert!(output.status.success());
+    assert_eq!(
+        stderr(&output),
+        "note: on axis 1, `pad` (2, 3) crops every output position that input positions 1, 3, 4 \
+         (1-based) scatter to: no output reads them, so `dx` is 0 there: dx1, dx3, dx4\n"
+    );
+    assert_eq!(noted(stderr(&output)), zero_gradients(stdout(&output)));
+}
+
 #[test]
 fn no_note_without_the_input_gradient_or_without_zeros() {
     let output = convsym(&["in=6 k=3 stride=2", "--only", "dw"]);

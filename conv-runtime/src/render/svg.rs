@@ -261,6 +261,11 @@ impl Panel<'_> {
                             "{variable}: never read, between the taps the stride and dilation reach"
                         ),
                     ),
+                    Some(Unread::Cropped) => (
+                        "input unread cropped",
+                        variable.clone(),
+                        format!("{variable}: reaches no output, `pad` crops where it scatters"),
+                    ),
                     None => (
                         "input",
                         variable.clone(),

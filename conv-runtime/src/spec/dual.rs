@@ -68,6 +68,7 @@ impl Spec {
                 input: axis.output,
                 output_padding: 0,
                 output: output(axis),
+                transposed: false,
                 ..*axis
             })
             .collect();

@@ -321,3 +321,31 @@ fn transposed_errors_name_the_key_and_the_value() {
         assert_eq!(found, expected, "{text}");
     }
 }
+
+/// A transposed layer's input is unread exactly when every tap scatters it outside the
+/// output, counted tap by tap.
+#[test]
+fn transposed_inputs_are_unread_where_the_padding_crops_them() {
+    for text in [
+        "in=(4,) k=1 stride=2 pad=((2,3),) transposed",
+        "in=(6,) k=2 stride=3 dilation=2 pad=((5,6),) transposed",
+        "in=(5,) k=3 stride=1 pad=((3,3),) transposed",
+        "in=(3,) k=2 dilation=3 output_padding=2 pad=((0,6),) transposed",
+    ] {
+        let spec = Spec::parse(text).unwrap();
+        let axis = spec.axes()[0];
+        let unread: Vec<(usize, Unread)> = axis.unread().collect();
+        let cropped: Vec<(usize, Unread)> = (0..axis.input())
+            .filter(|&i| {
+                (0..axis.kernel()).all(|q| {
+                    let target =
+                        (i * axis.stride() + q * axis.dilation()).checked_sub(axis.pad_before());
+                    target.is_none_or(|t| t >= axis.output())
+                })
+            })
+            .map(|i| (i, Unread::Cropped))
+            .collect();
+        assert!(!cropped.is_empty(), "{text}");
+        assert_eq!(unread, cropped, "{text}");
+    }
+}

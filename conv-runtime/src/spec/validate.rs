@@ -210,6 +210,7 @@ impl<'a, S: Clone> Validation<'a, S> {
             pad_after,
             output_padding: 0,
             output: (padded - effective) / stride + 1,
+            transposed: false,
         })
     }
 
@@ -263,6 +264,7 @@ impl<'a, S: Clone> Validation<'a, S> {
             pad_after,
             output_padding,
             output,
+            transposed: true,
         })
     }
 
