@@ -371,6 +371,71 @@ fn the_readme_samples_are_what_convsym_prints() {
     );
 }
 
+/// The samples of the README's "Transposed convolution" section, command by command.
+#[test]
+fn the_readme_transposed_samples_are_what_convsym_prints() {
+    for (command, args, stream) in [
+        (
+            "$ convsym 'in=(2,)' k=3 stride=2 transposed\n",
+            &["in=(2,)", "k=3", "stride=2", "transposed"][..],
+            "stdout",
+        ),
+        (
+            "$ convsym 'in=(2,)' k=3 stride=2 transposed --format sigma\n",
+            &[
+                "in=(2,)",
+                "k=3",
+                "stride=2",
+                "transposed",
+                "--format",
+                "sigma",
+            ],
+            "stdout",
+        ),
+        (
+            "$ convsym 'in=(4,)' k=1 stride=2 'pad=((2,3),)' transposed > /dev/null\n",
+            &["in=(4,)", "k=1", "stride=2", "pad=((2,3),)", "transposed"],
+            "stderr",
+        ),
+    ] {
+        let output = convsym(args);
+        let printed = if stream == "stdout" {
+            stdout(&output)
+        } else {
+            stderr(&output)
+        };
+        assert_eq!(
+            readme_block(command).strip_prefix(command),
+            Some(printed),
+            "{command}"
+        );
+    }
+    let check = Command::new(env!("CARGO_BIN_EXE_convsym"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "check",
+            "tests/fixtures/check/transposed-wrong.txt",
+            "in=(3,)",
+            "k=3",
+            "stride=2",
+            "pad=1",
+            "output_padding=1",
+            "transposed",
+        ])
+        .output()
+        .expect("the binary runs");
+    let findings: String = stdout(&check)
+        .lines()
+        .skip(1)
+        .filter(|line| !line.ends_with(": correct") && !line.contains(": note: "))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_eq!(
+        readme_block("tests/fixtures/check/transposed-wrong.txt:16"),
+        findings
+    );
+}
+
 /// Equations stream one at a time, but each is built whole: a layer whose single equations
 /// would not fit in memory is refused up front, with exit code 2, instead of being killed.
 #[test]
