@@ -89,34 +89,14 @@ fn every_transposed_equation_evaluates_to_jax_numbers() {
 #[test]
 fn transposed_fixtures_cover_every_key() {
     let fixtures = fixtures_in("transposed");
-    let written: Vec<&str> = fixtures.iter().map(|f| f.spec_text.as_str()).collect();
-    let any = |predicate: &dyn Fn(&str) -> bool| written.iter().any(|text| predicate(text));
-    for key in convsym::spec::KEYS {
-        assert!(
-            any(&|text| text
-                .split_whitespace()
-                .any(|arg| arg.split('=').next() == Some(key))),
-            "no fixture uses `{key}`"
-        );
-    }
-    for form in [
+    let forms = [
         "output_padding=(",
         "output_padding=1",
         "pad=((",
         "pad=1",
         "transposed=true",
-    ] {
-        assert!(
-            any(&|text| text.contains(form)),
-            "no fixture writes `{form}`"
-        );
-    }
-    for rank in 1..=3 {
-        assert!(
-            fixtures.iter().any(|f| f.spec.axes().len() == rank),
-            "no {rank}-D fixture"
-        );
-    }
+    ];
+    covers(&fixtures, convsym::spec::KEYS.into_iter(), &forms);
     let past_the_stride = |f: &Fixture| {
         f.spec
             .axes()
@@ -195,22 +175,11 @@ fn agrees_with(fixture: &Fixture) {
 #[test]
 fn fixtures_cover_every_key_and_remainder() {
     let fixtures = fixtures();
-    let written: Vec<&str> = fixtures.iter().map(|f| f.spec_text.as_str()).collect();
-    let any = |predicate: &dyn Fn(&str) -> bool| written.iter().any(|text| predicate(text));
-    // JAX's fixtures are ordinary layers; the transposed layers' keys are the PyTorch
-    // fixtures' to cover.
+    // These are ordinary layers; the transposed fixtures cover the transposed layers' keys.
     let ordinary = convsym::spec::KEYS
         .into_iter()
         .filter(|&key| !["transposed", "output_padding"].contains(&key));
-    for key in ordinary {
-        assert!(
-            any(&|text| text
-                .split_whitespace()
-                .any(|arg| arg.split('=').next() == Some(key))),
-            "no fixture uses `{key}`"
-        );
-    }
-    for form in [
+    let forms = [
         "in=(",
         "k=(",
         "stride=(",
@@ -221,7 +190,31 @@ fn fixtures_cover_every_key_and_remainder() {
         "pad=valid",
         "pad=1",
         "pad=(2",
-    ] {
+    ];
+    covers(&fixtures, ordinary, &forms);
+    for remainder in 0..=2 {
+        assert!(
+            fixtures
+                .iter()
+                .any(|f| f.spec.axes().iter().any(|a| a.remainder() == remainder)),
+            "no fixture with r = {remainder}"
+        );
+    }
+}
+
+/// Asserts that `fixtures` use each of `keys`, write each of `forms`, and have 1 to 3 axes.
+fn covers<'k>(fixtures: &[Fixture], keys: impl Iterator<Item = &'k str>, forms: &[&str]) {
+    let written: Vec<&str> = fixtures.iter().map(|f| f.spec_text.as_str()).collect();
+    let any = |predicate: &dyn Fn(&str) -> bool| written.iter().any(|text| predicate(text));
+    for key in keys {
+        assert!(
+            any(&|text| text
+                .split_whitespace()
+                .any(|arg| arg.split('=').next() == Some(key))),
+            "no fixture uses `{key}`"
+        );
+    }
+    for form in forms {
         assert!(
             any(&|text| text.contains(form)),
             "no fixture writes `{form}`"
@@ -231,14 +224,6 @@ fn fixtures_cover_every_key_and_remainder() {
         assert!(
             fixtures.iter().any(|f| f.spec.axes().len() == rank),
             "no {rank}-D fixture"
-        );
-    }
-    for remainder in 0..=2 {
-        assert!(
-            fixtures
-                .iter()
-                .any(|f| f.spec.axes().iter().any(|a| a.remainder() == remainder)),
-            "no fixture with r = {remainder}"
         );
     }
 }
