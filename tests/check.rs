@@ -171,6 +171,51 @@ const CASES: &[Case] = &[
         ],
         correct: 1,
     },
+    // A transposed layer derived by hand from `z[2i + q − 1] += x[i]·w[q]`, then the same
+    // with one index of `dx2` wrong.
+    Case {
+        name: "transposed",
+        keys: TRANSPOSED,
+        code: 0,
+        findings: &["all correct (12 equations read: 12 correct, 0 wrong, 5 lines ignored)"],
+        correct: 12,
+    },
+    Case {
+        name: "transposed-wrong",
+        keys: TRANSPOSED,
+        code: 1,
+        findings: &[
+            "tests/fixtures/check/transposed-wrong.txt:16: dx2: d5*w3 should be d4*w3",
+            "    the right equation: dx2 = d2*w1 + d3*w2 + d4*w3",
+            "wrong (12 equations read: 11 correct, 1 wrong, 5 lines ignored)",
+        ],
+        correct: 11,
+    },
+    // Input 1 scatters only to output −2, which the padding crops.
+    Case {
+        name: "transposed-cropped",
+        keys: &["in=(4,)", "k=1", "stride=2", "pad=((2,3),)", "transposed"],
+        code: 1,
+        findings: &[
+            "tests/fixtures/check/transposed-cropped.txt:3: dx1: extra d1*w1; `x1` is never read (every output it scatters to is cropped by `pad`), so its gradient is 0",
+            "    the right equation: dx1 = 0",
+            "not written: z1, z2 (none of the 2 `z` equations)",
+            "not written: dx3, dx4",
+            "not written: dw1 (none of the 1 `dw` equations)",
+            "wrong (2 equations read: 1 correct, 1 wrong, 1 line ignored, 5 not written)",
+        ],
+        correct: 1,
+    },
+];
+
+/// The transposed layer of `transposed.txt`: out = (3 − 1)·2 − 2 + 2 + 1 + 1 = 6.
+const TRANSPOSED: &[&str] = &[
+    "in=(3,)",
+    "k=3",
+    "stride=2",
+    "pad=1",
+    "output_padding=1",
+    "transposed",
 ];
 
 #[test]

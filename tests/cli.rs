@@ -280,6 +280,20 @@ fn gaps_between_the_taps_are_noted_on_stderr() {
     assert_eq!(zero_gradients(stdout(&output)).len(), 36 - 16);
 }
 
+/// Input `i` of `in=(4,) k=1 stride=2 pad=((2,3),) transposed` scatters to output
+/// `2i − 2`, of which only 0 lies in the 2 outputs `(4 − 1)·2 − 5 + 1` the padding leaves.
+#[test]
+fn inputs_a_transposed_layer_crops_away_are_noted_on_stderr() {
+    let output = convsym(&["in=(4,) k=1 stride=2 pad=((2,3),) transposed"]);
+    assert!(output.status.success());
+    assert_eq!(
+        stderr(&output),
+        "note: on axis 1, `pad` (2, 3) crops every output position that input positions 1, 3, 4 \
+         (1-based) scatter to: no output reads them, so `dx` is 0 there: dx1, dx3, dx4\n"
+    );
+    assert_eq!(noted(stderr(&output)), zero_gradients(stdout(&output)));
+}
+
 #[test]
 fn no_note_without_the_input_gradient_or_without_zeros() {
     let output = convsym(&["in=6 k=3 stride=2", "--only", "dw"]);
@@ -355,6 +369,68 @@ fn the_readme_samples_are_what_convsym_prints() {
         sample.strip_prefix("$ convsym 'in=(5,)' k=7\n"),
         Some(stderr(&error))
     );
+}
+
+/// The samples of the README's "Transposed convolution" section, command by command.
+#[test]
+fn the_readme_transposed_samples_are_what_convsym_prints() {
+    for (command, args, stream) in [
+        (
+            "$ convsym 'in=(2,)' k=3 stride=2 transposed\n",
+            &["in=(2,)", "k=3", "stride=2", "transposed"][..],
+            "stdout",
+        ),
+        (
+            "$ convsym 'in=(2,)' k=3 stride=2 transposed --format sigma\n",
+            &[
+                "in=(2,)",
+                "k=3",
+                "stride=2",
+                "transposed",
+                "--format",
+                "sigma",
+            ],
+            "stdout",
+        ),
+        (
+            "$ convsym 'in=(4,)' k=1 stride=2 'pad=((2,3),)' transposed > /dev/null\n",
+            &["in=(4,)", "k=1", "stride=2", "pad=((2,3),)", "transposed"],
+            "stderr",
+        ),
+    ] {
+        let output = convsym(args);
+        let printed = if stream == "stdout" {
+            stdout(&output)
+        } else {
+            stderr(&output)
+        };
+        assert_eq!(
+            readme_block(command).strip_prefix(command),
+            Some(printed),
+            "{command}"
+        );
+    }
+    let check = Command::new(env!("CARGO_BIN_EXE_convsym"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "check",
+            "tests/fixtures/check/transposed-wrong.txt",
+            "in=(3,)",
+            "k=3",
+            "stride=2",
+            "pad=1",
+            "output_padding=1",
+            "transposed",
+        ])
+        .output()
+        .expect("the binary runs");
+    // The README shows the report's findings, each a line `check` prints.
+    for line in readme_block("tests/fixtures/check/transposed-wrong.txt:16").lines() {
+        assert!(
+            stdout(&check).lines().any(|printed| printed == line),
+            "`{line}` is not printed"
+        );
+    }
 }
 
 /// Equations stream one at a time, but each is built whole: a layer whose single equations

@@ -69,6 +69,47 @@ fn layer() -> impl Strategy<Value = String> {
         .prop_filter("the kernel must fit the padded input", |text| Spec::parse(text).is_ok())
 }
 
+/// Random valid transposed layers of 1 to 3 axes, with stride, dilation, asymmetric pads,
+/// output padding (in every form PyTorch allows, past the stride when under the dilation),
+/// groups, batch and bias.
+fn transposed_layer() -> impl Strategy<Value = String> {
+    (1..=3usize)
+        .prop_flat_map(|rank| {
+            let max_input = if rank == 3 { 3 } else { 5 };
+            (
+                proptest::collection::vec((axis(max_input), 0..=2usize), rank),
+                any::<bool>(),
+                1..=2usize,
+                1..=2usize,
+                1..=2usize,
+                1..=2usize,
+                any::<bool>(),
+            )
+        })
+        .prop_map(|(axes, uniform, groups, per_in, per_out, batch, bias)| {
+            let column = |f: &dyn Fn(&(AxisCase, usize)) -> String| {
+                tuple(&axes.iter().map(f).collect::<Vec<_>>())
+            };
+            let output_padding = if uniform {
+                axes[0].1.to_string()
+            } else {
+                column(&|a| a.1.to_string())
+            };
+            format!(
+                "in={} k={} stride={} dilation={} pad={} output_padding={output_padding} cin={} cout={} groups={groups} batch={batch}{} transposed",
+                column(&|a| a.0.0.to_string()),
+                column(&|a| a.0.1.to_string()),
+                column(&|a| a.0.2.to_string()),
+                column(&|a| a.0.3.to_string()),
+                column(&|a| format!("({},{})", a.0.4, a.0.5)),
+                groups * per_in,
+                groups * per_out,
+                if bias { " bias" } else { "" },
+            )
+        })
+        .prop_filter("a valid transposed layer", |text| Spec::parse(text).is_ok())
+}
+
 fn right_hand_sides(equations: impl IntoIterator<Item = Equation>) -> Vec<Expr> {
     equations.into_iter().map(|equation| equation.rhs).collect()
 }
@@ -90,58 +131,169 @@ fn dot(a: &[i64], b: &[i64]) -> i64 {
     a.iter().zip(b).map(|(a, b)| a * b).sum()
 }
 
+/// The construction's equations (its forward pass too, for a transposed layer) are the
+/// chain rule's, term for term.
+fn the_construction_agrees(spec: &Spec) -> Result<(), TestCaseError> {
+    if let Some(forward) = construction::forward(spec) {
+        prop_assert_eq!(forward, derive::forward(spec).collect::<Vec<_>>());
+    }
+    prop_assert_eq!(
+        construction::grad_weight(spec),
+        derive::grad_weight(spec).collect::<Vec<_>>()
+    );
+    prop_assert_eq!(
+        construction::grad_input(spec),
+        derive::grad_input(spec).collect::<Vec<_>>()
+    );
+    Ok(())
+}
+
+/// The numeric reference run on symbols gives the chain rule's equations.
+fn the_reference_agrees(spec: &Spec) -> Result<(), TestCaseError> {
+    let x = Expr::variables(Tensor::Input, spec.input_len());
+    let w = Expr::variables(Tensor::Weight, spec.weight_len());
+    let b = Expr::variables(Tensor::Bias, spec.bias_len());
+    let d = Expr::variables(Tensor::Delta, spec.output_len());
+    prop_assert_eq!(
+        reference::forward(spec, &x, &w, &b),
+        right_hand_sides(derive::forward(spec))
+    );
+    prop_assert_eq!(
+        reference::grad_input(spec, &w, &d),
+        right_hand_sides(derive::grad_input(spec))
+    );
+    prop_assert_eq!(
+        reference::grad_weight(spec, &x, &d),
+        right_hand_sides(derive::grad_weight(spec))
+    );
+    prop_assert_eq!(
+        reference::grad_bias(spec, &d),
+        right_hand_sides(derive::grad_bias(spec))
+    );
+    Ok(())
+}
+
+/// `⟨z, δ⟩ = ⟨x, dx⟩ + ⟨b, db⟩ = ⟨w, dw⟩ + ⟨b, db⟩`, with every tensor computed from
+/// the derived equations alone.
+#[allow(
+    clippy::many_single_char_names,
+    reason = "the tensors' names in the equations"
+)]
+fn the_adjoint_identity_holds(spec: &Spec, seed: u64) -> Result<(), TestCaseError> {
+    let x = integers(seed, spec.input_len());
+    let w = integers(seed.rotate_left(16), spec.weight_len());
+    let b = integers(seed.rotate_left(32), spec.bias_len());
+    let d = integers(seed.rotate_left(48), spec.output_len());
+    let evaluate = |section| -> Vec<i64> {
+        derive::equations(spec, section)
+            .map(|equation| {
+                equation.rhs.evaluate(|v: Variable| match v.tensor {
+                    Tensor::Input => x[v.index],
+                    Tensor::Weight => w[v.index],
+                    Tensor::Bias => b[v.index],
+                    _ => d[v.index],
+                })
+            })
+            .collect()
+    };
+    let (z, dx, dw, db) = (
+        evaluate(Section::Forward),
+        evaluate(Section::GradInput),
+        evaluate(Section::GradWeight),
+        evaluate(Section::GradBias),
+    );
+    let bias_part = dot(&b, &db);
+    prop_assert_eq!(dot(&z, &d), dot(&x, &dx) + bias_part);
+    prop_assert_eq!(dot(&z, &d), dot(&w, &dw) + bias_part);
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
     #[test]
     fn the_seeds_construction_equals_the_chain_rule(text in layer()) {
-        let spec = Spec::parse(&text).unwrap();
-        prop_assert_eq!(construction::grad_weight(&spec), derive::grad_weight(&spec).collect::<Vec<_>>());
-        prop_assert_eq!(construction::grad_input(&spec), derive::grad_input(&spec).collect::<Vec<_>>());
+        the_construction_agrees(&Spec::parse(&text).unwrap())?;
     }
 
     #[test]
     fn the_reference_on_symbols_equals_the_chain_rule(text in layer()) {
-        let spec = Spec::parse(&text).unwrap();
-        let x = Expr::variables(Tensor::Input, spec.input_len());
-        let w = Expr::variables(Tensor::Weight, spec.weight_len());
-        let b = Expr::variables(Tensor::Bias, spec.bias_len());
-        let d = Expr::variables(Tensor::Delta, spec.output_len());
-        prop_assert_eq!(reference::forward(&spec, &x, &w, &b), right_hand_sides(derive::forward(&spec)));
-        prop_assert_eq!(reference::grad_input(&spec, &w, &d), right_hand_sides(derive::grad_input(&spec)));
-        prop_assert_eq!(reference::grad_weight(&spec, &x, &d), right_hand_sides(derive::grad_weight(&spec)));
-        prop_assert_eq!(reference::grad_bias(&spec, &d), right_hand_sides(derive::grad_bias(&spec)));
+        the_reference_agrees(&Spec::parse(&text).unwrap())?;
     }
 
-    /// `⟨z, δ⟩ = ⟨x, dx⟩ + ⟨b, db⟩ = ⟨w, dw⟩ + ⟨b, db⟩`, with every tensor computed from
-    /// the derived equations alone.
     #[test]
     fn the_adjoint_identity_holds_on_integers(text in layer(), seed in any::<u64>()) {
+        the_adjoint_identity_holds(&Spec::parse(&text).unwrap(), seed)?;
+    }
+
+    #[test]
+    fn a_transposed_layers_construction_equals_the_chain_rule(text in transposed_layer()) {
+        the_construction_agrees(&Spec::parse(&text).unwrap())?;
+    }
+
+    #[test]
+    fn a_transposed_layers_reference_equals_the_chain_rule(text in transposed_layer()) {
+        the_reference_agrees(&Spec::parse(&text).unwrap())?;
+    }
+
+    #[test]
+    fn a_transposed_layers_adjoint_identity_holds(text in transposed_layer(), seed in any::<u64>()) {
+        the_adjoint_identity_holds(&Spec::parse(&text).unwrap(), seed)?;
+    }
+
+    /// The dual's input gradient is the transposed layer's forward pass and its forward pass
+    /// the transposed layer's input gradient, on integers: exactly when `output_padding` is
+    /// below the stride, and with δ zero past the transposed input (the dual's forward
+    /// pass cut to it) where `output_padding` reaches the stride.
+    #[test]
+    fn a_transposed_layer_is_its_duals_input_gradient(text in transposed_layer(), seed in any::<u64>()) {
         let spec = Spec::parse(&text).unwrap();
+        let dual = spec.dual().unwrap();
         let x = integers(seed, spec.input_len());
         let w = integers(seed.rotate_left(16), spec.weight_len());
-        let b = integers(seed.rotate_left(32), spec.bias_len());
         let d = integers(seed.rotate_left(48), spec.output_len());
-        let evaluate = |section| -> Vec<i64> {
-            derive::equations(&spec, section)
-                .map(|equation| equation.rhs.evaluate(|v: Variable| match v.tensor {
-                    Tensor::Input => x[v.index],
-                    Tensor::Weight => w[v.index],
-                    Tensor::Bias => b[v.index],
-                    _ => d[v.index],
-                }))
-                .collect()
-        };
-        let (z, dx, dw, db) = (
-            evaluate(Section::Forward),
-            evaluate(Section::GradInput),
-            evaluate(Section::GradWeight),
-            evaluate(Section::GradBias),
+        let x_on_dual = on_shape(&x, &spec.input_shape(), &dual.output_shape());
+        prop_assert_eq!(
+            reference::forward(&spec, &x, &w, &vec![0; spec.bias_len()]),
+            reference::grad_input(&dual, &w, &x_on_dual)
         );
-        let bias_part = dot(&b, &db);
-        prop_assert_eq!(dot(&z, &d), dot(&x, &dx) + bias_part);
-        prop_assert_eq!(dot(&z, &d), dot(&w, &dw) + bias_part);
+        let dx_on_dual = reference::forward(&dual, &d, &w, &[]);
+        prop_assert_eq!(
+            reference::grad_input(&spec, &w, &d),
+            on_shape(&dx_on_dual, &dual.output_shape(), &spec.input_shape())
+        );
+        prop_assert_eq!(
+            reference::grad_weight(&spec, &x, &d),
+            reference::grad_weight(&dual, &d, &x_on_dual)
+        );
     }
+}
+
+/// `values`, laid out row-major as `from`, written into a zero tensor of shape `to` at the
+/// same multi-indices (those outside `to` are dropped).
+fn on_shape(values: &[i64], from: &[usize], to: &[usize]) -> Vec<i64> {
+    let strides = |shape: &[usize]| -> Vec<usize> {
+        (0..shape.len())
+            .map(|axis| shape[axis + 1..].iter().product())
+            .collect()
+    };
+    let (from_strides, to_strides) = (strides(from), strides(to));
+    let mut out = vec![0; to.iter().product()];
+    for (flat, &value) in values.iter().enumerate() {
+        let index: Vec<usize> = from_strides
+            .iter()
+            .zip(from)
+            .map(|(s, n)| flat / s % n)
+            .collect();
+        if index.iter().zip(to).all(|(i, n)| i < n) {
+            out[index
+                .iter()
+                .zip(&to_strides)
+                .map(|(i, s)| i * s)
+                .sum::<usize>()] = value;
+        }
+    }
+    out
 }
 
 /// The layers the issue names, pinned so that a change of the random strategy can never
@@ -162,12 +314,23 @@ fn named_layers_agree_three_ways() {
         "in=5 k=3 stride=2 bias batch=2 cin=2 cout=2",
         "in=6 k=2 stride=3 pad=2",
         "in=(10,10) k=(3,2) stride=(2,3) dilation=(2,1) pad=((0,3),(1,0)) cin=4 cout=2 groups=2 batch=2",
+        "in=4 k=4 stride=2 pad=1 cin=2 cout=2 transposed",
+        "in=(3,) k=3 stride=2 pad=1 output_padding=1 bias transposed",
+        "in=(3,) k=2 dilation=3 output_padding=2 transposed",
+        "in=(3,4,2) k=(2,3,2) stride=(2,1,3) dilation=(1,2,1) pad=((1,0),2,(0,1)) cin=4 cout=2 groups=2 batch=2 transposed",
     ] {
         let spec = Spec::parse(text).unwrap();
         let dw: Vec<_> = derive::grad_weight(&spec).collect();
         let dx: Vec<_> = derive::grad_input(&spec).collect();
         assert_eq!(construction::grad_weight(&spec), dw, "{text}");
         assert_eq!(construction::grad_input(&spec), dx, "{text}");
+        if let Some(forward) = construction::forward(&spec) {
+            assert_eq!(
+                forward,
+                derive::forward(&spec).collect::<Vec<_>>(),
+                "{text}"
+            );
+        }
         let x = Expr::variables(Tensor::Input, spec.input_len());
         let w = Expr::variables(Tensor::Weight, spec.weight_len());
         let b = Expr::variables(Tensor::Bias, spec.bias_len());
@@ -220,7 +383,7 @@ fn never_read_inputs_get_zero_equations() {
 proptest! {
     /// `Display` writes every key, and what it writes parses back to the same layer.
     #[test]
-    fn a_specification_prints_as_text_that_parses_back(text in layer()) {
+    fn a_specification_prints_as_text_that_parses_back(text in prop_oneof![layer(), transposed_layer()]) {
         let spec = Spec::parse(&text).unwrap();
         prop_assert_eq!(Spec::parse(&spec.to_string()).unwrap(), spec);
     }

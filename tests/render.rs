@@ -66,6 +66,14 @@ fn seed_in5_k3_s2() {
 }
 
 #[test]
+fn in3_k3_s2_pad1_op1_bias_transposed() {
+    check_then_snapshot(
+        "in3_k3_s2_pad1_op1_bias_transposed",
+        "in=(3,) k=3 stride=2 pad=1 output_padding=1 bias transposed",
+    );
+}
+
+#[test]
 fn in6_k3_s2_r1() {
     check_then_snapshot("in6_k3_s2_r1", "in=6 k=3 stride=2");
 }
@@ -142,6 +150,12 @@ fn sigma_edge_cases_expand_to_the_equations() {
         "in=(4,) k=2 cin=2 cout=6 groups=2 batch=2",
         "in=(6, 7) k=(2, 3) stride=(3, 2) dilation=(2, 1) pad=((1, 2), (0, 3)) cin=2 cout=2",
         "in=(7,) k=4 stride=2 pad=same_lower",
+        // Transposed: an output padding, an input the padding crops away, one output.
+        "in=(3,) k=3 stride=2 pad=1 output_padding=1 bias transposed",
+        "in=(3,) k=1 stride=2 pad=((2,0),) transposed",
+        "in=(1,) k=1 transposed",
+        "in=(3,) k=2 dilation=3 output_padding=2 cin=4 cout=2 groups=2 transposed",
+        "in=(2, 3) k=(3, 2) stride=(2, 3) pad=((1, 0), (0, 2)) cin=2 cout=6 groups=2 batch=2 bias transposed",
     ] {
         let spec = Spec::parse(keys).expect("a valid layer");
         let sigma = document(&spec, Format::Sigma, &Section::ALL);
@@ -239,6 +253,31 @@ fn layer() -> impl Strategy<Value = String> {
         })
 }
 
+/// A transposed layer's keys, valid once the output is at least 1 (filtered).
+fn transposed_layer() -> impl Strategy<Value = String> {
+    (
+        prop::collection::vec((axis_keys(), 1usize..=4, 0usize..=2), 1..=3),
+        (1usize..=2, 1usize..=2, 1usize..=2),
+        1usize..=2,
+        any::<bool>(),
+    )
+        .prop_map(|(axes, (groups, per_in, per_out), batch, bias)| {
+            format!(
+                "in={} k={} stride={} dilation={} pad={} output_padding={} cin={} cout={} groups={groups} batch={batch}{} transposed",
+                tuple(axes.iter().map(|(_, input, _)| input.to_string())),
+                tuple(axes.iter().map(|(axis, _, _)| axis.kernel.to_string())),
+                tuple(axes.iter().map(|(axis, _, _)| axis.stride.to_string())),
+                tuple(axes.iter().map(|(axis, _, _)| axis.dilation.to_string())),
+                tuple(axes.iter().map(|(axis, _, _)| format!("({}, {})", axis.pad.0, axis.pad.1))),
+                tuple(axes.iter().map(|(_, _, padding)| padding.to_string())),
+                groups * per_in,
+                groups * per_out,
+                if bias { " bias" } else { "" },
+            )
+        })
+        .prop_filter("a valid transposed layer", |keys| Spec::parse(keys).is_ok())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(150))]
 
@@ -248,6 +287,15 @@ proptest! {
         let spec = Spec::parse(&keys).map_err(|errors| TestCaseError::fail(format!("{errors:?}")))?;
         let sigma = document(&spec, Format::Sigma, &Section::ALL);
         prop_assert_eq!(expand_sigma(&spec, &sigma), independent_all(&spec), "{}\n{}", keys, sigma);
+    }
+
+    /// The Σ form of a transposed layer, read as a reader would, gives every equation.
+    #[test]
+    fn a_transposed_sigma_expands_to_the_equations(keys in transposed_layer()) {
+        let spec = Spec::parse(&keys).map_err(|errors| TestCaseError::fail(format!("{errors:?}")))?;
+        let sigma = document(&spec, Format::Sigma, &Section::ALL);
+        prop_assert_eq!(expand_sigma(&spec, &sigma), independent_all(&spec), "{}\n{}", keys, sigma);
+        check_json(&spec, &document(&spec, Format::Json, &Section::ALL), &Section::ALL);
     }
 
     /// The JSON document holds every equation and the resolved specification.

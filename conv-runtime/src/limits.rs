@@ -133,6 +133,11 @@ impl std::error::Error for TooLarge {}
 /// weight-gradient correlation, the padded, dilated δ of every input-gradient correlation,
 /// and the terms of both constructions. Saturates rather than overflows.
 pub fn size(spec: &Spec) -> usize {
+    if spec.transposed() {
+        // The same grids as the ordinary layer of the same connections: its padded input
+        // is the padded δ, its padded, dilated δ the transposed forward pass's input.
+        return size(&spec.connections());
+    }
     let product = |sizes: &mut dyn Iterator<Item = usize>| sizes.fold(1, usize::saturating_mul);
     let axes = spec.axes();
     let padded_input = product(&mut axes.iter().map(Axis::padded_input));

@@ -123,7 +123,7 @@ const LISTED: usize = 6;
 fn unread_notes(notes: &mut String, spec: &Spec) {
     for (index, axis) in spec.axes().iter().enumerate() {
         let number = index + 1;
-        for reason in [Unread::Remainder, Unread::Gap] {
+        for reason in [Unread::Remainder, Unread::Gap, Unread::Cropped] {
             let positions = || {
                 axis.unread()
                     .filter(move |&(_, why)| why == reason)
@@ -152,6 +152,16 @@ fn unread_notes(notes: &mut String, spec: &Spec) {
                     axis.stride(),
                     axis.kernel(),
                     axis.dilation(),
+                ),
+                Unread::Cropped => write!(
+                    notes,
+                    "note: on axis {number}, `pad` ({}, {}) crops every output position that \
+                     input position{s} {list} (1-based) scatter{} to: no output reads {}, so \
+                     `dx` is 0 there: ",
+                    axis.pad_before(),
+                    axis.pad_after(),
+                    if count == 1 { "s" } else { "" },
+                    if count == 1 { "it" } else { "them" },
                 ),
             };
             let _ = writeln!(notes, "{}", zero_names(spec, index, reason, count));

@@ -14,7 +14,8 @@ use convsym::{Equation, Expr, Spec, Tensor, Term, Variable, construction, refere
 
 /// The equations of `section`, obtained without [`convsym::derive`]: the forward pass and
 /// the bias gradient from the numeric reference run on symbolic inputs, the input and
-/// weight gradients from the seed's dilate-pad-correlate construction.
+/// weight gradients from the seed's dilate-pad-correlate construction (a transposed layer's
+/// forward pass too).
 pub fn independent(spec: &Spec, section: Section) -> Vec<Equation> {
     let numbered = |tensor: Tensor, values: Vec<Expr>| -> Vec<Equation> {
         values
@@ -27,6 +28,9 @@ pub fn independent(spec: &Spec, section: Section) -> Vec<Equation> {
             .collect()
     };
     match section {
+        Section::Forward if spec.transposed() => {
+            construction::forward(spec).expect("a transposed layer's construction")
+        }
         Section::Forward => numbered(
             Tensor::Output,
             reference::forward(
@@ -152,7 +156,7 @@ pub fn check_json(spec: &Spec, document: &str, sections: &[Section]) {
         .iter()
         .map(|axis| serde_json::json!([axis.pad_before(), axis.pad_after()]))
         .collect();
-    let expected_spec = serde_json::json!({
+    let mut expected_spec = serde_json::json!({
         "in": per_axis(convsym::Axis::input),
         "k": per_axis(convsym::Axis::kernel),
         "stride": per_axis(convsym::Axis::stride),
@@ -167,6 +171,10 @@ pub fn check_json(spec: &Spec, document: &str, sections: &[Section]) {
         "out": per_axis(convsym::Axis::output),
         "remainder": per_axis(convsym::Axis::remainder),
     });
+    if spec.transposed() {
+        expected_spec["transposed"] = true.into();
+        expected_spec["output_padding"] = per_axis(convsym::Axis::output_padding);
+    }
     assert_eq!(object["spec"], expected_spec);
     let keys: Vec<&str> = object.keys().map(String::as_str).collect();
     let mut expected_keys = vec!["spec"];
@@ -235,7 +243,7 @@ impl Shown {
             "w" => Shown::new(Tensor::Weight, spec.weight_shape(), 2),
             "dw" => Shown::new(Tensor::GradWeight, spec.weight_shape(), 2),
             "z" => Shown::new(Tensor::Output, spec.output_shape(), 2),
-            "d" => Shown::new(Tensor::Delta, spec.output_shape(), 2),
+            "d" | "d̃" => Shown::new(Tensor::Delta, spec.output_shape(), 2),
             "b" => Shown::new(Tensor::Bias, vec![spec.out_channels()], 1),
             "db" => Shown::new(Tensor::GradBias, vec![spec.out_channels()], 1),
             other => panic!("the Σ form names an unknown tensor `{other}`"),
@@ -509,7 +517,8 @@ pub fn expand_sigma_line(spec: &Spec, line: &str) -> Vec<Equation> {
             .iter()
             .map(|index| evaluate(index, values))
             .collect();
-        Shown::of(spec, &factor.name).element(&indices, factor.name == "x̃")
+        let padded = factor.name == "x̃" || factor.name == "d̃";
+        Shown::of(spec, &factor.name).element(&indices, padded)
     };
     assignments(&free)
         .into_iter()

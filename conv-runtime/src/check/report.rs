@@ -170,6 +170,7 @@ impl fmt::Display for Problem {
                 let why = match reason {
                     Unread::Remainder => "past the last window, in the remainder r",
                     Unread::Gap => "between the taps the stride and the dilation reach",
+                    Unread::Cropped => "every output it scatters to is cropped by `pad`",
                 };
                 write!(
                     f,

@@ -18,6 +18,28 @@ impl Builder<'_> {
         weight_gradient: &[Equation],
         input_gradient: &[Equation],
     ) -> (Step, bool) {
+        let agreeing = format!(
+            "Both constructions equal the chain rule's equations term for term: {} of step 4 and {} of step 5 are exactly those of ∂L/∂w[o, c', q] = Σ δ[n, o, p] · x[n, c, p·s + q·d − pad_lo] and ∂L/∂x[n, c, i] = Σ δ[n, o, p] · w[o, c', q], each compared in full.",
+            every(weight_gradient.len(), "dw"),
+            every(input_gradient.len(), "dx")
+        );
+        self.check(
+            &[
+                ("dw", weight_gradient, Section::GradWeight),
+                ("dx", input_gradient, Section::GradInput),
+            ],
+            agreeing,
+        )
+    }
+
+    /// The check step: each construction's equations (named, with the section of the chain
+    /// rule they stand for) compared with the chain rule's; `agreeing` says so when all
+    /// agree.
+    pub(super) fn check(
+        &self,
+        compared: &[(&str, &[Equation], Section)],
+        agreeing: String,
+    ) -> (Step, bool) {
         let spec = self.spec;
         let mut differences = Vec::new();
         let mut compare = |name: &str, construction: &[Equation], chain: derive::Equations<'_>| {
@@ -40,24 +62,13 @@ impl Builder<'_> {
                 }
             }
         };
-        compare(
-            "dw",
-            weight_gradient,
-            derive::equations(spec, Section::GradWeight),
-        );
-        compare(
-            "dx",
-            input_gradient,
-            derive::equations(spec, Section::GradInput),
-        );
+        for &(name, construction, section) in compared {
+            compare(name, construction, derive::equations(spec, section));
+        }
         let agrees = differences.is_empty();
         let mut blocks = Vec::new();
         if agrees {
-            blocks.push(paragraph(format!(
-                "Both constructions equal the chain rule's equations term for term: {} of step 4 and {} of step 5 are exactly those of ∂L/∂w[o, c', q] = Σ δ[n, o, p] · x[n, c, p·s + q·d − pad_lo] and ∂L/∂x[n, c, i] = Σ δ[n, o, p] · w[o, c', q], each compared in full.",
-                every(weight_gradient.len(), "dw"),
-                every(input_gradient.len(), "dx")
-            )));
+            blocks.push(paragraph(agreeing));
         } else {
             blocks.push(paragraph(format!(
                 "The constructions differ from the chain rule in {}; this is a bug in convsym:",

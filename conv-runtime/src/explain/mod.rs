@@ -27,6 +27,8 @@
 //! - one file per step, each adding its method to the builder: `sizes`, `forward`,
 //!   `delta`, `weight_gradient`, `input_gradient` and `agreement`, with `correlation`
 //!   drawing the windows of both gradients and `never_read` the inputs no output reads;
+//!   `transposed` writes a transposed layer's steps instead, its forward pass as the
+//!   construction;
 //! - the printers [`text`], [`latex`] and [`markdown`], sharing one walk over prose
 //!   (`prose`).
 //!
@@ -49,6 +51,7 @@ mod input_gradient;
 mod never_read;
 mod prose;
 mod sizes;
+mod transposed;
 mod weight_gradient;
 mod wording;
 
@@ -74,6 +77,14 @@ pub use wording::axis_names;
 pub fn explain(spec: &Spec, limits: Limits) -> Result<Explanation, TooLarge> {
     fits(spec)?;
     let builder = Builder { spec, limits };
+    if spec.transposed() {
+        let (steps, agrees) = builder.transposed();
+        return Ok(Explanation {
+            spec: spec.to_string(),
+            steps,
+            agrees,
+        });
+    }
     let weight_gradient = construction::grad_weight(spec);
     let input_gradient = construction::grad_input(spec);
     let (agreement, agrees) = builder.agreement(&weight_gradient, &input_gradient);
@@ -121,11 +132,40 @@ mod tests {
         assert!(text.contains("\n    dx25 = d4*w9\n"));
     }
 
+    /// A transposed layer is explained as its construction, worked here by hand: x = (x1,
+    /// x2, x3) dilated to (x1, 0, x2, 0, x3), padded by (3 − 1 − 1, 3 − 1 − 1 + 1) = (1, 2),
+    /// and each window of the rotated kernel (w3, w2, w1) gives one output.
+    #[test]
+    fn a_transposed_layer_is_explained_as_the_construction() {
+        let explanation = explain(
+            &spec("in=(3,) k=3 stride=2 pad=1 output_padding=1 bias transposed"),
+            Limits::default(),
+        )
+        .unwrap();
+        assert!(explanation.agrees());
+        let text = text::render(&explanation);
+        for line in [
+            "out = (in − 1)·s − pad_lo − pad_hi + d·(k − 1) + output_padding + 1 = (3 − 1)·2 − 1 − 1 + 1·(3 − 1) + 1 + 1 = 6",
+            "[ 0  x1  0  x2  0  x3  0  0 ]",
+            "[ w3  w2  w1 ]",
+            "[ x1  0  x2 ] ⊙ [ w3  w2  w1 ]  →  z2 += w1*x2 + w3*x1",
+            "z2 = w1*x2 + w3*x1 + b1",
+            "dx2 = d2*w1 + d3*w2 + d4*w3",
+        ] {
+            assert!(text.contains(line), "missing `{line}` in\n{text}");
+        }
+        // The ordinary layer it transposes, by its keys.
+        let flat = text.replace('\n', " ");
+        assert!(flat.contains(
+            "the input gradient of the ordinary layer in=(6,) k=(3,) stride=(2,) pad=((1,1),) dilation=(1,) cin=1 cout=1 groups=1 batch=1:"
+        ));
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
 
-        /// Any small layer explains without a panic, in every format, its constructions
-        /// agreeing with the chain rule, and (1-D or 2-D) draws.
+        /// Any small layer, ordinary or transposed, explains without a panic, in every
+        /// format, its constructions agreeing with the chain rule, and (1-D or 2-D) draws.
         #[test]
         fn any_small_layer_explains(
             rank in 1usize..=3,
@@ -136,13 +176,22 @@ mod tests {
             pad in 0usize..=1,
             channels in 1usize..=2,
             batch in 1usize..=2,
+            transposed in proptest::option::of(0usize..=1),
         ) {
             let tuple = |values: &[usize]| {
                 let items: Vec<String> = values[..rank].iter().map(ToString::to_string).collect();
                 format!("({}{})", items.join(","), if rank == 1 { "," } else { "" })
             };
+            // A transposed layer with its output padding, on inputs of 1 to 5.
+            let (input, keys) = match transposed {
+                Some(padding) => (
+                    input.iter().map(|&size| size - 2).collect(),
+                    format!(" output_padding={padding} bias transposed"),
+                ),
+                None => (input, String::new()),
+            };
             let text = format!(
-                "in={} k={} stride={} dilation={} pad={pad} cin={channels} cout={channels} batch={batch}",
+                "in={} k={} stride={} dilation={} pad={pad} cin={channels} cout={channels} batch={batch}{keys}",
                 tuple(&input), tuple(&kernel), tuple(&stride), tuple(&dilation)
             );
             let Ok(spec) = Spec::parse(&text) else {

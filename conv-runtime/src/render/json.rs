@@ -89,7 +89,7 @@ fn write_spec<W: fmt::Write + ?Sized>(out: &mut W, spec: &Spec) -> fmt::Result {
         out,
         "{{\"in\": {}, \"k\": {}, \"stride\": {}, \"pad\": {}, \"dilation\": {}, \
          \"cin\": {}, \"cout\": {}, \"groups\": {}, \"bias\": {}, \"batch\": {}, \
-         \"padding\": \"{}\", \"out\": {}, \"remainder\": {}}}",
+         \"padding\": \"{}\", \"out\": {}, \"remainder\": {}",
         PerAxis(axes, Axis::input),
         PerAxis(axes, Axis::kernel),
         PerAxis(axes, Axis::stride),
@@ -103,7 +103,17 @@ fn write_spec<W: fmt::Write + ?Sized>(out: &mut W, spec: &Spec) -> fmt::Result {
         spec.padding().word().unwrap_or("explicit"),
         PerAxis(axes, Axis::output),
         PerAxis(axes, Axis::remainder),
-    )
+    )?;
+    // Only a transposed layer has the two keys, so an ordinary layer's document is as
+    // before they existed.
+    if spec.transposed() {
+        write!(
+            out,
+            ", \"transposed\": true, \"output_padding\": {}",
+            PerAxis(axes, Axis::output_padding)
+        )?;
+    }
+    out.write_str("}")
 }
 
 /// `[v, v, …]`: one value per axis.

@@ -13,6 +13,17 @@
 //! weight), `i, j, l` positions on the output (on the input for `dx`), `a, b, e` kernel taps.
 //! A batch or channel axis of size 1 gets no index. `x̃` (only with padding) is `x` with zeros
 //! outside the input; `s | t` reads "s divides t", `⌊o/3⌋` is floor division.
+//!
+//! A transposed layer's formulas are those of the ordinary layer of the same connections
+//! (its dual) read backwards, with `x` and `δ` swapped: the forward pass gathers, for
+//! output `i`, the inputs `(i + pad_lo − d·a)/s` that scatter to it, and `d̃` is `d` with
+//! zeros outside the output. For `in=2 k=3 stride=2 transposed`:
+//!
+//! ```text
+//! z[i] = Σ_{a : 2 | i−a, 0 ≤ i−a ≤ 2} x[(i−a)/2]·w[a]
+//! dx[i] = Σ_{a} w[a]·d[2i+a]
+//! dw[a] = Σ_{i} x[i]·d[2i+a]
+//! ```
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -21,6 +32,8 @@ use core::fmt;
 
 use crate::spec::{Axis, Spec};
 use crate::symbolic::derive::Section;
+
+mod transposed;
 
 /// Index letters for positions, one per spatial axis.
 const POSITIONS: [&str; 3] = ["i", "j", "l"];
@@ -38,6 +51,9 @@ pub fn write<W: fmt::Write + ?Sized>(
     spec: &Spec,
     sections: &[Section],
 ) -> fmt::Result {
+    if spec.transposed() {
+        return transposed::write(out, spec, sections);
+    }
     let layer = Layer { spec };
     layer.header(out)?;
     for &section in sections {
@@ -175,7 +191,9 @@ impl Layer<'_> {
     fn header<W: fmt::Write + ?Sized>(&self, out: &mut W) -> fmt::Result {
         let spec = self.spec;
         out.write_str("# Σ notation, 0-based: a summed index runs over the whole axis it indexes")?;
-        if self.padded() {
+        if self.padded() && spec.transposed() {
+            out.write_str("; d̃ is d with zeros outside the output")?;
+        } else if self.padded() {
             out.write_str("; x̃ is x with zeros outside the input")?;
         }
         out.write_str("; d = ∂L/∂z\n")?;
@@ -190,11 +208,12 @@ impl Layer<'_> {
         };
         let (batch, cin, cout) = (spec.batch(), spec.in_channels(), spec.out_channels());
         let output = shown([batch, cout], Axis::output);
+        let weight = spec.weight_shape();
         write!(
             out,
             "# shapes: x {}, w {}, z {output}, d {output}",
             shown([batch, cin], Axis::input),
-            shown([cout, spec.in_channels_per_group()], Axis::kernel),
+            shown([weight[0], weight[1]], Axis::kernel),
         )?;
         if spec.bias() && cout > 1 {
             write!(out, ", b {cout}")?;
@@ -456,7 +475,7 @@ impl Layer<'_> {
 mod tests {
     use super::*;
 
-    fn sigma(text: &str) -> String {
+    pub(super) fn sigma(text: &str) -> String {
         let spec = Spec::parse(text).unwrap();
         let mut out = String::new();
         write(&mut out, &spec, &Section::ALL).unwrap();

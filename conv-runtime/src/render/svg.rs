@@ -1,7 +1,8 @@
 //! The picture: an SVG of the padded input of a 1-D or 2-D layer, one cell per element,
 //! with a coloured dot in each cell for every output that reads it, each output's window
 //! outlined, and the never-read elements shaded by their reason, so the stride and the
-//! remainder can be seen.
+//! remainder can be seen. A transposed layer is drawn as its construction: the input
+//! dilated by the stride and padded, each output's window of the rotated kernel over it.
 //!
 //! Every input cell is a `rect` of class `input` (plus `unread` and `remainder` or `gap`
 //! when no output reads it) carrying `data-variable="x7"`; padding cells have class
@@ -78,13 +79,67 @@ fn name(variable: Variable) -> String {
     variable.display(Notation::Text).to_string()
 }
 
+/// One axis of the picture: the grid the windows slide over, where the input's elements
+/// lie in it, and how the windows move.
+#[derive(Clone, Copy)]
+struct Reading {
+    input: usize,
+    kernel: usize,
+    stride: usize,
+    dilation: usize,
+    output: usize,
+    /// The grid's length.
+    padded: usize,
+    /// Where input element 0 lies (negative when cropped away), and how far apart the
+    /// elements lie: the padding and the stride of a transposed layer's dilated input.
+    offset: isize,
+    spread: usize,
+}
+
+impl Reading {
+    fn new(axis: &Axis, transposed: bool) -> Reading {
+        let ordinary = Reading {
+            input: axis.input(),
+            kernel: axis.kernel(),
+            stride: axis.stride(),
+            dilation: axis.dilation(),
+            output: axis.output(),
+            padded: axis.padded_input(),
+            offset: axis.pad_before().cast_signed(),
+            spread: 1,
+        };
+        if !transposed {
+            return ordinary;
+        }
+        // The construction: x dilated by s, padded by k_eff − 1 − pad_lo before, read by
+        // the dilated kernel at stride 1.
+        let reach = axis.effective_kernel() - 1;
+        Reading {
+            stride: 1,
+            padded: axis.output() + reach,
+            offset: reach.cast_signed() - axis.pad_before().cast_signed(),
+            spread: axis.stride(),
+            ..ordinary
+        }
+    }
+
+    /// The input element at grid position `position`, if one lies there.
+    fn element(&self, position: usize) -> Option<usize> {
+        let relative = usize::try_from(position.cast_signed() - self.offset).ok()?;
+        relative
+            .is_multiple_of(self.spread)
+            .then_some(relative / self.spread)
+            .filter(|&i| i < self.input)
+    }
+}
+
 /// The geometry of one slice's picture, padded coordinates throughout.
 struct Panel<'a> {
     spec: &'a Spec,
     /// `(rows, columns)` of the padded input; a 1-D layer is one row.
     padded: (usize, usize),
     /// Per axis as `(rows, columns)`: the axis, or `None` for the missing row axis of 1-D.
-    axes: (Option<&'a Axis>, &'a Axis),
+    axes: (Option<Reading>, Reading),
     unread: Grid<Option<Unread>>,
 }
 
@@ -93,14 +148,9 @@ impl Panel<'_> {
     /// padding.
     fn element(&self, row: usize, column: usize) -> Option<usize> {
         let (rows_axis, columns_axis) = self.axes;
-        let inside = |position: usize, axis: &Axis| {
-            position
-                .checked_sub(axis.pad_before())
-                .filter(|&i| i < axis.input())
-        };
-        let column = inside(column, columns_axis)?;
+        let column = columns_axis.element(column)?;
         match rows_axis {
-            Some(axis) => Some(inside(row, axis)? * columns_axis.input() + column),
+            Some(axis) => Some(axis.element(row)? * columns_axis.input + column),
             None => Some(column),
         }
     }
@@ -111,13 +161,13 @@ impl Panel<'_> {
         let rows: Vec<usize> = rows_axis.map_or_else(
             || alloc::vec![0],
             |axis| {
-                (0..axis.kernel())
-                    .map(|tap| output.0 * axis.stride() + tap * axis.dilation())
+                (0..axis.kernel)
+                    .map(|tap| output.0 * axis.stride + tap * axis.dilation)
                     .collect()
             },
         );
-        let columns: Vec<usize> = (0..columns_axis.kernel())
-            .map(|tap| output.1 * columns_axis.stride() + tap * columns_axis.dilation())
+        let columns: Vec<usize> = (0..columns_axis.kernel)
+            .map(|tap| output.1 * columns_axis.stride + tap * columns_axis.dilation)
             .collect();
         rows.iter()
             .flat_map(|&row| columns.iter().map(move |&column| (row, column)))
@@ -125,7 +175,10 @@ impl Panel<'_> {
     }
 
     fn outputs(&self) -> (usize, usize) {
-        (self.axes.0.map_or(1, Axis::output), self.axes.1.output())
+        (
+            self.axes.0.map_or(1, |axis| axis.output),
+            self.axes.1.output,
+        )
     }
 
     fn height(&self) -> usize {
@@ -261,6 +314,11 @@ impl Panel<'_> {
                             "{variable}: never read, between the taps the stride and dilation reach"
                         ),
                     ),
+                    Some(Unread::Cropped) => (
+                        "input unread cropped",
+                        variable.clone(),
+                        format!("{variable}: reaches no output, `pad` crops where it scatters"),
+                    ),
                     None => (
                         "input",
                         variable.clone(),
@@ -310,21 +368,22 @@ impl Panel<'_> {
 /// elements.
 pub fn render(spec: &Spec, limits: Limits) -> Result<String, Error> {
     fits(spec).map_err(Error::TooLarge)?;
+    let reading = |axis| Reading::new(axis, spec.transposed());
     let axes = match spec.axes() {
-        [columns] => (None, columns),
-        [rows, columns] => (Some(rows), columns),
+        [columns] => (None, reading(columns)),
+        [rows, columns] => (Some(reading(rows)), reading(columns)),
         other => return Err(Error::Rank(other.len())),
     };
     let panel = Panel {
         spec,
-        padded: (axes.0.map_or(1, Axis::padded_input), axes.1.padded_input()),
+        padded: (axes.0.map_or(1, |axis| axis.padded), axes.1.padded),
         axes,
         unread: unread_positions(spec),
     };
     let slices = spec.batch() * spec.in_channels();
     let drawn = slices.min(limits.slices);
     let header = 3 * LINE;
-    let legend = 3 * LINE + usize::from(drawn < slices) * LINE;
+    let legend = 4 * LINE + usize::from(drawn < slices) * LINE;
     let width = (2 * MARGIN + panel.width()).max(720);
     let height = MARGIN + header + drawn * (panel.height() + MARGIN) + legend;
     let mut out = String::new();
@@ -337,15 +396,21 @@ pub fn render(spec: &Spec, limits: Limits) -> Result<String, Error> {
          .input { fill: #ffffff; stroke: #444444; }\n\
          .unread.remainder { fill: #f6c3bd; }\n\
          .unread.gap { fill: #fbe3a4; }\n\
+         .unread.cropped { fill: #d9c8f0; }\n\
          .padding { fill: #eeeeee; stroke: #999999; stroke-dasharray: 4 3; }\n\
          .window { fill: none; stroke-width: 2; }\n\
          .label { text-anchor: middle; }\n\
          .title { font-weight: bold; }\n\
          </style>\n",
     );
+    let construction = if spec.transposed() {
+        ", the input dilated by the stride and padded (a transposed layer)"
+    } else {
+        ""
+    };
     let _ = writeln!(
         out,
-        r#"<text class="title" x="{MARGIN}" y="{}">convsym: which inputs each output reads</text>"#,
+        r#"<text class="title" x="{MARGIN}" y="{}">convsym: which inputs each output reads{construction}</text>"#,
         MARGIN + 4,
     );
     let _ = writeln!(
@@ -383,6 +448,10 @@ pub fn render(spec: &Spec, limits: Limits) -> Result<String, Error> {
             "input unread gap",
             "never read: between the taps the stride and dilation reach",
         ),
+        (
+            "input unread cropped",
+            "reaches no output: pad crops where it scatters (transposed)",
+        ),
     ];
     for (i, (class, words)) in key.iter().enumerate() {
         let y = top + i * LINE;
@@ -400,6 +469,52 @@ pub fn render(spec: &Spec, limits: Limits) -> Result<String, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The cells under each output's window hold exactly the inputs of its equation, on
+    /// transposed layers of 1 and 2 axes with stride, dilation, cropping and output padding.
+    #[test]
+    fn a_transposed_layers_windows_cover_its_equations_inputs() {
+        use crate::symbolic::derive;
+        use alloc::collections::BTreeSet;
+        for text in [
+            "in=(3,) k=3 stride=2 pad=1 output_padding=1 transposed",
+            "in=(4,) k=2 stride=3 dilation=2 pad=((3,1),) transposed",
+            "in=(3,) k=2 dilation=3 output_padding=2 transposed",
+            "in=(3,2) k=(2,3) stride=(2,1) pad=((0,1),(2,0)) output_padding=(1,0) transposed",
+        ] {
+            let spec = Spec::parse(text).unwrap();
+            let reading = |axis| Reading::new(axis, true);
+            let axes = match spec.axes() {
+                [columns] => (None, reading(columns)),
+                [rows, columns] => (Some(reading(rows)), reading(columns)),
+                _ => unreachable!(),
+            };
+            let panel = Panel {
+                spec: &spec,
+                padded: (axes.0.map_or(1, |axis| axis.padded), axes.1.padded),
+                axes,
+                unread: unread_positions(&spec),
+            };
+            let columns = panel.outputs().1;
+            for equation in derive::forward(&spec) {
+                let output = equation.lhs.index;
+                let drawn: BTreeSet<usize> = panel
+                    .taps((output / columns, output % columns))
+                    .into_iter()
+                    .filter_map(|(row, column)| panel.element(row, column))
+                    .collect();
+                let read: BTreeSet<usize> = equation
+                    .rhs
+                    .terms()
+                    .iter()
+                    .flat_map(crate::symbolic::expr::Term::factors)
+                    .filter(|factor| factor.tensor == Tensor::Input)
+                    .map(|factor| factor.index)
+                    .collect();
+                assert_eq!(drawn, read, "{text}: z{}", output + 1);
+            }
+        }
+    }
 
     #[test]
     fn three_axes_are_refused() {

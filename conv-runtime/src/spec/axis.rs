@@ -35,7 +35,9 @@ pub struct Axis {
     pub(super) dilation: usize,
     pub(super) pad_before: usize,
     pub(super) pad_after: usize,
+    pub(super) output_padding: usize,
     pub(super) output: usize,
+    pub(super) transposed: bool,
 }
 
 /// Why an input position is never read by the forward pass.
@@ -45,6 +47,9 @@ pub enum Unread {
     Remainder,
     /// It falls between the taps the stride and the dilation reach.
     Gap,
+    /// A transposed layer's input position whose every tap scatters into the ends of the
+    /// output that `pad` crops.
+    Cropped,
 }
 
 impl Axis {
@@ -72,6 +77,10 @@ impl Axis {
     pub fn pad_after(&self) -> usize {
         self.pad_after
     }
+    /// Positions a transposed layer adds at the end of its output (0 for an ordinary layer).
+    pub fn output_padding(&self) -> usize {
+        self.output_padding
+    }
     /// The output size.
     pub fn output(&self) -> usize {
         self.output
@@ -84,8 +93,12 @@ impl Axis {
     pub fn padded_input(&self) -> usize {
         self.input + self.pad_before + self.pad_after
     }
-    /// `r`: how many positions at the end of the padded input no window reaches.
+    /// `r`: how many positions at the end of the padded input no window reaches; 0 on a
+    /// transposed layer's axis, which has no windows over its input.
     pub fn remainder(&self) -> usize {
+        if self.transposed {
+            return 0;
+        }
         (self.padded_input() - self.effective_kernel()) % self.stride
     }
 
@@ -106,8 +119,12 @@ impl Axis {
             .filter(|&output| output < self.output)
     }
 
-    /// Why no window reads input `position`, or `None` if one does.
+    /// Why no window reads input `position`, or `None` if one does; on a transposed layer's
+    /// axis, [`Unread::Cropped`] if no tap scatters it into the output.
     pub fn why_unread(&self, position: usize) -> Option<Unread> {
+        if self.transposed {
+            return (!self.scatters_into_output(position)).then_some(Unread::Cropped);
+        }
         if (0..self.kernel).any(|tap| self.target(position, tap).is_some()) {
             return None;
         }
@@ -117,6 +134,17 @@ impl Axis {
         } else {
             Unread::Gap
         })
+    }
+
+    /// Whether some tap `q` of a transposed layer's axis sends input `position` to an output,
+    /// `0 ≤ position·s + q·d − pad_lo < out`: whether a multiple of `d` up to `d·(k − 1)`
+    /// lies in `[pad_lo − position·s, pad_lo − position·s + out − 1]`.
+    fn scatters_into_output(&self, position: usize) -> bool {
+        let wide = |size: usize| i128::try_from(size).unwrap_or(i128::MAX);
+        let low = wide(self.pad_before) - wide(position) * wide(self.stride);
+        let high = (low + wide(self.output) - 1).min(wide(self.dilation) * wide(self.kernel - 1));
+        let low = low.max(0);
+        high >= low && high.div_euclid(wide(self.dilation)) * wide(self.dilation) >= low
     }
 
     /// The input positions no window reads, each with the reason.

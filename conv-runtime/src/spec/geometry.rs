@@ -81,6 +81,10 @@ impl Spec {
     /// at most all of its taps, so the count is at most the output's elements times the
     /// weight's, below 2^128 since each fits `usize` (the saturation never happens).
     pub fn multiply_adds(&self) -> u128 {
+        if self.transposed() {
+            // The products of the ordinary layer of the same connections, one for one.
+            return self.connections().multiply_adds();
+        }
         let wide = |size: usize| size as u128;
         let per_position = self.axes().iter().fold(1u128, |product, axis| {
             let pairs: usize = axis

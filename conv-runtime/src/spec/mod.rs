@@ -15,7 +15,8 @@
 //! - `error`: [`Error`], a message with the span it is about;
 //! - `axis` and `geometry`: one axis's sizes, which positions its windows read, and the
 //!   index ranges loop kernels take from them;
-//! - `unread`: the input elements no window reads, per axis and reason.
+//! - `unread`: the input elements no window reads, per axis and reason;
+//! - `dual`: the ordinary layer a transposed layer transposes.
 //!
 //! Nothing here depends on the rest of the crate: the symbolic core, the renderers, the
 //! explanation and the check all start from a [`Spec`].
@@ -23,6 +24,7 @@
 pub mod parse;
 
 mod axis;
+mod dual;
 mod error;
 mod geometry;
 mod suggest;
@@ -50,6 +52,7 @@ pub struct Spec {
     groups: usize,
     batch: usize,
     bias: bool,
+    transposed: bool,
     padding: Padding,
 }
 
@@ -101,6 +104,12 @@ impl Spec {
     pub fn bias(&self) -> bool {
         self.bias
     }
+    /// Whether the layer is a transposed convolution (PyTorch's `ConvTranspose`): each input
+    /// element scatters through the kernel, `z[n, o, i·s + q·d − pad_lo] += x[n, c, i] ·
+    /// w[c, o', q]`, and `pad` crops the output instead of padding the input.
+    pub fn transposed(&self) -> bool {
+        self.transposed
+    }
     /// How the padding was asked for.
     pub fn padding(&self) -> Padding {
         self.padding
@@ -122,12 +131,15 @@ impl Spec {
     pub fn input_shape(&self) -> Vec<usize> {
         self.shape([self.batch, self.in_channels], Axis::input)
     }
-    /// The weight's shape, `[cout, cin/groups, k…]`.
+    /// The weight's shape: `[cout, cin/groups, k…]`, or `[cin, cout/groups, k…]` for a
+    /// transposed layer (PyTorch's layouts).
     pub fn weight_shape(&self) -> Vec<usize> {
-        self.shape(
-            [self.out_channels, self.in_channels_per_group()],
-            Axis::kernel,
-        )
+        let leading = if self.transposed {
+            [self.in_channels, self.out_channels_per_group()]
+        } else {
+            [self.out_channels, self.in_channels_per_group()]
+        };
+        self.shape(leading, Axis::kernel)
     }
     /// The output's shape, `[batch, cout, out…]`.
     pub fn output_shape(&self) -> Vec<usize> {
@@ -201,6 +213,13 @@ impl fmt::Display for Spec {
         )?;
         if self.bias {
             f.write_str(" bias")?;
+        }
+        if self.transposed {
+            write!(
+                f,
+                " transposed output_padding={}",
+                tuple(Axis::output_padding)
+            )?;
         }
         Ok(())
     }

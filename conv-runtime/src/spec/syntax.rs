@@ -6,8 +6,19 @@ use alloc::vec::Vec;
 use core::fmt;
 
 /// The keys a specification accepts, in the order they are documented.
-pub const KEYS: [&str; 10] = [
-    "in", "k", "stride", "pad", "dilation", "cin", "cout", "groups", "bias", "batch",
+pub const KEYS: [&str; 12] = [
+    "in",
+    "k",
+    "stride",
+    "pad",
+    "dilation",
+    "cin",
+    "cout",
+    "groups",
+    "bias",
+    "batch",
+    "transposed",
+    "output_padding",
 ];
 
 /// How deep a value's tuples may nest. No key takes more than two levels

@@ -197,3 +197,155 @@ fn unread_inputs_follow_each_axis() {
     assert!(spec.unread_inputs(0, Unread::Gap).next().is_some());
     assert_eq!(spec.unread_inputs(2, Unread::Gap).count(), 0);
 }
+
+/// `out = (in − 1)·s − pad_lo − pad_hi + d·(k − 1) + output_padding + 1`, worked by hand
+/// for each layer, and the weight laid out `[cin][cout/groups][k…]`.
+#[test]
+fn transposed_sizes() {
+    let outputs = |text: &str| -> Vec<usize> {
+        let spec = Spec::parse(text).unwrap();
+        spec.axes().iter().map(Axis::output).collect()
+    };
+    // 4·2 + 2 + 1.
+    assert_eq!(outputs("in=(5,) k=3 stride=2 transposed"), [11]);
+    // 3·2 − 2 + 3 + 1: the DCGAN step doubles the size.
+    assert_eq!(outputs("in=4 k=4 stride=2 pad=1 transposed"), [8, 8]);
+    // 2·2 − 2 + 2 + 1 + 1.
+    assert_eq!(
+        outputs("in=(3,) k=3 stride=2 pad=1 output_padding=1 transposed=true"),
+        [6]
+    );
+    // 2·1 + 3 + 2 + 1, an output padding past the stride but under the dilation.
+    assert_eq!(
+        outputs("in=(3,) k=2 dilation=3 output_padding=2 transposed"),
+        [8]
+    );
+    // 5·3 − (1 + 4) + 2 + 1 + 1 on the first axis, 1·1 − (1 + 1) + 1 + 0 + 1 on the second.
+    assert_eq!(
+        outputs("in=(6,2) k=(3,2) stride=(3,1) pad=((1,4),1) output_padding=(1,0) transposed"),
+        [14, 1]
+    );
+    let spec = Spec::parse("in=(5,) k=3 cin=4 cout=6 groups=2 batch=2 transposed").unwrap();
+    assert!(spec.transposed());
+    assert_eq!(spec.input_shape(), [2, 4, 5]);
+    assert_eq!(spec.weight_shape(), [4, 3, 3]);
+    assert_eq!(spec.output_shape(), [2, 6, 7]);
+    assert!(
+        !Spec::parse("in=5 k=3 transposed=false")
+            .unwrap()
+            .transposed()
+    );
+}
+
+#[test]
+fn transposed_layers_print_back_equal() {
+    for text in [
+        "in=(6,2) k=(3,2) stride=(3,1) pad=((1,4),1) output_padding=(1,0) transposed",
+        "in=5 k=3 cin=4 cout=6 groups=2 bias transposed",
+        "in=(3,) k=2 dilation=3 output_padding=2 transposed",
+    ] {
+        let spec = Spec::parse(text).unwrap();
+        assert_eq!(Spec::parse(&spec.to_string()).unwrap(), spec, "{text}");
+    }
+}
+
+/// The dual is the ordinary layer written out by hand; past the stride, `output_padding`
+/// gives it `⌊output_padding / stride⌋` more outputs than the transposed layer has inputs.
+#[test]
+fn the_dual_is_the_ordinary_layer_transposed() {
+    let dual = |text: &str| Spec::parse(text).unwrap().dual();
+    assert_eq!(
+        dual("in=(3,) k=3 stride=2 pad=1 output_padding=1 cin=2 cout=4 bias transposed"),
+        Some(Spec::parse("in=(6,) k=3 stride=2 pad=1 cin=4 cout=2").unwrap())
+    );
+    assert_eq!(
+        dual("in=(5,4) k=(4,3) stride=2 pad=((1,2),0) cin=6 cout=4 groups=2 batch=3 transposed"),
+        Some(
+            Spec::parse("in=(9,9) k=(4,3) stride=2 pad=((1,2),0) cin=4 cout=6 groups=2 batch=3")
+                .unwrap()
+        )
+    );
+    let wide = dual("in=(3,) k=2 dilation=3 output_padding=2 transposed").unwrap();
+    assert_eq!(wide, Spec::parse("in=(8,) k=2 dilation=3").unwrap());
+    assert_eq!(wide.axes()[0].output(), 3 + 2);
+    assert_eq!(dual("in=5 k=3"), None);
+}
+
+#[test]
+fn transposed_errors_name_the_key_and_the_value() {
+    // (specification, every error's message and the text its span covers)
+    let table: [(&str, &[(&str, &str)]); 6] = [
+        (
+            "in=5 k=3 output_padding=1",
+            &[(
+                "`output_padding` (1) needs `transposed`: only a transposed layer pads its output",
+                "1",
+            )],
+        ),
+        (
+            "in=(5,5) k=3 stride=(2,3) output_padding=(1,3) transposed",
+            &[(
+                "`output_padding` (3) must be smaller than `stride` (3) or `dilation` (1) on axis 2",
+                "3",
+            )],
+        ),
+        (
+            "in=(2,) k=3 stride=2 pad=((2,3),) transposed",
+            &[(
+                "`pad` (2, 3) leaves no output on axis 1: the transposed layer's output has 5 positions before `pad` crops it",
+                "(2,3)",
+            )],
+        ),
+        (
+            "in=5 k=3 pad=same transposed",
+            &[(
+                "`pad` (same) is not defined for a transposed layer (PyTorch's `ConvTranspose` has no padding words); give the amounts, e.g. `pad = 1`",
+                "same",
+            )],
+        ),
+        (
+            "in=5 k=3 transposed=yes",
+            &[("`transposed` (yes) must be `true` or `false`", "yes")],
+        ),
+        (
+            "in=(5,) k=3 output_padding=-1 transposed",
+            &[("`output_padding` (-1) must be zero or positive", "-1")],
+        ),
+    ];
+    for (text, expected) in table {
+        let found = errors(text);
+        let expected: Vec<(String, Option<&str>)> = expected
+            .iter()
+            .map(|&(message, span)| (message.to_string(), Some(span)))
+            .collect();
+        assert_eq!(found, expected, "{text}");
+    }
+}
+
+/// A transposed layer's input is unread exactly when every tap scatters it outside the
+/// output, counted tap by tap.
+#[test]
+fn transposed_inputs_are_unread_where_the_padding_crops_them() {
+    for text in [
+        "in=(4,) k=1 stride=2 pad=((2,3),) transposed",
+        "in=(6,) k=2 stride=3 dilation=2 pad=((5,6),) transposed",
+        "in=(5,) k=3 stride=1 pad=((3,3),) transposed",
+        "in=(3,) k=2 dilation=3 output_padding=2 pad=((0,6),) transposed",
+    ] {
+        let spec = Spec::parse(text).unwrap();
+        let axis = spec.axes()[0];
+        let unread: Vec<(usize, Unread)> = axis.unread().collect();
+        let cropped: Vec<(usize, Unread)> = (0..axis.input())
+            .filter(|&i| {
+                (0..axis.kernel()).all(|q| {
+                    let target =
+                        (i * axis.stride() + q * axis.dilation()).checked_sub(axis.pad_before());
+                    target.is_none_or(|t| t >= axis.output())
+                })
+            })
+            .map(|i| (i, Unread::Cropped))
+            .collect();
+        assert!(!cropped.is_empty(), "{text}");
+        assert_eq!(unread, cropped, "{text}");
+    }
+}

@@ -64,7 +64,9 @@ impl<'a, S: Clone> Validation<'a, S> {
         let out_channels = self.count("cout");
         let groups = self.count("groups");
         let batch = self.count("batch");
-        let bias = self.bias();
+        let bias = self.flag("bias");
+        let transposed = self.flag("transposed");
+        let output_padding = self.per_axis("output_padding", rank, Some(0), 0);
         let (
             Some(input),
             Some(kernel),
@@ -76,6 +78,8 @@ impl<'a, S: Clone> Validation<'a, S> {
             Some(groups),
             Some(batch),
             Some(bias),
+            Some(transposed),
+            Some(output_padding),
         ) = (
             input,
             kernel,
@@ -87,10 +91,15 @@ impl<'a, S: Clone> Validation<'a, S> {
             groups,
             batch,
             bias,
+            transposed,
+            output_padding,
         )
         else {
             return Err(self.errors);
         };
+        if !self.transposition_fits(transposed, &padding) {
+            return Err(self.errors);
+        }
 
         for (channels, key) in [(in_channels, "cin"), (out_channels, "cout")] {
             if channels % groups != 0 {
@@ -107,11 +116,17 @@ impl<'a, S: Clone> Validation<'a, S> {
                 PadRequest::Mode(_) => None,
             };
             // A square `in = 5` gives two identical axes: one error says it for both.
-            let key = (input, kernel, stride, dilation, pads);
+            let key = (input, kernel, stride, dilation, pads, output_padding[index]);
             if failed.contains(&key) {
                 continue;
             }
-            match self.axis(index, input, kernel, stride, dilation, &padding) {
+            let resolved = if transposed {
+                let geometry = (kernel, stride, dilation, output_padding[index]);
+                self.transposed_axis(index, input, geometry, pads.unwrap_or_default())
+            } else {
+                self.axis(index, input, kernel, stride, dilation, &padding)
+            };
+            match resolved {
                 Some(resolved) => axes.push(resolved),
                 None => failed.push(key),
             }
@@ -126,6 +141,7 @@ impl<'a, S: Clone> Validation<'a, S> {
             groups,
             batch,
             bias,
+            transposed,
             padding: match padding {
                 PadRequest::Explicit(_) => Padding::Explicit,
                 PadRequest::Mode(mode) => mode,
@@ -150,16 +166,7 @@ impl<'a, S: Clone> Validation<'a, S> {
         padding: &PadRequest,
     ) -> Option<Axis> {
         let number = index + 1;
-        let Some(effective) = (kernel - 1)
-            .checked_mul(dilation)
-            .and_then(|span| span.checked_add(1))
-        else {
-            let message = format!(
-                "`k` ({kernel}) with `dilation` ({dilation}) spans more positions than fit in memory on axis {number}"
-            );
-            self.error_at("dilation", Some(index), message);
-            return None;
-        };
+        let effective = self.effective_kernel(index, kernel, dilation)?;
         let (pad_before, pad_after) = match padding {
             PadRequest::Explicit(pads) => pads[index],
             PadRequest::Mode(Padding::Valid) => (0, 0),
@@ -201,8 +208,106 @@ impl<'a, S: Clone> Validation<'a, S> {
             dilation,
             pad_before,
             pad_after,
+            output_padding: 0,
             output: (padded - effective) / stride + 1,
+            transposed: false,
         })
+    }
+
+    /// Resolves and checks one axis of a transposed layer, whose output is
+    /// `(in − 1)·s + d·(k − 1) + output_padding + 1` positions before `pad` crops both ends;
+    /// `None` after recording why it is invalid.
+    fn transposed_axis(
+        &mut self,
+        index: usize,
+        input: usize,
+        (kernel, stride, dilation, output_padding): (usize, usize, usize, usize),
+        (pad_before, pad_after): (usize, usize),
+    ) -> Option<Axis> {
+        let number = index + 1;
+        let effective = self.effective_kernel(index, kernel, dilation)?;
+        if output_padding >= stride && output_padding >= dilation {
+            let message = format!(
+                "`output_padding` ({output_padding}) must be smaller than `stride` ({stride}) or `dilation` ({dilation}) on axis {number}"
+            );
+            self.error_at("output_padding", Some(index), message);
+            return None;
+        }
+        let Some(uncropped) = (input - 1)
+            .checked_mul(stride)
+            .and_then(|reach| reach.checked_add(effective))
+            .and_then(|reach| reach.checked_add(output_padding))
+        else {
+            let message = format!(
+                "`in` ({input}) with `stride` ({stride}) makes the output overflow on axis {number}"
+            );
+            self.error_at("in", Some(index), message);
+            return None;
+        };
+        let output = pad_before
+            .checked_add(pad_after)
+            .and_then(|crop| uncropped.checked_sub(crop))
+            .filter(|&output| output >= 1);
+        let Some(output) = output else {
+            let message = format!(
+                "`pad` ({pad_before}, {pad_after}) leaves no output on axis {number}: the transposed layer's output has {uncropped} positions before `pad` crops it"
+            );
+            self.error_at("pad", Some(index), message);
+            return None;
+        };
+        Some(Axis {
+            input,
+            kernel,
+            stride,
+            dilation,
+            pad_before,
+            pad_after,
+            output_padding,
+            output,
+            transposed: true,
+        })
+    }
+
+    /// `d·(k − 1) + 1`, the span of the dilated kernel; `None` after recording that it
+    /// overflows.
+    fn effective_kernel(&mut self, index: usize, kernel: usize, dilation: usize) -> Option<usize> {
+        let effective = (kernel - 1)
+            .checked_mul(dilation)
+            .and_then(|span| span.checked_add(1));
+        if effective.is_none() {
+            let message = format!(
+                "`k` ({kernel}) with `dilation` ({dilation}) spans more positions than fit in memory on axis {}",
+                index + 1
+            );
+            self.error_at("dilation", Some(index), message);
+        }
+        effective
+    }
+
+    /// Whether the keys that only a transposed layer takes, or that it refuses, fit the
+    /// layer: `output_padding` needs `transposed`, and PyTorch defines no padding words for a
+    /// transposed layer. Records an error for each that does not.
+    fn transposition_fits(&mut self, transposed: bool, padding: &PadRequest) -> bool {
+        let mut fits = true;
+        if let (false, Some(argument)) = (transposed, self.found.get("output_padding")) {
+            let value = argument.value.as_ref();
+            let written = value.map(ToString::to_string).unwrap_or_default();
+            let message = format!(
+                "`output_padding` ({written}) needs `transposed`: only a transposed layer pads its output"
+            );
+            let span = value.map_or_else(|| argument.key_span.clone(), Value::span);
+            self.errors.push(Error::at(span, message));
+            fits = false;
+        }
+        if let (true, PadRequest::Mode(mode)) = (transposed, padding) {
+            let word = mode.word().unwrap_or_default();
+            let message = format!(
+                "`pad` ({word}) is not defined for a transposed layer (PyTorch's `ConvTranspose` has no padding words); give the amounts, e.g. `pad = 1`"
+            );
+            self.error_at("pad", None, message);
+            fits = false;
+        }
+        fits
     }
 
     /// Every tensor's element count must fit in `usize`, so that flat indices never overflow.
@@ -399,8 +504,9 @@ impl<'a, S: Clone> Validation<'a, S> {
         }
     }
 
-    fn bias(&mut self) -> Option<bool> {
-        let Some(argument) = self.found.get("bias").copied() else {
+    /// A flag such as `bias`: absent is false, bare is true, or `= true | false`.
+    fn flag(&mut self, key: &str) -> Option<bool> {
+        let Some(argument) = self.found.get(key).copied() else {
             return Some(false);
         };
         match &argument.value {
@@ -408,7 +514,7 @@ impl<'a, S: Clone> Validation<'a, S> {
             Some(Value::Word { word, .. }) if word == "true" => Some(true),
             Some(Value::Word { word, .. }) if word == "false" => Some(false),
             Some(value) => {
-                let message = format!("`bias` ({value:#}) must be `true` or `false`");
+                let message = format!("`{key}` ({value:#}) must be `true` or `false`");
                 self.errors.push(Error::at(value.span(), message));
                 None
             }

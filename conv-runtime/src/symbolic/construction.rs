@@ -6,6 +6,17 @@
 //! - input gradient: the dilated δ, padded by `(k_eff − 1 − pad_lo, k_eff − 1 − pad_hi + r)`,
 //!   correlated with the kernel rotated by 180° at kernel dilation `d`, stride 1.
 //!
+//! A transposed layer's forward pass is the seed's construction itself, and its gradients
+//! are plain correlations of δ:
+//!
+//! - forward pass: the input dilated by the stride, padded by
+//!   `(k_eff − 1 − pad_lo, k_eff − 1 − pad_hi + output_padding)`, correlated with the kernel
+//!   rotated by 180° (channel roles swapped) at kernel dilation `d`, stride 1;
+//! - input gradient: δ, padded by `(pad_lo, pad_hi − output_padding)`, correlated with the
+//!   kernel at dilation `d` and stride `s`;
+//! - weight gradient: the same padded δ correlated with the input dilated by the stride,
+//!   at window stride `d`.
+//!
 //! Tests hold these equations against the chain rule's, term for term.
 
 use alloc::vec::Vec;
@@ -75,8 +86,126 @@ pub fn delta_padding(spec: &Spec) -> Vec<(isize, isize)> {
     })
 }
 
+/// Per axis, how a transposed layer's forward pass pads its dilated input:
+/// `(k_eff − 1 − pad_lo, k_eff − 1 − pad_hi + output_padding)`.
+pub fn transposed_input_padding(spec: &Spec) -> Vec<(isize, isize)> {
+    per_axis(spec, |a| {
+        let reach = signed(a.effective_kernel()) - 1;
+        (
+            reach - signed(a.pad_before()),
+            reach - signed(a.pad_after()) + signed(a.output_padding()),
+        )
+    })
+}
+
+/// Per axis, how a transposed layer's gradients pad δ: `(pad_lo, pad_hi − output_padding)`,
+/// which leaves `(in − 1)·s + k_eff` positions, the span the input's scatter covers.
+pub fn transposed_delta_padding(spec: &Spec) -> Vec<(isize, isize)> {
+    per_axis(spec, |a| {
+        (
+            signed(a.pad_before()),
+            signed(a.pad_after()) - signed(a.output_padding()),
+        )
+    })
+}
+
+/// The forward pass by the construction, one equation per output element in layout order:
+/// for a transposed layer only (an ordinary layer's forward pass is its definition).
+pub fn forward(spec: &Spec) -> Option<Vec<Equation>> {
+    if !spec.transposed() {
+        return None;
+    }
+    let (input, weight) = (spec.input_shape(), spec.weight_shape());
+    let strides = per_axis(spec, Axis::stride);
+    let dilations = per_axis(spec, Axis::dilation);
+    let padding = transposed_input_padding(spec);
+    let ones = alloc::vec![1; spec.axes().len()];
+    let (groups_in, groups_out) = (spec.in_channels_per_group(), spec.out_channels_per_group());
+    let mut grids = Vec::new();
+    for batch in 0..spec.batch() {
+        for out_channel in 0..spec.out_channels() {
+            let group = spec.group_of_output(out_channel);
+            let sum = (group * groups_in..(group + 1) * groups_in)
+                .map(|channel| {
+                    let x = slice(Tensor::Input, &input, batch, channel)
+                        .dilate(&strides)
+                        .pad(&padding);
+                    let kernel =
+                        slice(Tensor::Weight, &weight, channel, out_channel % groups_out).rotate();
+                    x.correlate(&kernel, &dilations, &ones)
+                })
+                .reduce(Grid::plus)
+                .map(|sum| {
+                    if !spec.bias() {
+                        return sum;
+                    }
+                    let bias = Expr::variable(Variable::new(Tensor::Bias, out_channel));
+                    let shape = sum.shape().to_vec();
+                    sum.plus(Grid::from_fn(&shape, |_| bias.clone()))
+                });
+            grids.extend(sum);
+        }
+    }
+    Some(equations(Tensor::Output, grids))
+}
+
+/// A transposed layer's input gradient: `dx[n, c]` is the sum over the group's output
+/// channels `o` of δ[n, o], padded, correlated with `w[c, o']` at stride `s`.
+fn transposed_grad_input(spec: &Spec) -> Vec<Equation> {
+    let (weight, output) = (spec.weight_shape(), spec.output_shape());
+    let strides = per_axis(spec, Axis::stride);
+    let dilations = per_axis(spec, Axis::dilation);
+    let padding = transposed_delta_padding(spec);
+    let groups_out = spec.out_channels_per_group();
+    let mut grids = Vec::new();
+    for batch in 0..spec.batch() {
+        for channel in 0..spec.in_channels() {
+            let group = channel / spec.in_channels_per_group();
+            let sum = (group * groups_out..(group + 1) * groups_out)
+                .map(|out_channel| {
+                    let delta = slice(Tensor::Delta, &output, batch, out_channel).pad(&padding);
+                    let kernel = slice(Tensor::Weight, &weight, channel, out_channel % groups_out);
+                    delta.correlate(&kernel, &dilations, &strides)
+                })
+                .reduce(Grid::plus);
+            grids.extend(sum);
+        }
+    }
+    equations(Tensor::GradInput, grids)
+}
+
+/// A transposed layer's weight gradient: `dw[c, o']` is the sum over the batch of δ[n, o],
+/// padded, correlated with the input dilated by the stride, at window stride `d`.
+fn transposed_grad_weight(spec: &Spec) -> Vec<Equation> {
+    let (input, output) = (spec.input_shape(), spec.output_shape());
+    let strides = per_axis(spec, Axis::stride);
+    let dilations = per_axis(spec, Axis::dilation);
+    let padding = transposed_delta_padding(spec);
+    let ones = alloc::vec![1; spec.axes().len()];
+    let groups_out = spec.out_channels_per_group();
+    let grids = (0..spec.in_channels()).flat_map(|channel| {
+        let group = channel / spec.in_channels_per_group();
+        let (input, output, strides, dilations, padding, ones) =
+            (&input, &output, &strides, &dilations, &padding, &ones);
+        (0..groups_out).filter_map(move |out_in_group| {
+            let out_channel = group * groups_out + out_in_group;
+            (0..spec.batch())
+                .map(|batch| {
+                    let delta = slice(Tensor::Delta, output, batch, out_channel).pad(padding);
+                    let x = slice(Tensor::Input, input, batch, channel).dilate(strides);
+                    delta.correlate(&x, ones, dilations)
+                })
+                .reduce(Grid::plus)
+        })
+    });
+    equations(Tensor::GradWeight, grids)
+}
+
 /// The weight gradient, one equation per weight element in layout order.
 pub fn grad_weight(spec: &Spec) -> Vec<Equation> {
+    if spec.transposed() {
+        return transposed_grad_weight(spec);
+    }
     let (input, output) = (spec.input_shape(), spec.output_shape());
     let strides = per_axis(spec, Axis::stride);
     let dilations = per_axis(spec, Axis::dilation);
@@ -103,6 +232,9 @@ pub fn grad_weight(spec: &Spec) -> Vec<Equation> {
 
 /// The input gradient, one equation per input element in layout order.
 pub fn grad_input(spec: &Spec) -> Vec<Equation> {
+    if spec.transposed() {
+        return transposed_grad_input(spec);
+    }
     let (weight, output) = (spec.weight_shape(), spec.output_shape());
     let strides = per_axis(spec, Axis::stride);
     let dilations = per_axis(spec, Axis::dilation);

@@ -1,10 +1,15 @@
 //! The equations of a layer by the chain rule, read straight off the index map
 //! `z[n, o, p] ← w[o, c', q] · x[n, c, p·s + q·d − pad_lo]`.
 //!
+//! A transposed layer's connections are those of an ordinary layer read backwards (see
+//! [`Spec::dual`]): its forward equations are that layer's input gradient, its input
+//! gradient that layer's forward equations, with `x` and `δ` swapped.
+//!
 //! Each section is a stream: equations are built one at a time as the iterator is
 //! advanced, so a layer with tens of millions of terms starts printing at once and never
 //! holds more than one equation in memory.
 
+use alloc::borrow::Cow;
 use alloc::vec::Vec;
 
 use super::expr::{Equation, Expr, Tensor, Term, Variable};
@@ -46,6 +51,9 @@ impl Section {
     /// The most terms one of the section's equations can have for `spec`, from the shapes
     /// alone (saturated at `usize::MAX`).
     pub fn max_terms(self, spec: &Spec) -> usize {
+        if spec.transposed() && self != Section::GradBias {
+            return self.on_connections(spec, Section::max_terms);
+        }
         let product = |sizes: &mut dyn Iterator<Item = usize>| sizes.fold(1, usize::saturating_mul);
         let taps = product(&mut spec.axes().iter().map(Axis::kernel));
         let positions = product(&mut spec.axes().iter().map(Axis::output));
@@ -65,6 +73,9 @@ impl Section {
     pub fn terms(self, spec: &Spec, flat: usize) -> usize {
         if flat >= self.len(spec) {
             return 0;
+        }
+        if spec.transposed() && self != Section::GradBias {
+            return self.on_connections(spec, |section, map| section.terms(map, flat));
         }
         let axes = spec.axes();
         let product =
@@ -104,6 +115,20 @@ impl Section {
                 spec.batch().saturating_mul(positions)
             }
             Section::GradBias => self.max_terms(spec),
+        }
+    }
+
+    /// A count for a transposed layer, from `count` on the ordinary layer of the same
+    /// connections: its forward and input-gradient sections swap, and the forward equations
+    /// gain the bias.
+    fn on_connections(self, spec: &Spec, count: impl Fn(Section, &Spec) -> usize) -> usize {
+        let map = spec.connections();
+        match self {
+            Section::Forward => {
+                count(Section::GradInput, &map).saturating_add(usize::from(spec.bias()))
+            }
+            Section::GradInput => count(Section::Forward, &map),
+            Section::GradWeight | Section::GradBias => count(self, &map),
         }
     }
 
@@ -183,31 +208,51 @@ impl Iterator for Equations<'_> {
 
 impl ExactSizeIterator for Equations<'_> {}
 
-/// The layer's layouts, computed once per stream.
+/// The ordinary layer whose index map the equations read (the layer itself, or a
+/// transposed layer's connections) and its layouts, computed once per stream.
 #[derive(Clone, Debug)]
 struct Deriver<'a> {
-    spec: &'a Spec,
+    spec: Cow<'a, Spec>,
+    transposed: bool,
+    bias: bool,
     input: Layout,
     weight: Layout,
     output: Layout,
 }
 
 impl<'a> Deriver<'a> {
-    fn new(spec: &'a Spec) -> Self {
+    fn new(layer: &'a Spec) -> Self {
+        let spec = if layer.transposed() {
+            Cow::Owned(layer.connections())
+        } else {
+            Cow::Borrowed(layer)
+        };
         Deriver {
-            spec,
             input: Layout::new(&spec.input_shape()),
             weight: Layout::new(&spec.weight_shape()),
             output: Layout::new(&spec.output_shape()),
+            transposed: layer.transposed(),
+            bias: layer.bias(),
+            spec,
         }
     }
 
     fn equation(&self, section: Section, flat: usize) -> Equation {
-        let rhs = match section {
-            Section::Forward => self.forward(flat),
-            Section::GradInput => self.grad_input(flat),
-            Section::GradWeight => self.grad_weight(flat),
-            Section::GradBias => self.grad_bias(flat),
+        let rhs = match (self.transposed, section) {
+            (false, Section::Forward) => self.forward(flat),
+            (false, Section::GradInput) => self.grad_input(flat),
+            (false, Section::GradWeight) => self.grad_weight(flat),
+            (false, Section::GradBias) => self.grad_bias(&self.output, flat),
+            // The transposed layer's output is the connections' input.
+            (true, Section::Forward) => {
+                let [_, out_channel, ..] = self.input.unravel(flat);
+                let bias = Variable::new(Tensor::Bias, out_channel);
+                let bias = self.bias.then(|| Term::new(1, [bias]));
+                swap_input_and_delta(&self.grad_input(flat), bias)
+            }
+            (true, Section::GradInput) => swap_input_and_delta(&self.forward(flat), None),
+            (true, Section::GradWeight) => swap_input_and_delta(&self.grad_weight(flat), None),
+            (true, Section::GradBias) => self.grad_bias(&self.input, flat),
         };
         Equation {
             lhs: Variable::new(section.tensor(), flat),
@@ -229,7 +274,7 @@ impl<'a> Deriver<'a> {
 
     /// `z[n, o, p] = Σ_{c', q} w[o, c', q] · x[n, c, p·s + q·d − pad_lo] (+ b[o])`.
     fn forward(&self, flat: usize) -> Expr {
-        let spec = self.spec;
+        let spec = &*self.spec;
         let [batch, out_channel, position @ ..] = self.output.unravel(flat);
         let group = spec.group_of_output(out_channel);
         let mut terms = Vec::new();
@@ -266,7 +311,7 @@ impl<'a> Deriver<'a> {
     /// `dx[n, c, i] = Σ δ[n, o, p] · w[o, c', q]` over every `(o, q, p)` with
     /// `p·s + q·d − pad_lo = i`.
     fn grad_input(&self, flat: usize) -> Expr {
-        let spec = self.spec;
+        let spec = &*self.spec;
         let [batch, channel, position @ ..] = self.input.unravel(flat);
         let group = channel / spec.in_channels_per_group();
         let channel_in_group = channel % spec.in_channels_per_group();
@@ -301,7 +346,7 @@ impl<'a> Deriver<'a> {
 
     /// `dw[o, c', q] = Σ_{n, p} δ[n, o, p] · x[n, c, p·s + q·d − pad_lo]`.
     fn grad_weight(&self, flat: usize) -> Expr {
-        let spec = self.spec;
+        let spec = &*self.spec;
         let [out_channel, channel_in_group, tap @ ..] = self.weight.unravel(flat);
         let channel =
             spec.group_of_output(out_channel) * spec.in_channels_per_group() + channel_in_group;
@@ -326,16 +371,32 @@ impl<'a> Deriver<'a> {
         Expr::from_terms(terms)
     }
 
-    /// `db[o] = Σ_{n, p} δ[n, o, p]`.
-    fn grad_bias(&self, out_channel: usize) -> Expr {
-        let per_channel: usize = self.output_dims().iter().product();
-        let channels = self.spec.out_channels();
+    /// `db[o] = Σ_{n, p} δ[n, o, p]`, `δ` laid out as `output` (`[batch][channel][…]`).
+    fn grad_bias(&self, output: &Layout, out_channel: usize) -> Expr {
+        let per_channel: usize = output.dims()[2..].iter().product();
+        let channels = output.dims()[1];
         Expr::from_terms((0..self.spec.batch()).flat_map(|batch| {
             let first = (batch * channels + out_channel) * per_channel;
             (first..first + per_channel)
                 .map(|delta| Term::new(1, [Variable::new(Tensor::Delta, delta)]))
         }))
     }
+}
+
+/// `expr` with every `x` read as `δ` and every `δ` as `x`, at the same indices, plus
+/// `extra`.
+fn swap_input_and_delta(expr: &Expr, extra: Option<Term>) -> Expr {
+    let swap = |variable: Variable| match variable.tensor {
+        Tensor::Input => Variable::new(Tensor::Delta, variable.index),
+        Tensor::Delta => Variable::new(Tensor::Input, variable.index),
+        _ => variable,
+    };
+    Expr::from_terms(
+        expr.terms()
+            .iter()
+            .map(|term| Term::new(term.coefficient(), term.factors().iter().copied().map(swap)))
+            .chain(extra),
+    )
 }
 
 /// A size in the signed arithmetic of [`taps_between`], wide enough for any difference of
@@ -420,6 +481,10 @@ mod tests {
             "in=(12,) k=5 stride=4 dilation=6 pad=((9,11),)",
             "in=(7,6) k=(3,2) stride=(2,3) dilation=(1,2) pad=same cin=4 cout=6 groups=2 bias batch=2",
             "in=(4,5,3) k=(2,3,2) stride=(1,2,1) pad=1 bias",
+            "in=(5,) k=3 stride=2 transposed",
+            "in=(4,3) k=(4,2) stride=(2,3) pad=((1,3),(2,0)) output_padding=(1,2) transposed bias",
+            "in=(3,) k=2 dilation=3 output_padding=2 pad=((0,4),) transposed",
+            "in=(3,4,2) k=(2,3,2) stride=(2,1,3) dilation=(1,2,1) cin=4 cout=2 groups=2 batch=2 transposed bias",
         ] {
             let spec = Spec::parse(text).unwrap();
             for section in Section::ALL {
@@ -458,6 +523,8 @@ mod tests {
             "in=5 k=3 stride=2",
             "in=(7,6) k=(3,2) stride=2 pad=(2,1) cin=4 cout=6 groups=2 batch=2",
             "in=(4,5,3) k=(2,3,2) stride=(1,2,1) pad=1",
+            "in=(4,3) k=(4,2) stride=(2,3) pad=((1,3),(2,0)) output_padding=(1,2) transposed",
+            "in=(3,) k=2 dilation=3 output_padding=2 pad=((0,4),) cin=2 cout=4 transposed",
         ] {
             let spec = Spec::parse(text).unwrap();
             let products: usize = forward(&spec)
@@ -465,5 +532,41 @@ mod tests {
                 .sum();
             assert_eq!(spec.multiply_adds(), products as u128, "{text}");
         }
+    }
+
+    /// A transposed layer scatters each input through the kernel: worked by hand from
+    /// `z[i·s + q] += x[i]·w[q]` for `in = 2, k = 3, s = 2` (out = 1·2 + 2 + 1 = 5), and
+    /// from `dx[i] = Σ_q δ[i·s + q]·w[q]`, `dw[q] = Σ_i x[i]·δ[i·s + q]`.
+    #[test]
+    fn a_transposed_layer_scatters_its_input() {
+        let spec = Spec::parse("in=(2,) k=3 stride=2 bias transposed").unwrap();
+        let text = |section| -> Vec<String> {
+            equations(&spec, section)
+                .map(|equation| equation.to_string())
+                .collect()
+        };
+        assert_eq!(
+            text(Section::Forward),
+            [
+                "z1 = w1*x1 + b1",
+                "z2 = w2*x1 + b1",
+                "z3 = w1*x2 + w3*x1 + b1",
+                "z4 = w2*x2 + b1",
+                "z5 = w3*x2 + b1",
+            ]
+        );
+        assert_eq!(
+            text(Section::GradInput),
+            ["dx1 = d1*w1 + d2*w2 + d3*w3", "dx2 = d3*w1 + d4*w2 + d5*w3"]
+        );
+        assert_eq!(
+            text(Section::GradWeight),
+            [
+                "dw1 = d1*x1 + d3*x2",
+                "dw2 = d2*x1 + d4*x2",
+                "dw3 = d3*x1 + d5*x2"
+            ]
+        );
+        assert_eq!(text(Section::GradBias), ["db1 = d1 + d2 + d3 + d4 + d5"]);
     }
 }

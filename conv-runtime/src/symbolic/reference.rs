@@ -30,8 +30,19 @@ impl Expr {
 }
 
 /// Calls `visit(output, weight, input)` with the flat indices of every product the
-/// forward pass computes, skipping taps that land on padding.
+/// forward pass computes, skipping taps that land on padding (on a transposed layer, taps
+/// that scatter into the cropped ends).
 fn for_each_connection(spec: &Spec, mut visit: impl FnMut(usize, usize, usize)) {
+    if spec.transposed() {
+        // The ordinary layer of the same connections reads its input where this one
+        // writes its output: its output is this layer's input.
+        return for_each_ordinary_connection(&spec.connections(), |x, w, z| visit(z, w, x));
+    }
+    for_each_ordinary_connection(spec, visit);
+}
+
+/// [`for_each_connection`] of an ordinary layer.
+fn for_each_ordinary_connection(spec: &Spec, mut visit: impl FnMut(usize, usize, usize)) {
     let input = Layout::new(&spec.input_shape());
     let weight = Layout::new(&spec.weight_shape());
     let output = Layout::new(&spec.output_shape());
