@@ -272,7 +272,7 @@ fn a_browser_renders_the_math_and_the_picture() {
     let screenshot = directory.join("explain-page.png");
     let _ = std::fs::remove_file(&screenshot);
     let shot = format!("--screenshot={}", screenshot.display());
-    let (_, log) = chromium(&browser, &page_path, "900,1100", &[&shot]);
+    let (_, log) = chromium(&browser, &page_path, "820,1640", &[&shot]);
     let console: Vec<&str> = log
         .lines()
         .filter(|line| line.contains(":CONSOLE"))
@@ -281,7 +281,7 @@ fn a_browser_renders_the_math_and_the_picture() {
     let png = std::fs::read(&screenshot).expect("a screenshot");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
     // IHDR: the width and height of the window, big-endian at bytes 16 and 20.
-    assert_eq!(png[16..24], [0, 0, 3, 132, 0, 0, 4, 76]);
+    assert_eq!(png[16..24], [0, 0, 3, 52, 0, 0, 6, 104]);
 
     // A copy with the listener and the measurements, on a phone's width.
     let measured = html
