@@ -7,7 +7,8 @@
 //! ```
 //!
 //! [`conv!`] does the same at compile time and adds kernels specialised to the shape, with
-//! fixed-size arrays, generic over [`Scalar`] (`f32`, `f64`, or the symbolic [`Expr`]):
+//! fixed-size arrays, generic over [`Scalar`] (`f32`, `f64`, `i32`, `i64`, or the symbolic
+//! [`Expr`]); [`docs`] is its reference:
 //!
 //! ```
 //! use convsym::conv;
@@ -58,5 +59,19 @@
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
+pub mod docs;
+
+/// A convolution layer's shape, as `key = value` arguments, expanded at compile time into a
+/// type whose methods are the layer's kernels, specialised to that shape, and whose
+/// constants are its shapes and its equations. [`docs`] documents every key, what the
+/// type offers, the scalar types, unrolling, memory, `no_std` use and the errors.
+///
+/// ```
+/// convsym::conv!(struct Seed; in = 5, k = 3, stride = 2);
+///
+/// assert_eq!(Seed::FORWARD[0], "z1 = w1*x1 + w2*x2 + w3*x3 + w4*x6 + w5*x7 + w6*x8 + w7*x11 + w8*x12 + w9*x13");
+/// assert_eq!(Seed.forward(&[1.0f32; 25], &[1.0; 9]), [9.0; 4]);
+/// ```
+#[doc(inline)]
 pub use conv_macros::conv;
 pub use conv_runtime::*;
