@@ -283,6 +283,25 @@ fn a_browser_renders_the_math_and_the_picture() {
     // IHDR: the width and height of the window, big-endian at bytes 16 and 20.
     assert_eq!(png[16..24], [0, 0, 3, 52, 0, 0, 6, 104]);
 
+    // Printed: the print style sheet gives a PDF of several pages.
+    let pdf_path = directory.join("explain-page.pdf");
+    let _ = std::fs::remove_file(&pdf_path);
+    let print = format!("--print-to-pdf={}", pdf_path.display());
+    chromium(
+        &browser,
+        &page_path,
+        "900,1100",
+        &["--no-pdf-header-footer", &print],
+    );
+    let pdf = std::fs::read(&pdf_path).expect("a PDF");
+    assert!(pdf.starts_with(b"%PDF-"));
+    // Each page object is `/Type /Page` (the page tree's nodes are `/Type /Pages`).
+    let pages = pdf
+        .windows(12)
+        .filter(|w| w.starts_with(b"/Type /Page") && w[11] != b's')
+        .count();
+    assert!(pages > 1, "{pages} pages");
+
     // A copy with the listener and the measurements, on a phone's width.
     let measured = html
         .replacen("<head>", &format!("<head>{LISTEN}"), 1)

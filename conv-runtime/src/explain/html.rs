@@ -38,7 +38,8 @@ table { border-collapse: collapse; }
 table.data th, table.data td { border: 1px solid #d0d0d5; padding: 0.2rem 0.6rem;
   text-align: left; white-space: nowrap; }
 table.data th { background: #f3f3f6; }
-.cells { display: inline-block; vertical-align: middle; margin: 0.15rem 0; }
+.cells { display: inline-flex; flex-wrap: wrap; align-items: flex-end; gap: 0.3rem 0.9rem;
+  vertical-align: middle; margin: 0.15rem 0; }
 /* Square brackets: the sides as borders, the serifs as four short strokes. */
 .cells table { border-left: 2px solid #555; border-right: 2px solid #555;
   print-color-adjust: exact; -webkit-print-color-adjust: exact;
@@ -48,7 +49,7 @@ table.data th { background: #f3f3f6; }
     linear-gradient(#555, #555) right bottom / 6px 2px no-repeat; }
 .cells td { padding: 0.1rem 0.45rem; text-align: center; }
 .cells td.zero { color: #9a9aa0; }
-.cells .plane { font-size: 0.85rem; color: #555; }
+.cells caption { font-size: 0.85rem; color: #555; text-align: left; }
 .correlation .terms { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem; }
 .operator { font-size: 1.2rem; }
 .picture svg { max-width: 100%; height: auto; }
@@ -187,7 +188,7 @@ fn window_html(out: &mut String, window: &Window) {
     );
 }
 
-/// A grid as a bracketed table of cells, or for three axes one labelled table per plane.
+/// A grid as a bracketed table of cells, or for three axes one table per plane, captioned.
 fn grid_html(grid: &Grid<Option<Variable>>) -> String {
     let (count, rows, columns) = planes(grid.shape());
     let (plane_name, _) = axis_names(3)
@@ -196,10 +197,10 @@ fn grid_html(grid: &Grid<Option<Variable>>) -> String {
         .unwrap_or(("plane", "planes"));
     let mut out = String::from("<div class=\"cells\">\n");
     for plane in 0..count {
-        if grid.shape().len() == 3 {
-            let _ = writeln!(out, "<div class=\"plane\">{plane_name} {}</div>", plane + 1);
-        }
         out.push_str("<table>\n");
+        if grid.shape().len() == 3 {
+            let _ = writeln!(out, "<caption>{plane_name} {}</caption>", plane + 1);
+        }
         for row in 0..rows {
             out.push_str("<tr>");
             let start = (plane * rows + row) * columns;
@@ -271,7 +272,7 @@ fn formula_mathml(formula: &Formula) -> String {
                 }
             }
             rest = &rest[end..];
-        } else if matches!(c, '(' | ')' | '⌊' | '⌋' | '⌈' | '⌉') {
+        } else if matches!(c, '(' | ')' | '[' | ']' | '⌊' | '⌋' | '⌈' | '⌉') {
             let _ = write!(out, "<mo stretchy=\"false\">{c}</mo>");
             rest = &rest[c.len_utf8()..];
         } else {
