@@ -175,7 +175,7 @@ fn the_page_loads_nothing_from_elsewhere_and_escapes_its_text() {
         .and_then(|node| node.text())
         .unwrap();
     assert!(title.ends_with("in=(6,6) k=(3,3) stride=(2,2) pad=((0,0),(0,0)) dilation=(1,1) cin=1 cout=1 groups=1 batch=1"));
-    assert!(page.contains("tensor&#39;s letter"));
+    assert!(page.contains("tensor&apos;s letter"));
 }
 
 /// The browser to run: `CONVSYM_CHROMIUM`, or the first of Chromium's usual names on the

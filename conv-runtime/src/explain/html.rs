@@ -13,6 +13,7 @@ use super::document::{Block, Explanation, Formula, Inline, Matrix, Table, Window
 use super::prose::prose;
 use super::wording::{axis_names, planes};
 use crate::render::Notation;
+use crate::render::svg::escape;
 use crate::symbolic::expr::Variable;
 use crate::symbolic::grid::Grid;
 
@@ -283,24 +284,6 @@ fn formula_mathml(formula: &Formula) -> String {
     out
 }
 
-/// Text for HTML and XML alike: `&`, `<`, `>`, `"` and `'` as character references, and
-/// the control characters XML forbids dropped.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && !matches!(c, '\n' | '\t') => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,7 +292,7 @@ mod tests {
     fn escapes_markup_and_drops_control_characters() {
         assert_eq!(
             escape("a < b & c > \"d\" 'e'\u{1}"),
-            "a &lt; b &amp; c &gt; &quot;d&quot; &#39;e&#39;"
+            "a &lt; b &amp; c &gt; &quot;d&quot; &apos;e&apos;"
         );
     }
 
