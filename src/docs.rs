@@ -105,7 +105,7 @@
 //! | `SPEC`, `spec()` | the keys as written (`&str`), and the runtime's [`Spec`](crate::Spec) |
 //! | `MULTIPLY_ADDS` | the multiply-adds of each kernel, exact (a `u128`) |
 //! | `UNROLLED` | whether the kernels are straight-line code (`true`) or loops |
-//! | `FORWARD`, `GRAD_INPUT`, `GRAD_WEIGHT`, `GRAD_BIAS` | the equations as text, `["z1 = w1*x1 + …", …]`, when the layer is unrolled or has at most 4096 multiply-adds and array elements together; otherwise absent, and [`derive::equations`](crate::derive::equations) streams them |
+//! | `FORWARD`, `GRAD_INPUT`, `GRAD_WEIGHT`, `GRAD_BIAS` | the equations as text, `["z1 = w1*x1 + …", …]`, when the layer is unrolled, or when neither its multiply-adds nor any of its arrays pass 4096; otherwise absent (see [below](#errors)), and [`derive::equations`](crate::derive::equations) streams them |
 //! | `forward(&x, &w[, &b]) -> z` | the forward pass (`&b` only with `bias`) |
 //! | `grad_input(&w, &dz) -> dx` | the input gradient |
 //! | `grad_weight(&x, &dz) -> dw` | the weight gradient |
@@ -301,6 +301,13 @@
 //!
 //! ```compile_fail
 //! convsym::conv!(struct Layer; in = 64, k = 3, cin = 16, cout = 16, unroll = full);
+//! ```
+//!
+//! A layer too large for its equations to be embedded has no `FORWARD`:
+//!
+//! ```compile_fail
+//! convsym::conv!(struct Large; in = 64, k = 3, cin = 8, cout = 8);
+//! let first = Large::FORWARD[0];
 //! ```
 //!
 //! And an array of the wrong size is a type error:
