@@ -9,7 +9,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use core::fmt::Write;
 
-use super::document::{Block, Explanation, Formula, Inline, Matrix, Table, Window};
+use super::document::{Block, Explanation, Inline, Matrix, Table, Window};
 use super::prose::prose;
 use super::wording::{axis_names, planes};
 use crate::render::Notation;
@@ -30,7 +30,11 @@ h2 { font-size: 1.3rem; margin: 2.25rem 0 0.5rem; padding-bottom: 0.2rem;
 code, .spec { font-family: ui-monospace, 'DejaVu Sans Mono', Menlo, monospace; font-size: 0.9em; }
 .spec { overflow-wrap: anywhere; color: #444; }
 math { font-family: 'STIX Two Math', 'Latin Modern Math', 'DejaVu Math TeX Gyre', math, serif; }
-.formula { margin: 0.3rem 0; white-space: nowrap; }
+.formula { margin: 0.45rem 0; white-space: nowrap; }
+/* A chain of equalities wraps between its sides, the later lines indented. */
+.chain { display: flex; flex-wrap: wrap; align-items: baseline; row-gap: 0.2rem;
+  padding-left: 1.5em; }
+.chain > :first-child { margin-left: -1.5em; }
 .scroll, .formulas, .equations, figure { overflow-x: auto; }
 .scroll { margin: 0.75rem 0; }
 figure { margin: 1rem 0; }
@@ -56,6 +60,7 @@ table.data th { background: #f3f3f6; }
 .picture svg { max-width: 100%; height: auto; }
 @media (max-width: 36rem) {
   body { font-size: 16px; }
+  table.data th, table.data td { white-space: normal; padding: 0.2rem 0.35rem; }
   main { padding: 0.5rem 0.75rem 2rem; }
   h1 { font-size: 1.4rem; }
 }
@@ -111,7 +116,7 @@ fn block_html(out: &mut String, block: &Block) {
         Block::Formulas(formulas) => {
             out.push_str("<div class=\"formulas\">\n");
             for formula in formulas {
-                let _ = writeln!(out, "{}", displayed(&formula_mathml(formula)));
+                let _ = writeln!(out, "{}", chain(&formula.text));
             }
             out.push_str("</div>\n");
         }
@@ -138,6 +143,22 @@ fn block_html(out: &mut String, block: &Block) {
 /// `display="block"` math, whatever the style sheet says).
 fn displayed(mathml: &str) -> String {
     format!("<div class=\"formula\"><math displaystyle=\"true\">{mathml}</math></div>")
+}
+
+/// A formula `a = b = c` as one piece of math per side, `a`, `= b`, `= c`, that wrap
+/// onto the next line where the width ends (browsers do not break a MathML formula).
+fn chain(text: &str) -> String {
+    let mut out = String::from("<div class=\"formula chain\">");
+    for (i, side) in text.split(" = ").enumerate() {
+        let equals = if i == 0 { "" } else { "<mo>=</mo>" };
+        let _ = write!(
+            out,
+            "<math displaystyle=\"true\">{equals}{}</math>",
+            formula_mathml(side)
+        );
+    }
+    out.push_str("</div>");
+    out
 }
 
 /// Prose with each variable as inline MathML.
@@ -228,9 +249,9 @@ fn grid_html(grid: &Grid<Option<Variable>>) -> String {
 /// A formula's plain text as MathML tokens: numbers as `<mn>`, names as `<mi>` (with
 /// `k_eff` as `k` subscript `eff`), `mod` as an operator word, `Σ_{c, q}` as a sum with its
 /// indices below, and every other symbol as an operator, brackets at their own size.
-fn formula_mathml(formula: &Formula) -> String {
+fn formula_mathml(text: &str) -> String {
     let mut out = String::new();
-    let mut rest = formula.text.as_str();
+    let mut rest = text;
     while let Some(c) = rest.chars().next() {
         if c.is_whitespace() {
             rest = &rest[c.len_utf8()..];
@@ -239,10 +260,7 @@ fn formula_mathml(formula: &Formula) -> String {
             let _ = write!(
                 out,
                 "<munder><mo>∑</mo><mrow>{}</mrow></munder>",
-                formula_mathml(&Formula {
-                    text: indices.to_string(),
-                    latex: String::new(),
-                })
+                formula_mathml(indices)
             );
             rest = after;
         } else if c.is_ascii_digit() {
@@ -298,20 +316,25 @@ mod tests {
 
     #[test]
     fn formulas_become_tokens() {
-        let formula = |text: &str| {
-            formula_mathml(&Formula {
-                text: text.into(),
-                latex: String::new(),
-            })
-        };
         assert_eq!(
-            formula("k_eff = 2·(3 − 1)"),
+            formula_mathml("k_eff = 2·(3 − 1)"),
             "<msub><mi>k</mi><mi>eff</mi></msub><mo>=</mo><mn>2</mn><mo>·</mo>\
              <mo stretchy=\"false\">(</mo><mn>3</mn><mo>−</mo><mn>1</mn><mo stretchy=\"false\">)</mo>"
         );
         assert_eq!(
-            formula("Σ_{c, q} w"),
+            formula_mathml("Σ_{c, q} w"),
             "<munder><mo>∑</mo><mrow><mi>c</mi><mo>,</mo><mi>q</mi></mrow></munder><mi>w</mi>"
+        );
+    }
+
+    #[test]
+    fn a_chain_of_equalities_is_one_piece_per_side() {
+        assert_eq!(
+            chain("r = 3 mod 2 = 1"),
+            "<div class=\"formula chain\"><math displaystyle=\"true\"><mi>r</mi></math>\
+             <math displaystyle=\"true\"><mo>=</mo><mn>3</mn>\
+             <mo form=\"infix\" lspace=\"0.28em\" rspace=\"0.28em\">mod</mo><mn>2</mn></math>\
+             <math displaystyle=\"true\"><mo>=</mo><mn>1</mn></math></div>"
         );
     }
 }
