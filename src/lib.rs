@@ -7,7 +7,8 @@
 //! ```
 //!
 //! [`conv!`] does the same at compile time and adds kernels specialised to the shape, with
-//! fixed-size arrays, generic over [`Scalar`] (`f32`, `f64`, or the symbolic [`Expr`]):
+//! fixed-size arrays, generic over [`Scalar`] (`f32`, `f64`, `i32`, `i64`, or the symbolic
+//! [`Expr`]); [`docs`] is its reference:
 //!
 //! ```
 //! use convsym::conv;
@@ -56,7 +57,78 @@
 //! assert_eq!(conv!(in = (1,), k = 1).forward(&[i32::MAX], &[2]), [-2]);
 //! ```
 
+//!
+//! # The mathematics at run time
+//!
+//! Everything the command prints is a library call away. A [`Spec`] is a layer, parsed from
+//! the same keys as [`conv!`] takes (without `unroll`), with its sizes per axis:
+//!
+//! ```
+//! let spec = convsym::Spec::parse("in=6 k=3 stride=2").unwrap();
+//! let rows = &spec.axes()[0];
+//! assert_eq!((rows.output(), rows.remainder()), (2, 1)); // r = (6 − 3) mod 2
+//! assert_eq!(spec.output_len(), 4);
+//! ```
+//!
+//! [`derive`](mod@derive) streams the equations of each tensor ([`derive::Section`]) as
+//! the chain rule gives them, [`render::document`] prints them in a [`Format`], and
+//! [`reference`](mod@reference) computes the same layer numerically on any [`Scalar`]:
+//!
+//! ```
+//! use convsym::derive::{self, Section};
+//! use convsym::{Format, Spec, reference, render};
+//!
+//! let spec = Spec::parse("in=6 k=3 stride=2").unwrap();
+//! let dx: Vec<String> = derive::equations(&spec, Section::GradInput).map(|e| e.to_string()).collect();
+//! assert_eq!(dx[5], "dx6 = 0"); // column 6 is never read: the remainder
+//!
+//! let mut latex = String::new();
+//! render::document(&mut latex, &spec, Format::Latex, &[Section::Forward]).unwrap();
+//! assert!(latex.contains("z_{1} &= w_{1} x_{1} + w_{2} x_{2}"));
+//!
+//! let z = reference::forward(&spec, &[1.0f64; 36], &[1.0; 9], &[]);
+//! assert_eq!(z, [9.0; 4]);
+//! ```
+//!
+//! With the default `engine` feature, [`explain`] writes the derivation step by step (as
+//! text, LaTeX, Markdown or one HTML page) and [`check`] reads equations written by hand:
+//!
+//! ```
+//! use convsym::{Spec, check, explain};
+//!
+//! let spec = Spec::parse("in=5 k=3 stride=2").unwrap();
+//! let explanation = explain::explain(&spec, explain::Limits::default()).unwrap();
+//! assert!(explanation.agrees()); // both constructions gave the chain rule's equations
+//! let page = explain::html::render(&explanation, None);
+//! assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<math"));
+//!
+//! let report = check::check(&spec, "dx3 = d1*w3 + d2*w2", check::Options::default());
+//! assert!(report.render("mine.txt").contains("dx3: d2*w2 should be d2*w1"));
+//! ```
+//!
+//! # Features
+//!
+//! - `std` (default): run-time choice of the widest vector build for loop kernels, and
+//!   `std::error::Error` for the errors. Without it the crate is `no_std` with `alloc`; see
+//!   [the reference](docs#without-std).
+//! - `engine` (default): [`explain`], [`check`] and the SVG picture ([`render::svg`]).
+//! - `cli` (default): the `convsym` command and its dependency on `clap`.
+
 #![cfg_attr(not(feature = "std"), no_std)]
 
+pub mod docs;
+
+/// A convolution layer's shape, as `key = value` arguments, expanded at compile time into a
+/// type whose methods are the layer's kernels, specialised to that shape, and whose
+/// constants are its shapes and its equations. [`docs`] documents every key, what the
+/// type offers, the scalar types, unrolling, memory, `no_std` use and the errors.
+///
+/// ```
+/// convsym::conv!(struct Seed; in = 5, k = 3, stride = 2);
+///
+/// assert_eq!(Seed::FORWARD[0], "z1 = w1*x1 + w2*x2 + w3*x3 + w4*x6 + w5*x7 + w6*x8 + w7*x11 + w8*x12 + w9*x13");
+/// assert_eq!(Seed.forward(&[1.0f32; 25], &[1.0; 9]), [9.0; 4]);
+/// ```
+#[doc(inline)]
 pub use conv_macros::conv;
 pub use conv_runtime::*;

@@ -16,7 +16,7 @@
 //! builds it runs in, its plumbing reached through the hidden `__private`), [`spec`] (what
 //! a user writes, parsed and validated), [`symbolic`] (expressions, the two derivations,
 //! the numeric reference), [`limits`] (every size limit and the one `TooLarge` error),
-//! [`render`] (text, LaTeX, Σ, JSON, SVG), then `explain` and `check`. Code inside the
+//! [`render`] (text, LaTeX, MathML, Σ, JSON, SVG), then `explain` and `check`. Code inside the
 //! crate imports by these paths; the re-exports at the root (`derive`, `expr`, `Spec`, …)
 //! are for users.
 //!

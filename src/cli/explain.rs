@@ -18,6 +18,8 @@ pub enum Format {
     Latex,
     /// Markdown, drawings in fenced blocks.
     Markdown,
+    /// One self-contained HTML page: MathML equations, tables, the reads picture as SVG.
+    Html,
 }
 
 /// Arguments of `convsym explain`.
@@ -85,6 +87,11 @@ pub fn run(
         Format::Text => explain::text::render(&explanation),
         Format::Latex => explain::latex::render(&explanation),
         Format::Markdown => explain::markdown::render(&explanation),
+        // The picture exists for 1-D and 2-D layers; a 3-D page goes without it.
+        Format::Html => explain::html::render(
+            &explanation,
+            convsym::render::svg::render(spec, limits).ok().as_deref(),
+        ),
     };
     stdout.write_all(rendered.as_bytes())?;
     Ok(u8::from(!explanation.agrees()))

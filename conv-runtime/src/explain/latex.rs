@@ -8,7 +8,7 @@ use core::fmt::Write;
 
 use super::document::{Block, Explanation, Table, Window};
 use super::prose::prose;
-use super::wording::axis_names;
+use super::wording::{axis_names, planes};
 use crate::render::Notation;
 use crate::symbolic::expr::Variable;
 use crate::symbolic::grid::Grid;
@@ -53,7 +53,7 @@ pub fn render(explanation: &Explanation) -> String {
 fn block_latex(out: &mut String, block: &Block) {
     match block {
         Block::Paragraph(inlines) => {
-            out.push_str(&prose(inlines, escape, Notation::Latex, "$"));
+            out.push_str(&prose(inlines, escape, Notation::Latex, ("$", "$")));
             out.push('\n');
         }
         Block::Table(table) => table_latex(out, table),
@@ -115,12 +115,7 @@ fn cell_latex(cell: Option<Variable>) -> String {
 /// A grid as `pmatrix`; three axes as one labelled matrix per plane.
 pub fn grid_latex(grid: &Grid<Option<Variable>>) -> String {
     let cells: Vec<String> = grid.cells().iter().map(|&cell| cell_latex(cell)).collect();
-    let (planes, rows, columns) = match *grid.shape() {
-        [columns] => (1, 1, columns),
-        [rows, columns] => (1, rows, columns),
-        [planes, rows, columns] => (planes, rows, columns),
-        _ => (1, 1, cells.len()),
-    };
+    let (planes, rows, columns) = planes(grid.shape());
     let (plane_name, _) = axis_names(3)
         .first()
         .copied()

@@ -30,7 +30,11 @@ pub fn render(explanation: &Explanation) -> String {
             fenced = drawn;
             match block {
                 Block::Paragraph(inlines) => {
-                    let _ = write!(out, "\n{}\n", prose(inlines, escape, Notation::Text, "`"));
+                    let _ = write!(
+                        out,
+                        "\n{}\n",
+                        prose(inlines, escape, Notation::Text, ("`", "`"))
+                    );
                 }
                 Block::Table(table) => table_markdown(&mut out, table),
                 _ => out.push_str(&text::render_block(block)),

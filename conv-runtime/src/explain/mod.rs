@@ -2,7 +2,7 @@
 //! would, with every matrix and equation computed from the specification.
 //!
 //! [`explain`] builds an [`Explanation`], a plain document of steps and blocks; the
-//! submodules print it ([`text`], [`latex`], [`markdown`]). The grids shown are the ones
+//! submodules print it ([`text`], [`latex`], [`markdown`], [`html`]). The grids shown are the ones
 //! [`construction`] computes, made by the same [`Grid`](crate::symbolic::grid::Grid)
 //! operations with the same amounts, and the closing step compares the construction's
 //! equations with the chain rule's in [`crate::symbolic::derive`]. The picture of which
@@ -29,7 +29,7 @@
 //!   drawing the windows of both gradients and `never_read` the inputs no output reads;
 //!   `transposed` writes a transposed layer's steps instead, its forward pass as the
 //!   construction;
-//! - the printers [`text`], [`latex`] and [`markdown`], sharing one walk over prose
+//! - the printers [`text`], [`latex`], [`markdown`] and [`html`], sharing one walk over prose
 //!   (`prose`).
 //!
 //! The size past which a layer is refused ([`LARGEST`]) and the [`Limits`] of what is
@@ -37,6 +37,7 @@
 //! on the specification, the symbolic core, the limits and the notations of
 //! [`crate::render`]; nothing below it imports from here.
 
+pub mod html;
 pub mod latex;
 pub mod markdown;
 pub mod text;
@@ -199,7 +200,7 @@ mod tests {
             };
             let explanation = explain(&spec, Limits::default()).unwrap();
             proptest::prop_assert!(explanation.agrees(), "{}", text);
-            let _ = (text::render(&explanation), latex::render(&explanation), markdown::render(&explanation));
+            let _ = (text::render(&explanation), latex::render(&explanation), markdown::render(&explanation), html::render(&explanation, None));
             proptest::prop_assert_eq!(svg::render(&spec, Limits::default()).is_ok(), rank < 3);
         }
     }

@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 
 use super::document::{Block, Explanation, Formula, Inline, Matrix, Table, Window};
-use super::wording::axis_names;
+use super::wording::{axis_names, planes};
 use crate::render::Notation;
 use crate::symbolic::expr::Variable;
 use crate::symbolic::grid::Grid;
@@ -66,7 +66,7 @@ pub fn render_block(block: &Block) -> String {
 
 /// Prose with variables spelled in the text notation.
 pub fn prose(inlines: &[Inline]) -> String {
-    super::prose::prose(inlines, ToString::to_string, Notation::Text, "")
+    super::prose::prose(inlines, ToString::to_string, Notation::Text, ("", ""))
 }
 
 fn indent(lines: &[String]) -> String {
@@ -144,12 +144,7 @@ fn cell_text(cell: Option<Variable>) -> String {
 pub fn grid_lines(grid: &Grid<Option<Variable>>) -> Vec<String> {
     let cells: Vec<String> = grid.cells().iter().map(|&cell| cell_text(cell)).collect();
     let shape = grid.shape();
-    let (planes, rows, columns) = match *shape {
-        [columns] => (1, 1, columns),
-        [rows, columns] => (1, rows, columns),
-        [planes, rows, columns] => (planes, rows, columns),
-        _ => (1, 1, cells.len()),
-    };
+    let (planes, rows, columns) = planes(shape);
     let widths: Vec<usize> = (0..columns)
         .map(|column| {
             cells

@@ -18,6 +18,17 @@ pub fn axis_names(rank: usize) -> &'static [(&'static str, &'static str)] {
     }
 }
 
+/// A grid's shape as `(planes, rows, columns)`: a row is one plane of one row, a matrix
+/// one plane.
+pub(super) fn planes(shape: &[usize]) -> (usize, usize, usize) {
+    match *shape {
+        [columns] => (1, 1, columns),
+        [rows, columns] => (1, rows, columns),
+        [planes, rows, columns] => (planes, rows, columns),
+        _ => (1, 1, shape.iter().product()),
+    }
+}
+
 /// Values per axis as prose: `1 on every axis`, or `(2, 2) along the rows, (1, 3) along the
 /// columns`.
 pub(super) fn along(values: &[String]) -> String {

@@ -1,7 +1,7 @@
 //! Rendering: equations and whole documents in every output format, and the picture.
 //!
 //! - `notation`: the one printer of expressions and equations; each [`Notation`] (plain
-//!   text, LaTeX) only says how a variable, a product and a sum are spelled;
+//!   text, LaTeX, MathML) only says how a variable, a product and a sum are spelled;
 //! - [`document`] writes a layer's equations as text or LaTeX, and dispatches to [`sigma`]
 //!   (one Σ formula per tensor) and [`json`] (one JSON document);
 //! - `svg` (with the `engine` feature) draws which inputs each output reads.

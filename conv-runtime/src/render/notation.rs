@@ -14,6 +14,9 @@ pub enum Notation {
     Text,
     /// LaTeX for an `align` environment: `z_{2} &= w_{1} x_{3} + w_{2} x_{4}`.
     Latex,
+    /// The content of a MathML `<math>` element, as browsers render it natively:
+    /// `<msub><mi>z</mi><mn>2</mn></msub><mo>=</mo><msub><mi>w</mi><mn>1</mn></msub>…`.
+    MathMl,
 }
 
 // The printer writes to a `Sink` rather than a `Formatter`, and spells numbers by hand:
@@ -44,6 +47,25 @@ impl Notation {
                 decimal(out, number)?;
                 out.write_str("}")
             }
+            (Notation::MathMl, Some(of)) => {
+                out.write_str(
+                    "<mfrac><mrow><mi>∂</mi><mi>L</mi></mrow><mrow><mi>∂</mi><msub><mi>",
+                )?;
+                out.write_str(of.name())?;
+                out.write_str("</mi><mn>")?;
+                decimal(out, number)?;
+                out.write_str("</mn></msub></mrow></mfrac>")
+            }
+            (Notation::MathMl, None) => {
+                out.write_str("<msub><mi>")?;
+                out.write_str(match variable.tensor {
+                    Tensor::Delta => "δ",
+                    tensor => tensor.name(),
+                })?;
+                out.write_str("</mi><mn>")?;
+                decimal(out, number)?;
+                out.write_str("</mn></msub>")
+            }
         }
     }
 
@@ -51,6 +73,8 @@ impl Notation {
         match self {
             Notation::Text => "*",
             Notation::Latex => " ",
+            // U+2062 INVISIBLE TIMES: juxtaposition, as in print, that a reader still parses.
+            Notation::MathMl => "<mo>\u{2062}</mo>",
         }
     }
 
@@ -58,21 +82,39 @@ impl Notation {
         match self {
             Notation::Text => " = ",
             Notation::Latex => " &= ",
+            Notation::MathMl => "<mo>=</mo>",
         }
+    }
+
+    /// The sign before a term: a `first` term has none unless `negative`.
+    fn sign(self, first: bool, negative: bool) -> &'static str {
+        match (self, first, negative) {
+            (Notation::MathMl, _, true) => "<mo>−</mo>",
+            (Notation::MathMl, false, false) => "<mo>+</mo>",
+            (_, true, true) => "-",
+            (_, false, true) => " - ",
+            (_, false, false) => " + ",
+            (_, true, false) => "",
+        }
+    }
+
+    /// Writes a coefficient.
+    fn number<W: Sink + ?Sized>(self, out: &mut W, number: u64) -> fmt::Result {
+        if self == Notation::MathMl {
+            out.write_str("<mn>")?;
+            decimal(out, number)?;
+            return out.write_str("</mn>");
+        }
+        decimal(out, number)
     }
 
     fn term<W: Sink + ?Sized>(self, out: &mut W, term: &Term, first: bool) -> fmt::Result {
         let coefficient = term.coefficient();
-        match (first, coefficient < 0) {
-            (true, true) => out.write_str("-")?,
-            (false, true) => out.write_str(" - ")?,
-            (false, false) => out.write_str(" + ")?,
-            (true, false) => {}
-        }
+        out.write_str(self.sign(first, coefficient < 0))?;
         let magnitude = coefficient.unsigned_abs();
         let mut separator = "";
         if magnitude != 1 || term.factors().is_empty() {
-            decimal(out, magnitude)?;
+            self.number(out, magnitude)?;
             separator = self.times();
         }
         for &factor in term.factors() {
@@ -85,7 +127,7 @@ impl Notation {
 
     fn expr<W: Sink + ?Sized>(self, out: &mut W, expr: &Expr) -> fmt::Result {
         if expr.is_zero() {
-            return out.write_str("0");
+            return self.number(out, 0);
         }
         for (i, term) in expr.terms().iter().enumerate() {
             self.term(out, term, i == 0)?;
@@ -277,6 +319,18 @@ mod tests {
         assert_eq!(
             equation.display(Notation::Latex).to_string(),
             "\\frac{\\partial L}{\\partial x_{3}} &= 2 - 3 \\delta_{12} w_{1} + w_{1}"
+        );
+        assert_eq!(
+            equation.display(Notation::MathMl).to_string(),
+            concat!(
+                "<mfrac><mrow><mi>∂</mi><mi>L</mi></mrow><mrow><mi>∂</mi><msub><mi>x</mi><mn>3</mn></msub></mrow></mfrac>",
+                "<mo>=</mo><mn>2</mn><mo>−</mo><mn>3</mn><mo>\u{2062}</mo><msub><mi>δ</mi><mn>12</mn></msub>",
+                "<mo>\u{2062}</mo><msub><mi>w</mi><mn>1</mn></msub><mo>+</mo><msub><mi>w</mi><mn>1</mn></msub>"
+            )
+        );
+        assert_eq!(
+            Expr::zero().display(Notation::MathMl).to_string(),
+            "<mn>0</mn>"
         );
     }
 }

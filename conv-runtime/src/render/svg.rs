@@ -59,8 +59,9 @@ fn colour(index: usize) -> String {
     format!("hsl({hue}, 70%, 42%)")
 }
 
-/// Text for XML: the five characters that would end it escaped.
-fn escape(text: &str) -> String {
+/// Text for XML (and so for HTML): the five characters that would end it escaped, and the
+/// control characters XML forbids dropped.
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -69,6 +70,7 @@ fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            c if c.is_control() && !matches!(c, '\n' | '\t') => {}
             _ => out.push(c),
         }
     }
