@@ -64,6 +64,8 @@
 //! | `groups` | grouped convolution | a positive integer dividing `cin` and `cout` | `1` |
 //! | `bias` | a bias per output channel | `bias`, `bias = true`, `bias = false` | `false` |
 //! | `batch` | batch size | a positive integer | `1` |
+//! | `transposed` | a transposed convolution (PyTorch's `ConvTranspose`): weights `[cin][cout / groups][k…]`, output `(in − 1)·stride − pads + dilation·(k − 1) + output_padding + 1` | `transposed`, `transposed = true`, `transposed = false` | `false` |
+//! | `output_padding` | positions a transposed layer adds at the end of its output | an integer or a tuple, each smaller than the stride or the dilation on its axis | `0` |
 //! | `unroll` | how the kernels are emitted (macro only; see [below](#unrolling-and-build-time)) | `full`, `loops`, `auto` | `auto` |
 //!
 //! `same` follows TensorFlow's rule, exact here because the input size is known: the
@@ -261,7 +263,7 @@
 //! | mistake | message |
 //! |---|---|
 //! | a misspelled key | ``unknown key `strdie`; did you mean `stride`?`` |
-//! | an unknown key | ``unknown key `colour`; expected one of `in`, `k`, `stride`, `pad`, `dilation`, `cin`, `cout`, `groups`, `bias`, `batch`, `unroll` `` |
+//! | an unknown key | ``unknown key `colour`; expected one of `in`, `k`, `stride`, `pad`, `dilation`, `cin`, `cout`, `groups`, `bias`, `batch`, `transposed`, `output_padding`, `unroll` `` |
 //! | a key twice | ``duplicate `k` argument`` |
 //! | no `in`, no `k` | ``missing `in`: the input size, e.g. `in = 5` or `in = (7, 6)` ``, ``missing `k`: the kernel size, e.g. `k = 3` `` |
 //! | a zero or negative size | ``` `in` (0) must be at least 1 ```, ``` `k` (-3) must be positive ``` |
