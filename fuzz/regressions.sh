@@ -3,7 +3,8 @@
 # long row its fuzzing found, and exits non-zero if any of them fails again: nesting tens
 # of thousands deep (specification, command line, macro), `check` over one equation of
 # 60 000 terms (quadratic once), over `/dev/zero` (read whole once) and over control bytes
-# (echoed once), and `conv!` on a row of 10^8 positions.
+# (echoed once), `conv!` on a row of 10^8 positions, and an axis whose count of
+# multiply-adds passes `usize`.
 #
 #   fuzz/regressions.sh
 #
@@ -30,6 +31,9 @@ cases = {
     # Found by the 30-minute macro_parse run: the count of multiply-adds walked every one
     # of 5.5 billion taps, most of which read only the `same` padding.
     "macro_parse-huge-kernel": "conv!(in=(64,) k=5555555552 pad=same)",
+    # Found by the second 30-minute macro_parse run: one axis of 2^61 outputs and 12 taps
+    # has more pairs than usize holds; the count of multiply-adds summed them in usize.
+    "macro_parse-wide-axis": "in=(2147147482448243648) k=12 stride=1",
     "check_notation-control-bytes": "z1 = w1*x1 \x1b[31m\x07\n",
     "check_notation-long-equation":
         "z1 = " + " + ".join(f"w1*x{i}" for i in range(1, 60001)) + "\n",

@@ -446,6 +446,21 @@ fn equations_too_long_to_hold_are_refused() {
     );
 }
 
+/// An axis whose output fits `usize` but whose pairs of output and tap do not (12 taps
+/// over 2^61 outputs): `explain` refuses it for size, exit code 2. The count of
+/// multiply-adds summed those pairs in `usize` and panicked (found fuzzing `conv!`, which
+/// counts them too).
+#[test]
+fn explain_refuses_an_axis_whose_pairs_pass_usize() {
+    let output = convsym(&["explain", "in=(2147147482448243648,)", "k=12"]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(
+        stderr(&output).starts_with("error: the layer is too large to explain"),
+        "{}",
+        stderr(&output)
+    );
+}
+
 /// A full disk is a failure to write, exit code 1, for every subcommand alike: 2 is for
 /// what the user asked.
 #[test]

@@ -87,11 +87,12 @@ impl Spec {
         }
         let wide = |size: usize| size as u128;
         let per_position = self.axes().iter().fold(1u128, |product, axis| {
-            let pairs: usize = axis
+            // Summed wide: an axis of 2^61 outputs and 12 taps has 1.5 · 2^64 pairs.
+            let pairs: u128 = axis
                 .taps_reading()
-                .map(|tap| axis.outputs_reading(tap).len())
+                .map(|tap| wide(axis.outputs_reading(tap).len()))
                 .sum();
-            product.saturating_mul(wide(pairs))
+            product.saturating_mul(pairs)
         });
         [
             self.batch(),
@@ -176,9 +177,6 @@ mod tests {
         }
     }
 
-    /// A layer whose every tensor fits `usize` but whose count does not fit `u64`: 4 096
-    /// channels in and out, a 2^20 kernel over a 2^40 input, `4096² · 2^20 · (2^40 − 2^20 + 1)`
-    /// multiply-adds. The count saturated at `u64::MAX`.
     /// The taps that read the input are exactly those with outputs reading it, and the
     /// count of multiply-adds no longer walks every tap: `pad = same` with billions of taps
     /// (a `macro_parse` fuzzing finding, 5.5·10⁹ iterations) is counted at once.
@@ -209,11 +207,25 @@ mod tests {
         assert_eq!(spec.multiply_adds(), 64 * 64);
     }
 
+    /// A layer whose every tensor fits `usize` but whose count does not fit `u64`: 4 096
+    /// channels in and out, a 2^20 kernel over a 2^40 input, `4096² · 2^20 · (2^40 − 2^20 + 1)`
+    /// multiply-adds. The count saturated at `u64::MAX`.
     #[test]
     fn multiply_adds_are_exact_past_u64() {
         let spec = Spec::parse("in=(1099511627776,) k=1048576 cin=4096 cout=4096").unwrap();
         let outputs = (1u128 << 40) - (1 << 20) + 1;
         assert_eq!(spec.multiply_adds(), (1u128 << 44) * outputs);
+        assert!(spec.multiply_adds() > u128::from(u64::MAX));
+    }
+
+    /// One axis whose pairs of output and tap pass `usize` though its output fits: 12 taps
+    /// over 2^61 outputs (a `macro_parse` fuzzing finding; the sum per axis overflowed
+    /// `usize` and panicked in debug builds).
+    #[test]
+    fn multiply_adds_of_one_axis_past_usize() {
+        let spec = Spec::parse("in=(2147147482448243648,) k=12").unwrap();
+        let outputs = 2_147_147_482_448_243_648u128 - 11;
+        assert_eq!(spec.multiply_adds(), 12 * outputs);
         assert!(spec.multiply_adds() > u128::from(u64::MAX));
     }
 }
