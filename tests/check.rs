@@ -376,3 +376,58 @@ fn short_lines_cannot_each_walk_a_long_derivation() {
         "{stdout}"
     );
 }
+
+/// The layers the LaTeX round trip runs on: the seed, a remainder with a bias, channels
+/// with groups, a batch, dilation and padding on one axis, and `same` padding on two axes
+/// of different strides.
+const ROUND_TRIP: [&str; 4] = [
+    "in=5 k=3 stride=2",
+    "in=6 k=3 stride=2 bias",
+    "in=(7,) k=3 dilation=2 pad=1 cin=2 cout=4 groups=2 batch=2",
+    "in=(6,5) k=(3,2) stride=(2,1) pad=same bias",
+];
+
+/// What `convsym ARGS…` prints.
+fn convsym(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_convsym"))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    assert!(output.status.success(), "{args:?}");
+    String::from_utf8(output.stdout).expect("utf-8 stdout")
+}
+
+/// Every equation `convsym --format latex` prints, and every one in the LaTeX of
+/// `explain`, checks as correct: as many as the text format prints, none wrong, and a
+/// changed index is named in the plain notation.
+#[test]
+fn the_latex_convsym_prints_checks_as_correct() {
+    for layer in ROUND_TRIP {
+        let keys: Vec<&str> = layer.split(' ').collect();
+        let equations = convsym(&keys).lines().count();
+        let latex = convsym(&[&["--format", "latex"], keys.as_slice()].concat());
+        let explained = convsym(&[&["explain", "--format", "latex"], keys.as_slice()].concat());
+        let args = [&["-"], keys.as_slice()].concat();
+        for document in [&latex, &explained] {
+            let (code, stdout, stderr) = check(&args, document);
+            assert_eq!((code, stderr.as_str()), (0, ""), "{layer}: {stdout}");
+            let correct = stdout.lines().filter(|line| line.ends_with(": correct"));
+            assert_eq!(correct.count(), equations, "{layer}: {stdout}");
+        }
+        // One index changed: `x_{2}` in the first equation that has it becomes `x_{3}`.
+        let changed = latex.replacen(" x_{2} ", " x_{3} ", 1);
+        assert_ne!(changed, latex, "{layer}");
+        let (code, stdout, _) = check(&args, &changed);
+        assert_eq!(code, 1, "{layer}: {stdout}");
+        let wrong: Vec<&str> = stdout
+            .lines()
+            .filter(|line| line.contains("should be"))
+            .collect();
+        assert_eq!(wrong.len(), 1, "{layer}: {stdout}");
+        assert!(
+            wrong[0].contains("*x3 should be ") && wrong[0].contains("*x2"),
+            "{layer}: {}",
+            wrong[0]
+        );
+    }
+}

@@ -60,7 +60,7 @@ pub fn run(
     loop {
         match lines.next() {
             Ok(Some(line)) => {
-                if let Some(entry) = checker.read(line) {
+                for entry in checker.read(line) {
                     out.write_all(entry.render(&source).as_bytes())?;
                 }
             }
@@ -73,7 +73,10 @@ pub fn run(
             }
         }
     }
-    let ending = checker.finish();
+    let (last, ending) = checker.finish();
+    for entry in last {
+        out.write_all(entry.render(&source).as_bytes())?;
+    }
     out.write_all(ending.render().as_bytes())?;
     out.flush()?;
     let code = ending.exit_code();

@@ -4,7 +4,11 @@
 //! The notation read is the one people write: `z2 = w1*x3 + w2*x4`, with `·`, `⋅` or `×`
 //! for `*` (or nothing: `w1 x3`), `δ` for `d`, `∂L/∂w1` (or `dL/dw1`) for `dw1` and `∂L/∂z2`
 //! for `d2`, subscripts as `x_3`, `x_{3}` or `x₃`, spaces anywhere between symbols, one
-//! equation per line (after a list bullet `- `, `* ` or `• `, if any).
+//! equation per line (after a list bullet `- `, `* ` or `• `, if any). LaTeX is read too,
+//! as the `latex` format writes it and as people write it (`\frac{\partial L}{\partial
+//! w_{1}} &= \delta_{1} x_{1} + … \\`, `$…$`, `\[…\]`, a whole document): its math is cut
+//! into rows, each lowered to the notation above and read by the same parser (see
+//! `latex`); its prose, and math without `=`, is not read.
 //!
 //! Each line is one of:
 //! - blank: skipped;
@@ -32,7 +36,8 @@
 //!
 //! The folder, in the order a line goes through it:
 //!
-//! - `notation`: [`parse_line`] reads one line into an equation ([`Line`]);
+//! - `latex`: LaTeX math cut into rows, each lowered to the plain notation;
+//! - `notation`: [`parse_line`] reads one line (or row) into an equation ([`Line`]);
 //! - `diagnosis`: each equation held against the derived one, into a [`Finding`] with its
 //!   [`Problem`]s;
 //! - `report`: the [`Entry`] of each line, the [`Ending`] and the [`Report`], with their
@@ -41,10 +46,12 @@
 //!   work budget of [`crate::limits`].
 
 mod diagnosis;
+mod latex;
 mod notation;
 mod report;
 
 use alloc::collections::BTreeMap;
+use alloc::format;
 use alloc::string::ToString;
 use alloc::vec::Vec;
 
@@ -57,6 +64,7 @@ use diagnosis::{cost, judge};
 
 pub use crate::limits::{CHECKED_BYTES as LARGEST_TEXT, CHECKED_TERMS as LARGEST};
 pub use diagnosis::{Finding, Problem};
+use notation::parse_symbols;
 pub use notation::{Line, ParseError, parse_line};
 pub use report::{Ending, Entry, NotWritten, Options, Report, Tally, escaped, header};
 
@@ -81,6 +89,8 @@ pub struct Checker<'a> {
     derived: usize,
     /// The budget before any byte is read: [`CHECKED_TERMS`], but for tests.
     allowance: usize,
+    /// The LaTeX read so far: the math open, the row being read.
+    latex: latex::Reader,
 }
 
 impl<'a> Checker<'a> {
@@ -95,6 +105,7 @@ impl<'a> Checker<'a> {
             bytes: 0,
             derived: 0,
             allowance: CHECKED_TERMS,
+            latex: latex::Reader::default(),
         }
     }
 
@@ -109,20 +120,60 @@ impl<'a> Checker<'a> {
         work_budget(self.allowance, self.bytes)
     }
 
-    /// The finding for the next line (without its line break); `None` for a blank line.
-    pub fn read(&mut self, line: &str) -> Option<Entry> {
+    /// The findings for the next line (without its line break): none for a blank line or
+    /// a LaTeX row still open, one for a line of the plain notation, one per row of math
+    /// that ends on it.
+    pub fn read(&mut self, line: &str) -> Vec<Entry> {
         self.line += 1;
         // The line pays for itself: its bytes and its line break count before it is checked.
         self.bytes = self.bytes.saturating_add(line.len()).saturating_add(1);
         let number = self.line;
-        let trimmed = line.trim();
-        let finding = match parse_line(line) {
+        if !self.latex.takes(line) {
+            let trimmed = line.trim();
+            return self
+                .entry(number, trimmed, parse_line(line))
+                .into_iter()
+                .collect();
+        }
+        let mut rows = Vec::new();
+        self.latex.read(number, line, &mut rows);
+        rows.into_iter().filter_map(|row| self.row(&row)).collect()
+    }
+
+    /// The finding for a row of LaTeX math. A row without `=` (a matrix, a symbol in
+    /// prose) is skipped unremarked; an error is placed where the row was written.
+    fn row(&mut self, row: &latex::Row) -> Option<Entry> {
+        let first_line = row.line()?;
+        let symbols: Vec<char> = row.symbols.iter().map(|symbol| symbol.character).collect();
+        match parse_symbols(symbols) {
+            Line::Ignored if !row.symbols.iter().any(|symbol| symbol.character == '=') => None,
+            Line::Unreadable(mut error) => {
+                let at = error.column.saturating_sub(1);
+                let place = row.symbols.get(at);
+                let line = place.map_or(first_line, |symbol| symbol.line);
+                if let Some(symbol) = place {
+                    error.column = symbol.column;
+                }
+                if let Some(name) = latex::command_kept(&row.symbols, at) {
+                    error.message = format!(
+                        "`\\{name}` is not read in an equation: a term is a product such as `w_{{1}} x_{{3}}`, and terms are joined by `+`"
+                    );
+                }
+                self.entry(line, row.text.trim(), Line::Unreadable(error))
+            }
+            read => self.entry(first_line, row.text.trim(), read),
+        }
+    }
+
+    /// The finding for equation or line `read`, written on line `number` as `text`.
+    fn entry(&mut self, number: usize, text: &str, read: Line) -> Option<Entry> {
+        let finding = match read {
             Line::Blank => return None,
             Line::Ignored => Finding::Ignored {
-                text: trimmed.to_string(),
+                text: text.to_string(),
             },
             Line::Unreadable(error) => Finding::Unreadable {
-                text: trimmed.to_string(),
+                text: text.to_string(),
                 error,
             },
             Line::TooLarge(lhs) => {
@@ -162,8 +213,16 @@ impl<'a> Checker<'a> {
         })
     }
 
-    /// The end of the check: the equations not written, and the tally.
-    pub fn finish(self) -> Ending {
+    /// The end of the check: the findings for LaTeX math never closed, then the equations
+    /// not written, and the tally.
+    pub fn finish(mut self) -> (Vec<Entry>, Ending) {
+        let mut rows = Vec::new();
+        self.latex.finish(&mut rows);
+        let entries = rows.iter().filter_map(|row| self.row(row)).collect();
+        (entries, self.ending())
+    }
+
+    fn ending(self) -> Ending {
         let spec = self.spec;
         let first_lines = &self.first_lines;
         let not_written = Section::ALL
@@ -207,11 +266,13 @@ impl<'a> Checker<'a> {
 /// to check a text as it is read.
 pub fn check(spec: &Spec, text: &str, options: Options) -> Report {
     let mut checker = Checker::new(spec, options);
-    let entries = text.lines().filter_map(|line| checker.read(line)).collect();
+    let mut entries: Vec<Entry> = text.lines().flat_map(|line| checker.read(line)).collect();
+    let (last, ending) = checker.finish();
+    entries.extend(last);
     Report {
         spec: spec.to_string(),
         entries,
-        ending: checker.finish(),
+        ending,
     }
 }
 

@@ -42,8 +42,15 @@ pub enum Line {
 
 /// Reads one line.
 pub fn parse_line(line: &str) -> Line {
+    parse_symbols(line.chars().collect())
+}
+
+/// Reads one equation given as the characters of the plain notation: a line, or a LaTeX
+/// row lowered to them (`super::latex`), whose error columns count these characters.
+pub(super) fn parse_symbols(chars: Vec<char>) -> Line {
+    let line_has_equals = chars.contains(&'=');
     let mut parser = Parser {
-        chars: line.chars().collect(),
+        chars,
         position: 0,
         too_long: false,
     };
@@ -67,7 +74,7 @@ pub fn parse_line(line: &str) -> Line {
     let lhs = match parser.reference() {
         Ok(Some(reference)) => reference,
         // `z0 = …` is an equation with a bad index; `z_ and more` is prose.
-        Err(error) if line.contains('=') => return Line::Unreadable(error),
+        Err(error) if line_has_equals => return Line::Unreadable(error),
         Ok(None) | Err(_) => return Line::Ignored,
     };
     parser.skip_whitespace();
@@ -104,17 +111,7 @@ struct Reference {
 
 impl Reference {
     fn tensor(&self) -> Option<Tensor> {
-        Some(match self.letters.as_str() {
-            "z" => Tensor::Output,
-            "x" => Tensor::Input,
-            "w" => Tensor::Weight,
-            "b" => Tensor::Bias,
-            "d" | "dz" => Tensor::Delta,
-            "dx" => Tensor::GradInput,
-            "dw" => Tensor::GradWeight,
-            "db" => Tensor::GradBias,
-            _ => return None,
-        })
+        tensor_named(&self.letters)
     }
 
     fn spelled(&self) -> String {
@@ -147,6 +144,21 @@ impl Reference {
             )),
         }
     }
+}
+
+/// The tensor a name as written stands for, `δ` read as `d`.
+pub(super) fn tensor_named(letters: &str) -> Option<Tensor> {
+    Some(match letters {
+        "z" => Tensor::Output,
+        "x" => Tensor::Input,
+        "w" => Tensor::Weight,
+        "b" => Tensor::Bias,
+        "d" | "dz" => Tensor::Delta,
+        "dx" => Tensor::GradInput,
+        "dw" => Tensor::GradWeight,
+        "db" => Tensor::GradBias,
+        _ => return None,
+    })
 }
 
 /// Multiplication signs people write.
@@ -247,7 +259,13 @@ impl Parser {
         if gradient {
             letters.insert(0, 'd');
         }
-        let Some(index) = self.index(&letters)? else {
+        // `k_{eff}`: a name that is no tensor's, without an index, is prose, not a
+        // broken equation.
+        let index = match self.index(&letters) {
+            Err(_) if tensor_named(&letters).is_none() => None,
+            read => read?,
+        };
+        let Some(index) = index else {
             self.position = start;
             return Ok(None);
         };

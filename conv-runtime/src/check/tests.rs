@@ -254,7 +254,7 @@ fn terms_derived_stay_within_the_bytes_read() {
     let mut refused = Vec::new();
     for number in 1..=100 {
         bytes += line.len() + 1;
-        let entry = checker.read(line).unwrap();
+        let [entry] = checker.read(line).try_into().unwrap();
         if matches!(entry.finding, Finding::OverBudget { .. }) {
             refused.push(number);
         }
