@@ -40,6 +40,7 @@ fuzz_target!(|data: &[u8]| {
     let spec = Spec::parse(layer).expect("a valid layer");
     let options = Options {
         complete: choices.below(2) == 0,
+        ..Options::default()
     };
     let mut text = text.into_owned();
     if choices.below(LONG_ONE_IN) == 0 {
@@ -100,6 +101,9 @@ fuzz_target!(|data: &[u8]| {
             }
             Finding::Ignored { .. } => {
                 assert_eq!(check::parse_line(line), Line::Ignored, "`{line}`");
+            }
+            Finding::Formula { .. } => {
+                assert!(matches!(check::parse_line(line), Line::Formula(_)), "`{line}`");
             }
             Finding::TooLarge { .. } | Finding::OverBudget { .. } => {
                 panic!("`{line}` is not checked: {:?}", entry.finding);

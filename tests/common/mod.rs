@@ -235,7 +235,7 @@ impl Shown {
             "w" => Shown::new(Tensor::Weight, spec.weight_shape(), 2),
             "dw" => Shown::new(Tensor::GradWeight, spec.weight_shape(), 2),
             "z" => Shown::new(Tensor::Output, spec.output_shape(), 2),
-            "d" => Shown::new(Tensor::Delta, spec.output_shape(), 2),
+            "d" | "d̃" => Shown::new(Tensor::Delta, spec.output_shape(), 2),
             "b" => Shown::new(Tensor::Bias, vec![spec.out_channels()], 1),
             "db" => Shown::new(Tensor::GradBias, vec![spec.out_channels()], 1),
             other => panic!("the Σ form names an unknown tensor `{other}`"),
@@ -252,8 +252,8 @@ impl Shown {
             .collect()
     }
 
-    /// The element at the shown `indices`; `None` when a spatial index of `x̃` falls
-    /// outside the input (a zero). Any other index out of range is a wrong formula.
+    /// The element at the shown `indices`; `None` when a spatial index of `x̃` (or `d̃`)
+    /// falls outside the tensor (a zero). Any other index out of range is a wrong formula.
     fn element(&self, indices: &[i64], padded: bool) -> Option<Variable> {
         let sizes = self.shown_sizes();
         assert_eq!(
@@ -509,7 +509,7 @@ pub fn expand_sigma_line(spec: &Spec, line: &str) -> Vec<Equation> {
             .iter()
             .map(|index| evaluate(index, values))
             .collect();
-        Shown::of(spec, &factor.name).element(&indices, factor.name == "x̃")
+        Shown::of(spec, &factor.name).element(&indices, factor.name.ends_with('\u{303}'))
     };
     assignments(&free)
         .into_iter()

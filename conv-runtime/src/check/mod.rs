@@ -8,7 +8,10 @@
 //! as the `latex` format writes it and as people write it (`\frac{\partial L}{\partial
 //! w_{1}} &= \delta_{1} x_{1} + … \\`, `$…$`, `\[…\]`, a whole document): its math is cut
 //! into rows, each lowered to the notation above and read by the same parser (see
-//! `latex`); its prose, and math without `=`, is not read.
+//! `latex`); its prose, and math without `=`, is not read. A general formula for a whole
+//! tensor, `dw[a, b] = Σ_{i,j} d[i, j]·x[2i+a, 2j+b]` (or its LaTeX), is expanded over the
+//! layer and held against every equation of the tensor; a wrong one gets the correction
+//! found by a search against the derivation (see `formula`).
 //!
 //! Each line is one of:
 //! - blank: skipped;
@@ -37,6 +40,7 @@
 //! The folder, in the order a line goes through it:
 //!
 //! - `latex`: LaTeX math cut into rows, each lowered to the plain notation;
+//! - `formula`: Σ formulas read, expanded, judged and corrected;
 //! - `notation`: [`parse_line`] reads one line (or row) into an equation ([`Line`]);
 //! - `diagnosis`: each equation held against the derived one, into a [`Finding`] with its
 //!   [`Problem`]s;
@@ -46,6 +50,7 @@
 //!   work budget of [`crate::limits`].
 
 mod diagnosis;
+mod formula;
 mod latex;
 mod notation;
 mod report;
@@ -58,12 +63,16 @@ use alloc::vec::Vec;
 use crate::limits::{CHECKED_TERMS, work_budget};
 use crate::spec::Spec;
 use crate::symbolic::derive::Section;
-use crate::symbolic::expr::Variable;
+use crate::symbolic::expr::{Tensor, Variable};
 
 use diagnosis::{cost, judge};
 
 pub use crate::limits::{CHECKED_BYTES as LARGEST_TEXT, CHECKED_TERMS as LARGEST};
 pub use diagnosis::{Finding, Problem};
+pub use formula::{
+    Atom, Base, Comparison, Condition, Correction, Difference, Formula, Index, Product, Reference,
+    Verdict,
+};
 use notation::parse_symbols;
 pub use notation::{Line, ParseError, parse_line};
 pub use report::{Ending, Entry, NotWritten, Options, Report, Tally, escaped, header};
@@ -91,6 +100,8 @@ pub struct Checker<'a> {
     allowance: usize,
     /// The LaTeX read so far: the math open, the row being read.
     latex: latex::Reader,
+    /// The tensors a Σ formula was written for: all their equations are written.
+    formulas: Vec<Tensor>,
 }
 
 impl<'a> Checker<'a> {
@@ -106,6 +117,7 @@ impl<'a> Checker<'a> {
             derived: 0,
             allowance: CHECKED_TERMS,
             latex: latex::Reader::default(),
+            formulas: Vec::new(),
         }
     }
 
@@ -145,7 +157,7 @@ impl<'a> Checker<'a> {
     fn row(&mut self, row: &latex::Row) -> Option<Entry> {
         let first_line = row.line()?;
         let symbols: Vec<char> = row.symbols.iter().map(|symbol| symbol.character).collect();
-        match parse_symbols(symbols) {
+        match parse_symbols(&symbols) {
             Line::Ignored if !row.symbols.iter().any(|symbol| symbol.character == '=') => None,
             Line::Unreadable(mut error) => {
                 let at = error.column.saturating_sub(1);
@@ -176,6 +188,21 @@ impl<'a> Checker<'a> {
                 text: text.to_string(),
                 error,
             },
+            Line::Formula(formula) => {
+                let left = self.budget().saturating_sub(self.derived);
+                let (verdict, spent) = formula::judge(self.spec, &formula, self.options.base, left);
+                self.derived = self.derived.saturating_add(spent);
+                // A formula expanded writes every equation of its tensor.
+                if let Verdict::Correct { tensor, .. } | Verdict::Wrong { tensor, .. } = verdict
+                    && !self.formulas.contains(&tensor)
+                {
+                    self.formulas.push(tensor);
+                }
+                Finding::Formula {
+                    lhs: formula.lhs.to_string(),
+                    verdict,
+                }
+            }
             Line::TooLarge(lhs) => {
                 self.first_lines.entry(lhs).or_insert(number);
                 Finding::TooLarge { lhs, derived: None }
@@ -199,12 +226,28 @@ impl<'a> Checker<'a> {
             }
         };
         let count = match finding {
-            Finding::Correct(_) => &mut self.tally.correct,
-            Finding::Wrong { .. } => &mut self.tally.wrong,
-            Finding::Unreadable { .. } => &mut self.tally.unreadable,
+            Finding::Correct(_)
+            | Finding::Formula {
+                verdict: Verdict::Correct { .. },
+                ..
+            } => &mut self.tally.correct,
+            Finding::Wrong { .. }
+            | Finding::Formula {
+                verdict: Verdict::Wrong { .. },
+                ..
+            } => &mut self.tally.wrong,
+            Finding::Unreadable { .. }
+            | Finding::Formula {
+                verdict: Verdict::Unusable(_),
+                ..
+            } => &mut self.tally.unreadable,
             Finding::Ignored { .. } => &mut self.tally.ignored,
             Finding::TooLarge { .. } => &mut self.tally.too_large,
-            Finding::OverBudget { .. } => &mut self.tally.over_budget,
+            Finding::OverBudget { .. }
+            | Finding::Formula {
+                verdict: Verdict::TooLarge { .. },
+                ..
+            } => &mut self.tally.over_budget,
         };
         *count += 1;
         Some(Entry {
@@ -229,6 +272,9 @@ impl<'a> Checker<'a> {
             .into_iter()
             .filter_map(|section| {
                 let tensor = section.tensor();
+                if self.formulas.contains(&tensor) {
+                    return None;
+                }
                 let total = section.len(spec);
                 let written = first_lines
                     .range(Variable::new(tensor, 0)..Variable::new(tensor, total))

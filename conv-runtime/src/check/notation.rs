@@ -1,12 +1,14 @@
 //! The notation read: one line at a time, `z2 = w1*x3 + w2*x4` in the spellings people
 //! write, into an equation, a line to ignore, or the column where it stops making sense.
 
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 use core::fmt;
 
+use super::formula::{self, Formula, Read};
 use crate::limits::CHECKED_TERMS;
 use crate::symbolic::expr::{Expr, Tensor, Term, Variable};
 
@@ -38,16 +40,29 @@ pub enum Line {
     Unreadable(ParseError),
     /// An equation whose right side has more than [`CHECKED_TERMS`] terms: read no further.
     TooLarge(Variable),
+    /// A Σ formula for a whole tensor, `dw[a, b] = Σ_{i,j} d[i, j]·x[2i+a, 2j+b]`.
+    Formula(Box<Formula>),
 }
 
 /// Reads one line.
 pub fn parse_line(line: &str) -> Line {
-    parse_symbols(line.chars().collect())
+    let chars: Vec<char> = line.chars().collect();
+    parse_symbols(&chars)
 }
 
 /// Reads one equation given as the characters of the plain notation: a line, or a LaTeX
 /// row lowered to them (`super::latex`), whose error columns count these characters.
-pub(super) fn parse_symbols(chars: Vec<char>) -> Line {
+pub(super) fn parse_symbols(chars: &[char]) -> Line {
+    match formula::read(chars) {
+        Read::NotFormula => parse_equation(chars),
+        Read::General => Line::Ignored,
+        Read::Formula(formula) => Line::Formula(Box::new(formula)),
+        Read::Unreadable(error) => Line::Unreadable(error),
+    }
+}
+
+/// Reads one equation about one element, `z2 = w1*x3 + …`.
+fn parse_equation(chars: &[char]) -> Line {
     let line_has_equals = chars.contains(&'=');
     let mut parser = Parser {
         chars,
@@ -183,14 +198,14 @@ fn is_letter(c: char) -> bool {
     c.is_ascii_alphabetic() || c == 'δ'
 }
 
-struct Parser {
-    chars: Vec<char>,
+struct Parser<'a> {
+    chars: &'a [char],
     position: usize,
     /// Whether the sum stopped at [`CHECKED_TERMS`] terms.
     too_long: bool,
 }
 
-impl Parser {
+impl Parser<'_> {
     fn peek(&self) -> Option<char> {
         self.chars.get(self.position).copied()
     }
