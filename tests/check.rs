@@ -393,6 +393,41 @@ fn the_readme_shows_the_notes_report_as_printed() {
     );
 }
 
+/// The README's "LaTeX and general formulas" shows the homework and the Σ report as
+/// printed, and its table quotes the index correction `check` prints for each fixture.
+#[test]
+fn the_readme_shows_the_formula_reports_as_printed() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("the README");
+    for name in ["latex-homework", "sigma-stride"] {
+        let path = format!("tests/fixtures/check/{name}.txt");
+        let (_, report, _) = check(&[path.as_str()], "");
+        let shown = format!("$ convsym check {path}\n{report}```");
+        assert!(
+            readme.contains(&shown),
+            "README.md shows an outdated report of {name}"
+        );
+    }
+    let homework = std::fs::read_to_string("tests/fixtures/check/latex-homework.txt");
+    assert!(readme.contains(&homework.expect("the fixture")));
+    let one_based = (
+        "sigma-one-based",
+        "in=5 k=3 stride=2 --base 1",
+        Section::GradWeight,
+    );
+    for (name, layer, _) in CORRECTED.into_iter().chain([one_based]) {
+        let path = format!("tests/fixtures/check/{name}.txt");
+        let keys: Vec<&str> = layer.split(' ').collect();
+        let (_, stdout, _) = check(&[&[path.as_str()], keys.as_slice()].concat(), "");
+        for line in stdout.lines().filter(|line| line.contains("` should be `")) {
+            let (correction, _) = line.trim_start().split_once(": ").expect("a reason");
+            if !correction.starts_with("`Σ") {
+                assert!(readme.contains(correction), "{name}: {correction}");
+            }
+        }
+    }
+}
+
 /// Each equation checked is derived whole: one past the bound is refused, named with its
 /// size, with exit code 2, and the other equations of the same layer are checked.
 /// Unwritten equations are kept as runs, so a layer of four billion inputs with short
