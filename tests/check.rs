@@ -189,19 +189,18 @@ const CASES: &[Case] = &[
         ],
         correct: 3,
     },
+    // Read 1-based, `x_{2i+a-2}` for `i, a ≥ 1` is x at the 0-based 2(i−1)+(a−1): the
+    // `sigma` format's own `x[2i+a, …]`, which `tests/render.rs` expands independently.
     Case {
         name: "latex-sigma",
         keys: &[],
-        code: 1,
+        code: 0,
         findings: &[
-            "tests/fixtures/check/latex-sigma.txt:3: dw[a, b]: wrong for 9 of the 9 `dw` equations, indices read 0-based",
-            "    `x[i+a, j+b]` should be `x[2i+a, 2j+b]`: the stride (2) multiplies the output indices `i`, `j`",
-            "    first difference at dw[0, 0] (dw1): the formula gives d1*x1 + d2*x2 + d3*x6 + d4*x7, the chain rule d1*x1 + d2*x3 + d3*x11 + d4*x13",
             "not written: z1–z4 (none of the 4 `z` equations)",
             "not written: dx1–dx25 (none of the 25 `dx` equations)",
-            "wrong (1 equation read: 0 correct, 1 wrong, 1 line ignored, 29 not written)",
+            "all correct (1 equation read: 1 correct, 0 wrong, 1 line ignored, 29 not written)",
         ],
-        correct: 0,
+        correct: 1,
     },
     Case {
         name: "sigma-stride",

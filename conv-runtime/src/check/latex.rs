@@ -62,6 +62,15 @@ impl Row {
     }
 }
 
+/// Where a command starts: its line's characters, its position among them, the line's
+/// number.
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    chars: &'a [char],
+    position: usize,
+    line: usize,
+}
+
 /// What ends the math being read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Closer {
@@ -170,7 +179,14 @@ impl Reader {
             let consumed = match (&self.closer, command) {
                 (None, Some(name)) => self.outside_command(&chars, position, &name),
                 (None, None) => self.outside(&chars, position),
-                (Some(_), Some(name)) => self.math_command(&chars, position, &name, number, rows),
+                (Some(_), Some(name)) => {
+                    let at = Place {
+                        chars: &chars,
+                        position,
+                        line: number,
+                    };
+                    self.math_command(&at, &name, rows)
+                }
                 (Some(_), None) => self.math(&chars, position, number, rows),
             }
             .max(1);
@@ -324,14 +340,12 @@ impl Reader {
     }
 
     /// In math, a command.
-    fn math_command(
-        &mut self,
-        chars: &[char],
-        position: usize,
-        name: &str,
-        line: usize,
-        rows: &mut Vec<Row>,
-    ) -> usize {
+    fn math_command(&mut self, at: &Place, name: &str, rows: &mut Vec<Row>) -> usize {
+        let Place {
+            chars,
+            position,
+            line,
+        } = *at;
         let length = 1 + name.chars().count();
         let column = position + 1;
         if self.groups.last() == Some(&Group::Skipped) {
@@ -345,7 +359,7 @@ impl Reader {
                 self.end_row(rows);
                 return length + optional_at(chars, position + length);
             }
-            "begin" | "end" => return self.environment(chars, position, name, line, rows),
+            "begin" | "end" => return self.environment(at, length, rows),
             "frac" | "dfrac" | "tfrac" => self.next_group = Some(Group::Numerator),
             "tilde" | "widetilde" => self.next_group = Some(Group::Tilde),
             "mathrm" | "mathit" | "mathbf" | "mathsf" | "boldsymbol" | "text" | "textrm"
@@ -361,31 +375,25 @@ impl Reader {
             _ => match symbol_for(name) {
                 Some(character) => lowered(character),
                 // Kept as written: the parser stops at it, and says where.
-                None => {
-                    for (offset, character) in chars
-                        .get(position..position + length)
-                        .unwrap_or_default()
-                        .iter()
-                        .enumerate()
-                    {
-                        self.row.push(*character, line, column + offset);
-                    }
-                }
+                None => self.keep(chars, position..position + length, line),
             },
         }
         length
     }
 
     /// `\begin{…}` or `\end{…}` in math.
-    fn environment(
-        &mut self,
-        chars: &[char],
-        position: usize,
-        name: &str,
-        line: usize,
-        rows: &mut Vec<Row>,
-    ) -> usize {
-        let length = 1 + name.chars().count();
+    /// `length` is that of the command, `\begin` or `\end`.
+    fn environment(&mut self, at: &Place, length: usize, rows: &mut Vec<Row>) -> usize {
+        let Place {
+            chars,
+            position,
+            line,
+        } = *at;
+        let name = if chars.get(position + 1) == Some(&'b') {
+            "begin"
+        } else {
+            "end"
+        };
         let Some((environment, argument)) = argument_at(chars, position + length) else {
             return length;
         };
@@ -401,16 +409,17 @@ impl Reader {
             } else {
                 self.nested = self.nested.saturating_sub(1);
             }
-            for (offset, character) in chars
-                .get(position..position + consumed)
-                .unwrap_or_default()
-                .iter()
-                .enumerate()
-            {
-                self.row.push(*character, line, position + 1 + offset);
-            }
+            self.keep(chars, position..position + consumed, line);
         }
         consumed
+    }
+
+    /// The characters `span` of line `line`, kept in the row as written.
+    fn keep(&mut self, chars: &[char], span: core::ops::Range<usize>, line: usize) {
+        let start = span.start;
+        for (offset, character) in chars.get(span).unwrap_or_default().iter().enumerate() {
+            self.row.push(*character, line, start + 1 + offset);
+        }
     }
 }
 
