@@ -316,11 +316,9 @@ fn holds(condition: &Condition, values: &Values) -> bool {
 fn reference_axes(spec: &Spec, reference: &Reference) -> Result<Vec<usize>, String> {
     let shape = shape(spec, reference.tensor);
     axes(&shape, reference.indices.len()).ok_or_else(|| {
-        let shown = axes(&shape, usize::MAX).map_or(0, |axes| axes.len());
         let short = (0..shape.len())
             .filter(|&axis| axis >= shape.len().min(2) || shape.get(axis).is_some_and(|&s| s > 1))
             .count();
-        let _ = shown;
         format!(
             "`{}` has {} indices written, but its shape is {}: write {} or {}",
             reference.tensor.name(),
@@ -375,19 +373,16 @@ impl Layout<'_> {
         let mut values: Values = [0; 128];
         for (flat, right) in rights.iter().enumerate() {
             let element = self.element(flat, formula, &mut values);
+            // An element the expansion fails on (an index outside, a division not exact)
+            // is wrong, whatever its value.
             let written = match self.expand(formula, &mut values) {
-                Ok(written) => written,
+                Ok(written) if written == *right => continue,
+                Ok(written) => Some(written),
                 Err(event) => {
                     outcome.event.get_or_insert(event);
-                    Expr::zero()
+                    None
                 }
             };
-            if written == *right && outcome.event.is_none() {
-                continue;
-            }
-            if written == *right {
-                continue;
-            }
             outcome.wrong += 1;
             let remainder = formula.lhs.tensor == Tensor::GradInput
                 && self.spec.why_input_unread(flat) == Some(Unread::Remainder);

@@ -157,8 +157,9 @@ pub struct Difference {
     pub element: Vec<i64>,
     /// Its flat, 0-based index.
     pub flat: usize,
-    /// What the formula gives.
-    pub written: Expr,
+    /// What the formula gives; `None` where its expansion fails (an index outside a
+    /// tensor, a division that is not exact).
+    pub written: Option<Expr>,
     /// What the chain rule gives.
     pub right: Expr,
 }

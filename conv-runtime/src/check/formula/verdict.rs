@@ -133,11 +133,14 @@ fn difference(tensor: Tensor, first: &Difference) -> String {
     let element: Vec<String> = first.element.iter().map(|v| format!("{v}")).collect();
     let variable = Variable::new(tensor, first.flat);
     let name = variable.display(Notation::Text);
+    let written = first.written.as_ref().map_or_else(
+        || String::from("the formula has no value there"),
+        |written| format!("the formula gives {written}"),
+    );
     format!(
-        "first difference at {}[{}] ({name}): the formula gives {}, the chain rule {}",
+        "first difference at {}[{}] ({name}): {written}, the chain rule {}",
         tensor.name(),
         element.join(", "),
-        first.written,
         first.right
     )
 }

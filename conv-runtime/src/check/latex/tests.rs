@@ -119,3 +119,53 @@ fn math_never_closed_is_read_at_the_end() {
         "{read:?}"
     );
 }
+
+/// Pieces of LaTeX and of Σ formulas, to be strung together at random.
+const PIECES: [&str; 32] = [
+    r"\frac{",
+    "}",
+    "{",
+    r"\partial L",
+    r"\partial ",
+    "w_{1}",
+    "x_{3}",
+    r"\delta_{2}",
+    "=",
+    "&",
+    r"\\",
+    "$",
+    "$$",
+    r"\[",
+    r"\]",
+    r"\begin{align}",
+    r"\end{align}",
+    r"\begin{pmatrix}",
+    "+",
+    r"\cdot",
+    "\n",
+    "z_{2}",
+    r"\sum_{i,j}",
+    "[",
+    "]",
+    "i",
+    "a",
+    ", ",
+    "2",
+    "Σ_{a : 2 | i−a}",
+    "d̃[",
+    "%",
+];
+
+proptest::proptest! {
+    /// No string of LaTeX pieces panics, every finding is on a line of the text, and the
+    /// exit code is 2 exactly when no equation was read.
+    #[test]
+    fn strings_of_latex_never_panic(picks in proptest::collection::vec(0..PIECES.len(), 0..60)) {
+        let text: String = picks.iter().map(|&pick| PIECES[pick]).collect();
+        let report = check(&seed(), &text, Options::default());
+        let lines = text.lines().count().max(1);
+        proptest::prop_assert!(report.entries.iter().all(|entry| (1..=lines).contains(&entry.line)));
+        proptest::prop_assert_eq!(report.exit_code() == 2, report.equations() == 0 || report.ending.tally.not_checked() > 0);
+        let _ = report.render("t");
+    }
+}
