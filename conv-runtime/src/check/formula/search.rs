@@ -14,12 +14,12 @@ use crate::symbolic::expr::{Expr, Tensor};
 
 /// The most expansion steps a search may take, past the expansion itself: 2^22, a fraction
 /// of a second.
-const SEARCH_STEPS: usize = 1 << 22;
+pub(super) const SEARCH_STEPS: usize = 1 << 22;
 
 /// The most places (indices and bounds) of a formula the search changes: a formula people
 /// write has a few dozen; a longer one is not searched, rather than copied thousands of
 /// times.
-const LARGEST_SEARCHED: usize = 64;
+pub(super) const LARGEST_SEARCHED: usize = 64;
 
 /// How many times a search reruns with the element its last correction got wrong.
 const REFINEMENTS: usize = 4;

@@ -4,6 +4,8 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::judge;
+use super::search::{LARGEST_SEARCHED, SEARCH_STEPS};
 use crate::check::{Base, Checker, Finding, Line, Options, Verdict, check, parse_line};
 use crate::render::sigma;
 use crate::spec::Spec;
@@ -152,4 +154,40 @@ fn an_expansion_past_the_budget_is_refused() {
         "{entries:?}"
     );
     assert_eq!(checker.derived(), 0);
+    assert_eq!(checker.finish().1.exit_code(), 2);
+}
+
+#[test]
+fn the_search_stays_within_its_steps() {
+    let spec = Spec::parse("in=(40,40) k=5 stride=2").unwrap();
+    let Line::Formula(formula) = parse_line("dw[a, b] = Σ_{i,j} d[i, j]·x[i+a, j+b]") else {
+        panic!("a formula");
+    };
+    let (verdict, spent) = judge(&spec, &formula, None, usize::MAX);
+    assert!(matches!(verdict, Verdict::Wrong { .. }), "{verdict:?}");
+    // The expansion in both bases, then the search: its steps, and at most one more
+    // expansion past them.
+    let section = Section::GradWeight;
+    let derivation = section.len(&spec) * section.max_terms(&spec);
+    let expansion = section.len(&spec) * 18 * 18;
+    let cost = derivation + 2 * expansion;
+    assert!(spent <= cost + SEARCH_STEPS + cost, "{spent}");
+}
+
+#[test]
+fn formulas_of_many_places_are_not_searched() {
+    // Products that never hold (`i < 0`) add places to search, not terms.
+    let with_empty = |count: usize| {
+        let empty = " + Σ_{i,j : i < 0} d[i, j]·x[2i+a, 2j+b]".repeat(count);
+        alloc::format!("dw[a, b] = Σ_{{i,j}} d[i, j]·x[i+a, j+b]{empty}")
+    };
+    let corrected = |text: &str| match verdicts("in=5 k=3 stride=2", text, None).as_slice() {
+        [Verdict::Wrong { corrections, .. }] => !corrections.is_empty(),
+        other => panic!("{other:?}"),
+    };
+    // Each empty product has five places, four indices and the bound 0: 64 in all with
+    // 12 of them, past 64 with 13.
+    assert!(corrected(&with_empty(2)));
+    assert!(corrected(&with_empty(LARGEST_SEARCHED / 5)));
+    assert!(!corrected(&with_empty(LARGEST_SEARCHED / 5 + 1)));
 }
