@@ -319,6 +319,21 @@ const CASES: &[Case] = &[
         ],
         correct: 0,
     },
+    Case {
+        name: "sigma-remainder",
+        keys: &["in=6", "k=3", "stride=2"],
+        code: 1,
+        findings: &[
+            "tests/fixtures/check/sigma-remainder.txt:3: dw[a, b]: wrong for 9 of the 9 `dw` equations, indices read 0-based",
+            "    `Σ_{i=0}^{2} Σ_{j=0}^{2}` should be `Σ_{i=0}^{1} Σ_{j=0}^{1}`: the sum runs over the wrong range; indices `i`, `j`: the 2 positions of the output axis, ⌊(6 + 0 − 3) / 2⌋ + 1, for the remainder r = 1 starts no window",
+            "    `d[i, j]` reads outside `d` (2×2) at i = 0, j = 2",
+            "    first difference at dw[0, 0] (dw1): the formula has no value there, the chain rule d1*x1 + d2*x3 + d3*x13 + d4*x15",
+            "not written: z1–z4 (none of the 4 `z` equations)",
+            "not written: dx1–dx36 (none of the 36 `dx` equations)",
+            "wrong (1 equation read: 0 correct, 1 wrong, 1 line ignored, 40 not written)",
+        ],
+        correct: 0,
+    },
 ];
 
 #[test]
@@ -617,7 +632,7 @@ fn the_latex_convsym_prints_checks_as_correct() {
 
 /// The Σ fixtures whose diagnosis is a correction, with their layer and the section the
 /// formula defines (the third line of each fixture).
-const CORRECTED: [(&str, &str, Section); 7] = [
+const CORRECTED: [(&str, &str, Section); 8] = [
     ("sigma-stride", "in=5 k=3 stride=2", Section::GradWeight),
     (
         "sigma-swapped",
@@ -637,7 +652,22 @@ const CORRECTED: [(&str, &str, Section); 7] = [
         "in=(5,) k=3 cin=2 cout=4 groups=2",
         Section::Forward,
     ),
+    ("sigma-remainder", "in=6 k=3 stride=2", Section::GradWeight),
 ];
+
+/// A corrected formula in the notation the tests' expander reads: ranges written out that
+/// cover a whole axis of 2 positions (`Σ_{i=0}^{1} Σ_{j=0}^{1}`) are the convention's `Σ_{i,j}`.
+fn implicit(spec: &Spec, formula: &str) -> String {
+    let written = "Σ_{i=0}^{1} Σ_{j=0}^{1} ";
+    if !formula.contains(written) {
+        return formula.to_string();
+    }
+    assert!(
+        spec.axes().iter().all(|axis| axis.output() == 2),
+        "{formula}"
+    );
+    formula.replace(written, "Σ_{i,j} ")
+}
 
 /// Each correction `check` computes is right by an independent count: the formula with
 /// the correction applied, expanded by the tests' own reader of the Σ notation, gives
@@ -667,6 +697,7 @@ fn each_correction_expands_to_the_independent_equations() {
         assert_ne!(corrected, formula, "{name}: no correction\n{stdout}");
         let spec = Spec::parse(layer).expect("a valid layer");
         let expected = common::independent(&spec, section);
+        let corrected = implicit(&spec, &corrected);
         assert_eq!(
             common::expand_sigma_line(&spec, &corrected),
             expected,

@@ -33,8 +33,8 @@ pub(super) struct Layout<'a> {
     /// The left side's tensor's full shape, and the axis of each letter written.
     pub lhs_shape: Vec<usize>,
     pub lhs_axes: Vec<usize>,
-    /// For each product, each summed letter's range (its size).
-    pub ranges: Vec<Vec<(char, i64)>>,
+    /// For each product, each summed letter's range: its first value and how many.
+    pub ranges: Vec<Vec<(char, i64, i64)>>,
 }
 
 /// A tensor's full, row-major shape.
@@ -89,12 +89,18 @@ impl<'a> Layout<'a> {
             }
             let mut product_ranges = Vec::new();
             for &letter in &product.summed {
+                let limits = product.limits.iter().find(|(l, ..)| *l == letter);
+                if let Some(&(_, first, last)) = limits {
+                    let count = last.saturating_sub(first).saturating_add(1).max(0);
+                    product_ranges.push((letter, first, count));
+                    continue;
+                }
                 let size = range(spec, product, letter).ok_or_else(|| {
                     format!(
                         "the range of `{letter}` is unknown: a summed index must stand alone in some index, as `a` in `w[a, b]`"
                     )
                 })?;
-                product_ranges.push((letter, size));
+                product_ranges.push((letter, base.first(), size));
             }
             ranges.push(product_ranges);
         }
@@ -107,14 +113,19 @@ impl<'a> Layout<'a> {
         })
     }
 
+    /// The same layer and base laid under another formula: a candidate of the search.
+    pub fn with(&self, formula: &Formula) -> Option<Self> {
+        Layout::new(self.spec, formula, self.base).ok()
+    }
+
     /// How many steps the expansion of every element walks, saturated.
     pub fn cost(&self) -> usize {
         let per_element = self
             .ranges
             .iter()
             .map(|ranges| {
-                ranges.iter().fold(1_usize, |cost, (_, size)| {
-                    cost.saturating_mul(usize::try_from(*size).unwrap_or(usize::MAX))
+                ranges.iter().fold(1_usize, |cost, (_, _, count)| {
+                    cost.saturating_mul(usize::try_from(*count).unwrap_or(usize::MAX))
                 })
             })
             .fold(0_usize, usize::saturating_add);
@@ -161,14 +172,16 @@ impl<'a> Layout<'a> {
     fn sum(
         &self,
         product: &Product,
-        ranges: &[(char, i64)],
+        ranges: &[(char, i64, i64)],
         values: &mut Values,
         terms: &mut Vec<(Term, usize)>,
     ) -> Result<(), Event> {
-        let first = self.base.first();
-        for (letter, _) in ranges {
+        if ranges.iter().any(|(_, _, count)| *count <= 0) {
+            return Ok(());
+        }
+        for (letter, first, _) in ranges {
             if let Some(slot) = values.get_mut(slot(*letter)) {
-                *slot = first;
+                *slot = *first;
             }
         }
         loop {
@@ -188,16 +201,16 @@ impl<'a> Layout<'a> {
             }
             // The next assignment, the last letter fastest.
             let mut carried = true;
-            for (letter, size) in ranges.iter().rev() {
+            for (letter, first, count) in ranges.iter().rev() {
                 let Some(slot) = values.get_mut(slot(*letter)) else {
                     continue;
                 };
                 *slot += 1;
-                if *slot < first + size {
+                if *slot < first.saturating_add(*count) {
                     carried = false;
                     break;
                 }
-                *slot = first;
+                *slot = *first;
             }
             if carried {
                 return Ok(());

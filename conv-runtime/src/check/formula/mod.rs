@@ -64,6 +64,8 @@ pub struct Formula {
 pub struct Product {
     /// The index letters summed over, in the order written.
     pub summed: Vec<char>,
+    /// The letters given their range, `Σ_{i=0}^{1}`: each with its first and last value.
+    pub limits: Vec<(char, i64, i64)>,
     /// The conditions a term must meet.
     pub conditions: Vec<Condition>,
     /// The factors.

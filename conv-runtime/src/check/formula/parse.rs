@@ -226,6 +226,7 @@ impl Parser<'_> {
     fn product(&mut self) -> Parsed<Product> {
         let mut summed = Vec::new();
         let mut conditions = Vec::new();
+        let mut limits = Vec::new();
         while self.eat('Σ') {
             let Some(close) = self.open_indices() else {
                 return self.error("expected `_` after `Σ`, e.g. `Σ_{i,j}`");
@@ -238,9 +239,30 @@ impl Parser<'_> {
                 self.position += 1;
                 summed.push(letter);
                 self.bound.push(letter);
+                // `Σ_{i=0}^{1}`: the range written out.
+                if let Opening::Closed(close) = close
+                    && self.eat('=')
+                {
+                    let first = self.signed()?;
+                    self.expect(close, "after the first value, as in `Σ_{i=0}^{1}`")?;
+                    self.expect('^', "and the last value, as in `Σ_{i=0}^{1}`")?;
+                    let braced = self.eat('{');
+                    let last = self.signed()?;
+                    if braced {
+                        self.expect('}', "after the last value")?;
+                    }
+                    limits.push((letter, first, last));
+                    break;
+                }
                 if matches!(close, Opening::Single) || !self.eat(',') {
                     break;
                 }
+            }
+            if limits
+                .last()
+                .is_some_and(|(letter, ..)| summed.last() == Some(letter))
+            {
+                continue;
             }
             if let Opening::Closed(close) = close {
                 if self.eat(':') || self.eat('|') {
@@ -266,6 +288,7 @@ impl Parser<'_> {
         }
         Ok(Product {
             summed,
+            limits,
             conditions,
             factors,
         })
@@ -451,6 +474,20 @@ impl Parser<'_> {
             self.position += 1;
         }
         Ok(value)
+    }
+
+    /// An integer, `−` allowed.
+    fn signed(&mut self) -> Parsed<i64> {
+        self.skip_whitespace();
+        let negative = self.peek().is_some_and(is_minus);
+        if negative {
+            self.position += 1;
+        }
+        match self.number()? {
+            Some(number) if negative => Ok(-number),
+            Some(number) => Ok(number),
+            None => self.error("expected a number"),
+        }
     }
 
     fn positive(&mut self) -> Parsed<i64> {

@@ -4,6 +4,7 @@
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::fmt::Write;
 
 use super::expand::{Layout, axes, shape};
 use super::search::to_i64;
@@ -12,12 +13,31 @@ use crate::symbolic::expr::Tensor;
 
 /// `Σ_{a,b : 2 | i−a}`: a product's sum as written.
 fn subscript(product: &Product) -> String {
-    let letters: Vec<String> = product.summed.iter().map(|l| format!("{l}")).collect();
+    let limited = |letter: &char| product.limits.iter().any(|(l, ..)| l == letter);
+    let letters: Vec<String> = product
+        .summed
+        .iter()
+        .filter(|letter| !limited(letter))
+        .map(|l| format!("{l}"))
+        .collect();
+    let ranges: String = product
+        .limits
+        .iter()
+        .map(|(letter, first, last)| {
+            format!("Σ_{{{letter}={}}}^{{{}}}", signed(*first), signed(*last))
+        })
+        .collect::<Vec<String>>()
+        .join(" ");
     let conditions: Vec<String> = product.conditions.iter().map(|c| format!("{c}")).collect();
-    if conditions.is_empty() {
-        format!("Σ_{{{}}}", letters.join(","))
+    let sum = match (letters.is_empty(), conditions.is_empty()) {
+        (true, true) => return ranges,
+        (_, true) => format!("Σ_{{{}}}", letters.join(",")),
+        _ => format!("Σ_{{{} : {}}}", letters.join(","), conditions.join(", ")),
+    };
+    if ranges.is_empty() {
+        sum
     } else {
-        format!("Σ_{{{} : {}}}", letters.join(","), conditions.join(", "))
+        format!("{ranges} {sum}")
     }
 }
 
@@ -25,16 +45,33 @@ fn subscript(product: &Product) -> String {
 pub(super) fn describe(layout: &Layout, formula: &Formula, fixed: &Formula) -> Vec<Correction> {
     let mut corrections = Vec::new();
     for (p, (before, after)) in formula.products.iter().zip(&fixed.products).enumerate() {
-        if before.conditions != after.conditions {
+        if before.conditions != after.conditions || before.limits != after.limits {
             let added = after.conditions.len() > before.conditions.len();
+            let mut reason = String::from(if added {
+                "a condition is missing: the division is an index only where it is exact"
+            } else {
+                "the sum runs over the wrong range"
+            });
+            let mut ranges: Vec<(String, Vec<char>)> = Vec::new();
+            for (written, right) in before.limits.iter().zip(&after.limits) {
+                let Some(text) = (written != right)
+                    .then(|| range_reason(layout, after, *right))
+                    .flatten()
+                else {
+                    continue;
+                };
+                match ranges.iter_mut().find(|(known, _)| *known == text) {
+                    Some((_, letters)) => letters.push(right.0),
+                    None => ranges.push((text, alloc::vec![right.0])),
+                }
+            }
+            for (text, letters) in ranges {
+                reason.push_str(&with_letters(&text, &letters));
+            }
             corrections.push(Correction {
                 written: subscript(before),
                 right: subscript(after),
-                reason: String::from(if added {
-                    "a condition is missing: the division is an index only where it is exact"
-                } else {
-                    "the sum runs over the wrong range"
-                }),
+                reason,
             });
         }
         for (f, (old, new)) in before.factors.iter().zip(&after.factors).enumerate() {
@@ -73,6 +110,46 @@ pub(super) fn describe(layout: &Layout, formula: &Formula, fixed: &Formula) -> V
         }
     }
     corrections
+}
+
+/// What the range of a letter written out counts, `: i takes the 2 positions of the
+/// output…`, with the remainder when the output's last position is the one miscounted.
+fn range_reason(
+    layout: &Layout,
+    product: &Product,
+    (letter, first, last): (char, i64, i64),
+) -> Option<String> {
+    let spec = layout.spec;
+    let alone = Index::letter(letter);
+    let place = product.factors.iter().find_map(|factor| {
+        let shape = shape(spec, factor.tensor);
+        let axes = axes(&shape, factor.indices.len())?;
+        let position = factor.indices.iter().position(|index| *index == alone)?;
+        Some((factor.tensor, *axes.get(position)?))
+    });
+    let (tensor, axis) = place?;
+    let count = last.saturating_sub(first).saturating_add(1);
+    let what = match tensor {
+        Tensor::Output | Tensor::Delta => "output",
+        Tensor::Weight | Tensor::GradWeight => "kernel",
+        _ => "input",
+    };
+    let mut reason = format!("; INDEX: the {count} positions of the {what} axis");
+    let spatial = axis
+        .checked_sub(2)
+        .and_then(|spatial| spec.axes().get(spatial));
+    if let Some(axis) = spatial.filter(|axis| what == "output" && axis.remainder() > 0) {
+        let _ = write!(
+            reason,
+            ", ⌊({} + {} − {}) / {}⌋ + 1, for the remainder r = {} starts no window",
+            axis.input(),
+            axis.pad_before() + axis.pad_after(),
+            axis.effective_kernel(),
+            axis.stride(),
+            axis.remainder()
+        );
+    }
+    Some(reason)
 }
 
 /// A reason with its letters in place of `INDEX`: "index `i`", "indices `i`, `j`".

@@ -34,6 +34,8 @@ enum Slot {
     Index(usize, usize, usize),
     /// Product, condition, term of its chain.
     Bound(usize, usize, usize),
+    /// Product, range written (`Σ_{i=0}^{1}`), its first (0) or last (1) value.
+    Limit(usize, usize, usize),
 }
 
 /// The corrections that make `formula` right, and the steps spent finding them.
@@ -57,7 +59,10 @@ pub(super) fn correct(
         if !search.afford(cost) {
             return (Vec::new(), search.steps);
         }
-        if layout.agrees(&fixed, rights) {
+        if layout
+            .with(&fixed)
+            .is_some_and(|fixed_layout| fixed_layout.agrees(&fixed, rights))
+        {
             return (describe(layout, formula, &fixed), search.steps);
         }
     }
@@ -74,7 +79,10 @@ pub(super) fn correct(
             if !search.afford(cost) {
                 return (Vec::new(), search.steps);
             }
-            let check = layout.compare(&fixed, rights);
+            let Some(fixed_layout) = layout.with(&fixed) else {
+                break;
+            };
+            let check = fixed_layout.compare(&fixed, rights);
             match check.probes.first() {
                 None => return (describe(layout, formula, &fixed), search.steps),
                 Some(&wrong) if !probes.contains(&wrong) => probes.push(wrong),
@@ -144,12 +152,14 @@ impl Search<'_, '_> {
         if !self.afford(self.per_element.saturating_mul(probes.len())) {
             return None;
         }
+        // The candidate's own ranges: a range written out may be what changed.
+        let layout = self.layout.with(formula)?;
         let mut values: Values = [0; 128];
         let mut total = 0;
         for &flat in probes {
             let right = self.rights.get(flat)?;
-            self.layout.element(flat, formula, &mut values);
-            total += match self.layout.expand(formula, &mut values) {
+            layout.element(flat, formula, &mut values);
+            total += match layout.expand(formula, &mut values) {
                 Ok(written) => distance(&written, right),
                 Err(_) => right.terms().len() + 1,
             };
@@ -221,7 +231,7 @@ impl Search<'_, '_> {
                     }
                 }
             }
-            Slot::Bound(p, c, t) => {
+            Slot::Bound(..) | Slot::Limit(..) => {
                 let largest = spec
                     .input_shape()
                     .iter()
@@ -231,11 +241,22 @@ impl Search<'_, '_> {
                     .map_or(1, to_i64);
                 for value in -reach..=largest.saturating_add(reach) {
                     let mut candidate = formula.clone();
-                    if let Some(term) = bound_at_mut(&mut candidate, p, c, t)
-                        && term.constant != value
+                    if let Some(number) = number_at_mut(&mut candidate, slot)
+                        && *number != value
                     {
-                        term.constant = value;
-                        out.push(candidate);
+                        *number = value;
+                        out.push(candidate.clone());
+                        // Every range of the product ending there: a miscounted axis is
+                        // usually miscounted on each.
+                        if let Slot::Limit(p, _, end) = slot
+                            && let Some(product) = candidate.products.get_mut(p)
+                            && product.limits.len() > 1
+                        {
+                            for (_, first, last) in &mut product.limits {
+                                *(if end == 0 { first } else { last }) = value;
+                            }
+                            out.push(candidate);
+                        }
                     }
                 }
             }
@@ -332,9 +353,13 @@ fn ranges_known(formula: &Formula) -> bool {
         product.summed.iter().all(|&letter| {
             let alone = Index::letter(letter);
             product
-                .factors
+                .limits
                 .iter()
-                .any(|factor| factor.indices.contains(&alone))
+                .any(|(limited, ..)| *limited == letter)
+                || product
+                    .factors
+                    .iter()
+                    .any(|factor| factor.indices.contains(&alone))
         })
     })
 }
@@ -394,6 +419,9 @@ fn slots(formula: &Formula) -> Vec<Slot> {
                 }
             }
         }
+        for l in 0..product.limits.len() {
+            slots.extend([Slot::Limit(p, l, 0), Slot::Limit(p, l, 1)]);
+        }
         for (c, condition) in product.conditions.iter().enumerate() {
             if let Condition::Chain(terms, _) = condition {
                 for (t, term) in terms.iter().enumerate() {
@@ -421,9 +449,18 @@ fn index_at_mut(formula: &mut Formula, p: usize, f: usize, q: usize) -> Option<&
         .get_mut(q)
 }
 
-fn bound_at_mut(formula: &mut Formula, p: usize, c: usize, t: usize) -> Option<&mut Index> {
-    match formula.products.get_mut(p)?.conditions.get_mut(c)? {
-        Condition::Chain(terms, _) => terms.get_mut(t),
-        Condition::Divides(..) => None,
+/// The number at a bound or limit slot: a number in a condition's chain, or the first or
+/// last value of a range written out.
+fn number_at_mut(formula: &mut Formula, slot: Slot) -> Option<&mut i64> {
+    match slot {
+        Slot::Bound(p, c, t) => match formula.products.get_mut(p)?.conditions.get_mut(c)? {
+            Condition::Chain(terms, _) => terms.get_mut(t).map(|term| &mut term.constant),
+            Condition::Divides(..) => None,
+        },
+        Slot::Limit(p, l, end) => {
+            let (_, first, last) = formula.products.get_mut(p)?.limits.get_mut(l)?;
+            Some(if end == 0 { first } else { last })
+        }
+        Slot::Index(..) => None,
     }
 }

@@ -58,6 +58,7 @@ fn latex_formulas_read_as_the_sigma_format_writes_them() {
         r"\[ \frac{\partial L}{\partial w_{a,b}} = \sum_{i,j} \delta_{i,j} \, x_{2i+a, 2j+b} \]",
         r"$dw[a,b] = \sum_{i} \sum_{j} \delta[i,j] \cdot x[2 i + a, 2 j + b]$",
         r"$$ z_{i,j} = \sum_{a,b} w_{a,b}\, x_{2i+a,\, 2j+b} $$",
+        r"$$ z_{i,j} = \sum_{a=0}^{2} \sum_{b=0}^{2} w_{a,b}\, x_{2i+a,\, 2j+b} $$",
         r"\[ \frac{\partial L}{\partial x_{i,j}} = \sum_{a,b \,:\, 2 \mid i-a,\ 0 \le i-a \le 2,\ 2 \mid j-b,\ 0 \le j-b \le 2} \delta_{(i-a)/2, (j-b)/2} \, w_{a,b} \]",
     ] {
         let read = verdicts(layer, text, None);

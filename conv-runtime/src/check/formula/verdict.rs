@@ -88,7 +88,10 @@ impl Verdict {
                     out,
                     "wrong for {wrong} of the {equations} `{}` equations, {}",
                     tensor.name(),
-                    reading(*base, *detected)
+                    match (base, detected) {
+                        (Base::One, true) => "indices read 1-based, the reading a correction fits",
+                        _ => reading(*base, *detected),
+                    }
                 );
                 for correction in corrections {
                     let _ = writeln!(
