@@ -2,8 +2,13 @@
 //! states the exit code and the exact diagnostic lines it must print, checked before the
 //! whole report is pinned as a snapshot.
 
+mod common;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
+
+use convsym::Spec;
+use convsym::derive::Section;
 
 /// Runs `convsym check ARGS…` from the package root, with `stdin` on standard input.
 fn check(args: &[&str], stdin: &str) -> (u8, String, String) {
@@ -206,6 +211,164 @@ const CASES: &[Case] = &[
         ],
         correct: 1,
     },
+    Case {
+        name: "latex-homework",
+        keys: &[],
+        code: 1,
+        findings: &[
+            "tests/fixtures/check/latex-homework.txt:8: z2: w5*x8 should be w5*x9",
+            "    the right equation: z2 = w1*x3 + w2*x4 + w3*x5 + w4*x8 + w5*x9 + w6*x10 + w7*x13 + w8*x14 + w9*x15",
+            "not written: z3, z4",
+            "not written: dx1–dx25 (none of the 25 `dx` equations)",
+            "wrong (4 equations read: 3 correct, 1 wrong, 27 not written)",
+        ],
+        correct: 3,
+    },
+    // Read 1-based, `x_{2i+a-2}` for `i, a ≥ 1` is x at the 0-based 2(i−1)+(a−1): the
+    // `sigma` format's own `x[2i+a, …]`, which `tests/render.rs` expands independently.
+    Case {
+        name: "latex-sigma",
+        keys: &[],
+        code: 0,
+        findings: &[
+            "not written: z1–z4 (none of the 4 `z` equations)",
+            "not written: dx1–dx25 (none of the 25 `dx` equations)",
+            "all correct (1 equation read: 1 correct, 0 wrong, 1 line ignored, 29 not written)",
+        ],
+        correct: 1,
+    },
+    Case {
+        name: "sigma-stride",
+        keys: &[],
+        code: 1,
+        findings: &[
+            "tests/fixtures/check/sigma-stride.txt:3: dw[a, b]: wrong for 9 of the 9 `dw` equations, indices read 0-based",
+            "    `x[i+a, j+b]` should be `x[2i+a, 2j+b]`: the stride (2) multiplies the output indices `i`, `j`",
+            "    first difference at dw[0, 0] (dw1): the formula gives d1*x1 + d2*x2 + d3*x6 + d4*x7, the chain rule d1*x1 + d2*x3 + d3*x11 + d4*x13",
+            "not written: z1–z4 (none of the 4 `z` equations)",
+            "not written: dx1–dx25 (none of the 25 `dx` equations)",
+            "wrong (1 equation read: 0 correct, 1 wrong, 1 line ignored, 29 not written)",
+        ],
+        correct: 0,
+    },
+    Case {
+        name: "sigma-swapped",
+        keys: &["in=(11,)", "k=3", "stride=2", "dilation=3"],
+        code: 1,
+        findings: &[
+            "tests/fixtures/check/sigma-swapped.txt:3: dw[a]: wrong for 3 of the 3 `dw` equations, indices read 0-based",
+            "    `x[3i+2a]` should be `x[2i+3a]`: the stride and the dilation are swapped: the stride (2) multiplies the output index, the dilation (3) the kernel index",
+            "    first difference at dw[0] (dw1): the formula gives d1*x1 + d2*x4 + d3*x7, the chain rule d1*x1 + d2*x3 + d3*x5",
+            "not written: z1–z3 (none of the 3 `z` equations)",
+            "not written: dx1–dx11 (none of the 11 `dx` equations)",
+            "wrong (1 equation read: 0 correct, 1 wrong, 1 line ignored, 14 not written)",
+        ],
+        correct: 0,
+    },
+    Case {
+        name: "sigma-not-flipped",
+        keys: &["in=(6,)", "k=3"],
+        code: 1,
+        findings: &[
+            "tests/fixtures/check/sigma-not-flipped.txt:3: dx[i]: wrong for 6 of the 6 `dx` equations, indices read 0-based",
+            "    `d̃[i+a−2]` should be `d̃[i−a]`: the kernel index `a` enters with the opposite sign: the input gradient reads the kernel flipped; the offset is 0, not −2",
+            "    first difference at dx[0] (dx1): the formula gives d1*w3, the chain rule d1*w1",
+            "not written: z1–z4 (none of the 4 `z` equations)",
+            "not written: dw1–dw3 (none of the 3 `dw` equations)",
+            "wrong (1 equation read: 0 correct, 1 wrong, 1 line ignored, 7 not written)",
+        ],
+        correct: 0,
+    },
+    Case {
+        name: "sigma-missing-condition",
+        keys: &[],
+        code: 1,
+        findings: &[
+            "tests/fixtures/check/sigma-missing-condition.txt:3: dx[i, j]: wrong for 21 of the 25 `dx` equations, indices read 0-based",
+            "    `Σ_{a,b : 0 ≤ i−a ≤ 2, 0 ≤ j−b ≤ 2}` should be `Σ_{a,b : 0 ≤ i−a ≤ 2, 0 ≤ j−b ≤ 2, 2 | i−a, 2 | j−b}`: a condition is missing: the division is an index only where it is exact",
+            "    `(j−b)/2` is not an integer at j = 1, b = 0",
+            "    first difference at dx[0, 1] (dx2): the formula has no value there, the chain rule d1*w2",
+            "not written: z1–z4 (none of the 4 `z` equations)",
+            "not written: dw1–dw9 (none of the 9 `dw` equations)",
+            "wrong (1 equation read: 0 correct, 1 wrong, 1 line ignored, 13 not written)",
+        ],
+        correct: 0,
+    },
+    Case {
+        name: "sigma-range",
+        keys: &[],
+        code: 1,
+        findings: &[
+            "tests/fixtures/check/sigma-range.txt:3: dx[i, j]: wrong for 9 of the 25 `dx` equations, indices read 0-based",
+            "    `Σ_{a,b : 2 | i−a, 0 ≤ i−a ≤ 4, 2 | j−b, 0 ≤ j−b ≤ 4}` should be `Σ_{a,b : 2 | i−a, 0 ≤ i−a ≤ 2, 2 | j−b, 0 ≤ j−b ≤ 2}`: the sum runs over the wrong range",
+            "    `d[(i−a)/2, (j−b)/2]` reads outside `d` (2×2) at i = 0, a = 0, j = 4, b = 0",
+            "    first difference at dx[0, 4] (dx5): the formula has no value there, the chain rule d2*w3",
+            "not written: z1–z4 (none of the 4 `z` equations)",
+            "not written: dw1–dw9 (none of the 9 `dw` equations)",
+            "wrong (1 equation read: 0 correct, 1 wrong, 1 line ignored, 13 not written)",
+        ],
+        correct: 0,
+    },
+    Case {
+        name: "sigma-padding",
+        keys: &["in=6", "k=3", "stride=2", "pad=1"],
+        code: 1,
+        findings: &[
+            "tests/fixtures/check/sigma-padding.txt:3: z[i, j]: wrong for 9 of the 9 `z` equations, indices read 0-based",
+            "    `x[2i+a, 2j+b]` should be `x̃[2i+a−1, 2j+b−1]`: it reads outside `x`, where the padding is zeros (`x̃`); the padding before (1) shifts the index by −1",
+            "    `x[2i+a, 2j+b]` reads outside `x` (6×6) at i = 0, a = 0, j = 2, b = 2",
+            "    first difference at z[0, 0] (z1): the formula gives w1*x1 + w2*x2 + w3*x3 + w4*x7 + w5*x8 + w6*x9 + w7*x13 + w8*x14 + w9*x15, the chain rule w5*x1 + w6*x2 + w8*x7 + w9*x8",
+            "not written: dx1–dx36 (none of the 36 `dx` equations)",
+            "not written: dw1–dw9 (none of the 9 `dw` equations)",
+            "wrong (1 equation read: 0 correct, 1 wrong, 1 line ignored, 45 not written)",
+        ],
+        correct: 0,
+    },
+    Case {
+        name: "sigma-groups",
+        keys: &["in=(5,)", "k=3", "cin=2", "cout=4", "groups=2"],
+        code: 1,
+        findings: &[
+            "tests/fixtures/check/sigma-groups.txt:3: z[o, i]: wrong for 9 of the 12 `z` equations, indices read 0-based",
+            "    `x[o, i+a]` should be `x[⌊o/2⌋, i+a]`: with 2 groups, output channel `o` reads the input channels of its group, ⌊o/2⌋",
+            "    `x[o, i+a]` reads outside `x` (2×5) at o = 2, i = 0, a = 0",
+            "    first difference at z[1, 0] (z4): the formula gives w4*x6 + w5*x7 + w6*x8, the chain rule w4*x1 + w5*x2 + w6*x3",
+            "not written: dx1–dx10 (none of the 10 `dx` equations)",
+            "not written: dw1–dw12 (none of the 12 `dw` equations)",
+            "wrong (1 equation read: 0 correct, 1 wrong, 1 line ignored, 22 not written)",
+        ],
+        correct: 0,
+    },
+    Case {
+        name: "sigma-one-based",
+        keys: &["--base", "1"],
+        code: 1,
+        findings: &[
+            "tests/fixtures/check/sigma-one-based.txt:3: dw[a, b]: wrong for 9 of the 9 `dw` equations, indices read 1-based, as declared",
+            "    `x[2i+a−1, 2j+b−1]` should be `x[2i+a−2, 2j+b−2]`: off by one: read 1-based, the offset is −2, not −1",
+            "    `x[2i+a−1, 2j+b−1]` reads outside `x` (5×5) at i = 1, a = 1, j = 2, b = 3",
+            "    first difference at dw[1, 1] (dw1): the formula gives d1*x7 + d2*x9 + d3*x17 + d4*x19, the chain rule d1*x1 + d2*x3 + d3*x11 + d4*x13",
+            "not written: z1–z4 (none of the 4 `z` equations)",
+            "not written: dx1–dx25 (none of the 25 `dx` equations)",
+            "wrong (1 equation read: 0 correct, 1 wrong, 1 line ignored, 29 not written)",
+        ],
+        correct: 0,
+    },
+    Case {
+        name: "sigma-remainder",
+        keys: &["in=6", "k=3", "stride=2"],
+        code: 1,
+        findings: &[
+            "tests/fixtures/check/sigma-remainder.txt:3: dw[a, b]: wrong for 9 of the 9 `dw` equations, indices read 0-based",
+            "    `Σ_{i=0}^{2} Σ_{j=0}^{2}` should be `Σ_{i=0}^{1} Σ_{j=0}^{1}`: the sum runs over the wrong range; indices `i`, `j`: the 2 positions of the output axis, ⌊(6 + 0 − 3) / 2⌋ + 1, for the remainder r = 1 starts no window",
+            "    `d[i, j]` reads outside `d` (2×2) at i = 0, j = 2",
+            "    first difference at dw[0, 0] (dw1): the formula has no value there, the chain rule d1*x1 + d2*x3 + d3*x13 + d4*x15",
+            "not written: z1–z4 (none of the 4 `z` equations)",
+            "not written: dx1–dx36 (none of the 36 `dx` equations)",
+            "wrong (1 equation read: 0 correct, 1 wrong, 1 line ignored, 40 not written)",
+        ],
+        correct: 0,
+    },
 ];
 
 /// The transposed layer of `transposed.txt`: out = (3 − 1)·2 − 2 + 2 + 1 + 1 = 6.
@@ -287,6 +450,41 @@ fn the_readme_shows_the_notes_report_as_printed() {
         )),
         "README.md's \"Explain and check\" shows an outdated `convsym check`"
     );
+}
+
+/// The README's "LaTeX and general formulas" shows the homework and the Σ report as
+/// printed, and its table quotes the index correction `check` prints for each fixture.
+#[test]
+fn the_readme_shows_the_formula_reports_as_printed() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("the README");
+    for name in ["latex-homework", "sigma-stride"] {
+        let path = format!("tests/fixtures/check/{name}.txt");
+        let (_, report, _) = check(&[path.as_str()], "");
+        let shown = format!("$ convsym check {path}\n{report}```");
+        assert!(
+            readme.contains(&shown),
+            "README.md shows an outdated report of {name}"
+        );
+    }
+    let homework = std::fs::read_to_string("tests/fixtures/check/latex-homework.txt");
+    assert!(readme.contains(&homework.expect("the fixture")));
+    let one_based = (
+        "sigma-one-based",
+        "in=5 k=3 stride=2 --base 1",
+        Section::GradWeight,
+    );
+    for (name, layer, _) in CORRECTED.into_iter().chain([one_based]) {
+        let path = format!("tests/fixtures/check/{name}.txt");
+        let keys: Vec<&str> = layer.split(' ').collect();
+        let (_, stdout, _) = check(&[&[path.as_str()], keys.as_slice()].concat(), "");
+        for line in stdout.lines().filter(|line| line.contains("` should be `")) {
+            let (correction, _) = line.trim_start().split_once(": ").expect("a reason");
+            if !correction.starts_with("`Σ") {
+                assert!(readme.contains(correction), "{name}: {correction}");
+            }
+        }
+    }
 }
 
 /// Each equation checked is derived whole: one past the bound is refused, named with its
@@ -420,4 +618,140 @@ fn short_lines_cannot_each_walk_a_long_derivation() {
         stdout.ends_with("not every equation could be checked (1 equation read: 0 correct, 1 wrong, 2 too large to check, 4194308 not written)\n"),
         "{stdout}"
     );
+}
+
+/// The layers the LaTeX round trip runs on: the seed, a remainder with a bias, channels
+/// with groups, a batch, dilation and padding on one axis, and `same` padding on two axes
+/// of different strides.
+const ROUND_TRIP: [&str; 4] = [
+    "in=5 k=3 stride=2",
+    "in=6 k=3 stride=2 bias",
+    "in=(7,) k=3 dilation=2 pad=1 cin=2 cout=4 groups=2 batch=2",
+    "in=(6,5) k=(3,2) stride=(2,1) pad=same bias",
+];
+
+/// What `convsym ARGS…` prints.
+fn convsym(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_convsym"))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    assert!(output.status.success(), "{args:?}");
+    String::from_utf8(output.stdout).expect("utf-8 stdout")
+}
+
+/// Every equation `convsym --format latex` prints, and every one in the LaTeX of
+/// `explain`, checks as correct: as many as the text format prints, none wrong, and a
+/// changed index is named in the plain notation.
+#[test]
+fn the_latex_convsym_prints_checks_as_correct() {
+    for layer in ROUND_TRIP {
+        let keys: Vec<&str> = layer.split(' ').collect();
+        let equations = convsym(&keys).lines().count();
+        let latex = convsym(&[&["--format", "latex"], keys.as_slice()].concat());
+        let explained = convsym(&[&["explain", "--format", "latex"], keys.as_slice()].concat());
+        let args = [&["-"], keys.as_slice()].concat();
+        for document in [&latex, &explained] {
+            let (code, stdout, stderr) = check(&args, document);
+            assert_eq!((code, stderr.as_str()), (0, ""), "{layer}: {stdout}");
+            let correct = stdout.lines().filter(|line| line.ends_with(": correct"));
+            assert_eq!(correct.count(), equations, "{layer}: {stdout}");
+        }
+        // One index changed: `x_{2}` in the first equation that has it becomes `x_{3}`.
+        let changed = latex.replacen(" x_{2} ", " x_{3} ", 1);
+        assert_ne!(changed, latex, "{layer}");
+        let (code, stdout, _) = check(&args, &changed);
+        assert_eq!(code, 1, "{layer}: {stdout}");
+        let wrong: Vec<&str> = stdout
+            .lines()
+            .filter(|line| line.contains("should be"))
+            .collect();
+        assert_eq!(wrong.len(), 1, "{layer}: {stdout}");
+        assert!(
+            wrong[0].contains("*x3 should be ") && wrong[0].contains("*x2"),
+            "{layer}: {}",
+            wrong[0]
+        );
+    }
+}
+
+/// The Σ fixtures whose diagnosis is a correction, with their layer and the section the
+/// formula defines (the third line of each fixture).
+const CORRECTED: [(&str, &str, Section); 8] = [
+    ("sigma-stride", "in=5 k=3 stride=2", Section::GradWeight),
+    (
+        "sigma-swapped",
+        "in=(11,) k=3 stride=2 dilation=3",
+        Section::GradWeight,
+    ),
+    ("sigma-not-flipped", "in=(6,) k=3", Section::GradInput),
+    (
+        "sigma-missing-condition",
+        "in=5 k=3 stride=2",
+        Section::GradInput,
+    ),
+    ("sigma-range", "in=5 k=3 stride=2", Section::GradInput),
+    ("sigma-padding", "in=6 k=3 stride=2 pad=1", Section::Forward),
+    (
+        "sigma-groups",
+        "in=(5,) k=3 cin=2 cout=4 groups=2",
+        Section::Forward,
+    ),
+    ("sigma-remainder", "in=6 k=3 stride=2", Section::GradWeight),
+];
+
+/// A corrected formula in the notation the tests' expander reads: ranges written out that
+/// cover a whole axis of 2 positions (`Σ_{i=0}^{1} Σ_{j=0}^{1}`) are the convention's `Σ_{i,j}`.
+fn implicit(spec: &Spec, formula: &str) -> String {
+    let written = "Σ_{i=0}^{1} Σ_{j=0}^{1} ";
+    if !formula.contains(written) {
+        return formula.to_string();
+    }
+    assert!(
+        spec.axes().iter().all(|axis| axis.output() == 2),
+        "{formula}"
+    );
+    formula.replace(written, "Σ_{i,j} ")
+}
+
+/// Each correction `check` computes is right by an independent count: the formula with
+/// the correction applied, expanded by the tests' own reader of the Σ notation, gives
+/// the equations of the numeric reference and of the seed's construction, and the
+/// formula as written does not. (`sigma-one-based` is read 1-based: its correction,
+/// `x[2i+a−2, 2j+b−2]` for `i, a ≥ 1`, is `x[2i′+a′, 2j′+b′]` for `i′ = i−1, a′ = a−1`,
+/// the `sigma` format's own weight gradient, which `tests/render.rs` checks.)
+#[test]
+fn each_correction_expands_to_the_independent_equations() {
+    for (name, layer, section) in CORRECTED {
+        let path = format!("tests/fixtures/check/{name}.txt");
+        let text = std::fs::read_to_string(&path).expect("the fixture");
+        let formula = text.lines().nth(2).expect("a formula on line 3");
+        let keys: Vec<&str> = layer.split(' ').collect();
+        let (_, stdout, _) = check(&[&[path.as_str()], keys.as_slice()].concat(), "");
+        let mut corrected = formula.to_string();
+        for line in stdout.lines().filter(|line| line.contains("` should be `")) {
+            let (written, rest) = line
+                .trim_start()
+                .strip_prefix('`')
+                .and_then(|line| line.split_once("` should be `"))
+                .expect("`written` should be `right`");
+            let (right, _) = rest.split_once("`: ").expect("a reason");
+            assert!(corrected.contains(written), "{name}: {written}");
+            corrected = corrected.replace(written, right);
+        }
+        assert_ne!(corrected, formula, "{name}: no correction\n{stdout}");
+        let spec = Spec::parse(layer).expect("a valid layer");
+        let expected = common::independent(&spec, section);
+        let corrected = implicit(&spec, &corrected);
+        assert_eq!(
+            common::expand_sigma_line(&spec, &corrected),
+            expected,
+            "{name}: {corrected}"
+        );
+        let written = std::panic::catch_unwind(|| common::expand_sigma_line(&spec, formula));
+        assert!(
+            written.map_or(true, |written| written != expected),
+            "{name}"
+        );
+    }
 }

@@ -65,7 +65,10 @@ fuzz_target!(|data: &[u8]| {
 fn equations_check(spec: &Spec, choices: &mut Choices) {
     let mut document = String::new();
     render::document(&mut document, spec, Format::Text, &Section::ALL).expect("a String");
-    let complete = Options { complete: true };
+    let complete = Options {
+        complete: true,
+        ..Options::default()
+    };
     let report = check::check(spec, &document, complete);
     let equations: Vec<Equation> = Section::ALL
         .into_iter()

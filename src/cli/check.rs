@@ -18,6 +18,10 @@ pub struct CheckArgs {
     /// Also require every equation of the layer: unwritten ones make the check fail.
     #[arg(long)]
     pub complete: bool,
+    /// Where the indices of Σ formulas start, 0 or 1; without it, 0-based unless only the
+    /// 1-based reading is right (the report says which was read).
+    #[arg(long, value_name = "0|1", value_parser = clap::value_parser!(u8).range(0..=1))]
+    pub base: Option<u8>,
     /// The layer.
     #[command(flatten)]
     pub keys: Keys,
@@ -49,6 +53,13 @@ pub fn run(
     out.write_all(check::header(spec, &source).as_bytes())?;
     let options = Options {
         complete: args.complete,
+        base: args.base.map(|base| {
+            if base == 1 {
+                check::Base::One
+            } else {
+                check::Base::Zero
+            }
+        }),
     };
     let mut checker = Checker::new(spec, options);
     let mut lines = Lines {
@@ -60,7 +71,7 @@ pub fn run(
     loop {
         match lines.next() {
             Ok(Some(line)) => {
-                if let Some(entry) = checker.read(line) {
+                for entry in checker.read(line) {
                     out.write_all(entry.render(&source).as_bytes())?;
                 }
             }
@@ -73,7 +84,10 @@ pub fn run(
             }
         }
     }
-    let ending = checker.finish();
+    let (last, ending) = checker.finish();
+    for entry in last {
+        out.write_all(entry.render(&source).as_bytes())?;
+    }
     out.write_all(ending.render().as_bytes())?;
     out.flush()?;
     let code = ending.exit_code();

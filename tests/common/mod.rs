@@ -260,8 +260,8 @@ impl Shown {
             .collect()
     }
 
-    /// The element at the shown `indices`; `None` when a spatial index of `x̃` falls
-    /// outside the input (a zero). Any other index out of range is a wrong formula.
+    /// The element at the shown `indices`; `None` when a spatial index of `x̃` (or `d̃`)
+    /// falls outside the tensor (a zero). Any other index out of range is a wrong formula.
     fn element(&self, indices: &[i64], padded: bool) -> Option<Variable> {
         let sizes = self.shown_sizes();
         assert_eq!(

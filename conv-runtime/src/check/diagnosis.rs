@@ -8,6 +8,7 @@ use core::cmp::Ordering;
 
 use smallvec::SmallVec;
 
+use super::formula::Verdict;
 use super::notation::ParseError;
 use crate::limits::CHECKED_TERMS;
 use crate::spec::{Spec, Unread};
@@ -96,6 +97,13 @@ pub enum Finding {
         /// How many terms the equation has, derived; `None` when the written right side
         /// is past the limit.
         derived: Option<usize>,
+    },
+    /// A Σ formula, expanded and held against the derivation.
+    Formula {
+        /// The formula's left side as read, `dw[a, b]`.
+        lhs: String,
+        /// What it was found to be.
+        verdict: Verdict,
     },
     /// An equation whose derivation would take the check past its budget (see
     /// [`Checker::derived`](super::Checker::derived)), refused rather than checked.

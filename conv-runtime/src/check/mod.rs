@@ -4,7 +4,14 @@
 //! The notation read is the one people write: `z2 = w1*x3 + w2*x4`, with `·`, `⋅` or `×`
 //! for `*` (or nothing: `w1 x3`), `δ` for `d`, `∂L/∂w1` (or `dL/dw1`) for `dw1` and `∂L/∂z2`
 //! for `d2`, subscripts as `x_3`, `x_{3}` or `x₃`, spaces anywhere between symbols, one
-//! equation per line (after a list bullet `- `, `* ` or `• `, if any).
+//! equation per line (after a list bullet `- `, `* ` or `• `, if any). LaTeX is read too,
+//! as the `latex` format writes it and as people write it (`\frac{\partial L}{\partial
+//! w_{1}} &= \delta_{1} x_{1} + … \\`, `$…$`, `\[…\]`, a whole document): its math is cut
+//! into rows, each lowered to the notation above and read by the same parser (see
+//! `latex`); its prose, and math without `=`, is not read. A general formula for a whole
+//! tensor, `dw[a, b] = Σ_{i,j} d[i, j]·x[2i+a, 2j+b]` (or its LaTeX), is expanded over the
+//! layer and held against every equation of the tensor; a wrong one gets the correction
+//! found by a search against the derivation (see `formula`).
 //!
 //! Each line is one of:
 //! - blank: skipped;
@@ -32,7 +39,9 @@
 //!
 //! The folder, in the order a line goes through it:
 //!
-//! - `notation`: [`parse_line`] reads one line into an equation ([`Line`]);
+//! - `latex`: LaTeX math cut into rows, each lowered to the plain notation;
+//! - `formula`: Σ formulas read, expanded, judged and corrected;
+//! - `notation`: [`parse_line`] reads one line (or row) into an equation ([`Line`]);
 //! - `diagnosis`: each equation held against the derived one, into a [`Finding`] with its
 //!   [`Problem`]s;
 //! - `report`: the [`Entry`] of each line, the [`Ending`] and the [`Report`], with their
@@ -41,22 +50,30 @@
 //!   work budget of [`crate::limits`].
 
 mod diagnosis;
+mod formula;
+mod latex;
 mod notation;
 mod report;
 
 use alloc::collections::BTreeMap;
+use alloc::format;
 use alloc::string::ToString;
 use alloc::vec::Vec;
 
 use crate::limits::{CHECKED_TERMS, work_budget};
 use crate::spec::Spec;
 use crate::symbolic::derive::Section;
-use crate::symbolic::expr::Variable;
+use crate::symbolic::expr::{Tensor, Variable};
 
 use diagnosis::{cost, judge};
 
 pub use crate::limits::{CHECKED_BYTES as LARGEST_TEXT, CHECKED_TERMS as LARGEST};
 pub use diagnosis::{Finding, Problem};
+pub use formula::{
+    Atom, Base, Comparison, Condition, Correction, Difference, Formula, Index, Product, Reference,
+    Verdict,
+};
+use notation::parse_symbols;
 pub use notation::{Line, ParseError, parse_line};
 pub use report::{Ending, Entry, NotWritten, Options, Report, Tally, escaped, header};
 
@@ -81,6 +98,10 @@ pub struct Checker<'a> {
     derived: usize,
     /// The budget before any byte is read: [`CHECKED_TERMS`], but for tests.
     allowance: usize,
+    /// The LaTeX read so far: the math open, the row being read.
+    latex: latex::Reader,
+    /// The tensors a Σ formula was written for: all their equations are written.
+    formulas: Vec<Tensor>,
 }
 
 impl<'a> Checker<'a> {
@@ -95,6 +116,8 @@ impl<'a> Checker<'a> {
             bytes: 0,
             derived: 0,
             allowance: CHECKED_TERMS,
+            latex: latex::Reader::default(),
+            formulas: Vec::new(),
         }
     }
 
@@ -109,22 +132,77 @@ impl<'a> Checker<'a> {
         work_budget(self.allowance, self.bytes)
     }
 
-    /// The finding for the next line (without its line break); `None` for a blank line.
-    pub fn read(&mut self, line: &str) -> Option<Entry> {
+    /// The findings for the next line (without its line break): none for a blank line or
+    /// a LaTeX row still open, one for a line of the plain notation, one per row of math
+    /// that ends on it.
+    pub fn read(&mut self, line: &str) -> Vec<Entry> {
         self.line += 1;
         // The line pays for itself: its bytes and its line break count before it is checked.
         self.bytes = self.bytes.saturating_add(line.len()).saturating_add(1);
         let number = self.line;
-        let trimmed = line.trim();
-        let finding = match parse_line(line) {
+        if !self.latex.takes(line) {
+            let trimmed = line.trim();
+            return self
+                .entry(number, trimmed, parse_line(line))
+                .into_iter()
+                .collect();
+        }
+        let mut rows = Vec::new();
+        self.latex.read(number, line, &mut rows);
+        rows.into_iter().filter_map(|row| self.row(&row)).collect()
+    }
+
+    /// The finding for a row of LaTeX math. A row without `=` (a matrix, a symbol in
+    /// prose) is skipped unremarked; an error is placed where the row was written.
+    fn row(&mut self, row: &latex::Row) -> Option<Entry> {
+        let first_line = row.line()?;
+        let symbols: Vec<char> = row.symbols.iter().map(|symbol| symbol.character).collect();
+        match parse_symbols(&symbols) {
+            Line::Ignored if !row.symbols.iter().any(|symbol| symbol.character == '=') => None,
+            Line::Unreadable(mut error) => {
+                let at = error.column.saturating_sub(1);
+                let place = row.symbols.get(at);
+                let line = place.map_or(first_line, |symbol| symbol.line);
+                if let Some(symbol) = place {
+                    error.column = symbol.column;
+                }
+                if let Some(name) = latex::command_kept(&row.symbols, at) {
+                    error.message = format!(
+                        "`\\{name}` is not read in an equation: a term is a product such as `w_{{1}} x_{{3}}`, and terms are joined by `+`"
+                    );
+                }
+                self.entry(line, row.text.trim(), Line::Unreadable(error))
+            }
+            read => self.entry(first_line, row.text.trim(), read),
+        }
+    }
+
+    /// The finding for equation or line `read`, written on line `number` as `text`.
+    fn entry(&mut self, number: usize, text: &str, read: Line) -> Option<Entry> {
+        let finding = match read {
             Line::Blank => return None,
             Line::Ignored => Finding::Ignored {
-                text: trimmed.to_string(),
+                text: text.to_string(),
             },
             Line::Unreadable(error) => Finding::Unreadable {
-                text: trimmed.to_string(),
+                text: text.to_string(),
                 error,
             },
+            Line::Formula(formula) => {
+                let left = self.budget().saturating_sub(self.derived);
+                let (verdict, spent) = formula::judge(self.spec, &formula, self.options.base, left);
+                self.derived = self.derived.saturating_add(spent);
+                // A formula expanded writes every equation of its tensor.
+                if let Verdict::Correct { tensor, .. } | Verdict::Wrong { tensor, .. } = verdict
+                    && !self.formulas.contains(&tensor)
+                {
+                    self.formulas.push(tensor);
+                }
+                Finding::Formula {
+                    lhs: formula.lhs.to_string(),
+                    verdict,
+                }
+            }
             Line::TooLarge(lhs) => {
                 self.first_lines.entry(lhs).or_insert(number);
                 Finding::TooLarge { lhs, derived: None }
@@ -148,12 +226,28 @@ impl<'a> Checker<'a> {
             }
         };
         let count = match finding {
-            Finding::Correct(_) => &mut self.tally.correct,
-            Finding::Wrong { .. } => &mut self.tally.wrong,
-            Finding::Unreadable { .. } => &mut self.tally.unreadable,
+            Finding::Correct(_)
+            | Finding::Formula {
+                verdict: Verdict::Correct { .. },
+                ..
+            } => &mut self.tally.correct,
+            Finding::Wrong { .. }
+            | Finding::Formula {
+                verdict: Verdict::Wrong { .. },
+                ..
+            } => &mut self.tally.wrong,
+            Finding::Unreadable { .. }
+            | Finding::Formula {
+                verdict: Verdict::Unusable(_),
+                ..
+            } => &mut self.tally.unreadable,
             Finding::Ignored { .. } => &mut self.tally.ignored,
             Finding::TooLarge { .. } => &mut self.tally.too_large,
-            Finding::OverBudget { .. } => &mut self.tally.over_budget,
+            Finding::OverBudget { .. }
+            | Finding::Formula {
+                verdict: Verdict::TooLarge { .. },
+                ..
+            } => &mut self.tally.over_budget,
         };
         *count += 1;
         Some(Entry {
@@ -162,14 +256,25 @@ impl<'a> Checker<'a> {
         })
     }
 
-    /// The end of the check: the equations not written, and the tally.
-    pub fn finish(self) -> Ending {
+    /// The end of the check: the findings for LaTeX math never closed, then the equations
+    /// not written, and the tally.
+    pub fn finish(mut self) -> (Vec<Entry>, Ending) {
+        let mut rows = Vec::new();
+        self.latex.finish(&mut rows);
+        let entries = rows.iter().filter_map(|row| self.row(row)).collect();
+        (entries, self.ending())
+    }
+
+    fn ending(self) -> Ending {
         let spec = self.spec;
         let first_lines = &self.first_lines;
         let not_written = Section::ALL
             .into_iter()
             .filter_map(|section| {
                 let tensor = section.tensor();
+                if self.formulas.contains(&tensor) {
+                    return None;
+                }
                 let total = section.len(spec);
                 let written = first_lines
                     .range(Variable::new(tensor, 0)..Variable::new(tensor, total))
@@ -207,11 +312,13 @@ impl<'a> Checker<'a> {
 /// to check a text as it is read.
 pub fn check(spec: &Spec, text: &str, options: Options) -> Report {
     let mut checker = Checker::new(spec, options);
-    let entries = text.lines().filter_map(|line| checker.read(line)).collect();
+    let mut entries: Vec<Entry> = text.lines().flat_map(|line| checker.read(line)).collect();
+    let (last, ending) = checker.finish();
+    entries.extend(last);
     Report {
         spec: spec.to_string(),
         entries,
-        ending: checker.finish(),
+        ending,
     }
 }
 

@@ -1,12 +1,14 @@
 //! The notation read: one line at a time, `z2 = w1*x3 + w2*x4` in the spellings people
 //! write, into an equation, a line to ignore, or the column where it stops making sense.
 
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 use core::fmt;
 
+use super::formula::{self, Formula, Read};
 use crate::limits::CHECKED_TERMS;
 use crate::symbolic::expr::{Expr, Tensor, Term, Variable};
 
@@ -38,12 +40,32 @@ pub enum Line {
     Unreadable(ParseError),
     /// An equation whose right side has more than [`CHECKED_TERMS`] terms: read no further.
     TooLarge(Variable),
+    /// A Σ formula for a whole tensor, `dw[a, b] = Σ_{i,j} d[i, j]·x[2i+a, 2j+b]`.
+    Formula(Box<Formula>),
 }
 
 /// Reads one line.
 pub fn parse_line(line: &str) -> Line {
+    let chars: Vec<char> = line.chars().collect();
+    parse_symbols(&chars)
+}
+
+/// Reads one equation given as the characters of the plain notation: a line, or a LaTeX
+/// row lowered to them (`super::latex`), whose error columns count these characters.
+pub(super) fn parse_symbols(chars: &[char]) -> Line {
+    match formula::read(chars) {
+        Read::NotFormula => parse_equation(chars),
+        Read::General => Line::Ignored,
+        Read::Formula(formula) => Line::Formula(Box::new(formula)),
+        Read::Unreadable(error) => Line::Unreadable(error),
+    }
+}
+
+/// Reads one equation about one element, `z2 = w1*x3 + …`.
+fn parse_equation(chars: &[char]) -> Line {
+    let line_has_equals = chars.contains(&'=');
     let mut parser = Parser {
-        chars: line.chars().collect(),
+        chars,
         position: 0,
         too_long: false,
     };
@@ -67,7 +89,7 @@ pub fn parse_line(line: &str) -> Line {
     let lhs = match parser.reference() {
         Ok(Some(reference)) => reference,
         // `z0 = …` is an equation with a bad index; `z_ and more` is prose.
-        Err(error) if line.contains('=') => return Line::Unreadable(error),
+        Err(error) if line_has_equals => return Line::Unreadable(error),
         Ok(None) | Err(_) => return Line::Ignored,
     };
     parser.skip_whitespace();
@@ -104,17 +126,7 @@ struct Reference {
 
 impl Reference {
     fn tensor(&self) -> Option<Tensor> {
-        Some(match self.letters.as_str() {
-            "z" => Tensor::Output,
-            "x" => Tensor::Input,
-            "w" => Tensor::Weight,
-            "b" => Tensor::Bias,
-            "d" | "dz" => Tensor::Delta,
-            "dx" => Tensor::GradInput,
-            "dw" => Tensor::GradWeight,
-            "db" => Tensor::GradBias,
-            _ => return None,
-        })
+        tensor_named(&self.letters)
     }
 
     fn spelled(&self) -> String {
@@ -149,6 +161,21 @@ impl Reference {
     }
 }
 
+/// The tensor a name as written stands for, `δ` read as `d`.
+pub(super) fn tensor_named(letters: &str) -> Option<Tensor> {
+    Some(match letters {
+        "z" => Tensor::Output,
+        "x" => Tensor::Input,
+        "w" => Tensor::Weight,
+        "b" => Tensor::Bias,
+        "d" | "dz" => Tensor::Delta,
+        "dx" => Tensor::GradInput,
+        "dw" => Tensor::GradWeight,
+        "db" => Tensor::GradBias,
+        _ => return None,
+    })
+}
+
 /// Multiplication signs people write.
 fn is_times(c: char) -> bool {
     matches!(c, '*' | '·' | '⋅' | '×' | '∙')
@@ -171,14 +198,14 @@ fn is_letter(c: char) -> bool {
     c.is_ascii_alphabetic() || c == 'δ'
 }
 
-struct Parser {
-    chars: Vec<char>,
+struct Parser<'a> {
+    chars: &'a [char],
     position: usize,
     /// Whether the sum stopped at [`CHECKED_TERMS`] terms.
     too_long: bool,
 }
 
-impl Parser {
+impl Parser<'_> {
     fn peek(&self) -> Option<char> {
         self.chars.get(self.position).copied()
     }
@@ -247,7 +274,13 @@ impl Parser {
         if gradient {
             letters.insert(0, 'd');
         }
-        let Some(index) = self.index(&letters)? else {
+        // `k_{eff}`: a name that is no tensor's, without an index, is prose, not a
+        // broken equation.
+        let index = match self.index(&letters) {
+            Err(_) if tensor_named(&letters).is_none() => None,
+            read => read?,
+        };
+        let Some(index) = index else {
             self.position = start;
             return Ok(None);
         };

@@ -8,6 +8,7 @@ use core::fmt::{self, Write};
 use core::ops::Range;
 
 use super::diagnosis::{Finding, Problem};
+use super::formula::Base;
 use crate::limits::CHECKED_TERMS;
 use crate::render::Notation;
 use crate::spec::{Spec, Unread};
@@ -19,6 +20,8 @@ pub struct Options {
     /// Whether every equation of the layer must be written: unwritten ones then make the
     /// result wrong.
     pub complete: bool,
+    /// Where the indices of Σ formulas start; `None` to find it (0-based first).
+    pub base: Option<Base>,
 }
 
 /// The finding for one line.
@@ -233,6 +236,10 @@ impl Entry {
             Finding::Unreadable { text, error } => {
                 let (text, error) = (escaped(text), escaped(&error.to_string()));
                 let _ = writeln!(out, "{at} cannot read `{text}`: {error}");
+            }
+            Finding::Formula { lhs, verdict } => {
+                let lhs = escaped(lhs);
+                let _ = write!(out, "{at} {lhs}: {}", verdict.render());
             }
             Finding::Ignored { text } => {
                 let text = escaped(text);

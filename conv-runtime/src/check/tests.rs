@@ -146,7 +146,15 @@ fn exit_codes_follow_the_worst_finding() {
     let right = "dx3 = d1*w3 + d2*w1";
     assert_eq!(check(&spec, right, Options::default()).exit_code(), 0);
     assert_eq!(
-        check(&spec, right, Options { complete: true }).exit_code(),
+        check(
+            &spec,
+            right,
+            Options {
+                complete: true,
+                ..Options::default()
+            }
+        )
+        .exit_code(),
         1
     );
     assert_eq!(
@@ -254,7 +262,7 @@ fn terms_derived_stay_within_the_bytes_read() {
     let mut refused = Vec::new();
     for number in 1..=100 {
         bytes += line.len() + 1;
-        let entry = checker.read(line).unwrap();
+        let [entry] = checker.read(line).try_into().unwrap();
         if matches!(entry.finding, Finding::OverBudget { .. }) {
             refused.push(number);
         }
