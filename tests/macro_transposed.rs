@@ -315,3 +315,50 @@ fn evaluate(equation: &Equation, data: &[Vec<f32>; 4]) -> f32 {
         .rhs
         .evaluate(|Variable { tensor, index }| value(tensor, index))
 }
+
+/// The README's example of `conv!(…, transposed)`, which [`readme_shows_this_example`]
+/// keeps identical to the README's text. The numbers are worked by hand from the
+/// definition: input `i` scatters through tap `q` to output `2i + q`.
+#[test]
+fn readme_example() {
+    // README begin
+    use convsym::conv;
+
+    // PyTorch's `ConvTranspose1d(1, 1, 3, stride=2)`: input i scatters through tap q to
+    // output i·stride + q·dilation − pad_lo.
+    conv!(pub struct Up; in = (2,), k = 3, stride = 2, transposed);
+
+    assert_eq!(Up::OUTPUT_SIZE, [5]); // (in − 1)·s − pads + d·(k − 1) + output_padding + 1
+    assert_eq!(Up::FORWARD[2], "z3 = w1*x2 + w3*x1");
+    let (x, w) = ([1, 10], [1, 2, 3]); // any `convsym::Scalar`: integers, floats, `Expr`
+    assert_eq!(Up.forward(&x, &w), [1, 2, 13, 20, 30]);
+    let (dx, dw) = Up.backward(&x, &w, &[1, 0, 0, 0, 1]);
+    assert_eq!((dx, dw), ([1, 3], [1, 0, 10]));
+
+    // Weights are `[cin][cout / groups][k…]`, as PyTorch lays them out.
+    conv!(pub struct Decoder; in = 4, k = 4, stride = 2, pad = 1, cin = 2, cout = 3, bias, transposed);
+    assert_eq!(Decoder::WEIGHT_SHAPE, [2, 3, 4, 4]);
+    assert_eq!(Decoder::OUTPUT_SHAPE, [1, 3, 8, 8]);
+    // README end
+}
+
+/// The README's example is the body of [`readme_example`], which compiles and runs.
+#[test]
+fn readme_shows_this_example() {
+    let source = include_str!("macro_transposed.rs");
+    let body = source
+        .split_once("    // README begin\n")
+        .and_then(|(_, rest)| rest.split_once("    // README end\n"))
+        .map(|(body, _)| body)
+        .expect("the example's markers");
+    let mut example = String::new();
+    for line in body.lines() {
+        example.push_str(line.strip_prefix("    ").unwrap_or(line));
+        example.push('\n');
+    }
+    let readme = include_str!("../README.md");
+    assert!(
+        readme.contains(&format!("```rust\n{example}```\n")),
+        "README.md's \"Transposed layers\" differs from `readme_example`:\n{example}"
+    );
+}
