@@ -128,4 +128,25 @@ mod tests {
             groups = 3, transposed, unroll = loops
         )));
     }
+
+    /// Huge transposed layers expand to loops whose size does not grow with the rows, as
+    /// ordinary ones do, `output_padding ≥ stride` or not.
+    #[test]
+    fn huge_layers_expand_to_small_code() {
+        for layer in [
+            quote!(in = (100000000,), k = 3, stride = 2, transposed),
+            quote!(
+                in = (1099511627776,), k = 1048576, cin = 4096, cout = 4096, transposed,
+                unroll = loops
+            ),
+            quote!(in = (1000000, 1000000), k = 3, dilation = 5, output_padding = 4, transposed),
+        ] {
+            let text = layer.to_string();
+            let length = expand(layer).map(|tokens| tokens.to_string().len());
+            assert!(
+                length.as_ref().is_ok_and(|&length| length < 64 * 1024),
+                "{text}: {length:?}"
+            );
+        }
+    }
 }
