@@ -199,13 +199,13 @@ fn symbolic_kernels_give_the_construction() {
 }
 
 /// Integers in `-3..=4` from a linear congruential generator.
-fn integers(seed: u64) -> impl FnMut(Tensor, usize) -> f64 {
+fn integers(seed: u64) -> impl FnMut(Tensor, usize) -> i8 {
     let mut state = seed;
     move |_, _| {
         state = state
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
-        f64::from(u8::try_from(state >> 61).unwrap_or(0)) - 3.0
+        i8::try_from(state >> 61).unwrap_or(0) - 3
     }
 }
 
@@ -219,15 +219,26 @@ fn reference<T: Scalar>(spec: &Spec, [x, w, b, dz]: &[Vec<T>; 4]) -> [Vec<T>; 4]
     ]
 }
 
-#[test]
-fn integer_data_gives_the_reference_exactly() {
-    each::<f64>(|name, _, layer| {
+/// Every layer on integer data in `T` against the reference in `T`, exactly.
+fn integer_data_gives_the_reference<T: Scalar + PartialEq + std::fmt::Debug>(convert: fn(i8) -> T) {
+    each::<T>(|name, _, layer| {
         let spec = layer.spec();
-        let data = data(&spec, integers(0x7a05));
+        let mut next = integers(0x7a05);
+        let data = data(&spec, |tensor, index| convert(next(tensor, index)));
         let expected = reference(&spec, &data);
         assert_eq!(layer.passes(&data), expected, "{name}");
         assert_eq!(layer.written_into(&data), expected, "{name} into memory");
     });
+}
+
+#[test]
+fn f64_integer_data_gives_the_reference_exactly() {
+    integer_data_gives_the_reference(f64::from);
+}
+
+#[test]
+fn i64_kernels_give_the_reference_exactly() {
+    integer_data_gives_the_reference(i64::from);
 }
 
 /// Whether `actual` is what the equation gives: NaN for NaN, the same infinity, and on the
@@ -260,7 +271,7 @@ fn every_build_gives_the_reference_and_the_construction() {
         let spec = layer.spec();
         let equations = construction(&spec);
         let mut next = integers(0xb17d);
-        let integers = data(&spec, |tensor, index| next(tensor, index) as f32);
+        let integers = data(&spec, |tensor, index| f32::from(next(tensor, index)));
         let specials = [f32::INFINITY, f32::NEG_INFINITY, f32::NAN];
         let mut special = specials.iter().cycle();
         let mut next = integers_with(&integers);
