@@ -4,6 +4,9 @@
 //! reference and JAX exactly; in `f32` they stay within the rounding bound of the sum; and
 //! their gradients pass a central finite-difference check.
 
+mod common;
+
+use common::{array, garbage};
 use convsym::derive::{self, Section};
 use convsym::{Expr, Scalar, Spec, Tensor, reference};
 
@@ -18,18 +21,6 @@ trait Kernel<T> {
     /// `forward_into` and `backward_into` on memory full of garbage, which they must
     /// overwrite: `(z, dx, dw, db)`.
     fn written_into(&self, x: &[T], w: &[T], b: &[T], dz: &[T]) -> [Vec<T>; 4];
-}
-
-/// Slices to the fixed-size arrays the kernels take; the lengths come from the layer's own
-/// constants, so a mismatch is a bug in the test.
-fn array<T, const N: usize>(slice: &[T]) -> &[T; N] {
-    slice
-        .try_into()
-        .expect("the test builds slices of the layer's sizes")
-}
-
-fn garbage<T: Scalar, const N: usize>() -> [T; N] {
-    core::array::from_fn(|_| T::from_integer(7))
 }
 
 macro_rules! kernel {

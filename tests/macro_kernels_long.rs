@@ -4,6 +4,9 @@
 //! functions. Checked like `tests/macro_kernels.rs`: on symbolic inputs they reproduce the
 //! engine's equations, and on integer data they equal the numeric reference.
 
+mod common;
+
+use common::array;
 use convsym::derive::{self, Section};
 use convsym::{Expr, Scalar, Spec, Tensor, reference};
 
@@ -16,12 +19,6 @@ struct Kernels<T> {
     forward: Forward<T>,
     grad_input: fn(&[T], &[T]) -> Vec<T>,
     grad_weight: fn(&[T], &[T]) -> Vec<T>,
-}
-
-fn array<T, const N: usize>(slice: &[T]) -> &[T; N] {
-    slice
-        .try_into()
-        .expect("the test builds slices of the layer's sizes")
 }
 
 macro_rules! layers {

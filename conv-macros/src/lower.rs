@@ -4,11 +4,12 @@
 
 mod loops;
 mod tokens;
+mod transposed;
 mod unrolled;
 mod wide;
 
 use conv_runtime::derive::Section;
-use conv_runtime::{Axis, Tensor, Variable};
+use conv_runtime::{Axis, Spec, Tensor, Variable};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
@@ -93,10 +94,15 @@ fn constants(layer: &Layer, derivation: &Derivation) -> TokenStream {
     let multiply_adds = Literal::u128_unsuffixed(spec.multiply_adds());
     let unrolled = layer.unroll.is_full();
     let formulas = derivation.sections.as_ref().map(formulas);
+    let weight_shape_doc = if spec.transposed() {
+        " The weight's shape, `[cin, cout / groups, k…]` (a transposed layer's)."
+    } else {
+        " The weight's shape, `[cout, cin / groups, k…]`."
+    };
     quote! {
         /// The input's shape, `[batch, cin, in…]`.
         pub const INPUT_SHAPE: [usize; #full_rank] = #input_shape;
-        /// The weight's shape, `[cout, cin / groups, k…]`.
+        #[doc = #weight_shape_doc]
         pub const WEIGHT_SHAPE: [usize; #full_rank] = #weight_shape;
         /// The output's shape, `[batch, cout, out…]`.
         pub const OUTPUT_SHAPE: [usize; #full_rank] = #output_shape;
@@ -242,6 +248,27 @@ fn dispatched(
     }
 }
 
+/// A loop kernel's body: the portable loops, and with `wide` the AVX2 and AVX-512 builds
+/// where the layer suits them, dispatched at run time.
+fn looped(
+    spec: &Spec,
+    section: Section,
+    inputs: &[&Array],
+    output: &Array,
+    wide: bool,
+) -> TokenStream {
+    let portable = match section {
+        Section::Forward => loops::forward(spec),
+        Section::GradInput => loops::grad_input(spec),
+        Section::GradWeight => loops::grad_weight(spec),
+        Section::GradBias => loops::grad_bias(spec),
+    };
+    match wide.then(|| wide::builds(spec, section)).flatten() {
+        Some((avx2, avx512)) => dispatched(inputs, output, &portable, &avx2, &avx512),
+        None => portable,
+    }
+}
+
 /// The kernels' signatures and bodies.
 struct Kernels<'a> {
     layer: &'a Layer,
@@ -295,17 +322,10 @@ impl<'a> Kernels<'a> {
             let inputs: Vec<_> = inputs.iter().map(|array| array.unrolled()).collect();
             return unrolled::body(&inputs, &output.unrolled(), equations);
         }
-        let wide = wide::builds(spec, section);
-        let portable = match section {
-            Section::Forward => loops::forward(spec),
-            Section::GradInput => loops::grad_input(spec),
-            Section::GradWeight => loops::grad_weight(spec),
-            Section::GradBias => loops::grad_bias(spec),
-        };
-        match wide {
-            Some((avx2, avx512)) => dispatched(inputs, output, &portable, &avx2, &avx512),
-            None => portable,
+        if spec.transposed() {
+            return transposed::body(spec, section);
         }
+        looped(spec, section, inputs, output, true)
     }
 
     fn methods(&self) -> TokenStream {

@@ -39,9 +39,6 @@ impl Layer {
                 return Err(combine(errors.chain(request.err())));
             }
         };
-        if spec.transposed() {
-            return Err(not_generated_yet(arguments));
-        }
         let unroll = decide(&request, &spec)?;
         let text = arguments
             .iter()
@@ -88,20 +85,6 @@ fn unroll_request(arguments: &[Argument<Extent>]) -> syn::Result<Request> {
         Ok(request) if errors.is_empty() => Ok(request),
         request => Err(combine(errors.into_iter().chain(request.err()))),
     }
-}
-
-/// The error for a valid transposed layer, at its `transposed` key: its kernels are not
-/// generated yet, and a wrong kernel is worse than none.
-fn not_generated_yet(arguments: &[Argument<Extent>]) -> syn::Error {
-    let message = "`conv!` does not generate kernels for transposed layers yet; \
-        `convsym … transposed` prints, explains and checks their equations";
-    arguments
-        .iter()
-        .find(|argument| argument.key == "transposed")
-        .map_or_else(
-            || syn::Error::new(Span::call_site(), message),
-            |argument| argument.key_span.error(message),
-        )
 }
 
 /// One error that reports all of `errors`; the iterator is never empty.

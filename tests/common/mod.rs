@@ -1,6 +1,6 @@
 //! Independent checks of the printed formats: each parses an output back into equations
 //! (or expands it, for the Σ form) so that it can be compared with equations obtained
-//! without the chain-rule engine.
+//! without the chain-rule engine; and the slices-to-arrays helpers the kernel tests share.
 
 #![allow(
     dead_code,
@@ -558,4 +558,17 @@ pub fn expand_sigma(spec: &Spec, document: &str) -> Vec<Equation> {
         .filter(|line| !line.starts_with('#'))
         .flat_map(|line| expand_sigma_line(spec, line))
         .collect()
+}
+
+/// Slices to the fixed-size arrays the kernels take; the lengths come from the layer's own
+/// constants, so a mismatch is a bug in the test.
+pub fn array<T, const N: usize>(slice: &[T]) -> &[T; N] {
+    slice
+        .try_into()
+        .expect("the test builds slices of the layer's sizes")
+}
+
+/// An array full of 7s, for `_into` kernels to overwrite.
+pub fn garbage<T: convsym::Scalar, const N: usize>() -> [T; N] {
+    core::array::from_fn(|_| T::from_integer(7))
 }

@@ -53,8 +53,12 @@ impl Spec {
     /// axis's output cut to this layer's input, so that its output `p`, tap `q` and input
     /// `p·s + q·d − pad_lo` are exactly this layer's input `p`, tap `q` and output. Its
     /// `output` may disagree with its other sizes (where `output_padding ≥ stride`), so it is
-    /// never shown to a user: the derivation and the counts read the index map from it.
-    pub(crate) fn connections(&self) -> Spec {
+    /// never shown to a user: the derivation, the counts and `conv!`'s loop kernels read the
+    /// index map from it. It equals [`Spec::dual`] where `output_padding < stride` on every
+    /// axis.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn connections(&self) -> Spec {
         self.mirrored(|axis| axis.input)
     }
 

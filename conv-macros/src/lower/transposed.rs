@@ -1,0 +1,152 @@
+//! A transposed layer's loop kernels, as kernels of the ordinary layer with the same
+//! connections (the runtime's `Spec::connections`): its output `p`, tap `q` and input
+//! `p·s + q·d − pad_lo` are the transposed layer's input `p`, tap `q` and output, and its
+//! weights `[cout][cin/groups][k…]` are the transposed layer's `[cin][cout/groups][k…]`.
+//! So each pass is one of its passes, on the same memory under the names it reads:
+//!
+//! ```text
+//! forward      z  = its input gradient, from w and dz := x   (then + b)
+//! grad_input   dx = its forward pass,   from x := dz and w
+//! grad_weight  dw = its weight gradient, from x := dz and dz := x
+//! ```
+//!
+//! The bias gradient sums δ over the transposed layer's own output, as for any layer.
+//!
+//! Where `output_padding ≥ stride` on an axis, the ordinary layer's own sizes would give it
+//! more outputs than it has here (the transposed layer's inputs): the connections cut them,
+//! and only the portable loops, which read every bound off the axis, run on such a layer;
+//! elsewhere it is the ordinary layer the transposed one transposes (`Spec::dual`), and its
+//! wide builds run too.
+
+use conv_runtime::derive::Section;
+use conv_runtime::{Axis, Spec, Tensor};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::tokens::number;
+use super::{Array, looped, loops};
+
+/// The body of `section`'s `_into` method of the transposed layer `spec`, written with its
+/// own parameter names.
+pub(super) fn body(spec: &Spec, section: Section) -> TokenStream {
+    let connections = spec.connections();
+    let wide = spec.dual().as_ref() == Some(&connections);
+    // Its input is this layer's output, its output this layer's input.
+    let (outputs, inputs) = (spec.output_len(), spec.input_len());
+    let w = Array::new("w", Tensor::Weight, spec.weight_len());
+    match section {
+        Section::Forward => {
+            let (dz, dx) = (
+                Array::new("dz", Tensor::Delta, inputs),
+                Array::new("dx", Tensor::GradInput, outputs),
+            );
+            let scatter = looped(&connections, Section::GradInput, &[&w, &dz], &dx, wide);
+            let bias = bias(spec);
+            quote! {
+                {
+                    let (dz, dx) = (x, &mut *z);
+                    #scatter
+                }
+                #bias
+            }
+        }
+        Section::GradInput => {
+            let (x, z) = (
+                Array::new("x", Tensor::Input, outputs),
+                Array::new("z", Tensor::Output, inputs),
+            );
+            let gather = looped(&connections, Section::Forward, &[&x, &w], &z, wide);
+            quote! {
+                let (x, z) = (dz, dx);
+                #gather
+            }
+        }
+        Section::GradWeight => {
+            let (x, dz, dw) = (
+                Array::new("x", Tensor::Input, outputs),
+                Array::new("dz", Tensor::Delta, inputs),
+                Array::new("dw", Tensor::GradWeight, spec.weight_len()),
+            );
+            let sum = looped(&connections, Section::GradWeight, &[&x, &dz], &dw, wide);
+            quote! {
+                let (x, dz) = (dz, x);
+                #sum
+            }
+        }
+        Section::GradBias => loops::grad_bias(spec),
+    }
+}
+
+/// The statements that add each output channel's bias to its plane of `z`; none without a
+/// bias.
+fn bias(spec: &Spec) -> TokenStream {
+    if !spec.bias() {
+        return TokenStream::new();
+    }
+    let plane: usize = spec.axes().iter().map(Axis::output).product();
+    let (sample, plane) = (number(spec.out_channels() * plane), number(plane));
+    quote! {
+        for z_sample in z.chunks_exact_mut(#sample) {
+            for (z_plane, b) in z_sample.chunks_exact_mut(#plane).zip(b) {
+                for z in z_plane {
+                    z.accumulate(b);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use crate::expand::expand;
+
+    /// Whether `conv!(layer)` has wide builds.
+    fn wide(layer: proc_macro2::TokenStream) -> bool {
+        let text = layer.to_string();
+        let tokens = expand(layer).map(|tokens| tokens.to_string());
+        assert!(tokens.is_ok(), "{text}: {tokens:?}");
+        tokens.is_ok_and(|tokens| tokens.contains("__private"))
+    }
+
+    /// The wide builds run where the connections are those of the layer the transposed one
+    /// transposes, and give way to the portable loops where `output_padding ≥ stride` on an
+    /// axis: there the ordinary layer's input gradient as its dual's forward pass would read
+    /// sizes the connections do not have (`tests/macro_transposed.rs` has such a layer).
+    #[test]
+    fn wide_builds_only_where_the_dual_layer_is_exact() {
+        assert!(wide(quote!(
+            in = (5, 20), k = 3, pad = 1, cin = 3, cout = 3, groups = 3, transposed, unroll = loops
+        )));
+        assert!(wide(quote!(
+            in = (5, 20), k = 3, stride = 2, dilation = 2, output_padding = 1, cin = 3,
+            cout = 3, groups = 3, transposed, unroll = loops
+        )));
+        assert!(!wide(quote!(
+            in = (5, 20), k = 3, dilation = 2, output_padding = 1, cin = 3, cout = 3,
+            groups = 3, transposed, unroll = loops
+        )));
+    }
+
+    /// Huge transposed layers expand to loops whose size does not grow with the rows, as
+    /// ordinary ones do, `output_padding ≥ stride` or not.
+    #[test]
+    fn huge_layers_expand_to_small_code() {
+        for layer in [
+            quote!(in = (100000000,), k = 3, stride = 2, transposed),
+            quote!(
+                in = (1099511627776,), k = 1048576, cin = 4096, cout = 4096, transposed,
+                unroll = loops
+            ),
+            quote!(in = (1000000, 1000000), k = 3, dilation = 5, output_padding = 4, transposed),
+        ] {
+            let text = layer.to_string();
+            let length = expand(layer).map(|tokens| tokens.to_string().len());
+            assert!(
+                length.as_ref().is_ok_and(|&length| length < 64 * 1024),
+                "{text}: {length:?}"
+            );
+        }
+    }
+}

@@ -1,5 +1,0 @@
-use convsym::conv;
-
-conv!(struct Up; in = 4, k = 4, stride = 2, pad = 1, transposed);
-
-fn main() {}
