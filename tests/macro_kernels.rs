@@ -1,5 +1,6 @@
 //! The kernels `conv!` generates, for every configuration of the JAX fixtures (which cover
-//! every key and every layer the command's snapshots pin) and both unroll modes, checked four ways: on symbolic inputs they reproduce
+//! every key and every layer the command's snapshots pin, and transposed layers with every
+//! key of theirs) and both unroll modes, checked four ways: on symbolic inputs they reproduce
 //! the engine's equations term for term; on integer data they equal the runtime's numeric
 //! reference and JAX exactly; in `f32` they stay within the rounding bound of the sum; and
 //! their gradients pass a central finite-difference check.
@@ -159,6 +160,31 @@ layers! {
         in = (7,), k = 2, stride = 2, dilation = 3, pad = (1,), cin = 3, cout = 3, groups = 3,
         bias = true, batch = 3
     }
+    // The transposed layers, with `lax.conv_transpose`'s numbers.
+    t_output_padding "transposed/in3_1d_k3_s2_pad1_op1_bias" [bias] {
+        in = (3,), k = 3, stride = 2, pad = 1, output_padding = 1, bias, transposed
+    }
+    t_padding_past_stride "transposed/in3_1d_k2_d3_op2" [] {
+        in = (3,), k = 2, dilation = 3, output_padding = 2, transposed = true
+    }
+    t_three_axes "transposed/in3x4x2_3d_k2x3x2_s2x1x3_g2_bias_batch2" [bias] {
+        in = (3, 4, 2), k = (2, 3, 2), stride = (2, 1, 3), dilation = (1, 2, 1),
+        pad = ((1, 0), 2, (0, 1)), cin = 4, cout = 2, groups = 2, bias, batch = 2, transposed
+    }
+    t_depthwise_cropped "transposed/in4_1d_k1_s2_pad2_3_depthwise3_batch3" [] {
+        in = (4,), k = 1, stride = 2, pad = ((2, 3),), cin = 3, cout = 3, groups = 3, batch = 3,
+        transposed
+    }
+    t_upsampling "transposed/in4_k4_s2_pad1_cin2_cout3" [] {
+        in = 4, k = 4, stride = 2, pad = 1, cin = 2, cout = 3, transposed
+    }
+    t_asymmetric "transposed/in5x4_k3x2_s2x3_d2x1_pad_asym_op1x2_batch2" [] {
+        in = (5, 4), k = (3, 2), stride = (2, 3), dilation = (2, 1), pad = ((1, 2), (0, 1)),
+        output_padding = (1, 2), batch = 2, transposed
+    }
+    t_groups_1d "transposed/in9_1d_k8_s4_pad2_cin2_cout4_g2_bias" [bias] {
+        in = (9,), k = 8, stride = 4, pad = 2, cin = 2, cout = 4, groups = 2, bias, transposed
+    }
 }
 
 #[test]
@@ -191,15 +217,22 @@ fn symbolic_kernels_reproduce_the_engines_equations() {
         }
         checked += 1;
     });
-    // Every fixture configuration, full and as loops: a fixture missing from `layers!` fails.
-    let fixtures = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/jax"))
-        .expect("the fixture folder")
-        .filter(|entry| {
-            entry
-                .as_ref()
-                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))
+    // Every fixture configuration, ordinary and transposed, full and as loops: a fixture
+    // missing from `layers!` fails.
+    let fixtures: usize = ["jax", "transposed"]
+        .into_iter()
+        .map(|folder| {
+            let path = format!("{}/tests/fixtures/{folder}", env!("CARGO_MANIFEST_DIR"));
+            std::fs::read_dir(path)
+                .expect("the fixture folder")
+                .filter(|entry| {
+                    entry
+                        .as_ref()
+                        .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))
+                })
+                .count()
         })
-        .count();
+        .sum();
     assert_eq!(checked, 2 * fixtures);
 }
 
@@ -358,9 +391,12 @@ struct Jax {
     db: Option<Vec<f64>>,
 }
 
+/// The fixture `fixture`: a name in `tests/fixtures/jax/`, or a path below `tests/fixtures/`
+/// (`transposed/…`).
 fn jax(fixture: &str) -> Jax {
+    let folder = if fixture.contains('/') { "" } else { "jax/" };
     let path = format!(
-        "{}/tests/fixtures/jax/{fixture}.json",
+        "{}/tests/fixtures/{folder}{fixture}.json",
         env!("CARGO_MANIFEST_DIR")
     );
     let text = std::fs::read_to_string(&path).expect("the fixture exists");
