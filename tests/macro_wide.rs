@@ -105,6 +105,9 @@ layers! {
     Seed [] { in = 5, k = 3, stride = 2, unroll = loops }
     // Rows cut into blocks, the forward pass's input rows split by phase: portable paths.
     LongRow [] { in = (600,), k = 5, stride = 2, pad = 2, cin = 2, cout = 2, unroll = loops }
+    // A kernel longer than the 16 taps whose sums the portable weight gradient keeps at
+    // once: two blocks of taps, the second of 3.
+    LongKernel [] { in = (40,), k = 19, pad = 2, cin = 2, cout = 3, unroll = loops }
     // Straight-line code: padded, strided with remainder r = 1, a bias.
     SeedUnrolled [bias] { in = 6, k = 3, stride = 2, pad = 1, bias, unroll = full }
     // Straight-line code: dilated, grouped, two samples.

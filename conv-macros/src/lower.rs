@@ -33,8 +33,8 @@ pub(crate) fn lower(item: Option<&Item>, layer: &Layer, derivation: &Derivation)
             TokenStream::new(),
         ),
     };
-    let constants = constants(layer, derivation);
-    let kernels = Kernels::new(layer, derivation).methods();
+    let (kernels, scratch) = Kernels::new(layer, derivation).methods();
+    let constants = constants(layer, derivation, scratch);
     let definition = quote! {
         #attributes
         #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -68,8 +68,9 @@ pub(crate) fn lower(item: Option<&Item>, layer: &Layer, derivation: &Derivation)
     }
 }
 
-/// Shapes, sizes, the resolved padding, the specification and, when derived, the formulas.
-fn constants(layer: &Layer, derivation: &Derivation) -> TokenStream {
+/// Shapes, sizes, the resolved padding, the specification, the scratch a call takes (in
+/// scalars) and, when derived, the formulas.
+fn constants(layer: &Layer, derivation: &Derivation, scratch: usize) -> TokenStream {
     let spec = &layer.spec;
     let rank = number(spec.axes().len());
     let full_rank = number(spec.axes().len() + 2);
@@ -92,6 +93,7 @@ fn constants(layer: &Layer, derivation: &Derivation) -> TokenStream {
     let text = &layer.text;
     let multiply_adds = Literal::u128_unsuffixed(spec.multiply_adds());
     let unrolled = layer.unroll.is_full();
+    let scratch_bytes = number(scratch.saturating_mul(size_of::<f32>()));
     let formulas = derivation.sections.as_ref().map(formulas);
     quote! {
         /// The input's shape, `[batch, cin, in…]`.
@@ -119,6 +121,11 @@ fn constants(layer: &Layer, derivation: &Derivation) -> TokenStream {
         pub const MULTIPLY_ADDS: u128 = #multiply_adds;
         /// Whether the kernels are straight-line code (`true`) or loops.
         pub const UNROLLED: bool = #unrolled;
+        /// The most heap memory, in bytes, one call of a kernel takes for its scratch (a
+        /// padded copy of the input or of δ, packed weights): the wide builds of `f32`
+        /// allocate it once per call, with `std`; the portable build takes none, and
+        /// neither does any other scalar type.
+        pub const SCRATCH_BYTES: usize = #scratch_bytes;
         #formulas
 
         /// The layer's specification, for the runtime's derivation and reference.
@@ -199,8 +206,8 @@ fn dispatched(
     inputs: &[&Array],
     output: &Array,
     portable: &TokenStream,
-    avx2: &TokenStream,
-    avx512: &TokenStream,
+    avx2: &wide::Body,
+    avx512: &wide::Body,
 ) -> TokenStream {
     let names: Vec<&Ident> = inputs.iter().map(|array| &array.name).collect();
     let types = inputs.iter().map(|array| {
@@ -209,6 +216,7 @@ fn dispatched(
     });
     let (out, out_len) = (&output.name, number(output.len));
     let fields = quote!(#(#names,)* #out);
+    let (avx2, avx512) = (with_scratch(avx2, &fields), with_scratch(avx512, &fields));
     quote! {
         struct Pass<'a, T> {
             #(#names: #types,)*
@@ -229,16 +237,40 @@ fn dispatched(
             }
             #[inline(always)]
             fn avx2(self, token: ::convsym::__private::Avx2) {
-                let Pass { #fields } = self;
                 #avx2
             }
             #[inline(always)]
             fn avx512(self, token: ::convsym::__private::Avx512) {
-                let Pass { #fields } = self;
                 #avx512
             }
         }
         T::run(Pass { #fields });
+    }
+}
+
+/// A wide build's method body: `body` on the `Pass`'s `fields`, with `scratch: &mut [T]`
+/// from `wide_scratch!` where it takes any (or the portable build where the runtime, built
+/// without `std`, cannot give that much).
+fn with_scratch(body: &wide::Body, fields: &TokenStream) -> TokenStream {
+    let tokens = &body.tokens;
+    let scratch = (body.scratch > 0).then(|| {
+        let len = number(body.scratch);
+        let size = if body.scratch <= conv_runtime::__private::STACK_SCRATCH {
+            quote!(small)
+        } else {
+            quote!(large)
+        };
+        quote! {
+            let Some(mut scratch) = ::convsym::__private::wide_scratch!(T; #len, #size) else {
+                return self.portable();
+            };
+            let scratch: &mut [T] = &mut scratch[..];
+        }
+    });
+    quote! {
+        #scratch
+        let Pass { #fields } = self;
+        #tokens
     }
 }
 
@@ -282,8 +314,9 @@ impl<'a> Kernels<'a> {
             .flatten()
     }
 
-    /// A kernel body: unrolled from `section`'s equations, or the loops.
-    fn body(&self, section: Section, inputs: &[&Array], output: &Array) -> TokenStream {
+    /// A kernel body: unrolled from `section`'s equations, or the loops; and the most
+    /// scratch, in scalars, its wide builds take.
+    fn body(&self, section: Section, inputs: &[&Array], output: &Array) -> (TokenStream, usize) {
         let spec = &self.layer.spec;
         if let Some(sections) = self.sections() {
             let equations = match section {
@@ -293,7 +326,7 @@ impl<'a> Kernels<'a> {
                 Section::GradBias => &sections.grad_bias,
             };
             let inputs: Vec<_> = inputs.iter().map(|array| array.unrolled()).collect();
-            return unrolled::body(&inputs, &output.unrolled(), equations);
+            return (unrolled::body(&inputs, &output.unrolled(), equations), 0);
         }
         let wide = wide::builds(spec, section);
         let portable = match section {
@@ -303,12 +336,16 @@ impl<'a> Kernels<'a> {
             Section::GradBias => loops::grad_bias(spec),
         };
         match wide {
-            Some((avx2, avx512)) => dispatched(inputs, output, &portable, &avx2, &avx512),
-            None => portable,
+            Some((avx2, avx512)) => (
+                dispatched(inputs, output, &portable, &avx2, &avx512),
+                avx2.scratch.max(avx512.scratch),
+            ),
+            None => (portable, 0),
         }
     }
 
-    fn methods(&self) -> TokenStream {
+    /// The methods, and the most scratch, in scalars, any of them takes.
+    fn methods(&self) -> (TokenStream, usize) {
         let Kernels {
             x,
             w,
@@ -330,9 +367,10 @@ impl<'a> Kernels<'a> {
         });
         let b_argument = bias.then(|| quote!(b,));
         let forward_inputs: Vec<&Array> = if bias { vec![x, w, b] } else { vec![x, w] };
-        let forward = self.body(Section::Forward, &forward_inputs, z);
-        let grad_input = self.body(Section::GradInput, &[w, dz], dx);
-        let grad_weight = self.body(Section::GradWeight, &[x, dz], dw);
+        let (forward, forward_scratch) = self.body(Section::Forward, &forward_inputs, z);
+        let (grad_input, input_scratch) = self.body(Section::GradInput, &[w, dz], dx);
+        let (grad_weight, weight_scratch) = self.body(Section::GradWeight, &[x, dz], dw);
+        let scratch = forward_scratch.max(input_scratch).max(weight_scratch);
         let [output, input_gradient, weight_gradient, bias_gradient] =
             [z, dx, dw, db].map(Array::output);
         let b_type = b.ty();
@@ -379,7 +417,7 @@ impl<'a> Kernels<'a> {
             }
         };
         let grad_bias = bias.then(|| {
-            let grad_bias = self.body(Section::GradBias, &[dz], db);
+            let (grad_bias, _) = self.body(Section::GradBias, &[dz], db);
             quote! {
                 /// The bias gradient `∂L/∂b` from `dz = ∂L/∂z`.
                 #[must_use]
@@ -424,6 +462,6 @@ impl<'a> Kernels<'a> {
                 #bias_into
             }
         };
-        quote!(#common #backward)
+        (quote!(#common #backward), scratch)
     }
 }

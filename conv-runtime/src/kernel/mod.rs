@@ -33,6 +33,7 @@ pub(crate) mod build;
 pub(crate) mod dispatch;
 pub(crate) mod portable;
 pub(crate) mod scalar;
+pub(crate) mod scratch;
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 #[allow(
     unsafe_code,

@@ -6,13 +6,13 @@ use conv_runtime::{Axis, Spec};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
-use super::layout::{Isa, MOST_SUMS, Runs, by_blocks, fits, offsets, strides};
+use super::layout::{Body, Isa, MOST_SUMS, Runs, Scratch, by_blocks, offsets, strides, table_fits};
 use super::source::Source;
 use crate::lower::tokens::{linear, nest, number};
 
 /// `forward_into`'s wide body for `isa`, when the layer suits it; it reads `x`, `w`, `b`
 /// and writes `z` as the portable body does.
-pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<TokenStream> {
+pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
     let axes = spec.axes();
     let out_per_group = spec.out_channels_per_group();
     let in_per_group = spec.in_channels_per_group();
@@ -22,9 +22,16 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<TokenStream> {
     let last = &last[0];
     let taps: usize = axes.iter().map(Axis::kernel).product();
     let filter = in_per_group * taps;
-    if (source.padded && !fits(&[spec.in_channels(), source.plane])) || !fits(&[filter, channels]) {
+    // `ROWS`: an input channel and a tap of the axes but the last, for each row.
+    if !table_fits(&[in_per_group, taps / last.kernel()]) {
         return None;
     }
+    let scratch = if source.padded {
+        Scratch::default().part("padded", &[spec.in_channels(), source.plane])?
+    } else {
+        Scratch::default()
+    };
+    let scratch = scratch.vectors("packed", filter, channels)?;
 
     // Each row of the register block: an input channel and a tap on every axis but the
     // last, as an offset into the group's source.
@@ -76,7 +83,7 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<TokenStream> {
     let output_sample =
         number(spec.out_channels() * axes.iter().map(Axis::output).product::<usize>());
     let group_source = number(in_per_group * source.plane);
-    let (filter, packed_len) = (number(filter), number(filter));
+    let filter = number(filter);
     let block_filters = number(channels * in_per_group * taps);
     let block_outputs = number(channels * axes.iter().map(Axis::output).product::<usize>());
     let blocks_per_group = number(out_per_group / channels);
@@ -85,7 +92,7 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<TokenStream> {
     } else {
         quote!(::core::array::from_fn(|_| T::zero()))
     };
-    Some(quote! {
+    let body = quote! {
         const ROWS: [usize; #row_count] = [#(#row_offsets),*];
         for (x_sample, z_sample) in x.chunks_exact(#input_sample).zip(z.chunks_exact_mut(#output_sample)) {
             #copy
@@ -98,8 +105,6 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<TokenStream> {
                 let source = &sample[index / #blocks_per_group * #group_source..][..#group_source];
                 let first = index * #channels_literal;
                 // The block's filters as vectors over its channels, one per tap.
-                let mut packed: [[T; #channels_literal]; #packed_len] =
-                    ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
                 for (tap, vector) in packed.iter_mut().enumerate() {
                     for (c, weight) in vector.iter_mut().enumerate() {
                         weight.clone_from(&w_block[c * #filter + tap]);
@@ -109,7 +114,8 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<TokenStream> {
                 #positions_nest
             }
         }
-    })
+    };
+    Some(Body::new(&scratch, &body))
 }
 
 /// `body` for each row of outputs along the last axis, with `row`, where the row starts
@@ -142,14 +148,14 @@ fn rows_of_outputs(spec: &Spec, source: &Source, looped: usize, body: &TokenStre
 /// and the last axis has stride 1: `rows` blocks over runs of outputs
 /// along a row, one weight broadcast into a contiguous run of the input, `m` over a block
 /// of output channels or, with one per group, over neighbouring runs of the row.
-pub(super) fn forward_rows(spec: &Spec, isa: Isa) -> Option<TokenStream> {
+pub(super) fn forward_rows(spec: &Spec, isa: Isa) -> Option<Body> {
     forward_rows_of(spec, isa, false)
 }
 
 /// [`forward_rows`], or with `flipped` the same for the input gradient's dual layer
 /// ([`grad_input_dual`](super::input_gradient::grad_input_dual)), whose weights are the
 /// layer's, flipped and transposed.
-pub(super) fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<TokenStream> {
+pub(super) fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<Body> {
     let axes = spec.axes();
     let (outer, last) = axes.split_at(axes.len() - 1);
     let last = &last[0];
@@ -164,9 +170,13 @@ pub(super) fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<To
     // A zero-padded copy of the group's input, each row long enough for whole runs.
     let source = Source::with_runs(spec, last.output().div_ceil(span).checked_mul(span)?)?;
     let taps: usize = axes.iter().map(Axis::kernel).product();
-    if !fits(&[spec.in_channels(), source.plane]) || !fits(&[in_per_group, taps, out_per_group]) {
+    // `ROWS`: an input channel and a tap, for each row.
+    if !table_fits(&[in_per_group, taps]) {
         return None;
     }
+    let scratch = Scratch::default()
+        .part("padded", &[spec.in_channels(), source.plane])?
+        .part("packed", &[in_per_group, taps, out_per_group])?;
     let outer_taps: Vec<usize> = outer.iter().map(Axis::kernel).collect();
     let outer_reach = source.outer(spec, Axis::dilation);
     let last_taps: Vec<usize> = (0..last.kernel())
@@ -230,24 +240,24 @@ pub(super) fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<To
         number(spec.out_channels() * axes.iter().map(Axis::output).product::<usize>()),
     );
     let pack = pack_filters(spec, flipped);
-    Some(quote! {
+    let body = quote! {
         const ROWS: [usize; #row_count] = [#(#rows),*];
         let samples = x.chunks_exact(#input_sample).zip(z.chunks_exact_mut(#output_sample));
         for (x_sample, z_sample) in samples {
             // Every channel at once: a block that read a row just copied would wait for it.
             #copy
-            let whole = &padded;
+            let whole = &*padded;
             for (group, w_group) in w.chunks_exact(#packed_len).enumerate().take(#groups) {
                 #bias_group
                 // The group's filters, `[c][tap][o]`: a row's weights for a block of channels.
-                let mut packed: [T; #packed_len] = ::core::array::from_fn(|_| T::zero());
                 #pack
                 let padded = &whole[group * #source_group..][..#source_group];
                 let z_group = &mut z_sample[group * #output_group..][..#output_group];
                 #positions
             }
         }
-    })
+    };
+    Some(Body::new(&scratch, &body))
 }
 
 /// The statements that store a forward block's `sums` into the output row at `row`,

@@ -1,14 +1,14 @@
 //! How the wide builds cut a pass into register blocks: each build's vectors, the
 //! limits every block kind keeps to, and the layout helpers the passes share.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Ident, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 
 use crate::lower::tokens::number;
 
-/// The most elements a wide kernel keeps in one local array (a padded copy, packed
-/// weights or δ): 64 KiB of `f32`.
-pub(super) const STACK: usize = 16_384;
+/// The most entries of a table of offsets (or list of taps) a wide kernel writes into its
+/// code: past it, the layer keeps the portable build, so that its expansion stays small.
+const MOST_TABLE: usize = 2_048;
 
 /// The most phases (positions modulo the stride) the input gradient writes code for.
 pub(super) const MOST_PHASES: usize = 16;
@@ -62,9 +62,81 @@ pub(super) fn product(factors: &[usize]) -> Option<usize> {
         .try_fold(1_usize, |product, &factor| product.checked_mul(factor))
 }
 
-/// Whether an array of `factors`' product elements fits [`STACK`].
-pub(super) fn fits(factors: &[usize]) -> bool {
-    product(factors).is_some_and(|elements| elements <= STACK)
+/// Whether a table of `factors`' product entries fits [`MOST_TABLE`].
+pub(super) fn table_fits(factors: &[usize]) -> bool {
+    product(factors).is_some_and(|entries| entries <= MOST_TABLE)
+}
+
+/// The parts a wide body cuts from its scratch, one buffer of zeros (a padded copy, packed
+/// weights, δ with zeros around its rows), in order.
+#[derive(Default)]
+pub(super) struct Scratch {
+    /// Each part's name, length in scalars, and the lanes of the vectors it is viewed
+    /// as (`[[T; lanes]]`), if it is.
+    parts: Vec<(Ident, usize, Option<usize>)>,
+    len: usize,
+}
+
+impl Scratch {
+    /// The scratch with a part `name` of `factors`' product scalars more; `None` past
+    /// `usize`.
+    pub(super) fn part(mut self, name: &str, factors: &[usize]) -> Option<Self> {
+        let len = product(factors)?;
+        self.len = self.len.checked_add(len)?;
+        self.parts.push((format_ident!("{name}"), len, None));
+        Some(self)
+    }
+
+    /// The scratch with a part `name` of `count` vectors of `lanes` scalars more.
+    pub(super) fn vectors(self, name: &str, count: usize, lanes: usize) -> Option<Self> {
+        let mut scratch = self.part(name, &[count, lanes])?;
+        if let Some(last) = scratch.parts.last_mut() {
+            last.2 = Some(lanes);
+        }
+        Some(scratch)
+    }
+
+    /// The scalars the parts take together.
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The statements that cut `scratch: &mut [T]` into the parts, each a `&mut [T]`
+    /// (or `&mut [[T; lanes]]`) named after it.
+    pub(super) fn cut(&self) -> TokenStream {
+        let mut statements = TokenStream::new();
+        for (index, (name, len, lanes)) in self.parts.iter().enumerate() {
+            statements.extend(if index + 1 == self.parts.len() {
+                quote!(let #name = scratch;)
+            } else {
+                let len = number(*len);
+                quote!(let (#name, scratch) = scratch.split_at_mut(#len);)
+            });
+            if let Some(lanes) = lanes {
+                let lanes = number(*lanes);
+                statements.extend(quote!(let (#name, _) = #name.as_chunks_mut::<#lanes>();));
+            }
+        }
+        statements
+    }
+}
+
+/// A pass's body in one wide build: the statements, which cut their scratch from
+/// `scratch: &mut [T]` of `scratch` scalars of zeros (none when 0).
+pub(in crate::lower) struct Body {
+    pub(in crate::lower) tokens: TokenStream,
+    pub(in crate::lower) scratch: usize,
+}
+
+impl Body {
+    /// `tokens` after the statements that cut `scratch`.
+    pub(super) fn new(scratch: &Scratch, tokens: &TokenStream) -> Self {
+        let cut = scratch.cut();
+        Body {
+            tokens: quote!(#cut #tokens),
+            scratch: scratch.len(),
+        }
+    }
 }
 
 /// Row-major strides of `extents`.
