@@ -1,18 +1,18 @@
 //! What a kernel and a build are: the [`Kernel`] `conv!` generates, the tokens that prove
 //! a build's instructions are there, and the register blocks a build runs ([`Build`]).
 
-/// Proof that the processor has AVX2: only [`dispatch`](super::dispatch::dispatch) makes
-/// one, after checking.
+/// Proof that the processor has AVX2 and FMA: only
+/// [`dispatch`](super::dispatch::dispatch) makes one, after checking.
 #[derive(Clone, Copy, Debug)]
 pub struct Avx2(pub(super) ());
 
-/// Proof that the processor has AVX-512F, AVX-512VL and AVX2: only
+/// Proof that the processor has AVX-512F, AVX-512VL, AVX2 and FMA: only
 /// [`dispatch`](super::dispatch::dispatch) makes one.
 #[derive(Clone, Copy, Debug)]
 pub struct Avx512(pub(super) ());
 
 impl Avx512 {
-    /// AVX-512 processors have AVX2, and `dispatch` checked it too.
+    /// AVX-512 processors have AVX2 and FMA, and `dispatch` checked them too.
     pub fn avx2(self) -> Avx2 {
         Avx2(())
     }
@@ -36,7 +36,7 @@ pub trait Kernel: Sized {
     fn finite(&self) -> bool {
         true
     }
-    /// Run with AVX2 enabled: sixteen 32-byte registers.
+    /// Run with AVX2 and FMA enabled: sixteen 32-byte registers.
     fn avx2(self, _: Avx2) {
         self.portable();
     }

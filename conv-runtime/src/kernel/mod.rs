@@ -14,12 +14,15 @@
 //! `convsym::__private`.
 //!
 //! The two wide builds do the same arithmetic in the same order: for each sum, the same
-//! terms added one after another, each a separate multiply and add, never a fused one. So
-//! their results are bitwise the same, whichever of them a machine runs. The portable
-//! build adds the same terms in another order, so its last bits may differ; on integer
-//! data all three agree exactly. On operands with an infinity or a NaN, the portable build
-//! runs, which forms exactly the terms of the equations, where the wide builds would also
-//! multiply structural zeros. Only the speed depends on the machine.
+//! terms added one after another, each by a fused multiply-add (`sum + a · b` rounded
+//! once), or, in a block whose shape fits neither build's vectors, by the portable
+//! block's multiply and then add, in both. So their results are bitwise the same,
+//! whichever of them a machine runs. The portable build multiplies and adds with two
+//! roundings, and adds the terms in another order, so its last bits may differ from the
+//! wide builds'; on integer data, where no product or partial sum rounds, all three agree
+//! exactly. On operands with an infinity or a NaN, the portable build runs, which forms
+//! exactly the terms of the equations, where the wide builds would also multiply
+//! structural zeros. Only the speed depends on the machine.
 //!
 //! With `std` the choice is made at run time (`is_x86_feature_detected!`, a cached
 //! load); without it, at compile time (`-C target-cpu=…` or `-C target-feature=…`).

@@ -10,11 +10,11 @@ use core::arch::x86_64 as arch;
 
 /// One build's module body from its vectors: `$token` and the `Kernel` method that runs
 /// with it, the target features, the vector type and its `f32` lanes, how to zero, load,
-/// store, broadcast and multiply-then-add (two roundings, as in the scalar code), and the
-/// narrower build a block falls back to where its shape does not fit the vectors.
+/// store, broadcast and fused-multiply-add (`a · b + c` rounded once), and the narrower
+/// build a block falls back to where its shape does not fit the vectors.
 macro_rules! vectors {
     ($token:ident, $method:ident, $feature:literal, $vector:ty, $lanes:literal,
-     $zero:ident, $load:ident, $store:ident, $splat:ident, $mul:ident, $add:ident,
+     $zero:ident, $load:ident, $store:ident, $splat:ident, $fmadd:ident,
      |$this:ident| $narrower:expr) => {
         use super::arch;
         use crate::kernel::build::{
@@ -114,7 +114,7 @@ macro_rules! vectors {
                     for (m, vector_sums) in vector_sums.iter_mut().enumerate() {
                         let value = arch::$splat(row[m * step + tap * reach]);
                         for (sum, weight) in vector_sums.iter_mut().zip(&weights).take(count) {
-                            *sum = arch::$add(*sum, arch::$mul(value, *weight));
+                            *sum = arch::$fmadd(value, *weight, *sum);
                         }
                     }
                 }
@@ -157,7 +157,7 @@ macro_rules! vectors {
                     {
                         // SAFETY: as above.
                         let values = unsafe { arch::$load(part.as_ptr()) };
-                        *sum = arch::$add(*sum, arch::$mul(weight, values));
+                        *sum = arch::$fmadd(weight, values, *sum);
                     }
                 }
             }
@@ -210,7 +210,7 @@ macro_rules! vectors {
                                 // SAFETY: `b_part` is `$lanes` floats.
                                 let b_vector = unsafe { arch::$load(b_part.as_ptr()) };
                                 let sum = &mut vector_sums[m][part];
-                                *sum = arch::$add(*sum, arch::$mul(a_vectors[part], b_vector));
+                                *sum = arch::$fmadd(a_vectors[part], b_vector, *sum);
                             }
                         }
                     }
