@@ -29,11 +29,13 @@
 //!
 //! The modules: `scalar` (the traits the kernels are generic over; the symbolic core
 //! implements them for `Expr`), `build` (what a kernel and a build are), `dispatch` (which
-//! build runs), `portable` (the blocks in plain Rust), and `x86::avx2` and `x86::avx512`
-//! (the blocks in each build's vectors, and all the crate's unsafe code).
+//! build runs), `operands` (what each block reads, one struct per block), `scratch` (the
+//! wide builds' copies), `portable` (the blocks in plain Rust), and `x86::avx2` and
+//! `x86::avx512` (the blocks in each build's vectors, and all the crate's unsafe code).
 
 pub(crate) mod build;
 pub(crate) mod dispatch;
+pub(crate) mod operands;
 pub(crate) mod portable;
 pub(crate) mod scalar;
 pub(crate) mod scratch;

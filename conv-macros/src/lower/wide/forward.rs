@@ -6,7 +6,10 @@ use conv_runtime::{Axis, Spec};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
-use super::layout::{Body, Isa, MOST_SUMS, Runs, Scratch, by_blocks, offsets, strides, table_fits};
+use super::layout::{
+    Body, Isa, MOST_SUMS, Runs, Scratch, by_blocks, call_block, call_rows, offsets, strides,
+    table_fits,
+};
 use super::source::Source;
 use crate::lower::tokens::{linear, nest, number};
 
@@ -48,23 +51,19 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
     let row_offsets = row_offsets.into_iter().map(number);
 
     let output_plane: usize = axes.iter().map(Axis::output).product();
-    let geometry = {
-        let (taps, step, reach) = (
-            number(last.kernel()),
-            number(last.stride()),
-            number(last.dilation()),
-        );
-        quote!((#taps, #step, #reach))
-    };
+    let geometry = [last.kernel(), last.stride(), last.dilation()];
     let channels_literal = number(channels);
     let call = |size: usize, first: TokenStream| {
-        let size = number(size);
         let stride = number(last.stride());
+        let block = call_block(
+            (size, channels),
+            &quote!(shift + (#first) * #stride),
+            geometry,
+        );
+        let size = number(size);
         quote! {
             let mut sums: [[T; #channels_literal]; #size] = ::core::array::from_fn(|_| start.clone());
-            T::block::<_, #size, #channels_literal>(
-                token, &mut sums, source, (&ROWS, shift + (#first) * #stride), #geometry, &packed,
-            );
+            #block
             for (m, sums) in sums.into_iter().enumerate() {
                 for (c, sum) in sums.into_iter().enumerate() {
                     z_block[c * #output_plane + row + #first + m] = sum;
@@ -157,8 +156,7 @@ pub(super) fn forward_rows(spec: &Spec, isa: Isa) -> Option<Body> {
 /// layer's, flipped and transposed.
 pub(super) fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<Body> {
     let axes = spec.axes();
-    let (outer, last) = axes.split_at(axes.len() - 1);
-    let last = &last[0];
+    let last = &axes[axes.len() - 1];
     let (in_per_group, out_per_group) =
         (spec.in_channels_per_group(), spec.out_channels_per_group());
     if isa.channels(out_per_group).is_some() {
@@ -177,23 +175,7 @@ pub(super) fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<Bo
     let scratch = Scratch::default()
         .part("padded", &[spec.in_channels(), source.plane])?
         .part("packed", &[in_per_group, taps, out_per_group])?;
-    let outer_taps: Vec<usize> = outer.iter().map(Axis::kernel).collect();
-    let outer_reach = source.outer(spec, Axis::dilation);
-    let last_taps: Vec<usize> = (0..last.kernel())
-        .map(|tap| source.tap(last, tap))
-        .collect();
-    let outer_offsets = offsets(&outer_taps, &outer_reach);
-    let mut rows = Vec::with_capacity(in_per_group * outer_offsets.len() * last_taps.len());
-    for channel in 0..in_per_group {
-        for offset in &outer_offsets {
-            rows.extend(
-                last_taps
-                    .iter()
-                    .map(|tap| channel * source.plane + offset + tap),
-            );
-        }
-    }
-    let (row_count, rows) = (number(rows.len()), rows.into_iter().map(number));
+    let rows = every_tap(spec, &source);
     let (sums, run, steps) = (number(runs.sums), number(runs.run), runs.steps());
     let (span_literal, last_output, out_per_group_literal) =
         (number(span), number(last.output()), number(out_per_group));
@@ -207,18 +189,21 @@ pub(super) fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<Bo
     } else {
         let store = store_outputs(spec, &runs);
         let channel_loop = runs.channel_loop(out_per_group, "o0");
+        let call = call_rows(
+            (runs.sums, runs.run),
+            &quote! {
+                rows: &ROWS,
+                shift: shift + j0,
+                #steps,
+                weights: &packed[o0..],
+                weight_row: #out_per_group_literal,
+            },
+        );
         let body = quote! {
             for j0 in (0..#last_output).step_by(#span_literal) {
                 #channel_loop {
                     let mut sums: [[T; #run]; #sums] = ::core::array::from_fn(#start);
-                    T::rows::<_, #sums, #run>(
-                        token,
-                        &mut sums,
-                        &padded,
-                        (&ROWS, shift + j0),
-                        #steps,
-                        (&packed[o0..], #out_per_group_literal),
-                    );
+                    #call
                     #store
                 }
             }
@@ -241,7 +226,7 @@ pub(super) fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<Bo
     );
     let pack = pack_filters(spec, flipped);
     let body = quote! {
-        const ROWS: [usize; #row_count] = [#(#rows),*];
+        #rows
         let samples = x.chunks_exact(#input_sample).zip(z.chunks_exact_mut(#output_sample));
         for (x_sample, z_sample) in samples {
             // Every channel at once: a block that read a row just copied would wait for it.
@@ -258,6 +243,31 @@ pub(super) fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<Bo
         }
     };
     Some(Body::new(&scratch, &body))
+}
+
+/// `ROWS` for the `rows` blocks: for each input channel of a group and each tap, where
+/// the tap reads in the group's `source` for an output's window starting at 0.
+fn every_tap(spec: &Spec, source: &Source) -> TokenStream {
+    let axes = spec.axes();
+    let (outer, last) = axes.split_at(axes.len() - 1);
+    let outer_taps: Vec<usize> = outer.iter().map(Axis::kernel).collect();
+    let outer_reach = source.outer(spec, Axis::dilation);
+    let last_taps: Vec<usize> = (0..last[0].kernel())
+        .map(|tap| source.tap(&last[0], tap))
+        .collect();
+    let outer_offsets = offsets(&outer_taps, &outer_reach);
+    let mut rows = Vec::new();
+    for channel in 0..spec.in_channels_per_group() {
+        for offset in &outer_offsets {
+            rows.extend(
+                last_taps
+                    .iter()
+                    .map(|tap| channel * source.plane + offset + tap),
+            );
+        }
+    }
+    let (row_count, rows) = (number(rows.len()), rows.into_iter().map(number));
+    quote!(const ROWS: [usize; #row_count] = [#(#rows),*];)
 }
 
 /// The statements that store a forward block's `sums` into the output row at `row`,
@@ -323,18 +333,22 @@ impl Stacked {
             quote!(T::zero())
         };
         let block = by_blocks(stacked.output(), self.rows, |size, first| {
+            let call = call_rows(
+                (size, self.run),
+                &quote! {
+                    rows: &ROWS,
+                    shift: shift + (#first) * #step_literal,
+                    step: #step_literal,
+                    weights: &packed[..],
+                    weight_row: 1,
+                    weight_step: 0,
+                },
+            );
             let size = number(size);
             quote! {
                 let mut sums: [[T; #run]; #size] =
                     ::core::array::from_fn(|_| ::core::array::from_fn(|_| #start));
-                T::rows::<_, #size, #run>(
-                    token,
-                    &mut sums,
-                    &padded,
-                    (&ROWS, shift + (#first) * #step_literal),
-                    (#step_literal, 0),
-                    (&packed, 1),
-                );
+                #call
                 for (m, sums) in sums.iter().enumerate() {
                     let z_row = &mut z_group[row + ((#first) + m) * #width..][..#width];
                     z_row.clone_from_slice(&sums[..#width]);

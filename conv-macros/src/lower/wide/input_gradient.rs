@@ -7,7 +7,7 @@ use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use super::forward::forward_rows_of;
-use super::layout::{Body, Isa, MOST_PHASES, Runs, Scratch, strides, table_fits};
+use super::layout::{Body, Isa, MOST_PHASES, Runs, Scratch, call_rows, strides, table_fits};
 use crate::lower::tokens::{linear, nest, number};
 
 /// `grad_input_into`'s wide body for `isa`, when the layer suits it. For each input row
@@ -72,16 +72,19 @@ pub(super) fn grad_input(spec: &Spec, isa: Isa) -> Option<Body> {
             (*phase, count.clone()),
             (&input_plane, &last_input, &last_stride),
         );
+        let call = call_rows(
+            (runs.sums, runs.run),
+            &quote! {
+                rows: &#rows_name,
+                shift: (#row_flat) * #length_literal + j0,
+                #steps,
+                weights: &#packed[(#tap_flat) * #width + c0..],
+                weight_row: #channels,
+            },
+        );
         let mut tap_nest = quote! {
             #checks
-            T::rows::<_, #sums, #run>(
-                token,
-                &mut sums,
-                &padded,
-                (&#rows_name, (#row_flat) * #length_literal + j0),
-                #steps,
-                (&#packed[(#tap_flat) * #width + c0..], #channels),
-            );
+            #call
         };
         tap_nest = nest(&tap_names, outer.iter().map(Axis::kernel), tap_nest);
         let span = number(runs.span());

@@ -185,6 +185,45 @@ pub(super) fn by_blocks(
     }
 }
 
+/// The call of `block` on `sums`, `size` sums of `channels` each: the rows `ROWS` of
+/// `source` from `shift` on, `taps` taps along a row at `step` and `reach`, the weights
+/// in `packed`.
+pub(super) fn call_block(
+    (size, channels): (usize, usize),
+    shift: &TokenStream,
+    [taps, step, reach]: [usize; 3],
+) -> TokenStream {
+    let [size, channels, taps, step, reach] = [size, channels, taps, step, reach].map(number);
+    quote! {
+        T::block::<_, #size, #channels>(
+            token,
+            &mut sums,
+            ::convsym::__private::Block {
+                source,
+                rows: &ROWS,
+                shift: #shift,
+                taps: #taps,
+                step: #step,
+                reach: #reach,
+                vectors: &packed[..],
+            },
+        );
+    }
+}
+
+/// The call of `rows` on `sums`, `size` runs of `run` sums, reading `padded` with the
+/// other fields of its `convsym::__private::Rows` in `fields`.
+pub(super) fn call_rows((size, run): (usize, usize), fields: &TokenStream) -> TokenStream {
+    let (size, run) = (number(size), number(run));
+    quote! {
+        T::rows::<_, #size, #run>(
+            token,
+            &mut sums,
+            ::convsym::__private::Rows { source: &padded[..], #fields },
+        );
+    }
+}
+
 /// How the input gradient's register blocks are laid out: `sums` runs of `run` inputs,
 /// over a block of input channels (`channels`) or, with one channel, along a row.
 pub(super) struct Runs {
@@ -216,14 +255,14 @@ impl Runs {
         })
     }
 
-    /// The block's steps (`convsym::__private::Steps`): from one channel to the next, or from one
-    /// run to the next.
+    /// The `step` and `weight_step` fields of the block's `convsym::__private::Rows`: from
+    /// one channel to the next, or from one run to the next.
     pub(super) fn steps(&self) -> TokenStream {
         if self.channels {
-            quote!((0, 1))
+            quote!(step: 0, weight_step: 1)
         } else {
             let run = number(self.run);
-            quote!((#run, 0))
+            quote!(step: #run, weight_step: 0)
         }
     }
 

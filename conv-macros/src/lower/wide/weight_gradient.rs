@@ -7,7 +7,8 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::layout::{
-    AVX2, Body, Isa, MOST_SUMS, Scratch, by_blocks, offsets, product, strides, table_fits,
+    AVX2, Body, Isa, MOST_SUMS, Scratch, by_blocks, call_block, offsets, product, strides,
+    table_fits,
 };
 use super::source::Source;
 use crate::lower::tokens::number;
@@ -60,24 +61,20 @@ pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
     let in_per_group = spec.in_channels_per_group();
     let filter = in_per_group * taps;
     let (channels_literal, filter_literal) = (number(channels), number(filter));
-    let (kernel, reach, stride) = (
-        number(last.kernel()),
-        number(last.dilation()),
-        number(last.stride()),
-    );
-    let geometry = {
-        let positions = number(last.output());
-        quote!((#positions, #reach, #stride))
-    };
+    let (kernel, reach) = (number(last.kernel()), number(last.dilation()));
+    let geometry = [last.output(), last.dilation(), last.stride()];
     let taps_literal = number(taps);
     let store = by_blocks(last.kernel(), isa.row(channels), |size, first| {
+        let block = call_block(
+            (size, channels),
+            &quote!(shift + (#first) * #reach),
+            geometry,
+        );
         let size = number(size);
         quote! {
             let mut sums: [[T; #channels_literal]; #size] =
                 ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
-            T::block::<_, #size, #channels_literal>(
-                token, &mut sums, source, (&ROWS, shift + (#first) * #reach), #geometry, &packed,
-            );
+            #block
             for (m, sums) in sums.into_iter().enumerate() {
                 for (c, sum) in sums.into_iter().enumerate() {
                     dw_block[c * #filter_literal + c_in * #taps_literal + tap_row * #kernel + #first + m] = sum;
@@ -336,9 +333,18 @@ impl Dots {
                 T::dots::<_, #block_literal, #size, #lanes>(
                     token,
                     &mut sums,
-                    (&delta, &A_ROWS, o * #delta_plane),
-                    (&padded, &B_ROWS, x_channel * #plane + tap_shift + (#first) * #reach),
-                    (#runs, #reach, #a_step, #b_step),
+                    ::convsym::__private::Dots {
+                        a: &delta[..],
+                        a_rows: &A_ROWS,
+                        a_shift: o * #delta_plane,
+                        a_step: #a_step,
+                        b: &padded[..],
+                        b_rows: &B_ROWS,
+                        b_shift: x_channel * #plane + tap_shift + (#first) * #reach,
+                        b_step: #b_step,
+                        step: #reach,
+                        runs: #runs,
+                    },
                 );
                 // `member`, not `block`: `first` may name the loop over blocks of taps.
                 for (member, sums) in sums.into_iter().enumerate() {

@@ -17,10 +17,8 @@ macro_rules! vectors {
      $zero:ident, $load:ident, $store:ident, $splat:ident, $fmadd:ident,
      |$this:ident| $narrower:expr) => {
         use super::arch;
-        use crate::kernel::build::{
-            BlockOperands, Build, DotsOperands, Geometry, Kernel, Operand, RowsOperands, Steps,
-            $token,
-        };
+        use crate::kernel::build::{Build, Kernel, $token};
+        use crate::kernel::operands::{Block, Dots, Rows};
 
         /// Runs `kernel` in this build; `dispatch` calls it only where [`detected`] holds.
         #[inline]
@@ -40,15 +38,14 @@ macro_rules! vectors {
             fn block<const MR: usize, const CB: usize>(
                 self,
                 sums: &mut [[f32; CB]; MR],
-                operands: BlockOperands<'_, CB>,
+                operands: Block<'_, f32, CB>,
             ) -> bool {
                 if CB % $lanes != 0 || CB > 2 * $lanes {
                     let $this = self;
                     return $narrower.block(sums, operands);
                 }
-                let (source, rows, geometry, vectors) = operands;
                 // SAFETY: the token proves the processor has the features.
-                unsafe { vector_block(sums, source, rows, geometry, vectors) };
+                unsafe { vector_block(sums, operands) };
                 true
             }
             /// [`vector_rows`] where `NL` fits the vectors.
@@ -56,15 +53,14 @@ macro_rules! vectors {
             fn rows<const MR: usize, const NL: usize>(
                 self,
                 sums: &mut [[f32; NL]; MR],
-                operands: RowsOperands<'_>,
+                operands: Rows<'_, f32>,
             ) -> bool {
                 if NL % $lanes != 0 || NL > 4 * $lanes {
                     let $this = self;
                     return $narrower.rows(sums, operands);
                 }
-                let (source, rows, steps, weights) = operands;
                 // SAFETY: the token proves the processor has the features.
-                unsafe { vector_rows(sums, source, rows, steps, weights) };
+                unsafe { vector_rows(sums, operands) };
                 true
             }
             /// [`vector_dots`] where `NL` is one or two of the vectors.
@@ -72,15 +68,14 @@ macro_rules! vectors {
             fn dots<const OB: usize, const MR: usize, const NL: usize>(
                 self,
                 sums: &mut [[[f32; NL]; MR]; OB],
-                operands: DotsOperands<'_>,
+                operands: Dots<'_, f32>,
             ) -> bool {
                 if NL % $lanes != 0 || NL > 2 * $lanes {
                     let $this = self;
                     return $narrower.dots(sums, operands);
                 }
-                let (a, b, runs) = operands;
                 // SAFETY: the token proves the processor has the features.
-                unsafe { vector_dots::<OB, MR, NL>(sums, a, b, runs) };
+                unsafe { vector_dots::<OB, MR, NL>(sums, operands) };
                 true
             }
         }
@@ -89,11 +84,17 @@ macro_rules! vectors {
         #[target_feature(enable = $feature)]
         fn vector_block<const MR: usize, const CB: usize>(
             sums: &mut [[f32; CB]; MR],
-            source: &[f32],
-            (rows, shift): (&[usize], usize),
-            (taps, step, reach): Geometry,
-            vectors: &[[f32; CB]],
+            operands: Block<'_, f32, CB>,
         ) {
+            let Block {
+                source,
+                rows,
+                shift,
+                taps,
+                step,
+                reach,
+                vectors,
+            } = operands;
             let count = CB / $lanes;
             let mut vector_sums: [[$vector; 2]; MR] = [[arch::$zero(); 2]; MR];
             for (sums, vector_sums) in sums.iter().zip(&mut vector_sums) {
@@ -131,11 +132,17 @@ macro_rules! vectors {
         #[target_feature(enable = $feature)]
         fn vector_rows<const MR: usize, const NL: usize>(
             sums: &mut [[f32; NL]; MR],
-            source: &[f32],
-            (rows, shift): (&[usize], usize),
-            (step, wstep): Steps,
-            (weights, wrow): (&[f32], usize),
+            operands: Rows<'_, f32>,
         ) {
+            let Rows {
+                source,
+                rows,
+                shift,
+                step,
+                weights,
+                weight_row,
+                weight_step,
+            } = operands;
             let count = NL / $lanes;
             let mut vector_sums: [[$vector; 4]; MR] = [[arch::$zero(); 4]; MR];
             for (sums, vector_sums) in sums.iter().zip(&mut vector_sums) {
@@ -146,9 +153,9 @@ macro_rules! vectors {
             }
             for (r, &row) in rows.iter().enumerate() {
                 let row = &source[row + shift..][..(MR - 1) * step + NL];
-                let weights = &weights[r * wrow..][..=(MR - 1) * wstep];
+                let weights = &weights[r * weight_row..][..=(MR - 1) * weight_step];
                 for (m, vector_sums) in vector_sums.iter_mut().enumerate() {
-                    let weight = arch::$splat(weights[m * wstep]);
+                    let weight = arch::$splat(weights[m * weight_step]);
                     let run = &row[m * step..][..NL];
                     for (sum, part) in vector_sums
                         .iter_mut()
@@ -173,10 +180,20 @@ macro_rules! vectors {
         #[target_feature(enable = $feature)]
         fn vector_dots<const OB: usize, const MR: usize, const NL: usize>(
             sums: &mut [[[f32; NL]; MR]; OB],
-            (a, a_rows, a_shift): Operand<'_, f32>,
-            (b, b_rows, b_shift): Operand<'_, f32>,
-            (runs, step, a_step, b_step): (usize, usize, usize, usize),
+            operands: Dots<'_, f32>,
         ) {
+            let Dots {
+                a,
+                a_rows,
+                a_shift,
+                a_step,
+                b,
+                b_rows,
+                b_shift,
+                b_step,
+                step,
+                runs,
+            } = operands;
             let count = NL / $lanes;
             let mut vector_sums = [[[arch::$zero(); 2]; MR]; OB];
             for (vector_sums, sums) in vector_sums.iter_mut().zip(sums.iter()) {
