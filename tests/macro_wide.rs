@@ -99,6 +99,16 @@ layers! {
     }
     // 64 channels: two 16-lane vectors per sum in the AVX-512 build; remainder r = 1.
     SixtyFour [] { in = (6, 9), k = 2, stride = (1, 2), cin = 3, cout = 64, unroll = loops }
+    // 64 channels per group and a 1×1 kernel: the AVX-512 forward pass's widest block
+    // (four vectors), over rows of 15 outputs in blocks of 4, 4, 4 and 3; strided,
+    // padded, two groups.
+    Wide64 [] { in = (3, 27), k = 1, stride = (1, 2), pad = 1, cin = 2, cout = 128, groups = 2, unroll = loops }
+    // The same block on one axis, with a bias: 38 outputs in blocks of 4 and 3.
+    Line64 [bias] { in = (38,), k = 1, cin = 3, cout = 64, bias, unroll = loops }
+    // And on three axes, padded: rows of 13 in blocks of 4, 3, 3 and 3.
+    Cube64 [] { in = (3, 4, 11), k = 1, pad = (0, 1, 1), cin = 2, cout = 64, unroll = loops }
+    // Wider kernels keep two vectors (32 channels) and 8 sums: rows of 14 in blocks of 7.
+    Wide64Taps [] { in = (3, 27), k = 3, stride = (1, 2), pad = 1, cin = 2, cout = 128, groups = 2, unroll = loops }
     // The layers: padding next to an infinite weight, and dx5 = d2*w3 past the
     // zeros a stride puts between δ's entries.
     Padded [] { in = 12, k = 3, pad = 1, unroll = loops }

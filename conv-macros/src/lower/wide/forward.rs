@@ -7,8 +7,8 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use super::layout::{
-    Body, Isa, MOST_SUMS, Runs, Scratch, by_blocks, call_block, call_rows, offsets, strides,
-    table_fits,
+    Body, Isa, MOST_SUMS, Runs, Scratch, by_blocks, by_even_blocks, call_block, call_rows, offsets,
+    strides, table_fits,
 };
 use super::source::Source;
 use crate::lower::tokens::{linear, nest, number};
@@ -19,11 +19,11 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
     let axes = spec.axes();
     let out_per_group = spec.out_channels_per_group();
     let in_per_group = spec.in_channels_per_group();
-    let channels = isa.channels(out_per_group)?;
+    let taps: usize = axes.iter().map(Axis::kernel).product();
+    let (channels, most_sums) = isa.forward_block(out_per_group, taps)?;
     let source = Source::of(spec)?;
     let (outer, last) = axes.split_at(axes.len() - 1);
     let last = &last[0];
-    let taps: usize = axes.iter().map(Axis::kernel).product();
     let filter = in_per_group * taps;
     // `ROWS`: an input channel and a tap of the axes but the last, for each row.
     if !table_fits(&[in_per_group, taps / last.kernel()]) {
@@ -71,7 +71,7 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
             }
         }
     };
-    let row_body = by_blocks(last.output(), isa.row(channels), call);
+    let row_body = by_even_blocks(last.output(), most_sums, call);
     let positions_nest = rows_of_outputs(spec, &source, axes.len() - 1, &row_body);
     let (copy, source_sample) = if source.padded {
         (source.copy(spec, spec.in_channels()), quote!(&padded[..]))

@@ -33,14 +33,14 @@ macro_rules! vectors {
 
         #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
         impl Build for $token {
-            /// [`vector_block`] where `CB` fits the vectors.
+            /// [`vector_block`] where `CB` is one to four of the vectors.
             #[inline(always)]
             fn block<const MR: usize, const CB: usize>(
                 self,
                 sums: &mut [[f32; CB]; MR],
                 operands: Block<'_, f32, CB>,
             ) -> bool {
-                if CB % $lanes != 0 || CB > 2 * $lanes {
+                if CB % $lanes != 0 || CB > 4 * $lanes {
                     let $this = self;
                     return $narrower.block(sums, operands);
                 }
@@ -96,7 +96,7 @@ macro_rules! vectors {
                 vectors,
             } = operands;
             let count = CB / $lanes;
-            let mut vector_sums: [[$vector; 2]; MR] = [[arch::$zero(); 2]; MR];
+            let mut vector_sums: [[$vector; 4]; MR] = [[arch::$zero(); 4]; MR];
             for (sums, vector_sums) in sums.iter().zip(&mut vector_sums) {
                 for (part, sum) in sums.chunks_exact($lanes).zip(vector_sums.iter_mut()) {
                     // SAFETY: `part` is `$lanes` floats, an unaligned load's width.
@@ -107,7 +107,7 @@ macro_rules! vectors {
             for (&row, vectors) in rows.iter().zip(vectors.chunks_exact(taps)) {
                 let row = &source[row + shift..][..span];
                 for (tap, vector) in vectors.iter().enumerate() {
-                    let mut weights = [arch::$zero(); 2];
+                    let mut weights = [arch::$zero(); 4];
                     for (part, weight) in vector.chunks_exact($lanes).zip(weights.iter_mut()) {
                         // SAFETY: as above.
                         *weight = unsafe { arch::$load(part.as_ptr()) };
