@@ -3,7 +3,7 @@
 //! The structs hold only slices and sizes, so they are `Copy` whatever the scalar: a wide
 //! build that cannot run a block hands the same operands to the portable one.
 
-/// [`block`](super::portable::block)'s operands: `MR` sums of `CB` channels each read
+/// The operands of the register block `block`: `MR` sums of `CB` channels each read
 ///
 /// ```text
 /// source[rows[r] + shift + m·step + t·reach] · vectors[r·taps + t][c]
@@ -27,7 +27,7 @@ pub struct Block<'a, T, const CB: usize> {
     pub vectors: &'a [[T; CB]],
 }
 
-/// [`rows`](super::portable::rows)'s operands: `MR` runs of `NL` sums read
+/// The operands of the register block `rows`: `MR` runs of `NL` sums read
 ///
 /// ```text
 /// weights[r·weight_row + m·weight_step] · source[rows[r] + shift + m·step + l]
@@ -53,7 +53,7 @@ pub struct Rows<'a, T> {
     pub weight_step: usize,
 }
 
-/// [`dots`](super::portable::dots)'s operands: `OB × MR` runs of `NL` partial sums read
+/// The operands of the register block `dots`: `OB × MR` runs of `NL` partial sums read
 ///
 /// ```text
 /// a[a_rows[r] + a_shift + o·a_step + t·NL + l]
