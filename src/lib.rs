@@ -36,9 +36,10 @@
 //! Every output of a kernel is the sum, in the scalar's arithmetic, of exactly the terms
 //! of its printed equation. Padding and the zeros a stride puts between taps contribute no
 //! term, so an infinity or a NaN reaches only the outputs whose equations name it, in
-//! every build on every processor. Builds may add the terms in different orders, so in
-//! floating point the rounding of a sum, the overflow of a finite partial sum and the
-//! sign of a zero result may differ between them. Integers wrap on overflow (modulo 2³²
+//! every build on every processor. Builds may add the terms in different orders, and the
+//! wide builds fuse each multiply with its add, so in floating point the rounding of a
+//! sum, the overflow of a finite partial sum and the sign of a zero result may differ
+//! between them. Integers wrap on overflow (modulo 2³²
 //! or 2⁶⁴), in debug and release builds alike, as integer tensors do in `NumPy` and
 //! `PyTorch`.
 //!

@@ -27,6 +27,7 @@
 //! cargo bench -p convsym-bench --bench kernels            # the suite
 //! cargo bench -p convsym-bench --bench kernels --features onednn  # with oneDNN
 //! cargo bench -p convsym-bench --bench kernels -- depthwise  # one layer
+//! CONVSYM_WIDEST=avx2 cargo bench -p convsym-bench --bench kernels  # conv!'s AVX2 build
 //! cargo test -p convsym-bench --bench kernels             # the checks, each benchmark once
 //! python3 bench/report.py                                 # the tables in BENCHMARKS.md
 //! ```
@@ -222,6 +223,15 @@ fn main() {
     if let Some(code) = candle::run_single_threaded() {
         std::process::exit(code);
     }
+    // `CONVSYM_WIDEST=avx2` caps `conv!`'s kernels at their AVX2 build, to time it on a
+    // processor that has AVX-512.
+    if std::env::var("CONVSYM_WIDEST").is_ok_and(|widest| widest == "avx2") {
+        convsym::kernel::set_widest(convsym::kernel::Width::Avx2);
+    }
+    eprintln!(
+        "conv!'s kernels run their {:?} build",
+        convsym::kernel::widest()
+    );
     let threads = candle::threads();
     assert!(
         threads.candle == 1 && threads.rayon == 1,

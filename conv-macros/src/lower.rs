@@ -34,8 +34,8 @@ pub(crate) fn lower(item: Option<&Item>, layer: &Layer, derivation: &Derivation)
             TokenStream::new(),
         ),
     };
-    let constants = constants(layer, derivation);
-    let kernels = Kernels::new(layer, derivation).methods();
+    let (kernels, scratch) = Kernels::new(layer, derivation).methods();
+    let constants = constants(layer, derivation, scratch);
     let definition = quote! {
         #attributes
         #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -69,8 +69,9 @@ pub(crate) fn lower(item: Option<&Item>, layer: &Layer, derivation: &Derivation)
     }
 }
 
-/// Shapes, sizes, the resolved padding, the specification and, when derived, the formulas.
-fn constants(layer: &Layer, derivation: &Derivation) -> TokenStream {
+/// Shapes, sizes, the resolved padding, the specification, the scratch a call takes (in
+/// scalars) and, when derived, the formulas.
+fn constants(layer: &Layer, derivation: &Derivation, scratch: usize) -> TokenStream {
     let spec = &layer.spec;
     let rank = number(spec.axes().len());
     let full_rank = number(spec.axes().len() + 2);
@@ -93,6 +94,7 @@ fn constants(layer: &Layer, derivation: &Derivation) -> TokenStream {
     let text = &layer.text;
     let multiply_adds = Literal::u128_unsuffixed(spec.multiply_adds());
     let unrolled = layer.unroll.is_full();
+    let scratch_bytes = number(scratch.saturating_mul(size_of::<f32>()));
     let formulas = derivation.sections.as_ref().map(formulas);
     let weight_shape_doc = if spec.transposed() {
         " The weight's shape, `[cin, cout / groups, k…]` (a transposed layer's)."
@@ -125,6 +127,11 @@ fn constants(layer: &Layer, derivation: &Derivation) -> TokenStream {
         pub const MULTIPLY_ADDS: u128 = #multiply_adds;
         /// Whether the kernels are straight-line code (`true`) or loops.
         pub const UNROLLED: bool = #unrolled;
+        /// The most heap memory, in bytes, one call of a kernel takes for its scratch (a
+        /// padded copy of the input or of δ, packed weights): the wide builds of `f32`
+        /// allocate it once per call, with `std`; the portable build takes none, and
+        /// neither does any other scalar type.
+        pub const SCRATCH_BYTES: usize = #scratch_bytes;
         #formulas
 
         /// The layer's specification, for the runtime's derivation and reference.
@@ -205,8 +212,8 @@ fn dispatched(
     inputs: &[&Array],
     output: &Array,
     portable: &TokenStream,
-    avx2: &TokenStream,
-    avx512: &TokenStream,
+    avx2: &wide::Body,
+    avx512: &wide::Body,
 ) -> TokenStream {
     let names: Vec<&Ident> = inputs.iter().map(|array| &array.name).collect();
     let types = inputs.iter().map(|array| {
@@ -215,6 +222,7 @@ fn dispatched(
     });
     let (out, out_len) = (&output.name, number(output.len));
     let fields = quote!(#(#names,)* #out);
+    let (avx2, avx512) = (with_scratch(avx2, &fields), with_scratch(avx512, &fields));
     quote! {
         struct Pass<'a, T> {
             #(#names: #types,)*
@@ -235,12 +243,10 @@ fn dispatched(
             }
             #[inline(always)]
             fn avx2(self, token: ::convsym::__private::Avx2) {
-                let Pass { #fields } = self;
                 #avx2
             }
             #[inline(always)]
             fn avx512(self, token: ::convsym::__private::Avx512) {
-                let Pass { #fields } = self;
                 #avx512
             }
         }
@@ -249,14 +255,15 @@ fn dispatched(
 }
 
 /// A loop kernel's body: the portable loops, and with `wide` the AVX2 and AVX-512 builds
-/// where the layer suits them, dispatched at run time.
+/// where the layer suits them, dispatched at run time; and the most scratch, in scalars,
+/// its wide builds take.
 fn looped(
     spec: &Spec,
     section: Section,
     inputs: &[&Array],
     output: &Array,
     wide: bool,
-) -> TokenStream {
+) -> (TokenStream, usize) {
     let portable = match section {
         Section::Forward => loops::forward(spec),
         Section::GradInput => loops::grad_input(spec),
@@ -264,8 +271,37 @@ fn looped(
         Section::GradBias => loops::grad_bias(spec),
     };
     match wide.then(|| wide::builds(spec, section)).flatten() {
-        Some((avx2, avx512)) => dispatched(inputs, output, &portable, &avx2, &avx512),
-        None => portable,
+        Some((avx2, avx512)) => (
+            dispatched(inputs, output, &portable, &avx2, &avx512),
+            avx2.scratch.max(avx512.scratch),
+        ),
+        None => (portable, 0),
+    }
+}
+
+/// A wide build's method body: `body` on the `Pass`'s `fields`, with `scratch: &mut [T]`
+/// from `wide_scratch!` where it takes any (or the portable build where the runtime, built
+/// without `std`, cannot give that much).
+fn with_scratch(body: &wide::Body, fields: &TokenStream) -> TokenStream {
+    let tokens = &body.tokens;
+    let scratch = (body.scratch > 0).then(|| {
+        let len = number(body.scratch);
+        let size = if body.scratch <= conv_runtime::__private::STACK_SCRATCH {
+            quote!(small)
+        } else {
+            quote!(large)
+        };
+        quote! {
+            let Some(mut scratch) = ::convsym::__private::wide_scratch!(T; #len, #size) else {
+                return self.portable();
+            };
+            let scratch: &mut [T] = &mut scratch[..];
+        }
+    });
+    quote! {
+        #scratch
+        let Pass { #fields } = self;
+        #tokens
     }
 }
 
@@ -309,8 +345,9 @@ impl<'a> Kernels<'a> {
             .flatten()
     }
 
-    /// A kernel body: unrolled from `section`'s equations, or the loops.
-    fn body(&self, section: Section, inputs: &[&Array], output: &Array) -> TokenStream {
+    /// A kernel body: unrolled from `section`'s equations, or the loops; and the most
+    /// scratch, in scalars, its wide builds take.
+    fn body(&self, section: Section, inputs: &[&Array], output: &Array) -> (TokenStream, usize) {
         let spec = &self.layer.spec;
         if let Some(sections) = self.sections() {
             let equations = match section {
@@ -320,7 +357,7 @@ impl<'a> Kernels<'a> {
                 Section::GradBias => &sections.grad_bias,
             };
             let inputs: Vec<_> = inputs.iter().map(|array| array.unrolled()).collect();
-            return unrolled::body(&inputs, &output.unrolled(), equations);
+            return (unrolled::body(&inputs, &output.unrolled(), equations), 0);
         }
         if spec.transposed() {
             return transposed::body(spec, section);
@@ -328,7 +365,8 @@ impl<'a> Kernels<'a> {
         looped(spec, section, inputs, output, true)
     }
 
-    fn methods(&self) -> TokenStream {
+    /// The methods, and the most scratch, in scalars, any of them takes.
+    fn methods(&self) -> (TokenStream, usize) {
         let Kernels {
             x,
             w,
@@ -350,9 +388,10 @@ impl<'a> Kernels<'a> {
         });
         let b_argument = bias.then(|| quote!(b,));
         let forward_inputs: Vec<&Array> = if bias { vec![x, w, b] } else { vec![x, w] };
-        let forward = self.body(Section::Forward, &forward_inputs, z);
-        let grad_input = self.body(Section::GradInput, &[w, dz], dx);
-        let grad_weight = self.body(Section::GradWeight, &[x, dz], dw);
+        let (forward, forward_scratch) = self.body(Section::Forward, &forward_inputs, z);
+        let (grad_input, input_scratch) = self.body(Section::GradInput, &[w, dz], dx);
+        let (grad_weight, weight_scratch) = self.body(Section::GradWeight, &[x, dz], dw);
+        let scratch = forward_scratch.max(input_scratch).max(weight_scratch);
         let [output, input_gradient, weight_gradient, bias_gradient] =
             [z, dx, dw, db].map(Array::output);
         let b_type = b.ty();
@@ -399,7 +438,7 @@ impl<'a> Kernels<'a> {
             }
         };
         let grad_bias = bias.then(|| {
-            let grad_bias = self.body(Section::GradBias, &[dz], db);
+            let (grad_bias, _) = self.body(Section::GradBias, &[dz], db);
             quote! {
                 /// The bias gradient `∂L/∂b` from `dz = ∂L/∂z`.
                 #[must_use]
@@ -444,6 +483,6 @@ impl<'a> Kernels<'a> {
                 #bias_into
             }
         };
-        quote!(#common #backward)
+        (quote!(#common #backward), scratch)
     }
 }

@@ -55,7 +55,12 @@ pub use spec::{Argument, Axis, Error, Padding, Spec, Value};
 /// free to change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::kernel::build::{Avx2, Avx512, Build, Geometry, Kernel, Operand, Steps};
+    pub use crate::__wide_scratch as wide_scratch;
+    pub use crate::kernel::build::{Avx2, Avx512, Build, Kernel};
     pub use crate::kernel::dispatch::dispatch;
+    pub use crate::kernel::operands::{Block, Dots, Rows};
     pub use crate::kernel::scalar::Wide;
+    pub use crate::kernel::scratch::STACK_SCRATCH;
+    #[cfg(feature = "std")]
+    pub use crate::kernel::scratch::zeroed;
 }

@@ -27,8 +27,8 @@ use super::tokens::number;
 use super::{Array, looped, loops};
 
 /// The body of `section`'s `_into` method of the transposed layer `spec`, written with its
-/// own parameter names.
-pub(super) fn body(spec: &Spec, section: Section) -> TokenStream {
+/// own parameter names, and the most scratch, in scalars, its wide builds take.
+pub(super) fn body(spec: &Spec, section: Section) -> (TokenStream, usize) {
     let connections = spec.connections();
     let wide = spec.dual().as_ref() == Some(&connections);
     // Its input is this layer's output, its output this layer's input.
@@ -40,26 +40,29 @@ pub(super) fn body(spec: &Spec, section: Section) -> TokenStream {
                 Array::new("dz", Tensor::Delta, inputs),
                 Array::new("dx", Tensor::GradInput, outputs),
             );
-            let scatter = looped(&connections, Section::GradInput, &[&w, &dz], &dx, wide);
+            let (scatter, scratch) =
+                looped(&connections, Section::GradInput, &[&w, &dz], &dx, wide);
             let bias = bias(spec);
-            quote! {
+            let body = quote! {
                 {
                     let (dz, dx) = (x, &mut *z);
                     #scatter
                 }
                 #bias
-            }
+            };
+            (body, scratch)
         }
         Section::GradInput => {
             let (x, z) = (
                 Array::new("x", Tensor::Input, outputs),
                 Array::new("z", Tensor::Output, inputs),
             );
-            let gather = looped(&connections, Section::Forward, &[&x, &w], &z, wide);
-            quote! {
+            let (gather, scratch) = looped(&connections, Section::Forward, &[&x, &w], &z, wide);
+            let body = quote! {
                 let (x, z) = (dz, dx);
                 #gather
-            }
+            };
+            (body, scratch)
         }
         Section::GradWeight => {
             let (x, dz, dw) = (
@@ -67,13 +70,14 @@ pub(super) fn body(spec: &Spec, section: Section) -> TokenStream {
                 Array::new("dz", Tensor::Delta, inputs),
                 Array::new("dw", Tensor::GradWeight, spec.weight_len()),
             );
-            let sum = looped(&connections, Section::GradWeight, &[&x, &dz], &dw, wide);
-            quote! {
+            let (sum, scratch) = looped(&connections, Section::GradWeight, &[&x, &dz], &dw, wide);
+            let body = quote! {
                 let (x, dz) = (dz, x);
                 #sum
-            }
+            };
+            (body, scratch)
         }
-        Section::GradBias => loops::grad_bias(spec),
+        Section::GradBias => (loops::grad_bias(spec), 0),
     }
 }
 

@@ -1,18 +1,20 @@
 //! What a kernel and a build are: the [`Kernel`] `conv!` generates, the tokens that prove
 //! a build's instructions are there, and the register blocks a build runs ([`Build`]).
 
-/// Proof that the processor has AVX2: only [`dispatch`](super::dispatch::dispatch) makes
-/// one, after checking.
+use super::operands::{Block, Dots, Rows};
+
+/// Proof that the processor has AVX2 and FMA: only
+/// [`dispatch`](super::dispatch::dispatch) makes one, after checking.
 #[derive(Clone, Copy, Debug)]
 pub struct Avx2(pub(super) ());
 
-/// Proof that the processor has AVX-512F, AVX-512VL and AVX2: only
+/// Proof that the processor has AVX-512F, AVX-512VL, AVX2 and FMA: only
 /// [`dispatch`](super::dispatch::dispatch) makes one.
 #[derive(Clone, Copy, Debug)]
 pub struct Avx512(pub(super) ());
 
 impl Avx512 {
-    /// AVX-512 processors have AVX2, and `dispatch` checked it too.
+    /// AVX-512 processors have AVX2 and FMA, and `dispatch` checked them too.
     pub fn avx2(self) -> Avx2 {
         Avx2(())
     }
@@ -36,7 +38,7 @@ pub trait Kernel: Sized {
     fn finite(&self) -> bool {
         true
     }
-    /// Run with AVX2 enabled: sixteen 32-byte registers.
+    /// Run with AVX2 and FMA enabled: sixteen 32-byte registers.
     fn avx2(self, _: Avx2) {
         self.portable();
     }
@@ -46,35 +48,6 @@ pub trait Kernel: Sized {
         self.avx2(avx512.avx2());
     }
 }
-
-/// The geometry of a register block: `(taps, step, reach)`, the taps along a row, the
-/// distance in the source between neighbouring sums, and between neighbouring taps.
-pub type Geometry = (usize, usize, usize);
-
-/// How a `rows` block steps from one of its `MR` sums to the
-/// next: `(source, weight)`, the distance in the source and in a row's weights.
-pub type Steps = (usize, usize);
-
-/// Where a `dots` block reads one of its two operands: the
-/// slice, the offset of each row, and a shift added to every row.
-pub type Operand<'a, T> = (&'a [T], &'a [usize], usize);
-
-/// A `block`'s operands after its sums, for `f32`: the source,
-/// its rows and their shift, the [`Geometry`] and the vectors.
-pub type BlockOperands<'a, const CB: usize> =
-    (&'a [f32], (&'a [usize], usize), Geometry, &'a [[f32; CB]]);
-
-/// A `rows` block's operands after its sums, for `f32`: the
-/// source, its rows and their shift, the [`Steps`], and the weights with a row's length.
-pub type RowsOperands<'a> = (&'a [f32], (&'a [usize], usize), Steps, (&'a [f32], usize));
-
-/// A `dots` block's operands after its sums, for `f32`: `a`, `b`
-/// and `(runs, step, a_step, b_step)`.
-pub type DotsOperands<'a> = (
-    Operand<'a, f32>,
-    Operand<'a, f32>,
-    (usize, usize, usize, usize),
-);
 
 /// A wide build's register blocks for `f32`, in its own vectors where the block's shape
 /// fits them, else in a narrower build's. Each returns whether it ran: `false`, having
@@ -89,7 +62,7 @@ pub trait Build: Copy {
     fn block<const MR: usize, const CB: usize>(
         self,
         sums: &mut [[f32; CB]; MR],
-        operands: BlockOperands<'_, CB>,
+        operands: Block<'_, f32, CB>,
     ) -> bool {
         false
     }
@@ -99,7 +72,7 @@ pub trait Build: Copy {
     fn rows<const MR: usize, const NL: usize>(
         self,
         sums: &mut [[f32; NL]; MR],
-        operands: RowsOperands<'_>,
+        operands: Rows<'_, f32>,
     ) -> bool {
         false
     }
@@ -109,7 +82,7 @@ pub trait Build: Copy {
     fn dots<const OB: usize, const MR: usize, const NL: usize>(
         self,
         sums: &mut [[[f32; NL]; MR]; OB],
-        operands: DotsOperands<'_>,
+        operands: Dots<'_, f32>,
     ) -> bool {
         false
     }

@@ -14,25 +14,31 @@
 //! `convsym::__private`.
 //!
 //! The two wide builds do the same arithmetic in the same order: for each sum, the same
-//! terms added one after another, each a separate multiply and add, never a fused one. So
-//! their results are bitwise the same, whichever of them a machine runs. The portable
-//! build adds the same terms in another order, so its last bits may differ; on integer
-//! data all three agree exactly. On operands with an infinity or a NaN, the portable build
-//! runs, which forms exactly the terms of the equations, where the wide builds would also
-//! multiply structural zeros. Only the speed depends on the machine.
+//! terms added one after another, each by a fused multiply-add (`sum + a · b` rounded
+//! once), or, in a block whose shape fits neither build's vectors, by the portable
+//! block's multiply and then add, in both. So their results are bitwise the same,
+//! whichever of them a machine runs. The portable build multiplies and adds with two
+//! roundings, and adds the terms in another order, so its last bits may differ from the
+//! wide builds'; on integer data, where no product or partial sum rounds, all three agree
+//! exactly. On operands with an infinity or a NaN, the portable build runs, which forms
+//! exactly the terms of the equations, where the wide builds would also multiply
+//! structural zeros. Only the speed depends on the machine.
 //!
 //! With `std` the choice is made at run time (`is_x86_feature_detected!`, a cached
 //! load); without it, at compile time (`-C target-cpu=…` or `-C target-feature=…`).
 //!
 //! The modules: `scalar` (the traits the kernels are generic over; the symbolic core
 //! implements them for `Expr`), `build` (what a kernel and a build are), `dispatch` (which
-//! build runs), `portable` (the blocks in plain Rust), and `x86::avx2` and `x86::avx512`
-//! (the blocks in each build's vectors, and all the crate's unsafe code).
+//! build runs), `operands` (what each block reads, one struct per block), `scratch` (the
+//! wide builds' copies), `portable` (the blocks in plain Rust), and `x86::avx2` and
+//! `x86::avx512` (the blocks in each build's vectors, and all the crate's unsafe code).
 
 pub(crate) mod build;
 pub(crate) mod dispatch;
+pub(crate) mod operands;
 pub(crate) mod portable;
 pub(crate) mod scalar;
+pub(crate) mod scratch;
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 #[allow(
     unsafe_code,

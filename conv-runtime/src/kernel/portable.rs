@@ -5,7 +5,8 @@
 //! ([`Scalar::accumulate_product`](super::Scalar::accumulate_product)), for its terms in
 //! the order each block's documentation gives.
 
-use super::build::{Build, Geometry, Operand, Steps};
+use super::build::Build;
+use super::operands::{Block, Dots, Rows};
 
 /// The portable build as a [`Build`]: no vectors of its own, so that it leaves every
 /// block to the caller's portable code. The narrowest wide build falls back to it.
@@ -15,7 +16,7 @@ pub struct Portable;
 impl Build for Portable {}
 
 /// The register block every wide kernel is made of, in plain Rust: `MR` sums of `CB`
-/// channels each,
+/// channels each, with the [`Block`]'s operands,
 ///
 /// ```text
 /// sums[m][c] += source[rows[r] + shift + m·step + t·reach] · vectors[r·taps + t][c]
@@ -32,12 +33,18 @@ impl Build for Portable {}
 )]
 pub fn block<T, const MR: usize, const CB: usize>(
     sums: &mut [[T; CB]; MR],
-    source: &[T],
-    (rows, shift): (&[usize], usize),
-    (taps, step, reach): Geometry,
-    vectors: &[[T; CB]],
+    operands: Block<'_, T, CB>,
     multiply_add: impl Fn(&mut T, &T, &T),
 ) {
+    let Block {
+        source,
+        rows,
+        shift,
+        taps,
+        step,
+        reach,
+        vectors,
+    } = operands;
     let span = (MR - 1) * step + (taps - 1) * reach + 1;
     for (&row, vectors) in rows.iter().zip(vectors.chunks_exact(taps)) {
         let row = &source[row + shift..][..span];
@@ -53,16 +60,16 @@ pub fn block<T, const MR: usize, const CB: usize>(
 }
 
 /// The other register block, whose vectors run along a row of the source rather than
-/// over channels: `MR` runs of `NL` sums,
+/// over channels: `MR` runs of `NL` sums, with the [`Rows`]' operands,
 ///
 /// ```text
-/// sums[m][l] += weights[r·wrow + m·wstep] · source[rows[r] + shift + m·step + l]
+/// sums[m][l] += weights[r·weight_row + m·weight_step] · source[rows[r] + shift + m·step + l]
 /// ```
 ///
-/// over the rows `r` in order, where `(step, wstep)` are the [`Steps`]. Each weight is read
+/// over the rows `r` in order. Each weight is read
 /// once and multiplied into a contiguous run of `NL` source values: this suits layers
 /// with few channels and long rows at stride 1, where `m` runs over channels (`step` 0)
-/// or over neighbouring runs of one row (`wstep` 0).
+/// or over neighbouring runs of one row (`weight_step` 0).
 #[inline(always)]
 #[allow(
     clippy::inline_always,
@@ -70,17 +77,23 @@ pub fn block<T, const MR: usize, const CB: usize>(
 )]
 pub fn rows<T, const MR: usize, const NL: usize>(
     sums: &mut [[T; NL]; MR],
-    source: &[T],
-    (rows, shift): (&[usize], usize),
-    (step, wstep): Steps,
-    (weights, wrow): (&[T], usize),
+    operands: Rows<'_, T>,
     multiply_add: impl Fn(&mut T, &T, &T),
 ) {
+    let Rows {
+        source,
+        rows,
+        shift,
+        step,
+        weights,
+        weight_row,
+        weight_step,
+    } = operands;
     for (r, &row) in rows.iter().enumerate() {
         let row = &source[row + shift..][..(MR - 1) * step + NL];
-        let weights = &weights[r * wrow..][..=(MR - 1) * wstep];
+        let weights = &weights[r * weight_row..][..=(MR - 1) * weight_step];
         for (m, sums) in sums.iter_mut().enumerate() {
-            let weight = &weights[m * wstep];
+            let weight = &weights[m * weight_step];
             for (sum, value) in sums.iter_mut().zip(&row[m * step..]) {
                 multiply_add(sum, weight, value);
             }
@@ -89,19 +102,18 @@ pub fn rows<T, const MR: usize, const NL: usize>(
 }
 
 /// The third register block, for sums of products of two rows: `OB × MR` runs of `NL`
-/// partial sums,
+/// partial sums, with the [`Dots`]' operands,
 ///
 /// ```text
 /// sums[o][m][l] += a[a_rows[r] + a_shift + o·a_step + t·NL + l]
 ///                · b[b_rows[r] + b_shift + o·b_step + m·step + t·NL + l]
 /// ```
 ///
-/// over the rows `r`, then the `runs` runs `t` along a row, in that order, where
-/// `(runs, step, a_step, b_step)` is the last argument. The weight gradient of a layer
-/// with few channels is made of it: `a` is δ, `b` the input, `m` runs over the taps along
-/// the last axis (`step` the dilation) and `o` over output channels that read the same
-/// input (`b_step` 0) or over the taps along the axis before (`a_step` 0); each
-/// `sums[o][m]` then adds up to one weight's gradient.
+/// over the rows `r`, then the `runs` runs `t` along a row, in that order. The weight
+/// gradient of a layer with few channels is made of it: `a` is δ, `b` the input, `m` runs
+/// over the taps along the last axis (`step` the dilation) and `o` over output channels
+/// that read the same input (`b_step` 0) or over the taps along the axis before
+/// (`a_step` 0); each `sums[o][m]` then adds up to one weight's gradient.
 #[inline(always)]
 #[allow(
     clippy::inline_always,
@@ -109,11 +121,21 @@ pub fn rows<T, const MR: usize, const NL: usize>(
 )]
 pub fn dots<T, const OB: usize, const MR: usize, const NL: usize>(
     sums: &mut [[[T; NL]; MR]; OB],
-    (a, a_rows, a_shift): Operand<'_, T>,
-    (b, b_rows, b_shift): Operand<'_, T>,
-    (runs, step, a_step, b_step): (usize, usize, usize, usize),
+    operands: Dots<'_, T>,
     multiply_add: impl Fn(&mut T, &T, &T),
 ) {
+    let Dots {
+        a,
+        a_rows,
+        a_shift,
+        a_step,
+        b,
+        b_rows,
+        b_shift,
+        b_step,
+        step,
+        runs,
+    } = operands;
     for (&a_row, &b_row) in a_rows.iter().zip(b_rows) {
         for run in 0..runs {
             for (o, sums) in sums.iter_mut().enumerate() {

@@ -4,8 +4,9 @@
 
 use core::ops::{Add, Mul};
 
-use super::build::{Build, Geometry, Kernel, Operand, Steps};
+use super::build::{Build, Kernel};
 use super::dispatch::dispatch;
+use super::operands::{Block, Dots, Rows};
 use super::portable;
 
 /// A number the kernels can compute with: `f32`, `f64`, `i32`, `i64`, or a symbolic
@@ -89,21 +90,11 @@ pub trait Wide: Sized {
     fn block<B: Build, const MR: usize, const CB: usize>(
         _: B,
         sums: &mut [[Self; CB]; MR],
-        source: &[Self],
-        rows: (&[usize], usize),
-        geometry: Geometry,
-        vectors: &[[Self; CB]],
+        operands: Block<'_, Self, CB>,
     ) where
         Self: Scalar,
     {
-        portable::block(
-            sums,
-            source,
-            rows,
-            geometry,
-            vectors,
-            Self::accumulate_product,
-        );
+        portable::block(sums, operands, Self::accumulate_product);
     }
     /// `portable::rows` in a kernel's wide `build`: for `f32`, in the build's vectors.
     #[inline(always)]
@@ -111,14 +102,11 @@ pub trait Wide: Sized {
     fn rows<B: Build, const MR: usize, const NL: usize>(
         _: B,
         sums: &mut [[Self; NL]; MR],
-        source: &[Self],
-        rows: (&[usize], usize),
-        steps: Steps,
-        weights: (&[Self], usize),
+        operands: Rows<'_, Self>,
     ) where
         Self: Scalar,
     {
-        portable::rows(sums, source, rows, steps, weights, Self::accumulate_product);
+        portable::rows(sums, operands, Self::accumulate_product);
     }
     /// `portable::dots` in a kernel's wide `build`: for `f32`, in the build's vectors.
     #[inline(always)]
@@ -126,13 +114,11 @@ pub trait Wide: Sized {
     fn dots<B: Build, const OB: usize, const MR: usize, const NL: usize>(
         _: B,
         sums: &mut [[[Self; NL]; MR]; OB],
-        a: Operand<'_, Self>,
-        b: Operand<'_, Self>,
-        runs: (usize, usize, usize, usize),
+        operands: Dots<'_, Self>,
     ) where
         Self: Scalar,
     {
-        portable::dots(sums, a, b, runs, Self::accumulate_product);
+        portable::dots(sums, operands, Self::accumulate_product);
     }
 }
 
@@ -196,13 +182,10 @@ primitive!(
         fn block<B: Build, const MR: usize, const CB: usize>(
             build: B,
             sums: &mut [[Self; CB]; MR],
-            source: &[Self],
-            rows: (&[usize], usize),
-            geometry: Geometry,
-            vectors: &[[Self; CB]],
+            operands: Block<'_, Self, CB>,
         ) {
-            if !build.block(sums, (source, rows, geometry, vectors)) {
-                portable::block(sums, source, rows, geometry, vectors, Self::accumulate_product);
+            if !build.block(sums, operands) {
+                portable::block(sums, operands, Self::accumulate_product);
             }
         }
         #[inline(always)]
@@ -210,13 +193,10 @@ primitive!(
         fn rows<B: Build, const MR: usize, const NL: usize>(
             build: B,
             sums: &mut [[Self; NL]; MR],
-            source: &[Self],
-            rows: (&[usize], usize),
-            steps: Steps,
-            weights: (&[Self], usize),
+            operands: Rows<'_, Self>,
         ) {
-            if !build.rows(sums, (source, rows, steps, weights)) {
-                portable::rows(sums, source, rows, steps, weights, Self::accumulate_product);
+            if !build.rows(sums, operands) {
+                portable::rows(sums, operands, Self::accumulate_product);
             }
         }
         #[inline(always)]
@@ -224,12 +204,10 @@ primitive!(
         fn dots<B: Build, const OB: usize, const MR: usize, const NL: usize>(
             build: B,
             sums: &mut [[[Self; NL]; MR]; OB],
-            a: Operand<'_, Self>,
-            b: Operand<'_, Self>,
-            runs: (usize, usize, usize, usize),
+            operands: Dots<'_, Self>,
         ) {
-            if !build.dots(sums, (a, b, runs)) {
-                portable::dots(sums, a, b, runs, Self::accumulate_product);
+            if !build.dots(sums, operands) {
+                portable::dots(sums, operands, Self::accumulate_product);
             }
         }
     };

@@ -12,6 +12,11 @@ use crate::lower::tokens::number;
 /// `f32`, enough independent additions to keep the adders busy.
 pub(super) const LANES: usize = 8;
 
+/// The most taps of the last axis whose partial sums the weight gradient keeps at once: a
+/// longer kernel is summed a block of taps at a time, so that the sums' array on the
+/// stack does not grow with the kernel.
+const MOST_TAPS: usize = 16;
+
 /// `grad_weight_into`'s body: `dw[o, c, q] = Σ_{n, p} δ[n, o, p] · x[n, c, p·s + q·d − pad]`,
 /// each tap of the last axis summed along rows of δ and of the input in [`LANES`] partial
 /// sums, added into the gradient once per row of taps and sample.
@@ -29,17 +34,18 @@ pub(in super::super) fn grad_weight(spec: &Spec) -> TokenStream {
     } = chunks;
     // Each tap's bounds over the whole row: written out for a few taps, computed in the
     // loop for more.
+    let kernel_literal = number(axis.kernel());
     let (rows_constant, taps_loop) = if axis.kernel() <= EDGE_BOUNDS {
         let rows = rows(axis, (0..axis.output(), 0), (0..axis.input(), 0));
         let kernel = number(axis.kernel());
         (
             quote!(const ROWS: [(usize, usize, usize); #kernel] = #rows;),
-            quote!(for (lanes, &(lo, hi, first)) in sums.iter_mut().zip(&ROWS)),
+            quote!(for (lanes, &(lo, hi, first)) in sums.iter_mut().zip(&ROWS[tap0..])),
         )
     } else {
         (
             TokenStream::new(),
-            quote!(for (q, lanes) in sums.iter_mut().enumerate()),
+            quote!(for (q, lanes) in (tap0..#kernel_literal).zip(sums.iter_mut())),
         )
     };
     let bounds = if axis.kernel() <= EDGE_BOUNDS {
@@ -47,7 +53,7 @@ pub(in super::super) fn grad_weight(spec: &Spec) -> TokenStream {
     } else {
         forward_bounds(axis, Bounds::Computed, (&quote!(0_usize), axis.output()))
     };
-    let (kernel, lane_count) = (number(axis.kernel()), number(LANES));
+    let (block, lane_count) = (number(axis.kernel().min(MOST_TAPS)), number(LANES));
     let x_row = outer.row("x_plane", Tensor::Input, axis, false);
     let d_row = outer.row("d_plane", Tensor::Output, axis, false);
     let gradient_row = outer.row("dw_taps", Tensor::Kernel, axis, true);
@@ -68,12 +74,14 @@ pub(in super::super) fn grad_weight(spec: &Spec) -> TokenStream {
     let taps_nest = outer.nest(
         Tensor::Kernel,
         quote! {
-            let mut sums: [[T; #lane_count]; #kernel] =
-                ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
-            #positions_nest
-            for (dw, lanes) in #gradient_row.iter_mut().zip(sums) {
-                for lane in lanes {
-                    dw.accumulate(&lane);
+            for tap0 in (0..#kernel_literal).step_by(#block) {
+                let mut sums: [[T; #lane_count]; #block] =
+                    ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
+                #positions_nest
+                for (dw, lanes) in #gradient_row[tap0..].iter_mut().zip(sums) {
+                    for lane in lanes {
+                        dw.accumulate(&lane);
+                    }
                 }
             }
         },

@@ -6,25 +6,35 @@ use conv_runtime::{Axis, Spec};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
-use super::layout::{Isa, MOST_SUMS, Runs, by_blocks, fits, offsets, strides};
+use super::layout::{
+    Body, Isa, MOST_SUMS, Runs, Scratch, by_blocks, by_even_blocks, call_block, call_rows, offsets,
+    strides, table_fits,
+};
 use super::source::Source;
 use crate::lower::tokens::{linear, nest, number};
 
 /// `forward_into`'s wide body for `isa`, when the layer suits it; it reads `x`, `w`, `b`
 /// and writes `z` as the portable body does.
-pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<TokenStream> {
+pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
     let axes = spec.axes();
     let out_per_group = spec.out_channels_per_group();
     let in_per_group = spec.in_channels_per_group();
-    let channels = isa.channels(out_per_group)?;
+    let taps: usize = axes.iter().map(Axis::kernel).product();
+    let (channels, most_sums) = isa.forward_block(out_per_group, taps)?;
     let source = Source::of(spec)?;
     let (outer, last) = axes.split_at(axes.len() - 1);
     let last = &last[0];
-    let taps: usize = axes.iter().map(Axis::kernel).product();
     let filter = in_per_group * taps;
-    if (source.padded && !fits(&[spec.in_channels(), source.plane])) || !fits(&[filter, channels]) {
+    // `ROWS`: an input channel and a tap of the axes but the last, for each row.
+    if !table_fits(&[in_per_group, taps / last.kernel()]) {
         return None;
     }
+    let scratch = if source.padded {
+        Scratch::default().part("padded", &[spec.in_channels(), source.plane])?
+    } else {
+        Scratch::default()
+    };
+    let scratch = scratch.vectors("packed", filter, channels)?;
 
     // Each row of the register block: an input channel and a tap on every axis but the
     // last, as an offset into the group's source.
@@ -41,23 +51,19 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<TokenStream> {
     let row_offsets = row_offsets.into_iter().map(number);
 
     let output_plane: usize = axes.iter().map(Axis::output).product();
-    let geometry = {
-        let (taps, step, reach) = (
-            number(last.kernel()),
-            number(last.stride()),
-            number(last.dilation()),
-        );
-        quote!((#taps, #step, #reach))
-    };
+    let geometry = [last.kernel(), last.stride(), last.dilation()];
     let channels_literal = number(channels);
     let call = |size: usize, first: TokenStream| {
-        let size = number(size);
         let stride = number(last.stride());
+        let block = call_block(
+            (size, channels),
+            &quote!(shift + (#first) * #stride),
+            geometry,
+        );
+        let size = number(size);
         quote! {
             let mut sums: [[T; #channels_literal]; #size] = ::core::array::from_fn(|_| start.clone());
-            T::block::<_, #size, #channels_literal>(
-                token, &mut sums, source, (&ROWS, shift + (#first) * #stride), #geometry, &packed,
-            );
+            #block
             for (m, sums) in sums.into_iter().enumerate() {
                 for (c, sum) in sums.into_iter().enumerate() {
                     z_block[c * #output_plane + row + #first + m] = sum;
@@ -65,7 +71,7 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<TokenStream> {
             }
         }
     };
-    let row_body = by_blocks(last.output(), isa.row(channels), call);
+    let row_body = by_even_blocks(last.output(), most_sums, call);
     let positions_nest = rows_of_outputs(spec, &source, axes.len() - 1, &row_body);
     let (copy, source_sample) = if source.padded {
         (source.copy(spec, spec.in_channels()), quote!(&padded[..]))
@@ -76,7 +82,7 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<TokenStream> {
     let output_sample =
         number(spec.out_channels() * axes.iter().map(Axis::output).product::<usize>());
     let group_source = number(in_per_group * source.plane);
-    let (filter, packed_len) = (number(filter), number(filter));
+    let filter = number(filter);
     let block_filters = number(channels * in_per_group * taps);
     let block_outputs = number(channels * axes.iter().map(Axis::output).product::<usize>());
     let blocks_per_group = number(out_per_group / channels);
@@ -85,7 +91,7 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<TokenStream> {
     } else {
         quote!(::core::array::from_fn(|_| T::zero()))
     };
-    Some(quote! {
+    let body = quote! {
         const ROWS: [usize; #row_count] = [#(#row_offsets),*];
         for (x_sample, z_sample) in x.chunks_exact(#input_sample).zip(z.chunks_exact_mut(#output_sample)) {
             #copy
@@ -98,8 +104,6 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<TokenStream> {
                 let source = &sample[index / #blocks_per_group * #group_source..][..#group_source];
                 let first = index * #channels_literal;
                 // The block's filters as vectors over its channels, one per tap.
-                let mut packed: [[T; #channels_literal]; #packed_len] =
-                    ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
                 for (tap, vector) in packed.iter_mut().enumerate() {
                     for (c, weight) in vector.iter_mut().enumerate() {
                         weight.clone_from(&w_block[c * #filter + tap]);
@@ -109,7 +113,8 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<TokenStream> {
                 #positions_nest
             }
         }
-    })
+    };
+    Some(Body::new(&scratch, &body))
 }
 
 /// `body` for each row of outputs along the last axis, with `row`, where the row starts
@@ -142,17 +147,16 @@ fn rows_of_outputs(spec: &Spec, source: &Source, looped: usize, body: &TokenStre
 /// and the last axis has stride 1: `rows` blocks over runs of outputs
 /// along a row, one weight broadcast into a contiguous run of the input, `m` over a block
 /// of output channels or, with one per group, over neighbouring runs of the row.
-pub(super) fn forward_rows(spec: &Spec, isa: Isa) -> Option<TokenStream> {
+pub(super) fn forward_rows(spec: &Spec, isa: Isa) -> Option<Body> {
     forward_rows_of(spec, isa, false)
 }
 
 /// [`forward_rows`], or with `flipped` the same for the input gradient's dual layer
 /// ([`grad_input_dual`](super::input_gradient::grad_input_dual)), whose weights are the
 /// layer's, flipped and transposed.
-pub(super) fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<TokenStream> {
+pub(super) fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<Body> {
     let axes = spec.axes();
-    let (outer, last) = axes.split_at(axes.len() - 1);
-    let last = &last[0];
+    let last = &axes[axes.len() - 1];
     let (in_per_group, out_per_group) =
         (spec.in_channels_per_group(), spec.out_channels_per_group());
     if isa.channels(out_per_group).is_some() {
@@ -164,26 +168,14 @@ pub(super) fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<To
     // A zero-padded copy of the group's input, each row long enough for whole runs.
     let source = Source::with_runs(spec, last.output().div_ceil(span).checked_mul(span)?)?;
     let taps: usize = axes.iter().map(Axis::kernel).product();
-    if !fits(&[spec.in_channels(), source.plane]) || !fits(&[in_per_group, taps, out_per_group]) {
+    // `ROWS`: an input channel and a tap, for each row.
+    if !table_fits(&[in_per_group, taps]) {
         return None;
     }
-    let outer_taps: Vec<usize> = outer.iter().map(Axis::kernel).collect();
-    let outer_reach = source.outer(spec, Axis::dilation);
-    let last_taps: Vec<usize> = (0..last.kernel())
-        .map(|tap| source.tap(last, tap))
-        .collect();
-    let outer_offsets = offsets(&outer_taps, &outer_reach);
-    let mut rows = Vec::with_capacity(in_per_group * outer_offsets.len() * last_taps.len());
-    for channel in 0..in_per_group {
-        for offset in &outer_offsets {
-            rows.extend(
-                last_taps
-                    .iter()
-                    .map(|tap| channel * source.plane + offset + tap),
-            );
-        }
-    }
-    let (row_count, rows) = (number(rows.len()), rows.into_iter().map(number));
+    let scratch = Scratch::default()
+        .part("padded", &[spec.in_channels(), source.plane])?
+        .part("packed", &[in_per_group, taps, out_per_group])?;
+    let rows = every_tap(spec, &source);
     let (sums, run, steps) = (number(runs.sums), number(runs.run), runs.steps());
     let (span_literal, last_output, out_per_group_literal) =
         (number(span), number(last.output()), number(out_per_group));
@@ -197,18 +189,21 @@ pub(super) fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<To
     } else {
         let store = store_outputs(spec, &runs);
         let channel_loop = runs.channel_loop(out_per_group, "o0");
+        let call = call_rows(
+            (runs.sums, runs.run),
+            &quote! {
+                rows: &ROWS,
+                shift: shift + j0,
+                #steps,
+                weights: &packed[o0..],
+                weight_row: #out_per_group_literal,
+            },
+        );
         let body = quote! {
             for j0 in (0..#last_output).step_by(#span_literal) {
                 #channel_loop {
                     let mut sums: [[T; #run]; #sums] = ::core::array::from_fn(#start);
-                    T::rows::<_, #sums, #run>(
-                        token,
-                        &mut sums,
-                        &padded,
-                        (&ROWS, shift + j0),
-                        #steps,
-                        (&packed[o0..], #out_per_group_literal),
-                    );
+                    #call
                     #store
                 }
             }
@@ -230,24 +225,49 @@ pub(super) fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<To
         number(spec.out_channels() * axes.iter().map(Axis::output).product::<usize>()),
     );
     let pack = pack_filters(spec, flipped);
-    Some(quote! {
-        const ROWS: [usize; #row_count] = [#(#rows),*];
+    let body = quote! {
+        #rows
         let samples = x.chunks_exact(#input_sample).zip(z.chunks_exact_mut(#output_sample));
         for (x_sample, z_sample) in samples {
             // Every channel at once: a block that read a row just copied would wait for it.
             #copy
-            let whole = &padded;
+            let whole = &*padded;
             for (group, w_group) in w.chunks_exact(#packed_len).enumerate().take(#groups) {
                 #bias_group
                 // The group's filters, `[c][tap][o]`: a row's weights for a block of channels.
-                let mut packed: [T; #packed_len] = ::core::array::from_fn(|_| T::zero());
                 #pack
                 let padded = &whole[group * #source_group..][..#source_group];
                 let z_group = &mut z_sample[group * #output_group..][..#output_group];
                 #positions
             }
         }
-    })
+    };
+    Some(Body::new(&scratch, &body))
+}
+
+/// `ROWS` for the `rows` blocks: for each input channel of a group and each tap, where
+/// the tap reads in the group's `source` for an output's window starting at 0.
+fn every_tap(spec: &Spec, source: &Source) -> TokenStream {
+    let axes = spec.axes();
+    let (outer, last) = axes.split_at(axes.len() - 1);
+    let outer_taps: Vec<usize> = outer.iter().map(Axis::kernel).collect();
+    let outer_reach = source.outer(spec, Axis::dilation);
+    let last_taps: Vec<usize> = (0..last[0].kernel())
+        .map(|tap| source.tap(&last[0], tap))
+        .collect();
+    let outer_offsets = offsets(&outer_taps, &outer_reach);
+    let mut rows = Vec::new();
+    for channel in 0..spec.in_channels_per_group() {
+        for offset in &outer_offsets {
+            rows.extend(
+                last_taps
+                    .iter()
+                    .map(|tap| channel * source.plane + offset + tap),
+            );
+        }
+    }
+    let (row_count, rows) = (number(rows.len()), rows.into_iter().map(number));
+    quote!(const ROWS: [usize; #row_count] = [#(#rows),*];)
 }
 
 /// The statements that store a forward block's `sums` into the output row at `row`,
@@ -313,18 +333,22 @@ impl Stacked {
             quote!(T::zero())
         };
         let block = by_blocks(stacked.output(), self.rows, |size, first| {
+            let call = call_rows(
+                (size, self.run),
+                &quote! {
+                    rows: &ROWS,
+                    shift: shift + (#first) * #step_literal,
+                    step: #step_literal,
+                    weights: &packed[..],
+                    weight_row: 1,
+                    weight_step: 0,
+                },
+            );
             let size = number(size);
             quote! {
                 let mut sums: [[T; #run]; #size] =
                     ::core::array::from_fn(|_| ::core::array::from_fn(|_| #start));
-                T::rows::<_, #size, #run>(
-                    token,
-                    &mut sums,
-                    &padded,
-                    (&ROWS, shift + (#first) * #step_literal),
-                    (#step_literal, 0),
-                    (&packed, 1),
-                );
+                #call
                 for (m, sums) in sums.iter().enumerate() {
                     let z_row = &mut z_group[row + ((#first) + m) * #width..][..#width];
                     z_row.clone_from_slice(&sums[..#width]);

@@ -7,7 +7,7 @@ use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use super::forward::forward_rows_of;
-use super::layout::{Isa, MOST_PHASES, Runs, fits, strides};
+use super::layout::{Body, Isa, MOST_PHASES, Runs, Scratch, call_rows, strides, table_fits};
 use crate::lower::tokens::{linear, nest, number};
 
 /// `grad_input_into`'s wide body for `isa`, when the layer suits it. For each input row
@@ -15,16 +15,16 @@ use crate::lower::tokens::{linear, nest, number};
 /// summed in `rows` blocks over the output channels and the taps that
 /// reach the phase, from a copy of δ padded along the last axis with zeros wherever no
 /// output reads: no tap ever multiplies a dilated δ's inserted zeros.
-pub(super) fn grad_input(spec: &Spec, isa: Isa) -> Option<TokenStream> {
+pub(super) fn grad_input(spec: &Spec, isa: Isa) -> Option<Body> {
     let axes = spec.axes();
     let (outer, last) = axes.split_at(axes.len() - 1);
     let last = &last[0];
     let (in_per_group, out_per_group) =
         (spec.in_channels_per_group(), spec.out_channels_per_group());
-    // δ is copied whole, and each phase of the stride is a block of code: a layer with
-    // too large a δ or too many phases keeps the portable build.
-    let output_plane = axes.iter().map(Axis::output).product::<usize>();
-    if last.stride() > MOST_PHASES || !fits(&[out_per_group, output_plane]) {
+    // Each phase of the stride is a block of code, with a table of the δ rows its taps
+    // read for each output channel: a layer with too many phases or rows keeps the
+    // portable build.
+    if last.stride() > MOST_PHASES || !table_fits(&[out_per_group, last.kernel()]) {
         return None;
     }
     let runs = Runs::of(in_per_group, last.input().div_ceil(last.stride()), isa)?;
@@ -32,9 +32,7 @@ pub(super) fn grad_input(spec: &Spec, isa: Isa) -> Option<TokenStream> {
     let outer_outputs: usize = outer.iter().map(Axis::output).product();
     let taps: usize = axes.iter().map(Axis::kernel).product();
     let row_plane = outer_outputs.checked_mul(length)?;
-    if !fits(&[out_per_group, row_plane]) || !fits(&[out_per_group, in_per_group, taps]) {
-        return None;
-    }
+    let mut scratch = Scratch::default().part("padded", &[out_per_group, row_plane])?;
     let (inputs, tap_names, checks, [tap_flat, row_flat, input_flat]) = reaching(outer);
     let (sums, run) = (number(runs.sums), number(runs.run));
     let steps = runs.steps();
@@ -66,6 +64,7 @@ pub(super) fn grad_input(spec: &Spec, isa: Isa) -> Option<TokenStream> {
         let (rows_count, rows) = (number(rows.len()), rows.into_iter().map(number));
         constants.extend(quote!(const #rows_name: [usize; #rows_count] = [#(#rows),*];));
         let width = out_per_group * reach.len() * in_per_group;
+        scratch = scratch.part(&packed.to_string(), &[taps / last.kernel(), width])?;
         packs.extend(pack_phase(spec, reach, &packed));
         let (width, channels) = (number(width), number(in_per_group));
         let store = store_phase(
@@ -73,16 +72,19 @@ pub(super) fn grad_input(spec: &Spec, isa: Isa) -> Option<TokenStream> {
             (*phase, count.clone()),
             (&input_plane, &last_input, &last_stride),
         );
+        let call = call_rows(
+            (runs.sums, runs.run),
+            &quote! {
+                rows: &#rows_name,
+                shift: (#row_flat) * #length_literal + j0,
+                #steps,
+                weights: &#packed[(#tap_flat) * #width + c0..],
+                weight_row: #channels,
+            },
+        );
         let mut tap_nest = quote! {
             #checks
-            T::rows::<_, #sums, #run>(
-                token,
-                &mut sums,
-                &padded,
-                (&#rows_name, (#row_flat) * #length_literal + j0),
-                #steps,
-                (&#packed[(#tap_flat) * #width + c0..], #channels),
-            );
+            #call
         };
         tap_nest = nest(&tap_names, outer.iter().map(Axis::kernel), tap_nest);
         let span = number(runs.span());
@@ -103,13 +105,8 @@ pub(super) fn grad_input(spec: &Spec, isa: Isa) -> Option<TokenStream> {
         #bodies
     };
     rows_nest = nest(&inputs, outer.iter().map(Axis::input), rows_nest);
-    Some(frame(
-        spec,
-        (before, length),
-        &constants,
-        &packs,
-        &rows_nest,
-    ))
+    let body = frame(spec, (before, length), &constants, &packs, &rows_nest);
+    Some(Body::new(&scratch, &body))
 }
 
 /// `grad_input_into`'s wide body for `isa` at stride 1 with one input channel per group,
@@ -117,7 +114,7 @@ pub(super) fn grad_input(spec: &Spec, isa: Isa) -> Option<TokenStream> {
 /// a dual layer, δ padded by `(k − 1)·d − pad` on each side and correlated with the
 /// flipped kernel, input and output channels swapped
 /// ([`forward_rows`](super::forward::forward_rows)).
-pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<TokenStream> {
+pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<Body> {
     if spec.in_channels_per_group() != 1 {
         return None;
     }
@@ -151,10 +148,13 @@ pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<TokenStream> {
         spec.batch(),
     );
     let dual = Spec::parse(&dual).ok()?;
-    let body = forward_rows_of(&dual, isa, true)?;
-    Some(quote! {
-        let (x, z) = (dz, dx);
-        #body
+    let Body { tokens, scratch } = forward_rows_of(&dual, isa, true)?;
+    Some(Body {
+        tokens: quote! {
+            let (x, z) = (dz, dx);
+            #tokens
+        },
+        scratch,
     })
 }
 
@@ -259,15 +259,13 @@ fn reaching(outer: &[Axis]) -> (Vec<Ident>, Vec<Ident>, TokenStream, [TokenStrea
 }
 
 /// The statements that pack a group's weights `w_group` for the phase whose taps are
-/// `reach` into `packed`, as `[outer tap][o][tap of the phase][c]`.
+/// `reach` into `packed`, a part of the scratch, as `[outer tap][o][tap of the phase][c]`.
 fn pack_phase(spec: &Spec, reach: &[(usize, usize)], packed: &Ident) -> TokenStream {
     let axes = spec.axes();
     let last = &axes[axes.len() - 1];
     let taps: usize = axes.iter().map(Axis::kernel).product();
     let in_per_group = spec.in_channels_per_group();
     let outer_taps = number(taps / last.kernel());
-    let len =
-        number(taps / last.kernel() * spec.out_channels_per_group() * reach.len() * in_per_group);
     let tap_list = reach.iter().map(|&(tap, _)| number(tap));
     let (kernel, filter, per_channel, channels) = (
         number(last.kernel()),
@@ -276,7 +274,6 @@ fn pack_phase(spec: &Spec, reach: &[(usize, usize)], packed: &Ident) -> TokenStr
         number(in_per_group),
     );
     quote! {
-        let mut #packed: [T; #len] = ::core::array::from_fn(|_| T::zero());
         let mut values = #packed.iter_mut();
         for outer_tap in 0..#outer_taps {
             for filter in w_group.chunks_exact(#filter) {
@@ -351,11 +348,6 @@ fn frame(
         (spec.in_channels_per_group(), spec.out_channels_per_group());
     let taps: usize = axes.iter().map(Axis::kernel).product();
     let length_literal = number(length);
-    let row_plane = axes[..axes.len() - 1]
-        .iter()
-        .map(Axis::output)
-        .product::<usize>()
-        * length;
     let output_plane = axes.iter().map(Axis::output).product::<usize>();
     let (input_sample, output_sample, input_group, output_group, weight_group) = (
         number(spec.in_channels() * axes.iter().map(Axis::input).product::<usize>()),
@@ -364,11 +356,7 @@ fn frame(
         number(out_per_group * output_plane),
         number(out_per_group * in_per_group * taps),
     );
-    let (padded_len, before, last_output) = (
-        number(out_per_group * row_plane),
-        number(before),
-        number(last.output()),
-    );
+    let (before, last_output) = (number(before), number(last.output()));
     quote! {
         #constants
         for (group, w_group) in w.chunks_exact(#weight_group).enumerate() {
@@ -378,7 +366,6 @@ fn frame(
                 let dx_group = &mut dx_sample[group * #input_group..][..#input_group];
                 let d_group = &d_sample[group * #output_group..][..#output_group];
                 // δ with zeros before and after each row of the last axis.
-                let mut padded: [T; #padded_len] = ::core::array::from_fn(|_| T::zero());
                 for (row, d_row) in padded.chunks_exact_mut(#length_literal).zip(d_group.chunks_exact(#last_output)) {
                     row[#before..][..#last_output].clone_from_slice(d_row);
                 }

@@ -13,9 +13,11 @@
 //!   `dots`, partial sums of δ times the input along rows.
 //!
 //! [`layout`] holds what the passes share (each build's vectors, the limits, the blocks
-//! along a row), [`source`] the input as the blocks read it. Padding becomes real zeros
-//! in a local copy, so every block reads the same pattern; a layer whose copies would not
-//! fit [`layout::STACK`] keeps the portable build.
+//! along a row, the scratch), [`source`] the input as the blocks read it. Padding becomes
+//! real zeros in a copy, so every block reads the same pattern. The copies and packed
+//! weights are parts of one scratch buffer per call ([`Body`]), which the generated code
+//! takes through `convsym::__private::wide_scratch!`: on the heap with `std`, else on the
+//! stack where it fits the runtime's `STACK_SCRATCH`, else the portable build runs.
 
 mod forward;
 mod input_gradient;
@@ -25,16 +27,16 @@ mod weight_gradient;
 
 use conv_runtime::Spec;
 use conv_runtime::derive::Section;
-use proc_macro2::TokenStream;
-
 use forward::{forward, forward_rows};
 use input_gradient::{grad_input, grad_input_dual};
 use layout::{AVX2, AVX512};
 use weight_gradient::{grad_weight, grad_weight_rows};
 
+pub(super) use layout::Body;
+
 /// A pass's AVX2 and AVX-512 bodies, the first kind of block that suits the layer in
 /// each; `None` (the portable build alone) where none does, or for the bias gradient.
-pub(super) fn builds(spec: &Spec, section: Section) -> Option<(TokenStream, TokenStream)> {
+pub(super) fn builds(spec: &Spec, section: Section) -> Option<(Body, Body)> {
     let build = |isa| match section {
         Section::Forward => forward(spec, isa).or_else(|| forward_rows(spec, isa)),
         Section::GradInput => grad_input_dual(spec, isa).or_else(|| grad_input(spec, isa)),

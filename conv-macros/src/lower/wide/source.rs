@@ -87,8 +87,8 @@ impl Source {
             .collect()
     }
 
-    /// The statements that copy a sample's input channels `x_sample` into `padded`, zero
-    /// where the layer pads.
+    /// The statements that copy a sample's input channels `x_sample` into `padded`, a
+    /// `&mut [T]` of zeros from the scratch, which stay zero where the layer pads.
     pub(super) fn copy(&self, spec: &Spec, channels: usize) -> TokenStream {
         let axes = spec.axes();
         let (outer, last) = axes.split_at(axes.len() - 1);
@@ -137,12 +137,8 @@ impl Source {
             let rows = Literal::usize_suffixed(rows);
             body = quote!(for #variable in 0..#rows { #body });
         }
-        let (channels, size) = (
-            Literal::usize_suffixed(channels),
-            number(channels * self.plane),
-        );
+        let channels = Literal::usize_suffixed(channels);
         quote! {
-            let mut padded: [T; #size] = ::core::array::from_fn(|_| T::zero());
             for c in 0..#channels {
                 #body
             }

@@ -6,7 +6,10 @@ use conv_runtime::{Axis, Spec};
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use super::layout::{AVX2, Isa, MOST_SUMS, by_blocks, fits, offsets, strides};
+use super::layout::{
+    AVX2, Body, Isa, MOST_SUMS, Scratch, by_blocks, call_block, offsets, product, strides,
+    table_fits,
+};
 use super::source::Source;
 use crate::lower::tokens::number;
 
@@ -15,7 +18,7 @@ use crate::lower::tokens::number;
 /// the last axis times `CB` output channels, sums over every sample and output position
 /// (the rows of the block, then the taps along a row), and each input value read is
 /// multiplied into a vector of δ for all `CB` channels.
-pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<TokenStream> {
+pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
     let axes = spec.axes();
     let (outer, last) = axes.split_at(axes.len() - 1);
     let last = &last[0];
@@ -27,12 +30,16 @@ pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<TokenStream> {
     // `TAP_ROWS` holds an offset per tap of the axes but the last, which nothing else
     // bounds when the input is not copied.
     let outer_taps: Vec<usize> = outer.iter().map(Axis::kernel).collect();
-    if (source.padded && !fits(&[all_channels, source.plane]))
-        || !fits(&[batch, output_plane, channels])
-        || !fits(&outer_taps)
-    {
+    // `ROWS`, a sample and an output row; `TAP_ROWS`, a tap of the axes but the last.
+    if !table_fits(&outer_taps) || !table_fits(&[batch, output_plane / last.output()]) {
         return None;
     }
+    let scratch = if source.padded {
+        Scratch::default().part("padded", &[all_channels, source.plane])?
+    } else {
+        Scratch::default()
+    };
+    let scratch = scratch.vectors("packed", product(&[batch, output_plane])?, channels)?;
     // The block's rows: a sample and an output row, as an offset into the source.
     let outer_outputs: Vec<usize> = outer.iter().map(Axis::output).collect();
     let outer_steps = source.outer(spec, Axis::stride);
@@ -54,24 +61,20 @@ pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<TokenStream> {
     let in_per_group = spec.in_channels_per_group();
     let filter = in_per_group * taps;
     let (channels_literal, filter_literal) = (number(channels), number(filter));
-    let (kernel, reach, stride) = (
-        number(last.kernel()),
-        number(last.dilation()),
-        number(last.stride()),
-    );
-    let geometry = {
-        let positions = number(last.output());
-        quote!((#positions, #reach, #stride))
-    };
+    let (kernel, reach) = (number(last.kernel()), number(last.dilation()));
+    let geometry = [last.output(), last.dilation(), last.stride()];
     let taps_literal = number(taps);
     let store = by_blocks(last.kernel(), isa.row(channels), |size, first| {
+        let block = call_block(
+            (size, channels),
+            &quote!(shift + (#first) * #reach),
+            geometry,
+        );
         let size = number(size);
         quote! {
             let mut sums: [[T; #channels_literal]; #size] =
                 ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
-            T::block::<_, #size, #channels_literal>(
-                token, &mut sums, source, (&ROWS, shift + (#first) * #reach), #geometry, &packed,
-            );
+            #block
             for (m, sums) in sums.into_iter().enumerate() {
                 for (c, sum) in sums.into_iter().enumerate() {
                     dw_block[c * #filter_literal + c_in * #taps_literal + tap_row * #kernel + #first + m] = sum;
@@ -85,16 +88,13 @@ pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<TokenStream> {
         (TokenStream::new(), quote!(&x[..]))
     };
     let (plane, output_plane_literal) = (number(source.plane), number(output_plane));
-    let (output_sample, packed_len) = (
-        number(spec.out_channels() * output_plane),
-        number(batch * output_plane),
-    );
+    let output_sample = number(spec.out_channels() * output_plane);
     let (blocks_per_group, in_per_group) = (
         number(spec.out_channels_per_group() / channels),
         Literal::usize_suffixed(in_per_group),
     );
     let block_filters = number(channels * filter);
-    Some(quote! {
+    let body = quote! {
         const ROWS: [usize; #row_count] = [#(#rows),*];
         const TAP_ROWS: [usize; #tap_count] = [#(#tap_rows),*];
         let x_sample: &[T] = x;
@@ -103,8 +103,6 @@ pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<TokenStream> {
         for (index, dw_block) in dw.chunks_exact_mut(#block_filters).enumerate() {
             let first = index * #channels_literal;
             // δ of the block's channels as vectors, one per sample and output position.
-            let mut packed: [[T; #channels_literal]; #packed_len] =
-                ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
             for (vectors, d_sample) in packed.chunks_exact_mut(#output_plane_literal).zip(dz.chunks_exact(#output_sample)) {
                 let d_block = &d_sample[first * #output_plane_literal..][..#channels_literal * #output_plane_literal];
                 for (p, vector) in vectors.iter_mut().enumerate() {
@@ -121,7 +119,8 @@ pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<TokenStream> {
                 }
             }
         }
-    })
+    };
+    Some(Body::new(&scratch, &body))
 }
 
 /// `grad_weight_into`'s wide body for `isa` when the channel block does not suit the
@@ -129,7 +128,7 @@ pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<TokenStream> {
 /// partial sums of δ times the input along rows, a block of taps of the last axis at a
 /// time, over every sample and output row. δ and the input are copied with zeros past
 /// the ends of their rows so that every run is whole.
-pub(super) fn grad_weight_rows(spec: &Spec, isa: Isa) -> Option<TokenStream> {
+pub(super) fn grad_weight_rows(spec: &Spec, isa: Isa) -> Option<Body> {
     let dots = Dots::of(spec, isa)?;
     let constants = dots.constants(spec);
     let blocks = dots.blocks(spec);
@@ -145,18 +144,25 @@ pub(super) fn grad_weight_rows(spec: &Spec, isa: Isa) -> Option<TokenStream> {
         quote!(group * #in_per_group + c)
     };
     let channel_step = number(if dots.stacked { 1 } else { dots.channels_block });
-    let (delta_len, row_length, last_output, groups) = (
-        number(spec.batch() * spec.out_channels() * dots.delta_plane),
+    let scratch = Scratch::default()
+        .part(
+            "padded",
+            &[spec.batch(), spec.in_channels(), dots.source.plane],
+        )?
+        .part(
+            "delta",
+            &[spec.batch(), spec.out_channels(), dots.delta_plane],
+        )?;
+    let (row_length, last_output, groups) = (
         number(dots.runs * dots.lanes),
         number(last.output()),
         Literal::usize_suffixed(spec.groups()),
     );
-    Some(quote! {
+    let body = quote! {
         #constants
         let x_sample: &[T] = x;
         #copy
         // δ with zeros past the end of each row, to whole runs.
-        let mut delta: [T; #delta_len] = ::core::array::from_fn(|_| T::zero());
         for (row, d_row) in delta.chunks_exact_mut(#row_length).zip(dz.chunks_exact(#last_output)) {
             row[..#last_output].clone_from_slice(d_row);
         }
@@ -171,7 +177,8 @@ pub(super) fn grad_weight_rows(spec: &Spec, isa: Isa) -> Option<TokenStream> {
                 }
             }
         }
-    })
+    };
+    Some(Body::new(&scratch, &body))
 }
 
 /// How `grad_weight_rows` lays out its `dots` blocks.
@@ -223,6 +230,13 @@ impl Dots {
                 })
                 .unwrap_or(1),
         };
+        // `A_ROWS` and `B_ROWS`, a sample and an output row; `TAP_ROWS`, a tap of the
+        // axes but the last.
+        let outer_taps: Vec<usize> = outer.iter().map(Axis::kernel).collect();
+        let outer_outputs: Vec<usize> = outer.iter().map(Axis::output).collect();
+        if !table_fits(&outer_taps) || !table_fits(&[spec.batch(), product(&outer_outputs)?]) {
+            return None;
+        }
         let runs = last.output().div_ceil(lanes);
         let source = Source::with_runs(spec, runs.checked_mul(lanes)?)?;
         let delta_plane = outer
@@ -230,10 +244,7 @@ impl Dots {
             .map(Axis::output)
             .product::<usize>()
             .checked_mul(runs * lanes)?;
-        let batch = spec.batch();
-        let fits = fits(&[batch, spec.in_channels(), source.plane])
-            && fits(&[batch, spec.out_channels(), delta_plane]);
-        fits.then_some(Dots {
+        Some(Dots {
             lanes,
             runs,
             taps_block,
@@ -300,7 +311,7 @@ impl Dots {
         let filter_channel = if self.stacked {
             quote!(o)
         } else {
-            quote!(o + block)
+            quote!(o + member)
         };
         let filter_index = if spec.in_channels_per_group() == 1 {
             filter_channel
@@ -309,7 +320,7 @@ impl Dots {
             quote!((#filter_channel) * #in_per_group + c)
         };
         let tap_index = if self.stacked {
-            quote!((tap_row * #block_literal + block) * #kernel)
+            quote!((tap_row * #block_literal + member) * #kernel)
         } else {
             quote!(tap_row * #kernel)
         };
@@ -322,11 +333,21 @@ impl Dots {
                 T::dots::<_, #block_literal, #size, #lanes>(
                     token,
                     &mut sums,
-                    (&delta, &A_ROWS, o * #delta_plane),
-                    (&padded, &B_ROWS, x_channel * #plane + tap_shift + (#first) * #reach),
-                    (#runs, #reach, #a_step, #b_step),
+                    ::convsym::__private::Dots {
+                        a: &delta[..],
+                        a_rows: &A_ROWS,
+                        a_shift: o * #delta_plane,
+                        a_step: #a_step,
+                        b: &padded[..],
+                        b_rows: &B_ROWS,
+                        b_shift: x_channel * #plane + tap_shift + (#first) * #reach,
+                        b_step: #b_step,
+                        step: #reach,
+                        runs: #runs,
+                    },
                 );
-                for (block, sums) in sums.into_iter().enumerate() {
+                // `member`, not `block`: `first` may name the loop over blocks of taps.
+                for (member, sums) in sums.into_iter().enumerate() {
                     let filter = &mut dw[(#filter_index) * #taps..][..#taps];
                     for (dw, lanes) in filter[#tap_index + #first..].iter_mut().zip(sums) {
                         *dw = T::zero();

@@ -4,8 +4,8 @@
 
 use super::arch::__m512;
 
-/// Whether the processor has AVX-512F, AVX-512VL and AVX2: at run time with `std`, else
-/// as compiled.
+/// Whether the processor has AVX-512F, AVX-512VL, AVX2 and FMA: at run time with `std`,
+/// else as compiled.
 pub(in crate::kernel) fn detected() -> bool {
     #[cfg(feature = "std")]
     {
@@ -18,7 +18,8 @@ pub(in crate::kernel) fn detected() -> bool {
         cfg!(all(
             target_feature = "avx512f",
             target_feature = "avx512vl",
-            target_feature = "avx2"
+            target_feature = "avx2",
+            target_feature = "fma"
         ))
     }
 }
@@ -26,14 +27,13 @@ pub(in crate::kernel) fn detected() -> bool {
 vectors!(
     Avx512,
     avx512,
-    "avx512f,avx512vl,avx2",
+    "avx512f,avx512vl,avx2,fma",
     __m512,
     16,
     _mm512_setzero_ps,
     _mm512_loadu_ps,
     _mm512_storeu_ps,
     _mm512_set1_ps,
-    _mm512_mul_ps,
-    _mm512_add_ps,
+    _mm512_fmadd_ps,
     |avx512| avx512.avx2()
 );

@@ -10,17 +10,15 @@ use core::arch::x86_64 as arch;
 
 /// One build's module body from its vectors: `$token` and the `Kernel` method that runs
 /// with it, the target features, the vector type and its `f32` lanes, how to zero, load,
-/// store, broadcast and multiply-then-add (two roundings, as in the scalar code), and the
-/// narrower build a block falls back to where its shape does not fit the vectors.
+/// store, broadcast and fused-multiply-add (`a · b + c` rounded once), and the narrower
+/// build a block falls back to where its shape does not fit the vectors.
 macro_rules! vectors {
     ($token:ident, $method:ident, $feature:literal, $vector:ty, $lanes:literal,
-     $zero:ident, $load:ident, $store:ident, $splat:ident, $mul:ident, $add:ident,
+     $zero:ident, $load:ident, $store:ident, $splat:ident, $fmadd:ident,
      |$this:ident| $narrower:expr) => {
         use super::arch;
-        use crate::kernel::build::{
-            BlockOperands, Build, DotsOperands, Geometry, Kernel, Operand, RowsOperands, Steps,
-            $token,
-        };
+        use crate::kernel::build::{Build, Kernel, $token};
+        use crate::kernel::operands::{Block, Dots, Rows};
 
         /// Runs `kernel` in this build; `dispatch` calls it only where [`detected`] holds.
         #[inline]
@@ -35,20 +33,19 @@ macro_rules! vectors {
 
         #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
         impl Build for $token {
-            /// [`vector_block`] where `CB` fits the vectors.
+            /// [`vector_block`] where `CB` is one to four of the vectors.
             #[inline(always)]
             fn block<const MR: usize, const CB: usize>(
                 self,
                 sums: &mut [[f32; CB]; MR],
-                operands: BlockOperands<'_, CB>,
+                operands: Block<'_, f32, CB>,
             ) -> bool {
-                if CB % $lanes != 0 || CB > 2 * $lanes {
+                if CB % $lanes != 0 || CB > 4 * $lanes {
                     let $this = self;
                     return $narrower.block(sums, operands);
                 }
-                let (source, rows, geometry, vectors) = operands;
                 // SAFETY: the token proves the processor has the features.
-                unsafe { vector_block(sums, source, rows, geometry, vectors) };
+                unsafe { vector_block(sums, operands) };
                 true
             }
             /// [`vector_rows`] where `NL` fits the vectors.
@@ -56,15 +53,14 @@ macro_rules! vectors {
             fn rows<const MR: usize, const NL: usize>(
                 self,
                 sums: &mut [[f32; NL]; MR],
-                operands: RowsOperands<'_>,
+                operands: Rows<'_, f32>,
             ) -> bool {
                 if NL % $lanes != 0 || NL > 4 * $lanes {
                     let $this = self;
                     return $narrower.rows(sums, operands);
                 }
-                let (source, rows, steps, weights) = operands;
                 // SAFETY: the token proves the processor has the features.
-                unsafe { vector_rows(sums, source, rows, steps, weights) };
+                unsafe { vector_rows(sums, operands) };
                 true
             }
             /// [`vector_dots`] where `NL` is one or two of the vectors.
@@ -72,15 +68,14 @@ macro_rules! vectors {
             fn dots<const OB: usize, const MR: usize, const NL: usize>(
                 self,
                 sums: &mut [[[f32; NL]; MR]; OB],
-                operands: DotsOperands<'_>,
+                operands: Dots<'_, f32>,
             ) -> bool {
                 if NL % $lanes != 0 || NL > 2 * $lanes {
                     let $this = self;
                     return $narrower.dots(sums, operands);
                 }
-                let (a, b, runs) = operands;
                 // SAFETY: the token proves the processor has the features.
-                unsafe { vector_dots::<OB, MR, NL>(sums, a, b, runs) };
+                unsafe { vector_dots::<OB, MR, NL>(sums, operands) };
                 true
             }
         }
@@ -89,13 +84,19 @@ macro_rules! vectors {
         #[target_feature(enable = $feature)]
         fn vector_block<const MR: usize, const CB: usize>(
             sums: &mut [[f32; CB]; MR],
-            source: &[f32],
-            (rows, shift): (&[usize], usize),
-            (taps, step, reach): Geometry,
-            vectors: &[[f32; CB]],
+            operands: Block<'_, f32, CB>,
         ) {
+            let Block {
+                source,
+                rows,
+                shift,
+                taps,
+                step,
+                reach,
+                vectors,
+            } = operands;
             let count = CB / $lanes;
-            let mut vector_sums: [[$vector; 2]; MR] = [[arch::$zero(); 2]; MR];
+            let mut vector_sums: [[$vector; 4]; MR] = [[arch::$zero(); 4]; MR];
             for (sums, vector_sums) in sums.iter().zip(&mut vector_sums) {
                 for (part, sum) in sums.chunks_exact($lanes).zip(vector_sums.iter_mut()) {
                     // SAFETY: `part` is `$lanes` floats, an unaligned load's width.
@@ -106,7 +107,7 @@ macro_rules! vectors {
             for (&row, vectors) in rows.iter().zip(vectors.chunks_exact(taps)) {
                 let row = &source[row + shift..][..span];
                 for (tap, vector) in vectors.iter().enumerate() {
-                    let mut weights = [arch::$zero(); 2];
+                    let mut weights = [arch::$zero(); 4];
                     for (part, weight) in vector.chunks_exact($lanes).zip(weights.iter_mut()) {
                         // SAFETY: as above.
                         *weight = unsafe { arch::$load(part.as_ptr()) };
@@ -114,7 +115,7 @@ macro_rules! vectors {
                     for (m, vector_sums) in vector_sums.iter_mut().enumerate() {
                         let value = arch::$splat(row[m * step + tap * reach]);
                         for (sum, weight) in vector_sums.iter_mut().zip(&weights).take(count) {
-                            *sum = arch::$add(*sum, arch::$mul(value, *weight));
+                            *sum = arch::$fmadd(value, *weight, *sum);
                         }
                     }
                 }
@@ -131,11 +132,17 @@ macro_rules! vectors {
         #[target_feature(enable = $feature)]
         fn vector_rows<const MR: usize, const NL: usize>(
             sums: &mut [[f32; NL]; MR],
-            source: &[f32],
-            (rows, shift): (&[usize], usize),
-            (step, wstep): Steps,
-            (weights, wrow): (&[f32], usize),
+            operands: Rows<'_, f32>,
         ) {
+            let Rows {
+                source,
+                rows,
+                shift,
+                step,
+                weights,
+                weight_row,
+                weight_step,
+            } = operands;
             let count = NL / $lanes;
             let mut vector_sums: [[$vector; 4]; MR] = [[arch::$zero(); 4]; MR];
             for (sums, vector_sums) in sums.iter().zip(&mut vector_sums) {
@@ -146,9 +153,9 @@ macro_rules! vectors {
             }
             for (r, &row) in rows.iter().enumerate() {
                 let row = &source[row + shift..][..(MR - 1) * step + NL];
-                let weights = &weights[r * wrow..][..=(MR - 1) * wstep];
+                let weights = &weights[r * weight_row..][..=(MR - 1) * weight_step];
                 for (m, vector_sums) in vector_sums.iter_mut().enumerate() {
-                    let weight = arch::$splat(weights[m * wstep]);
+                    let weight = arch::$splat(weights[m * weight_step]);
                     let run = &row[m * step..][..NL];
                     for (sum, part) in vector_sums
                         .iter_mut()
@@ -157,7 +164,7 @@ macro_rules! vectors {
                     {
                         // SAFETY: as above.
                         let values = unsafe { arch::$load(part.as_ptr()) };
-                        *sum = arch::$add(*sum, arch::$mul(weight, values));
+                        *sum = arch::$fmadd(weight, values, *sum);
                     }
                 }
             }
@@ -173,10 +180,20 @@ macro_rules! vectors {
         #[target_feature(enable = $feature)]
         fn vector_dots<const OB: usize, const MR: usize, const NL: usize>(
             sums: &mut [[[f32; NL]; MR]; OB],
-            (a, a_rows, a_shift): Operand<'_, f32>,
-            (b, b_rows, b_shift): Operand<'_, f32>,
-            (runs, step, a_step, b_step): (usize, usize, usize, usize),
+            operands: Dots<'_, f32>,
         ) {
+            let Dots {
+                a,
+                a_rows,
+                a_shift,
+                a_step,
+                b,
+                b_rows,
+                b_shift,
+                b_step,
+                step,
+                runs,
+            } = operands;
             let count = NL / $lanes;
             let mut vector_sums = [[[arch::$zero(); 2]; MR]; OB];
             for (vector_sums, sums) in vector_sums.iter_mut().zip(sums.iter()) {
@@ -210,7 +227,7 @@ macro_rules! vectors {
                                 // SAFETY: `b_part` is `$lanes` floats.
                                 let b_vector = unsafe { arch::$load(b_part.as_ptr()) };
                                 let sum = &mut vector_sums[m][part];
-                                *sum = arch::$add(*sum, arch::$mul(a_vectors[part], b_vector));
+                                *sum = arch::$fmadd(a_vectors[part], b_vector, *sum);
                             }
                         }
                     }
