@@ -107,6 +107,7 @@
 //! | `SPEC`, `spec()` | the keys as written (`&str`), and the runtime's [`Spec`](crate::Spec) |
 //! | `MULTIPLY_ADDS` | the multiply-adds of each kernel, exact (a `u128`) |
 //! | `UNROLLED` | whether the kernels are straight-line code (`true`) or loops |
+//! | `SCRATCH_BYTES` | the most scratch memory one call of a loop kernel's vector build takes (see [Memory](#memory)) |
 //! | `FORWARD`, `GRAD_INPUT`, `GRAD_WEIGHT`, `GRAD_BIAS` | the equations as text, `["z1 = w1*x1 + …", …]`, when the layer is unrolled, or when neither its multiply-adds nor any of its arrays pass 4096; otherwise absent (see [below](#errors)), and [`derive::equations`](crate::derive::equations) streams them |
 //! | `forward(&x, &w[, &b]) -> z` | the forward pass (`&b` only with `bias`) |
 //! | `grad_input(&w, &dz) -> dx` | the input gradient |
@@ -141,6 +142,21 @@
 //! let (mut dx_into, mut dw_into, mut db_into) = ([7.0; 16], [7.0; 18], [7.0; 2]);
 //! Layer.backward_into(&x, &w, &dz, &mut dx_into, &mut dw_into, &mut db_into);
 //! assert_eq!((dx_into, dw_into, db_into), (dx, dw, db));
+//! ```
+//!
+//! A **transposed** layer (`transposed`, PyTorch's `ConvTranspose`) has the same items;
+//! its weights are `w[cin][cout / groups][k…]` and each input scatters through the kernel,
+//! `z[i·stride + q·dilation − pad_before] += x[i]·w[q]`:
+//!
+//! ```
+//! use convsym::conv;
+//!
+//! conv!(struct Up; in = (2,), k = 3, stride = 2, transposed);
+//!
+//! assert_eq!(Up::OUTPUT_SIZE, [5]); // (2 − 1)·2 + 3
+//! assert_eq!(Up::FORWARD[2], "z3 = w1*x2 + w3*x1");
+//! let z = Up.forward(&[1.0, 2.0], &[1.0, 10.0, 100.0]);
+//! assert_eq!(z, [1.0, 10.0, 102.0, 20.0, 200.0]);
 //! ```
 //!
 //! # Scalar types
@@ -207,12 +223,17 @@
 //!
 //! The forms without `_into` return their arrays by value, so an output lives on the
 //! caller's stack; for large layers use the `_into` forms with memory of your own (a
-//! `Box<[T; N]>` or a static). Beyond those arrays, a pass takes stack of its own: an
-//! unrolled kernel next to none, a loop kernel's vector build local copies of at most
-//! 64 KiB each (a padded input, packed weights), up to two at once. Every pass of the
-//! layers measured in the README's stack table runs on a thread of 256 KiB of stack in a
-//! release build and 512 KiB in a debug build (Rust's spawned threads get 2 MiB; the main
-//! thread usually 8 MiB).
+//! `Box<[T; N]>` or a static). A loop kernel's vector builds also read copies (the input
+//! with its padding as zeros, the weights packed in the order a register block reads them,
+//! δ with zeros around its rows), cut from one scratch buffer per call: with `std`, a
+//! `Vec` on the heap, allocated when the call starts and freed when it ends; without
+//! `std`, a local array when the scratch fits 64 KiB, else the portable build runs, which
+//! takes none. `SCRATCH_BYTES` is the most one call allocates (for `f32`; 0 for an
+//! unrolled layer). Beyond those, a pass takes stack only for its register blocks' sums
+//! and a few row buffers, whatever the layer's size: every pass of the layers measured in
+//! the README's stack table runs on a thread of 256 KiB of stack in a release build and
+//! 512 KiB in a debug build (Rust's spawned threads get 2 MiB; the main thread usually
+//! 8 MiB).
 //!
 //! ```
 //! use convsym::conv;
@@ -223,6 +244,8 @@
 //! let x = vec![1.0f32; Wide::INPUT_LEN];
 //! let w = vec![1.0f32; Wide::WEIGHT_LEN];
 //! let mut z = vec![0.0f32; Wide::OUTPUT_LEN];
+//! // The padded input copy and the packed weights, on the heap during the call.
+//! assert!(Wide::SCRATCH_BYTES > 66 * 66 * 16 * 4);
 //! Wide.forward_into(
 //!     x.as_slice().try_into().unwrap(),
 //!     w.as_slice().try_into().unwrap(),
