@@ -3,8 +3,8 @@
 # long row its fuzzing found, and exits non-zero if any of them fails again: nesting tens
 # of thousands deep (specification, command line, macro), `check` over one equation of
 # 60 000 terms (quadratic once), over `/dev/zero` (read whole once) and over control bytes
-# (echoed once), `conv!` on a row of 10^8 positions, and an axis whose count of
-# multiply-adds passes `usize`.
+# (echoed once), `conv!` on a row of 10^8 positions, an axis whose count of
+# multiply-adds passes `usize`, and one of half a billion taps.
 #
 #   fuzz/regressions.sh
 #
@@ -34,6 +34,8 @@ cases = {
     # Found by the second 30-minute macro_parse run: one axis of 2^61 outputs and 12 taps
     # has more pairs than usize holds; the count of multiply-adds summed them in usize.
     "macro_parse-wide-axis": "in=(2147147482448243648) k=12 stride=1",
+    # Found by the third: 482 436 412 taps, each reading the input, counted one by one.
+    "macro_parse-long-kernel": "in=(214748243648) k=482436412 stride=1",
     "check_notation-control-bytes": "z1 = w1*x1 \x1b[31m\x07\n",
     "check_notation-long-equation":
         "z1 = " + " + ".join(f"w1*x{i}" for i in range(1, 60001)) + "\n",

@@ -144,9 +144,9 @@ impl Scratch {
 
 /// A pass's body in one wide build: the statements, which cut their scratch from
 /// `scratch: &mut [T]` of `scratch` scalars of zeros (none when 0).
-pub(in crate::lower) struct Body {
-    pub(in crate::lower) tokens: TokenStream,
-    pub(in crate::lower) scratch: usize,
+pub(in super::super) struct Body {
+    pub(in super::super) tokens: TokenStream,
+    pub(in super::super) scratch: usize,
 }
 
 impl Body {
