@@ -31,6 +31,7 @@
 
 pub(crate) mod build;
 pub(crate) mod dispatch;
+pub(crate) mod parallel;
 pub(crate) mod portable;
 pub(crate) mod scalar;
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
