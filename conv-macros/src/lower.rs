@@ -3,12 +3,13 @@
 //! the equations so that a wrong size is a compile error.
 
 mod loops;
+mod parallel;
 mod tokens;
 mod unrolled;
 mod wide;
 
 use conv_runtime::derive::Section;
-use conv_runtime::{Axis, Tensor, Variable};
+use conv_runtime::{Axis, Spec, Tensor, Variable};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
@@ -242,6 +243,22 @@ fn dispatched(
     }
 }
 
+/// A pass's loops for `spec`: the portable build, dispatched with the wide ones where the
+/// layer has them.
+fn looped(spec: &Spec, section: Section, inputs: &[&Array], output: &Array) -> TokenStream {
+    let wide = wide::builds(spec, section);
+    let portable = match section {
+        Section::Forward => loops::forward(spec),
+        Section::GradInput => loops::grad_input(spec),
+        Section::GradWeight => loops::grad_weight(spec),
+        Section::GradBias => loops::grad_bias(spec),
+    };
+    match wide {
+        Some((avx2, avx512)) => dispatched(inputs, output, &portable, &avx2, &avx512),
+        None => portable,
+    }
+}
+
 /// The kernels' signatures and bodies.
 struct Kernels<'a> {
     layer: &'a Layer,
@@ -295,17 +312,7 @@ impl<'a> Kernels<'a> {
             let inputs: Vec<_> = inputs.iter().map(|array| array.unrolled()).collect();
             return unrolled::body(&inputs, &output.unrolled(), equations);
         }
-        let wide = wide::builds(spec, section);
-        let portable = match section {
-            Section::Forward => loops::forward(spec),
-            Section::GradInput => loops::grad_input(spec),
-            Section::GradWeight => loops::grad_weight(spec),
-            Section::GradBias => loops::grad_bias(spec),
-        };
-        match wide {
-            Some((avx2, avx512)) => dispatched(inputs, output, &portable, &avx2, &avx512),
-            None => portable,
-        }
+        looped(spec, section, inputs, output)
     }
 
     fn methods(&self) -> TokenStream {
@@ -424,6 +431,7 @@ impl<'a> Kernels<'a> {
                 #bias_into
             }
         };
-        quote!(#common #backward)
+        let parallel = parallel::methods(self);
+        quote!(#common #backward #parallel)
     }
 }
