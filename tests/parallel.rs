@@ -19,8 +19,8 @@ fn data(len: usize, seed: u64) -> Vec<f32> {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            // The top 24 bits as a fraction of 2^23, shifted to [-1, 1).
-            (state >> 40) as f32 / 8_388_608.0 - 1.0
+            // The top 16 bits as a fraction of 2^15, shifted to [-1, 1).
+            f32::from(u16::try_from(state >> 48).unwrap_or(0)) / 32_768.0 - 1.0
         })
         .collect()
 }
@@ -149,17 +149,17 @@ convsym::conv!(
 );
 
 convsym::conv!(
-    /// Five groups of 3 input and 5 output channels, dilated, padded unevenly: tasks of
-    /// three groups, the last of two.
+    /// Five groups of 3 input and 5 output channels, dilated, padded unevenly, three
+    /// samples: a task per sample (groups are never split).
     struct Grouped;
-    in = (21, 15), k = (3, 2), dilation = (2, 1), pad = ((1, 0), (0, 1)), cin = 15, cout = 25,
-    groups = 5, batch = 1, bias
+    in = (11, 15), k = (3, 2), dilation = (2, 1), pad = ((1, 0), (0, 1)), cin = 15, cout = 25,
+    groups = 5, batch = 3, bias
 );
 
 convsym::conv!(
-    /// Depthwise: one channel per group, 18 groups, in tasks of 14 and 4.
+    /// Depthwise: one channel per group, 18 groups, two samples: a task per sample.
     struct Depthwise;
-    in = (48, 47), k = 3, stride = 2, pad = 1, cin = 18, cout = 18, groups = 18
+    in = (34, 33), k = 3, stride = 2, pad = 1, cin = 18, cout = 18, groups = 18, batch = 2
 );
 
 convsym::conv!(

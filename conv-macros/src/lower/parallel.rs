@@ -194,6 +194,12 @@ impl<'a> Split<'a> {
         };
         let blocks = TASK_WORK.div_ceil(unit_work.saturating_mul(align).max(1));
         let mut per_task = (align * blocks).min(units);
+        // A grouped layer's wide builds depend on all its input channels (a padded copy
+        // of them must fit the stack): a task of fewer groups could take another build,
+        // so the split is over samples alone.
+        if grouped {
+            per_task = units;
+        }
         // The wide builds lay a single channel out along a row instead of across
         // channels, another order of additions: no task of one channel from several.
         if !grouped {
@@ -214,8 +220,12 @@ impl<'a> Split<'a> {
     }
 
     /// `par::for_each_block` over the output, a task's body for a full block and, when the
-    /// units do not divide, one for the last; `None` if a task's layer is not one.
+    /// units do not divide, one for the last; `None` for a single task, or if a task's
+    /// layer is not one.
     fn tasks(&self, inputs: &[&Array], output: &Array) -> Option<TokenStream> {
+        if self.per_task == self.units && self.sample_len == output.len {
+            return None;
+        }
         let full = self.task(self.per_task, inputs, output)?;
         let rest = self.units % self.per_task;
         let block_len = number(self.per_task * self.unit_len);
@@ -428,16 +438,12 @@ mod tests {
         let blocks = "in=(6,6) k=3 pad=1 cin=9 cout=64 bias";
         assert_eq!(split(blocks, Section::Forward), (64, 32));
         assert_eq!(split(blocks, Section::GradInput), (9, 5));
-        let depthwise = "in=(48,47) k=3 stride=2 pad=1 cin=18 cout=18 groups=18";
-        assert_eq!(split(depthwise, Section::GradWeight), (18, 14));
-        let grouped = "in=(21,15) k=(3,2) dilation=(2,1) pad=((1,0),(0,1)) cin=15 cout=25 groups=5";
-        assert_eq!(split(grouped, Section::GradInput), (5, 3));
         let line = "in=(201,) k=7 stride=3 cin=6 cout=10 batch=3";
         assert_eq!(split(line, Section::Forward), (10, 10));
     }
 
-    /// Channels in whole register blocks of 32, or 16 to make two tasks; groups one at a time
-    /// once they hold enough.
+    /// Channels in whole register blocks of 32, or 16 to make two tasks; groups never
+    /// split.
     #[test]
     fn blocks_and_groups() {
         let resnet = "in=56 k=3 pad=1 cin=64 cout=64";
@@ -445,6 +451,6 @@ mod tests {
         let speech = "in=(8000,) k=11 pad=5 cin=32 cout=32";
         assert_eq!(split(speech, Section::GradWeight), (32, 16));
         let depthwise = "in=56 k=3 pad=1 cin=144 cout=144 groups=144";
-        assert_eq!(split(depthwise, Section::Forward), (144, 3));
+        assert_eq!(split(depthwise, Section::Forward), (144, 144));
     }
 }
