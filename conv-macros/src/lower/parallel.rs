@@ -27,7 +27,7 @@ use conv_runtime::{Axis, Spec, Tensor};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
-use super::{Array, Kernels, looped};
+use super::{Array, Kernels, looped, wide};
 use crate::lower::tokens::{linear, number};
 
 /// The multiply-adds a task is given at least, in whole channel blocks: a few times
@@ -253,9 +253,16 @@ impl<'a> Split<'a> {
     }
 
     /// A task of `count` units from `first` in sample `n`: its operands cut (or gathered)
-    /// into arrays, and the loops of the layer that task is.
+    /// into arrays, and the loops of the layer that task is; `None` if those loops would
+    /// take another build than the layer's.
     fn task(&self, count: usize, inputs: &[&Array], output: &Array) -> Option<TokenStream> {
         let task = self.layer(count)?;
+        // A task that runs portably where the layer runs wide, or the reverse, would add
+        // in another order: such a pass is not split.
+        let wide = |spec: &Spec| wide::builds(spec, self.section).is_some();
+        if wide(&task) != wide(self.spec) {
+            return None;
+        }
         let arrays: Vec<Array> = inputs
             .iter()
             .map(|array| operand_array(&array.name, &task))
