@@ -36,13 +36,19 @@ const WIDTHS: [Width; 3] = [Width::Portable, Width::Avx2, Width::Avx512];
 /// Pools of these sizes run the parallel forms.
 const THREADS: [usize; 3] = [1, 2, 7];
 
+/// `(x, w, b, z, parallel)`: `forward_into`, or `forward_par_into` when `parallel`; `b`
+/// empty without a bias.
+type Forward = fn(&[f32], &[f32], &[f32], &mut [f32], bool);
+
+/// `(x, w, dz, dx, dw, db, parallel)`: `backward_into`, or `backward_par_into` when
+/// `parallel`; `db` empty without a bias.
+type Backward = fn(&[f32], &[f32], &[f32], &mut [f32], &mut [f32], &mut [f32], bool);
+
 /// A layer's passes, one-thread and parallel, on slices of its sizes.
 struct Passes {
     sizes: [usize; 4],
-    /// `(x, w, b, z)`, `b` empty without a bias; `true` for the parallel form.
-    forward: fn(&[f32], &[f32], &[f32], &mut [f32], bool),
-    /// `(x, w, dz, dx, dw, db)`: `backward_into` or `backward_par_into`.
-    backward: fn(&[f32], &[f32], &[f32], &mut [f32], &mut [f32], &mut [f32], bool),
+    forward: Forward,
+    backward: Backward,
 }
 
 fn array<const N: usize>(slice: &[f32]) -> &[f32; N] {
