@@ -4,6 +4,9 @@
 //! random images into targets; a student of the same shape starts from zeros and follows
 //! the gradient of the squared error. Both passes are code `conv!` specialised to this
 //! shape at compile time: a batch of 4 images of 12×12, stride 2, 2 output channels.
+//! The student's batch runs through the parallel forms (`forward_par_into`,
+//! `backward_par_into`), as a larger layer would to use every core; this one, under the
+//! runtime's threshold, runs them on the calling thread, with the same bits either way.
 //!
 //! ```sh
 //! cargo run --release --example train
@@ -78,12 +81,18 @@ fn main() {
     for step in 0..=STEPS {
         let x: [f32; Layer::INPUT_LEN] = core::array::from_fn(|_| noise.next());
         let target = Layer.forward(&x, &hidden, &hidden_bias);
-        let z = Layer.forward(&x, &weight, &bias);
+        let mut z = [0.0; Layer::OUTPUT_LEN];
+        Layer.forward_par_into(&x, &weight, &bias, &mut z);
         // L = Σ (z − target)² / 2N, so ∂L/∂z = (z − target) / N.
         let dz: [f32; Layer::OUTPUT_LEN] = core::array::from_fn(|i| (z[i] - target[i]) / outputs);
         let loss = dz.iter().map(|d| d * d).sum::<f32>() * outputs / 2.0;
         progress(step, loss, terminal);
-        let (_, dw, db) = Layer.backward(&x, &weight, &dz);
+        let (mut dx, mut dw, mut db) = (
+            [0.0; Layer::INPUT_LEN],
+            [0.0; Layer::WEIGHT_LEN],
+            [0.0; Layer::BIAS_LEN],
+        );
+        Layer.backward_par_into(&x, &weight, &dz, &mut dx, &mut dw, &mut db);
         for (value, gradient) in weight.iter_mut().zip(dw).chain(bias.iter_mut().zip(db)) {
             *value -= RATE * gradient;
         }

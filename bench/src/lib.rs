@@ -19,6 +19,7 @@ pub mod im2col;
 #[cfg(feature = "onednn")]
 pub mod onednn;
 pub mod shapes;
+pub mod threads;
 pub mod verify;
 
 /// One layer's three passes on flat, row-major slices, as `conv_runtime::reference`
@@ -34,4 +35,19 @@ pub trait Kernels {
     fn grad_input_into(&mut self, weight: &[f32], delta: &[f32], grad_input: &mut [f32]);
     /// `∂L/∂w` from the input and `δ`, summed over the batch.
     fn grad_weight_into(&mut self, input: &[f32], delta: &[f32], grad_weight: &mut [f32]);
+}
+
+/// The flat slices the suite passes, as the fixed-size arrays the kernels take; the suite
+/// sizes its buffers from the same layer, so a mismatch is a bug here.
+fn array<const N: usize>(slice: &[f32]) -> &[f32; N] {
+    slice
+        .try_into()
+        .expect("the suite's buffers match the layer")
+}
+
+/// [`array`] for an output.
+fn array_mut<const N: usize>(slice: &mut [f32]) -> &mut [f32; N] {
+    slice
+        .try_into()
+        .expect("the suite's buffers match the layer")
 }

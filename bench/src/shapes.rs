@@ -10,21 +10,7 @@ use crate::direct::{Conv1d, Conv2d, Rows};
 mod generated {
     use convsym::conv;
 
-    use crate::Kernels;
-
-    /// The flat slices the suite passes, as the fixed-size arrays the kernels take; the
-    /// suite sizes its buffers from the same layer, so a mismatch is a bug here.
-    fn array<const N: usize>(slice: &[f32]) -> &[f32; N] {
-        slice
-            .try_into()
-            .expect("the suite's buffers match the layer")
-    }
-
-    fn array_mut<const N: usize>(slice: &mut [f32]) -> &mut [f32; N] {
-        slice
-            .try_into()
-            .expect("the suite's buffers match the layer")
-    }
+    use crate::{Kernels, array, array_mut};
 
     macro_rules! layers {
         ($($name:ident { $($spec:tt)* })*) => {$(
@@ -251,15 +237,31 @@ impl Data {
     /// must agree with the reference
     /// exactly. The timings do not depend on the values (no subnormals, no special cases).
     pub fn small_integers(spec: &Spec) -> Data {
-        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        Data::from_sequence(spec, 0x9E37_79B9_7F4A_7C15, |state| {
+            f32::from(((state >> 32) % 5) as u8) - 2.0
+        })
+    }
+
+    /// Fractions of 2^15 in `[-1, 1)` from a fixed pseudo-random sequence: their sums'
+    /// last bits change with the order of the additions, which the `threads` bench's check
+    /// of the parallel forms needs.
+    pub fn fractions(spec: &Spec) -> Data {
+        Data::from_sequence(spec, 0x2545_F491_4F6C_DD1D, |state| {
+            f32::from(u16::try_from(state >> 48).unwrap_or(0)) / 32_768.0 - 1.0
+        })
+    }
+
+    /// The layer's operands, each element `value(state)` of the xorshift64 sequence from
+    /// `seed`: deterministic, and enough to avoid structured data.
+    fn from_sequence(spec: &Spec, seed: u64, mut value: impl FnMut(u64) -> f32) -> Data {
+        let mut state = seed;
         let mut values = |len: usize| -> Vec<f32> {
             (0..len)
                 .map(|_| {
-                    // xorshift64: deterministic, and enough to avoid structured data.
                     state ^= state << 13;
                     state ^= state >> 7;
                     state ^= state << 17;
-                    f32::from(((state >> 32) % 5) as u8) - 2.0
+                    value(state)
                 })
                 .collect()
         };

@@ -3,6 +3,7 @@
 //! the equations so that a wrong size is a compile error.
 
 mod loops;
+mod parallel;
 mod tokens;
 mod transposed;
 mod unrolled;
@@ -483,6 +484,7 @@ impl<'a> Kernels<'a> {
                 #bias_into
             }
         };
-        (quote!(#common #backward), scratch)
+        let parallel = parallel::methods(self);
+        (quote!(#common #backward #parallel), scratch)
     }
 }

@@ -26,6 +26,8 @@
 //!   without it the crate is `no_std` with `alloc`, all the generated kernels need.
 //! - `engine` (default): `explain`, `check` and the picture, `render::svg`, the
 //!   command-line tool's engine. A user of the kernels or the macro alone leaves it out.
+//! - `parallel` (default, needs `std`): the kernels' `…_par_into` forms run their tasks on
+//!   rayon's current pool; without it they run them on the calling thread.
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
@@ -63,4 +65,8 @@ pub mod __private {
     pub use crate::kernel::scratch::STACK_SCRATCH;
     #[cfg(feature = "std")]
     pub use crate::kernel::scratch::zeroed;
+    /// The parallel forms' driver.
+    pub mod par {
+        pub use crate::kernel::parallel::*;
+    }
 }

@@ -162,8 +162,9 @@ unsafe extern "C" {
     pub(super) fn dnnl_primitive_destroy(primitive: Handle) -> Status;
 }
 
-// libdnnl's OpenMP runtime, to read the size of its thread pool.
+// libdnnl's OpenMP runtime, to read and set the size of its thread pool.
 #[link(name = "gomp")]
 unsafe extern "C" {
     pub(super) fn omp_get_max_threads() -> c_int;
+    pub(super) fn omp_set_num_threads(threads: c_int);
 }

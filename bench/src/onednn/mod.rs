@@ -1,5 +1,5 @@
 //! oneDNN's convolution primitives (Debian's `libdnnl`, v2.x, through its C API): forward,
-//! backward-data (`dx`) and backward-weights (`dw`), in `f32` on one thread.
+//! backward-data (`dx`) and backward-weights (`dw`), in `f32`, on one thread or the count [`set_threads`] sets.
 //!
 //! Each pass is one primitive created for the layer's exact shape, with oneDNN free to pick
 //! the memory formats of its operands (`dnnl_format_tag_any`): on AVX-512 machines it picks
@@ -17,7 +17,8 @@
 //! Threads: Debian builds libdnnl with OpenMP (`DNNL_CPU_RUNTIME == DNNL_RUNTIME_OMP`,
 //! libgomp), whose pool is sized from `OMP_NUM_THREADS` when the runtime starts; the
 //! `kernels` bench sets it to 1 before the program starts (it runs itself again, as for
-//! candle) and asserts [`threads`]` == 1`.
+//! candle) and asserts [`threads`]` == 1`; the `threads` bench sets it per benchmark with
+//! [`set_threads`].
 //!
 //! The unsafe code of the suite lives here, the `allow` below covering the submodules too:
 //! hand-written declarations of the dozen C functions used (`ffi`), and owned handles that
@@ -109,6 +110,15 @@ pub fn version() -> Version {
             _ => "other",
         },
     }
+}
+
+/// Runs oneDNN's later primitives on `threads` threads (`omp_set_num_threads`, for the
+/// calling thread's parallel regions): the `threads` bench compares thread counts.
+pub fn set_threads(threads: usize) {
+    let threads = i32::try_from(threads).unwrap_or(i32::MAX);
+    // SAFETY: `omp_set_num_threads` takes a positive count and only changes the settings
+    // of the calling thread's next parallel regions.
+    unsafe { ffi::omp_set_num_threads(threads) };
 }
 
 /// The threads oneDNN's OpenMP runtime would run a primitive on: `omp_get_max_threads()`.

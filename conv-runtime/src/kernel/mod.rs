@@ -36,6 +36,7 @@
 pub(crate) mod build;
 pub(crate) mod dispatch;
 pub(crate) mod operands;
+pub(crate) mod parallel;
 pub(crate) mod portable;
 pub(crate) mod scalar;
 pub(crate) mod scratch;

@@ -1,0 +1,467 @@
+//! The parallel forms, `forward_par_into`, `grad_input_par_into`, `grad_weight_par_into`
+//! and `backward_par_into`: the output cut into tasks, each the loops of a smaller layer
+//! of the same geometry (fewer channels, or one sample) run by the runtime's driver,
+//! `convsym::__private::par`, on rayon's current pool.
+//!
+//! A task owns a contiguous run of the output: the forward pass and the input gradient
+//! split each sample's output (resp. input) channels, or its groups, into blocks; the
+//! weight gradient splits the output channels, or the groups, and sums each block over the
+//! whole batch as the one-thread kernel does. Every output is therefore summed by the same
+//! loops, over the same terms in the same order, whatever the number of threads:
+//!
+//! ```text
+//! par::for_each_block(z, 802816, 401408, |n, block, z| {
+//!     let first = block * 32;
+//!     if z.len() == 401408 {
+//!         let x: &[T; 200704] = par::array(&x[n * 200704 + 0..][..200704]);
+//!         let w: &[T; 18432] = par::array(&w[first * 576..][..18432]);
+//!         let z: &mut [T; 401408] = par::array_mut(z);
+//!         /* the forward loops of the layer with 32 output channels and one sample */
+//!     } else { /* the last block's, with fewer channels */ }
+//! });
+//! ```
+
+use conv_runtime::__private::par::THRESHOLD;
+use conv_runtime::derive::Section;
+use conv_runtime::{Axis, Spec, Tensor};
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+
+use super::{Array, Kernels, looped, wide};
+use crate::lower::tokens::{linear, number};
+
+/// The multiply-adds a task is given at least, in whole channel blocks: a few times
+/// rayon's cost of handing it out.
+const TASK_WORK: usize = 1 << 16;
+
+/// The `_par_into` methods; for a layer below the runtime's threshold, unrolled or
+/// transposed, they call the one-thread kernels.
+pub(super) fn methods(kernels: &Kernels) -> TokenStream {
+    let spec = &kernels.layer.spec;
+    let Kernels {
+        x,
+        w,
+        b,
+        z,
+        dz,
+        dx,
+        dw,
+        db,
+        ..
+    } = kernels;
+    let bias = spec.bias();
+    // A transposed layer's loops are another layer's passes under its names
+    // (`transposed.rs`); its tasks are not cut yet, so it runs on the calling thread.
+    let split =
+        !kernels.layer.unroll.is_full() && !spec.transposed() && spec.multiply_adds() >= THRESHOLD;
+    let forward_inputs: Vec<&Array> = if bias { vec![x, w, b] } else { vec![x, w] };
+    let passes = [
+        (Section::Forward, forward_inputs, z, "forward"),
+        (Section::GradInput, vec![w, dz], dx, "grad_input"),
+        (Section::GradWeight, vec![x, dz], dw, "grad_weight"),
+    ];
+    let scalar = quote!(T: ::convsym::Scalar + Send + Sync);
+    let methods = passes.iter().map(|(section, inputs, output, name)| {
+        let serial = format_ident!("{name}_into");
+        let method = format_ident!("{name}_par_into");
+        let parameters = inputs.iter().map(|array| array.parameter());
+        let names: Vec<&Ident> = inputs.iter().map(|array| &array.name).collect();
+        let (out, out_parameter) = (&output.name, output.output());
+        let doc = format!(
+            " `{serial}` on rayon's current pool, with the same bits whatever its threads."
+        );
+        let tasks = split
+            .then(|| Split::new(spec, &kernels.layer.text, *section).tasks(inputs, output))
+            .flatten();
+        let body = if let Some(tasks) = tasks {
+            quote! {
+                if !(::convsym::__private::par::worth(Self::MULTIPLY_ADDS) #(&& T::all_finite(#names))*) {
+                    self.#serial(#(#names,)* #out);
+                    return;
+                }
+                #tasks
+            }
+        } else {
+            quote!(self.#serial(#(#names,)* #out);)
+        };
+        quote! {
+            #[doc = #doc]
+            pub fn #method<#scalar>(self, #(#parameters,)* #out_parameter) {
+                #body
+            }
+        }
+    });
+    let (bias_parameter, bias_into) = if bias {
+        let parameter = db.output();
+        (quote!(, #parameter), quote!(self.grad_bias_into(dz, db);))
+    } else {
+        (TokenStream::new(), TokenStream::new())
+    };
+    let [x_parameter, w_parameter, dz_parameter] = [x, w, dz].map(Array::parameter);
+    let [input_gradient, weight_gradient] = [dx, dw].map(Array::output);
+    quote! {
+        #(#methods)*
+
+        /// `backward_into` with both gradients on rayon's current pool (the bias gradient,
+        /// a sum per channel, on the calling thread).
+        pub fn backward_par_into<#scalar>(self, #x_parameter, #w_parameter, #dz_parameter, #input_gradient, #weight_gradient #bias_parameter) {
+            self.grad_input_par_into(w, dz, dx);
+            self.grad_weight_par_into(x, dz, dw);
+            #bias_into
+        }
+    }
+}
+
+/// How a pass is cut: into blocks of `units` (output channels, input channels or groups)
+/// per sample, or over the whole batch for the weight gradient.
+struct Split<'a> {
+    spec: &'a Spec,
+    /// The layer's arguments as written, which a task's layer changes.
+    text: &'a str,
+    section: Section,
+    /// Whether a unit is a group (the layer has several) rather than a channel.
+    grouped: bool,
+    /// The units of a sample's output.
+    units: usize,
+    /// The units of a task.
+    per_task: usize,
+    /// Output elements per unit.
+    unit_len: usize,
+    /// Output elements per sample: the whole output for the weight gradient.
+    sample_len: usize,
+}
+
+impl<'a> Split<'a> {
+    fn new(spec: &'a Spec, text: &'a str, section: Section) -> Self {
+        let grouped = spec.groups() > 1;
+        let (input_plane, output_plane, taps) = planes(spec);
+        let (cin, cout) = (spec.in_channels_per_group(), spec.out_channels_per_group());
+        let (units, unit_len, sample_len) = match section {
+            Section::GradInput => {
+                let units = if grouped {
+                    spec.groups()
+                } else {
+                    spec.in_channels()
+                };
+                let channels = if grouped { cin } else { 1 };
+                (
+                    units,
+                    channels * input_plane,
+                    spec.in_channels() * input_plane,
+                )
+            }
+            Section::GradWeight => {
+                let units = if grouped {
+                    spec.groups()
+                } else {
+                    spec.out_channels()
+                };
+                let channels = if grouped { cout } else { 1 };
+                (units, channels * cin * taps, spec.weight_len())
+            }
+            _ => {
+                let units = if grouped {
+                    spec.groups()
+                } else {
+                    spec.out_channels()
+                };
+                let channels = if grouped { cout } else { 1 };
+                (
+                    units,
+                    channels * output_plane,
+                    spec.out_channels() * output_plane,
+                )
+            }
+        };
+        let samples = if section == Section::GradWeight {
+            1
+        } else {
+            spec.batch()
+        };
+        let unit_work = usize::try_from(spec.multiply_adds())
+            .unwrap_or(usize::MAX)
+            .div_ceil(samples * units);
+        // Whole register blocks of channels, the widest that leaves two tasks where one
+        // does (so two cores share even a layer of 32 channels); groups are whole already.
+        let blocks = [32, 16, 8]
+            .into_iter()
+            .filter(|block| units.is_multiple_of(*block));
+        let align = if grouped {
+            1
+        } else {
+            blocks
+                .clone()
+                .find(|block| units / block >= 2)
+                .or_else(|| blocks.clone().next())
+                .unwrap_or(1)
+        };
+        let blocks = TASK_WORK.div_ceil(unit_work.saturating_mul(align).max(1));
+        let mut per_task = (align * blocks).min(units);
+        // A grouped layer's wide builds depend on all its input channels (a padded copy
+        // of them must fit the stack): a task of fewer groups could take another build,
+        // so the split is over samples alone.
+        if grouped {
+            per_task = units;
+        }
+        // The wide builds lay a single channel out along a row instead of across
+        // channels, another order of additions: no task of one channel from several.
+        if !grouped {
+            while per_task < units && (per_task == 1 || units % per_task == 1) {
+                per_task += 1;
+            }
+        }
+        Split {
+            spec,
+            text,
+            section,
+            grouped,
+            units,
+            per_task,
+            unit_len,
+            sample_len,
+        }
+    }
+
+    /// `par::for_each_block` over the output, a task's body for a full block and, when the
+    /// units do not divide, one for the last; `None` for a single task, or if a task's
+    /// layer is not one.
+    fn tasks(&self, inputs: &[&Array], output: &Array) -> Option<TokenStream> {
+        if self.per_task == self.units && self.sample_len == output.len {
+            return None;
+        }
+        let full = self.task(self.per_task, inputs, output)?;
+        let rest = self.units % self.per_task;
+        let block_len = number(self.per_task * self.unit_len);
+        let body = if rest == 0 {
+            full
+        } else {
+            let last = self.task(rest, inputs, output)?;
+            let out = &output.name;
+            quote!(if #out.len() == #block_len { #full } else { #last })
+        };
+        let (sample_len, per_task) = (number(self.sample_len), number(self.per_task));
+        let out = &output.name;
+        // The weight gradient's one "sample" is the whole batch.
+        let sample = if self.section == Section::GradWeight {
+            quote!(_)
+        } else {
+            quote!(n)
+        };
+        Some(quote! {
+            ::convsym::__private::par::for_each_block(#out, #sample_len, #block_len, |#sample, block, #out| {
+                let first = block * #per_task;
+                #body
+            });
+        })
+    }
+
+    /// A task of `count` units from `first` in sample `n`: its operands cut (or gathered)
+    /// into arrays, and the loops of the layer that task is; `None` if those loops would
+    /// take another build than the layer's.
+    fn task(&self, count: usize, inputs: &[&Array], output: &Array) -> Option<TokenStream> {
+        let task = self.layer(count)?;
+        // A task that runs portably where the layer runs wide, or the reverse, would add
+        // in another order: such a pass is not split.
+        let wide = |spec: &Spec| wide::builds(spec, self.section).is_some();
+        if wide(&task) != wide(self.spec) {
+            return None;
+        }
+        let arrays: Vec<Array> = inputs
+            .iter()
+            .map(|array| operand_array(&array.name, &task))
+            .collect();
+        let bindings = arrays.iter().map(|array| {
+            let (name, len) = (&array.name, number(array.len));
+            let slice = self.operand(&array.name.to_string(), &task);
+            quote! {
+                #slice
+                let #name: &[T; #len] = ::convsym::__private::par::array(#name);
+            }
+        });
+        let out = operand_array(&output.name, &task);
+        let (name, len) = (&out.name, number(out.len));
+        let references: Vec<&Array> = arrays.iter().collect();
+        // Each task cuts its own scratch (a smaller layer's copies) while it runs.
+        let (body, _) = looped(&task, self.section, &references, &out, true);
+        Some(quote! {
+            #(#bindings)*
+            let #name: &mut [T; #len] = ::convsym::__private::par::array_mut(#name);
+            #body
+        })
+    }
+
+    /// The layer a task of `count` units computes: the same axes and keys, with its
+    /// channels, groups and samples (fewer of each than a valid layer's, so always valid).
+    fn layer(&self, count: usize) -> Option<Spec> {
+        let spec = self.spec;
+        let (in_per_group, out_per_group) =
+            (spec.in_channels_per_group(), spec.out_channels_per_group());
+        let (groups, in_channels, out_channels) = match (self.grouped, self.section) {
+            (true, _) => (count, count * in_per_group, count * out_per_group),
+            (false, Section::GradInput) => (1, count, spec.out_channels()),
+            (false, _) => (1, spec.in_channels(), count),
+        };
+        let batch = if self.section == Section::GradWeight {
+            spec.batch()
+        } else {
+            1
+        };
+        let keys = [
+            ("cin", in_channels),
+            ("cout", out_channels),
+            ("groups", groups),
+            ("batch", batch),
+        ];
+        let arguments = conv_runtime::parse::arguments(self.text).ok()?;
+        let text = arguments
+            .iter()
+            .filter(|argument| keys.iter().all(|(key, _)| argument.key != *key))
+            .map(|argument| match &argument.value {
+                Some(value) => format!("{}={value}", argument.key),
+                None => argument.key.clone(),
+            })
+            .chain(keys.iter().map(|(key, value)| format!("{key}={value}")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        Spec::parse(&text).ok()
+    }
+
+    /// The statement that binds input `name` to its slice for a task of `count` units
+    /// from `first` in sample `n`: a run of the tensor, or its runs in every sample (or
+    /// every filter) gathered into a vector.
+    fn operand(&self, name: &str, task: &Spec) -> TokenStream {
+        let spec = self.spec;
+        let (input_plane, output_plane, taps) = planes(spec);
+        let (cin, cout) = (spec.in_channels_per_group(), spec.out_channels_per_group());
+        let (input_sample, output_sample) = (
+            spec.in_channels() * input_plane,
+            spec.out_channels() * output_plane,
+        );
+        // A unit's channels along each channel axis: a group's, or one.
+        let (unit_in, unit_out) = if self.grouped { (cin, cout) } else { (1, 1) };
+        let (n, first) = (format_ident!("n"), format_ident!("first"));
+        let run = |tensor: &str, sample: usize, per_unit: usize, len: usize| {
+            let tensor = format_ident!("{tensor}");
+            let terms: Vec<(&Ident, usize)> = [(&n, sample), (&first, per_unit)]
+                .into_iter()
+                .filter(|(_, factor)| *factor != 0)
+                .collect();
+            let (start, len) = (linear(&terms), number(len));
+            quote!(let #tensor = &#tensor[#start..][..#len];)
+        };
+        let gather = |tensor: &str, per_unit: usize, len: usize, stride: usize, runs: usize| {
+            let tensor = format_ident!("{tensor}");
+            let [per_unit, len, stride, runs] = [per_unit, len, stride, runs].map(number);
+            quote! {
+                let #tensor = &::convsym::__private::par::gather(#tensor, first * #per_unit, #len, #stride, #runs);
+            }
+        };
+        let grouped = self.grouped;
+        let batch = spec.batch();
+        match (self.section, name) {
+            (Section::Forward, "x") if grouped => {
+                run("x", input_sample, unit_in * input_plane, task.input_len())
+            }
+            (Section::Forward, "x") => run("x", input_sample, 0, task.input_len()),
+            (Section::Forward, "b") => run("b", 0, unit_out, task.bias_len()),
+            (Section::Forward, _) => run("w", 0, unit_out * cin * taps, task.weight_len()),
+            (Section::GradInput, "w") if grouped => {
+                run("w", 0, unit_out * cin * taps, task.weight_len())
+            }
+            // The task's input channels of every filter.
+            (Section::GradInput, "w") => gather(
+                "w",
+                taps,
+                task.in_channels() * taps,
+                spec.in_channels() * taps,
+                spec.out_channels(),
+            ),
+            (Section::GradInput, _) if grouped => {
+                run("dz", output_sample, cout * output_plane, task.output_len())
+            }
+            (Section::GradInput, _) => run("dz", output_sample, 0, task.output_len()),
+            (_, "x") if grouped => gather(
+                "x",
+                unit_in * input_plane,
+                task.input_len() / batch,
+                input_sample,
+                batch,
+            ),
+            (_, "x") => TokenStream::new(),
+            _ => gather(
+                "dz",
+                unit_out * output_plane,
+                task.output_len() / batch,
+                output_sample,
+                batch,
+            ),
+        }
+    }
+}
+
+/// The array `name` of a task's layer `task`.
+fn operand_array(name: &Ident, task: &Spec) -> Array {
+    let (tensor, len) = match name.to_string().as_str() {
+        "x" => (Tensor::Input, task.input_len()),
+        "w" => (Tensor::Weight, task.weight_len()),
+        "b" => (Tensor::Bias, task.bias_len()),
+        "dz" => (Tensor::Delta, task.output_len()),
+        "z" => (Tensor::Output, task.output_len()),
+        "dx" => (Tensor::GradInput, task.input_len()),
+        _ => (Tensor::GradWeight, task.weight_len()),
+    };
+    Array::new(&name.to_string(), tensor, len)
+}
+
+/// Elements in an input plane, an output plane and a filter of one channel.
+fn planes(spec: &Spec) -> (usize, usize, usize) {
+    let product = |extent: fn(&Axis) -> usize| spec.axes().iter().map(extent).product();
+    (
+        product(Axis::input),
+        product(Axis::output),
+        product(Axis::kernel),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use conv_runtime::Spec;
+    use conv_runtime::derive::Section;
+
+    use super::Split;
+
+    fn split(text: &str, section: Section) -> (usize, usize) {
+        let spec = Spec::parse(text).expect("a valid layer");
+        let split = Split::new(&spec, text, section);
+        (split.units, split.per_task)
+    }
+
+    /// `tests/parallel.rs`'s first layer: every pass leaves a smaller last task.
+    #[test]
+    fn remainders() {
+        let plane = "in=(36,20) k=3 stride=(2,1) cin=5 cout=7";
+        assert_eq!(split(plane, Section::Forward), (7, 5));
+        assert_eq!(split(plane, Section::GradInput), (5, 5));
+        assert_eq!(split(plane, Section::GradWeight), (7, 5));
+        let volume = "in=(6,8,8) k=3 pad=(1,0,1) cin=4 cout=5";
+        assert_eq!(split(volume, Section::Forward), (5, 3));
+        assert_eq!(split(volume, Section::GradInput), (4, 4));
+        let blocks = "in=(6,6) k=3 pad=1 cin=9 cout=64 bias";
+        assert_eq!(split(blocks, Section::Forward), (64, 32));
+        assert_eq!(split(blocks, Section::GradInput), (9, 5));
+        let line = "in=(201,) k=7 stride=3 cin=6 cout=10 batch=3";
+        assert_eq!(split(line, Section::Forward), (10, 10));
+    }
+
+    /// Channels in whole register blocks of 32, or 16 to make two tasks; groups never
+    /// split.
+    #[test]
+    fn blocks_and_groups() {
+        let resnet = "in=56 k=3 pad=1 cin=64 cout=64";
+        assert_eq!(split(resnet, Section::Forward), (64, 32));
+        let speech = "in=(8000,) k=11 pad=5 cin=32 cout=32";
+        assert_eq!(split(speech, Section::GradWeight), (32, 16));
+        let depthwise = "in=56 k=3 pad=1 cin=144 cout=144 groups=144";
+        assert_eq!(split(depthwise, Section::Forward), (144, 144));
+    }
+}

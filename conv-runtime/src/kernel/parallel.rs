@@ -1,0 +1,123 @@
+//! The parallel forms' driver: what a generated `…_par_into` method calls to cut its
+//! output into tasks and run them on rayon's current pool (the global one, or the one the
+//! caller entered with `ThreadPool::install`); nothing is spawned per call.
+//!
+//! Each task runs the same kernel body whatever the number of threads, so every output is
+//! summed by the same code in the same order: the result's bits do not depend on the
+//! schedule. Without the `parallel` feature the functions exist all the same and run the
+//! tasks in order on the calling thread, so the generated code never depends on the
+//! user's features (a proc-macro cannot see them).
+
+use alloc::vec::Vec;
+
+/// Multiply-adds below which a parallel form runs on the calling thread: rayon's cost of
+/// handing out a few tasks (some microseconds) is then a large part of the work.
+pub const THRESHOLD: u128 = 1 << 16;
+
+/// Whether a pass of `multiply_adds` is worth splitting: the `parallel` feature is on, the
+/// current pool has more than one thread, and the work reaches [`THRESHOLD`].
+pub fn worth(multiply_adds: u128) -> bool {
+    cfg!(feature = "parallel") && threads() > 1 && multiply_adds >= THRESHOLD
+}
+
+/// The threads of the current pool; one without the `parallel` feature.
+fn threads() -> usize {
+    #[cfg(feature = "parallel")]
+    return rayon::current_num_threads();
+    #[cfg(not(feature = "parallel"))]
+    return 1;
+}
+
+/// Runs `task(sample, block, chunk)` on every `chunk` of `block` elements of every
+/// sample of `sample` elements of `out` (a sample's last chunk may be shorter): on the
+/// current pool with the `parallel` feature, else in order on the calling thread.
+pub fn for_each_block<T, F>(out: &mut [T], sample: usize, block: usize, task: F)
+where
+    T: Send,
+    F: Fn(usize, usize, &mut [T]) + Sync + Send,
+{
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        out.par_chunks_mut(sample)
+            .enumerate()
+            .for_each(|(index, sample)| {
+                sample
+                    .par_chunks_mut(block)
+                    .enumerate()
+                    .for_each(|(block, chunk)| task(index, block, chunk));
+            });
+    }
+    #[cfg(not(feature = "parallel"))]
+    for (index, sample) in out.chunks_mut(sample).enumerate() {
+        for (block, chunk) in sample.chunks_mut(block).enumerate() {
+            task(index, block, chunk);
+        }
+    }
+}
+
+/// `runs` runs of `run` elements of `source`, `stride` apart from `start`, copied into one
+/// contiguous vector: a task's channels of every sample.
+pub fn gather<T: Clone>(
+    source: &[T],
+    start: usize,
+    run: usize,
+    stride: usize,
+    runs: usize,
+) -> Vec<T> {
+    let mut gathered = Vec::with_capacity(run * runs);
+    for index in 0..runs {
+        let first = start + index * stride;
+        gathered.extend_from_slice(&source[first..first + run]);
+    }
+    gathered
+}
+
+/// `slice` as the array a kernel body takes.
+///
+/// # Panics
+///
+/// If `slice` does not hold `N` elements: the generated code cuts it to that length.
+pub fn array<T, const N: usize>(slice: &[T]) -> &[T; N] {
+    slice
+        .try_into()
+        .expect("the generated code cuts a task's operand to the kernel's length")
+}
+
+/// `slice` as the array a kernel body writes.
+///
+/// # Panics
+///
+/// If `slice` does not hold `N` elements: the generated code cuts it to that length.
+pub fn array_mut<T, const N: usize>(slice: &mut [T]) -> &mut [T; N] {
+    slice
+        .try_into()
+        .expect("the generated code cuts a task's output to the kernel's length")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gather_takes_runs_at_the_stride() {
+        let source: Vec<u32> = (0..10).collect();
+        assert_eq!(gather(&source, 1, 2, 4, 2), [1, 2, 5, 6]);
+    }
+
+    #[test]
+    fn every_block_of_every_sample_is_visited_once_with_its_indices() {
+        let mut out = [0_usize; 10];
+        for_each_block(&mut out, 5, 2, |sample, block, chunk| {
+            for value in chunk {
+                *value = 10 * sample + block + 1;
+            }
+        });
+        assert_eq!(out, [1, 1, 2, 2, 3, 11, 11, 12, 12, 13]);
+    }
+
+    #[test]
+    fn small_work_stays_on_the_calling_thread() {
+        assert!(!worth(THRESHOLD - 1));
+    }
+}

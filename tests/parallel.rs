@@ -1,0 +1,230 @@
+//! The parallel forms (`…_par_into`) against the one-thread kernels, bit for bit: in pools
+//! of 1, 2 and 7 threads, in every build this processor has, on layers whose channels,
+//! groups or samples leave a smaller last task, on non-integer data (where another order
+//! of additions would change the last bits), and with an infinity among the data.
+
+use std::sync::Mutex;
+
+use convsym::kernel::{self, Width};
+
+/// The widest build is a global setting: the tests take turns.
+static CAP: Mutex<()> = Mutex::new(());
+
+/// Non-integer values in `[-1, 1)` from a fixed seed (xorshift), so that a change in the
+/// order of any sum shows in its bits.
+fn data(len: usize, seed: u64) -> Vec<f32> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // The top 16 bits as a fraction of 2^15, shifted to [-1, 1).
+            f32::from(u16::try_from(state >> 48).unwrap_or(0)) / 32_768.0 - 1.0
+        })
+        .collect()
+}
+
+fn bits(values: &[f32]) -> Vec<u32> {
+    values.iter().map(|value| value.to_bits()).collect()
+}
+
+/// The builds, each a cap on the widest one: on a processor without AVX-512 (or AVX2) the
+/// cap runs the widest it has, and the comparison holds all the same.
+const WIDTHS: [Width; 3] = [Width::Portable, Width::Avx2, Width::Avx512];
+
+/// Pools of these sizes run the parallel forms.
+const THREADS: [usize; 3] = [1, 2, 7];
+
+/// `(x, w, b, z, parallel)`: `forward_into`, or `forward_par_into` when `parallel`; `b`
+/// empty without a bias.
+type Forward = fn(&[f32], &[f32], &[f32], &mut [f32], bool);
+
+/// `(x, w, dz, dx, dw, db, parallel)`: `backward_into`, or `backward_par_into` when
+/// `parallel`; `db` empty without a bias.
+type Backward = fn(&[f32], &[f32], &[f32], &mut [f32], &mut [f32], &mut [f32], bool);
+
+/// A layer's passes, one-thread and parallel, on slices of its sizes.
+struct Passes {
+    sizes: [usize; 4],
+    forward: Forward,
+    backward: Backward,
+}
+
+fn array<const N: usize>(slice: &[f32]) -> &[f32; N] {
+    slice
+        .try_into()
+        .expect("the test cuts slices of the layer's sizes")
+}
+
+fn array_mut<const N: usize>(slice: &mut [f32]) -> &mut [f32; N] {
+    slice
+        .try_into()
+        .expect("the test cuts slices of the layer's sizes")
+}
+
+macro_rules! passes {
+    ($layer:ident $($bias:ident)?) => {
+        Passes {
+            sizes: [$layer::INPUT_LEN, $layer::WEIGHT_LEN, $layer::BIAS_LEN, $layer::OUTPUT_LEN],
+            forward: |x, w, _b, z, par| {
+                let (x, w, z) = (array(x), array(w), array_mut(z));
+                if par {
+                    $layer.forward_par_into(x, w, $(array(passes!(@$bias _b)),)? z);
+                } else {
+                    $layer.forward_into(x, w, $(array(passes!(@$bias _b)),)? z);
+                }
+            },
+            backward: |x, w, dz, dx, dw, _db, par| {
+                let (x, w, dz, dx, dw) = (array(x), array(w), array(dz), array_mut(dx), array_mut(dw));
+                if par {
+                    $layer.backward_par_into(x, w, dz, dx, dw $(, array_mut(passes!(@$bias _db)))?);
+                } else {
+                    $layer.backward_into(x, w, dz, dx, dw $(, array_mut(passes!(@$bias _db)))?);
+                }
+            },
+        }
+    };
+    (@bias $value:ident) => { $value };
+}
+
+/// Every pass of `passes`, parallel against one-thread, bit for bit, on data made from
+/// `seed`; with an infinity in the input and in δ when `infinite`.
+fn compare(layer: &str, passes: &Passes, seed: u64, infinite: bool) {
+    let [x_len, w_len, b_len, z_len] = passes.sizes;
+    let (mut x, w, b, mut dz) = (
+        data(x_len, seed),
+        data(w_len, seed + 1),
+        data(b_len, seed + 2),
+        data(z_len, seed + 3),
+    );
+    if infinite {
+        x[x_len / 2] = f32::INFINITY;
+        dz[z_len / 3] = f32::NEG_INFINITY;
+    }
+    let run = |par: bool| {
+        let mut z = vec![0.0; z_len];
+        let (mut dx, mut dw, mut db) = (vec![0.0; x_len], vec![0.0; w_len], vec![0.0; b_len]);
+        (passes.forward)(&x, &w, &b, &mut z, par);
+        (passes.backward)(&x, &w, &dz, &mut dx, &mut dw, &mut db, par);
+        [z, dx, dw, db].map(|values| bits(&values))
+    };
+    let _turn = CAP
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for width in WIDTHS {
+        kernel::set_widest(width);
+        let one = run(false);
+        for threads in THREADS {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a pool of a few threads");
+            let parallel = pool.install(|| run(true));
+            let passes = [
+                "forward",
+                "input gradient",
+                "weight gradient",
+                "bias gradient",
+            ];
+            for (pass, (one, parallel)) in passes.into_iter().zip(one.iter().zip(&parallel)) {
+                assert!(
+                    one == parallel,
+                    "{layer}, {pass}, {width:?}, {threads} threads"
+                );
+            }
+        }
+    }
+    kernel::set_widest(Width::Avx512);
+}
+
+// Each layer just above the threshold (the tests run unoptimised), with tasks of whole
+// register blocks, or a smaller last one: here 7 output channels in tasks of 5 and 2
+// (forward, weight gradient); conv-macros' `parallel` tests pin each layer's split.
+convsym::conv!(
+    /// 2-D, strided with a remainder, no bias.
+    struct Plane;
+    in = (36, 20), k = 3, stride = (2, 1), cin = 5, cout = 7
+);
+
+convsym::conv!(
+    /// 2-D with a bias and 64 output channels: tasks of whole 32-channel register blocks;
+    /// the input gradient's 9 input channels in tasks of 5 and 4.
+    struct Blocks;
+    in = (6, 6), k = 3, pad = 1, cin = 9, cout = 64, bias
+);
+
+convsym::conv!(
+    /// Five groups of 3 input and 5 output channels, dilated, padded unevenly, three
+    /// samples: a task per sample (groups are never split).
+    struct Grouped;
+    in = (11, 15), k = (3, 2), dilation = (2, 1), pad = ((1, 0), (0, 1)), cin = 15, cout = 25,
+    groups = 5, batch = 3, bias
+);
+
+convsym::conv!(
+    /// Depthwise: one channel per group, 18 groups, two samples: a task per sample.
+    struct Depthwise;
+    in = (34, 33), k = 3, stride = 2, pad = 1, cin = 18, cout = 18, groups = 18, batch = 2
+);
+
+convsym::conv!(
+    /// One axis, strided with a remainder, an odd batch: a task per sample.
+    struct Line;
+    in = (201,), k = 7, stride = 3, cin = 6, cout = 10, batch = 3, bias
+);
+
+convsym::conv!(
+    /// Three axes: tasks of 3 and 2 output channels (the input gradient's 4 input channels
+    /// in one task, as no task has one channel of several).
+    struct Volume;
+    in = (6, 8, 8), k = 3, pad = (1, 0, 1), cin = 4, cout = 5, batch = 1
+);
+
+convsym::conv!(
+    /// Below the threshold: the parallel forms run the one-thread kernels.
+    struct Small;
+    in = 30, k = 3, cin = 2, cout = 3, bias
+);
+
+#[test]
+fn plane_with_remainders() {
+    compare("Plane", &passes!(Plane), 1, false);
+}
+
+#[test]
+fn whole_register_blocks_with_a_bias() {
+    compare("Blocks", &passes!(Blocks bias), 2, false);
+}
+
+#[test]
+fn groups() {
+    compare("Grouped", &passes!(Grouped bias), 3, false);
+}
+
+#[test]
+fn depthwise() {
+    compare("Depthwise", &passes!(Depthwise), 4, false);
+}
+
+#[test]
+fn one_axis() {
+    compare("Line", &passes!(Line bias), 5, false);
+}
+
+#[test]
+fn three_axes() {
+    compare("Volume", &passes!(Volume), 6, false);
+}
+
+#[test]
+fn below_the_threshold() {
+    compare("Small", &passes!(Small bias), 7, false);
+}
+
+/// The one-thread kernels run the portable build on an infinity, the parallel forms too.
+#[test]
+fn infinite_operands() {
+    compare("Plane", &passes!(Plane), 8, true);
+    compare("Blocks", &passes!(Blocks bias), 9, true);
+}
