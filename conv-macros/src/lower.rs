@@ -35,7 +35,9 @@ pub(crate) fn lower(item: Option<&Item>, layer: &Layer, derivation: &Derivation)
             TokenStream::new(),
         ),
     };
-    let (kernels, scratch) = Kernels::new(layer, derivation).methods();
+    let kernels = Kernels::new(layer, derivation);
+    let (one_thread, scratch) = kernels.methods();
+    let parallel = parallel::methods(&kernels);
     let constants = constants(layer, derivation, scratch);
     let definition = quote! {
         #attributes
@@ -55,7 +57,8 @@ pub(crate) fn lower(item: Option<&Item>, layer: &Layer, derivation: &Derivation)
         )]
         impl #name {
             #constants
-            #kernels
+            #one_thread
+            #parallel
         }
     };
     if item.is_some() {
@@ -366,7 +369,7 @@ impl<'a> Kernels<'a> {
         looped(spec, section, inputs, output, true)
     }
 
-    /// The methods, and the most scratch, in scalars, any of them takes.
+    /// The one-thread methods, and the most scratch, in scalars, any of them takes.
     fn methods(&self) -> (TokenStream, usize) {
         let Kernels {
             x,
@@ -484,7 +487,6 @@ impl<'a> Kernels<'a> {
                 #bias_into
             }
         };
-        let parallel = parallel::methods(self);
-        (quote!(#common #backward #parallel), scratch)
+        (quote!(#common #backward), scratch)
     }
 }

@@ -134,7 +134,7 @@ fn floor_sum(mut n: u128, mut m: u128, mut a: u128, mut b: u128) -> u128 {
     let mut sum = 0u128;
     while n > 0 {
         if a >= m {
-            let triangle = if n % 2 == 0 {
+            let triangle = if n.is_multiple_of(2) {
                 (n / 2).saturating_mul(n - 1)
             } else {
                 n.saturating_mul((n - 1) / 2)
