@@ -99,6 +99,18 @@ layers! {
     }
     // 64 channels: two 16-lane vectors per sum in the AVX-512 build; remainder r = 1.
     SixtyFour [] { in = (6, 9), k = 2, stride = (1, 2), cin = 3, cout = 64, unroll = loops }
+    // More input channels per group than taps along a row: the weight gradient's block
+    // of input channels, 11 per group cut into blocks of 6 and 5, strided and padded.
+    ManyInputs [bias] {
+        in = (5, 7), k = (2, 3), stride = (2, 1), pad = 1, cin = 22, cout = 32, groups = 2,
+        bias, batch = 2, unroll = loops
+    }
+    // The same block on one axis (13 input channels, a kernel of 3) and on three.
+    ManyInputsRow [] { in = (40,), k = 3, pad = 1, dilation = 2, cin = 13, cout = 8, unroll = loops }
+    ManyInputsThreeAxes [] {
+        in = (3, 4, 5), k = (2, 1, 2), stride = (1, 2, 1), pad = (0, 0, 1), cin = 5, cout = 8,
+        unroll = loops
+    }
     // The layers: padding next to an infinite weight, and dx5 = d2*w3 past the
     // zeros a stride puts between δ's entries.
     Padded [] { in = 12, k = 3, pad = 1, unroll = loops }
