@@ -111,6 +111,18 @@ layers! {
         in = (3, 4, 5), k = (2, 1, 2), stride = (1, 2, 1), pad = (0, 0, 1), cin = 5, cout = 8,
         unroll = loops
     }
+    // Eight input channels per group at stride 1: the input gradient as the dual layer's
+    // channel block over the flipped, transposed weights, padded unevenly and dilated,
+    // on two axes, one and three.
+    DualChannels [bias] {
+        in = (6, 11), k = (3, 2), dilation = (1, 2), pad = ((2, 0), (1, 2)), cin = 16,
+        cout = 6, groups = 2, bias, batch = 2, unroll = loops
+    }
+    DualChannelsRow [] { in = (30,), k = 5, pad = (2,), cin = 16, cout = 4, unroll = loops }
+    DualChannelsThreeAxes [] {
+        in = (3, 4, 6), k = (2, 2, 3), pad = (1, 0, 1), cin = 8, cout = 2, batch = 2,
+        unroll = loops
+    }
     // The layers: padding next to an infinite weight, and dx5 = d2*w3 past the
     // zeros a stride puts between δ's entries.
     Padded [] { in = 12, k = 3, pad = 1, unroll = loops }
