@@ -218,10 +218,21 @@ fn report_onednn() {
     }
 }
 
+/// With `CONVSYM_WIDEST=avx2`, caps `conv!`'s kernels at the AVX2 build
+/// (`convsym::kernel::set_widest`), to measure it against the AVX2 bound on a processor
+/// with AVX-512.
+fn cap_width() {
+    if std::env::var("CONVSYM_WIDEST").is_ok_and(|width| width == "avx2") {
+        convsym::kernel::set_widest(convsym::kernel::Width::Avx2);
+        eprintln!("conv!'s kernels capped at the AVX2 build");
+    }
+}
+
 fn main() {
     if let Some(code) = candle::run_single_threaded() {
         std::process::exit(code);
     }
+    cap_width();
     let threads = candle::threads();
     assert!(
         threads.candle == 1 && threads.rayon == 1,

@@ -60,17 +60,64 @@ pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
 
     let taps: usize = axes.iter().map(Axis::kernel).product();
     let in_per_group = spec.in_channels_per_group();
-    let in_per_group_count = number(in_per_group);
     let filter = in_per_group * taps;
-    let (channels_literal, filter_literal) = (number(channels), number(filter));
+    let channels_literal = number(channels);
+    let store = sums_blocks(spec, isa, channels, &source);
+    let output_plane_literal = number(output_plane);
+    let (copy, whole) = if source.padded {
+        (source.copy(spec, all_channels), quote!(&padded[..]))
+    } else {
+        (TokenStream::new(), quote!(&x[..]))
+    };
+    let output_sample = number(spec.out_channels() * output_plane);
+    let (blocks_per_group, in_per_group) = (
+        number(spec.out_channels_per_group() / channels),
+        Literal::usize_suffixed(in_per_group),
+    );
+    let block_filters = number(channels * filter);
+    let body = quote! {
+        const ROWS: [usize; #row_count] = [#(#rows),*];
+        const TAP_ROWS: [usize; #tap_count] = [#(#tap_rows),*];
+        let x_sample: &[T] = x;
+        #copy
+        let source: &[T] = #whole;
+        for (index, dw_block) in dw.chunks_exact_mut(#block_filters).enumerate() {
+            let first = index * #channels_literal;
+            // δ of the block's channels as vectors, one per sample and output position.
+            for (vectors, d_sample) in packed.chunks_exact_mut(#output_plane_literal).zip(dz.chunks_exact(#output_sample)) {
+                let d_block = &d_sample[first * #output_plane_literal..][..#channels_literal * #output_plane_literal];
+                for (p, vector) in vectors.iter_mut().enumerate() {
+                    for (c, value) in vector.iter_mut().enumerate() {
+                        value.clone_from(&d_block[c * #output_plane_literal + p]);
+                    }
+                }
+            }
+            let group_channel = index / #blocks_per_group * #in_per_group;
+            #store
+        }
+    };
+    Some(Body::new(&scratch, &body))
+}
+
+/// [`grad_weight`]'s blocks for one block of output channels, with the statements that store their sums into `dw_block`. The block's sums run over the taps
+/// along the last axis, or over the group's input channels (`step` a channel plane) where
+/// it has more of them: a 1×1 or 3×3 layer of many channels fills the registers only that
+/// way. Either way each sum adds its terms in the same order (rows, then positions along
+/// a row), in both builds.
+fn sums_blocks(spec: &Spec, isa: Isa, channels: usize, source: &Source) -> TokenStream {
+    let axes = spec.axes();
+    let last = &axes[axes.len() - 1];
+    let taps: usize = axes.iter().map(Axis::kernel).product();
+    let in_per_group = spec.in_channels_per_group();
+    let (channels_literal, filter_literal, in_per_group_count) = (
+        number(channels),
+        number(in_per_group * taps),
+        number(in_per_group),
+    );
     let (kernel, reach) = (number(last.kernel()), number(last.dilation()));
     let taps_literal = number(taps);
-    // The block's sums run over the taps along the last axis, or over the group's input
-    // channels (`step` a channel plane) where it has more of them: a 1×1 or 3×3 layer of
-    // many channels fills the registers only that way. Either way each sum adds its
-    // terms in the same order (rows, then positions along a row), in both builds.
     let over_channels = in_per_group > last.kernel();
-    let (plane, output_plane_literal) = (number(source.plane), number(output_plane));
+    let plane = number(source.plane);
     // One block of `size` sums from `shift`, `m` its sum, stored at `dw_block[index]`
     // for each channel `c` of the block.
     let block = |size: usize, shift: TokenStream, geometry: [usize; 3], index: TokenStream| {
@@ -87,7 +134,7 @@ pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
             }
         }
     };
-    let store = if over_channels {
+    if over_channels {
         let geometry = [last.output(), source.plane, last.stride()];
         let blocks = by_blocks(in_per_group, isa.row(channels), |size, first| {
             block(
@@ -123,40 +170,7 @@ pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
                 }
             }
         }
-    };
-    let (copy, whole) = if source.padded {
-        (source.copy(spec, all_channels), quote!(&padded[..]))
-    } else {
-        (TokenStream::new(), quote!(&x[..]))
-    };
-    let output_sample = number(spec.out_channels() * output_plane);
-    let (blocks_per_group, in_per_group) = (
-        number(spec.out_channels_per_group() / channels),
-        Literal::usize_suffixed(in_per_group),
-    );
-    let block_filters = number(channels * filter);
-    let body = quote! {
-        const ROWS: [usize; #row_count] = [#(#rows),*];
-        const TAP_ROWS: [usize; #tap_count] = [#(#tap_rows),*];
-        let x_sample: &[T] = x;
-        #copy
-        let source: &[T] = #whole;
-        for (index, dw_block) in dw.chunks_exact_mut(#block_filters).enumerate() {
-            let first = index * #channels_literal;
-            // δ of the block's channels as vectors, one per sample and output position.
-            for (vectors, d_sample) in packed.chunks_exact_mut(#output_plane_literal).zip(dz.chunks_exact(#output_sample)) {
-                let d_block = &d_sample[first * #output_plane_literal..][..#channels_literal * #output_plane_literal];
-                for (p, vector) in vectors.iter_mut().enumerate() {
-                    for (c, value) in vector.iter_mut().enumerate() {
-                        value.clone_from(&d_block[c * #output_plane_literal + p]);
-                    }
-                }
-            }
-            let group_channel = index / #blocks_per_group * #in_per_group;
-            #store
-        }
-    };
-    Some(Body::new(&scratch, &body))
+    }
 }
 
 /// `grad_weight_into`'s wide body for `isa` when the channel block does not suit the
