@@ -109,6 +109,30 @@ layers! {
     Cube64 [] { in = (3, 4, 11), k = 1, pad = (0, 1, 1), cin = 2, cout = 64, unroll = loops }
     // Wider kernels keep two vectors (32 channels) and 8 sums: rows of 14 in blocks of 7.
     Wide64Taps [] { in = (3, 27), k = 3, stride = (1, 2), pad = 1, cin = 2, cout = 128, groups = 2, unroll = loops }
+    // More input channels per group than taps along a row: the weight gradient's block
+    // of input channels, 11 per group cut into blocks of 6 and 5, strided and padded.
+    ManyInputs [bias] {
+        in = (5, 7), k = (2, 3), stride = (2, 1), pad = 1, cin = 22, cout = 32, groups = 2,
+        bias, batch = 2, unroll = loops
+    }
+    // The same block on one axis (13 input channels, a kernel of 3) and on three.
+    ManyInputsRow [] { in = (40,), k = 3, pad = 1, dilation = 2, cin = 13, cout = 8, unroll = loops }
+    ManyInputsThreeAxes [] {
+        in = (3, 4, 5), k = (2, 1, 2), stride = (1, 2, 1), pad = (0, 0, 1), cin = 5, cout = 8,
+        unroll = loops
+    }
+    // Eight input channels per group at stride 1: the input gradient as the dual layer's
+    // channel block over the flipped, transposed weights, padded unevenly and dilated,
+    // on two axes, one and three.
+    DualChannels [bias] {
+        in = (6, 11), k = (3, 2), dilation = (1, 2), pad = ((2, 0), (1, 2)), cin = 16,
+        cout = 6, groups = 2, bias, batch = 2, unroll = loops
+    }
+    DualChannelsRow [] { in = (30,), k = 5, pad = (2,), cin = 16, cout = 4, unroll = loops }
+    DualChannelsThreeAxes [] {
+        in = (3, 4, 6), k = (2, 2, 3), pad = (1, 0, 1), cin = 8, cout = 2, batch = 2,
+        unroll = loops
+    }
     // The layers: padding next to an infinite weight, and dx5 = d2*w3 past the
     // zeros a stride puts between δ's entries.
     Padded [] { in = 12, k = 3, pad = 1, unroll = loops }

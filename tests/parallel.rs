@@ -182,6 +182,14 @@ convsym::conv!(
 );
 
 convsym::conv!(
+    /// 20 input channels at stride 1, not a multiple of the 8 the input gradient's dual
+    /// channel block needs: a task of whole register blocks of them could take that block
+    /// where the layer takes another, and add in another order.
+    struct Inputs;
+    in = (10, 10), k = 3, pad = 1, cin = 20, cout = 16
+);
+
+convsym::conv!(
     /// Below the threshold: the parallel forms run the one-thread kernels.
     struct Small;
     in = 30, k = 3, cin = 2, cout = 3, bias
@@ -215,6 +223,11 @@ fn one_axis() {
 #[test]
 fn three_axes() {
     compare("Volume", &passes!(Volume), 6, false);
+}
+
+#[test]
+fn input_channels_past_a_register_block() {
+    compare("Inputs", &passes!(Inputs), 10, false);
 }
 
 #[test]

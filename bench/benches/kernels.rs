@@ -219,19 +219,21 @@ fn report_onednn() {
     }
 }
 
+/// With `CONVSYM_WIDEST=avx2`, caps `conv!`'s kernels at the AVX2 build
+/// (`convsym::kernel::set_widest`), to measure it against the AVX2 bound on a processor
+/// with AVX-512.
+fn cap_width() {
+    if std::env::var("CONVSYM_WIDEST").is_ok_and(|width| width == "avx2") {
+        convsym::kernel::set_widest(convsym::kernel::Width::Avx2);
+        eprintln!("conv!'s kernels capped at the AVX2 build");
+    }
+}
+
 fn main() {
     if let Some(code) = candle::run_single_threaded() {
         std::process::exit(code);
     }
-    // `CONVSYM_WIDEST=avx2` caps `conv!`'s kernels at their AVX2 build, to time it on a
-    // processor that has AVX-512.
-    if std::env::var("CONVSYM_WIDEST").is_ok_and(|widest| widest == "avx2") {
-        convsym::kernel::set_widest(convsym::kernel::Width::Avx2);
-    }
-    eprintln!(
-        "conv!'s kernels run their {:?} build",
-        convsym::kernel::widest()
-    );
+    cap_width();
     let threads = candle::threads();
     assert!(
         threads.candle == 1 && threads.rayon == 1,

@@ -7,10 +7,11 @@
 //!   channels, each input value broadcast into a vector over the channels, for groups
 //!   with a multiple of 8 output channels; else `rows`, runs along a row, each weight
 //!   broadcast into a contiguous run of the input.
-//! - [`input_gradient`]: `rows` over δ, by phase of the stride, or as the forward pass of
-//!   a dual layer.
-//! - [`weight_gradient`]: the channel block with taps and positions trading places, or
-//!   `dots`, partial sums of δ times the input along rows.
+//! - [`input_gradient`]: `rows` over δ, by phase of the stride, or at stride 1 as the
+//!   forward pass of a dual layer (its channel block, or `rows` with one input channel
+//!   per group).
+//! - [`weight_gradient`]: the channel block with taps (or input channels) and positions
+//!   trading places, or `dots`, partial sums of δ times the input along rows.
 //!
 //! [`layout`] holds what the passes share (each build's vectors, the limits, the blocks
 //! along a row, the scratch), [`source`] the input as the blocks read it. Padding becomes

@@ -15,8 +15,9 @@ use crate::lower::tokens::number;
 
 /// `grad_weight_into`'s wide body for `isa`, when the layer suits it: the forward pass's
 /// register block with positions and taps trading places. A block holds some taps along
-/// the last axis times `CB` output channels, sums over every sample and output position
-/// (the rows of the block, then the taps along a row), and each input value read is
+/// the last axis (or, where a group has more input channels than taps along a row, some
+/// input channels) times `CB` output channels, sums over every sample and output position
+/// (the rows of the block, then the positions along a row), and each input value read is
 /// multiplied into a vector of δ for all `CB` channels.
 pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
     let axes = spec.axes();
@@ -60,34 +61,14 @@ pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
     let taps: usize = axes.iter().map(Axis::kernel).product();
     let in_per_group = spec.in_channels_per_group();
     let filter = in_per_group * taps;
-    let (channels_literal, filter_literal) = (number(channels), number(filter));
-    let (kernel, reach) = (number(last.kernel()), number(last.dilation()));
-    let geometry = [last.output(), last.dilation(), last.stride()];
-    let taps_literal = number(taps);
-    let store = by_blocks(last.kernel(), isa.row(channels), |size, first| {
-        let block = call_block(
-            (size, channels),
-            &quote!(shift + (#first) * #reach),
-            geometry,
-        );
-        let size = number(size);
-        quote! {
-            let mut sums: [[T; #channels_literal]; #size] =
-                ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
-            #block
-            for (m, sums) in sums.into_iter().enumerate() {
-                for (c, sum) in sums.into_iter().enumerate() {
-                    dw_block[c * #filter_literal + c_in * #taps_literal + tap_row * #kernel + #first + m] = sum;
-                }
-            }
-        }
-    });
+    let channels_literal = number(channels);
+    let store = sums_blocks(spec, isa, channels, &source);
+    let output_plane_literal = number(output_plane);
     let (copy, whole) = if source.padded {
         (source.copy(spec, all_channels), quote!(&padded[..]))
     } else {
         (TokenStream::new(), quote!(&x[..]))
     };
-    let (plane, output_plane_literal) = (number(source.plane), number(output_plane));
     let output_sample = number(spec.out_channels() * output_plane);
     let (blocks_per_group, in_per_group) = (
         number(spec.out_channels_per_group() / channels),
@@ -112,15 +93,89 @@ pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
                 }
             }
             let group_channel = index / #blocks_per_group * #in_per_group;
-            for c_in in 0..#in_per_group {
-                for (tap_row, &tap_shift) in TAP_ROWS.iter().enumerate() {
-                    let shift = (group_channel + c_in) * #plane + tap_shift;
-                    #store
+            #store
+        }
+    };
+    Some(Body::new(&scratch, &body))
+}
+
+/// [`grad_weight`]'s blocks for one block of output channels, with the statements that
+/// store their sums into `dw_block`. The block's sums run over the taps along the last
+/// axis, or over the group's input channels (`step` a channel plane) where it has more of
+/// them, at least twice as many as taps in a block: a 1×1 or 3×3 layer of many channels
+/// fills the registers only that way. Either way each sum adds its terms in the same order (rows,
+/// then positions along a row), in both builds.
+fn sums_blocks(spec: &Spec, isa: Isa, channels: usize, source: &Source) -> TokenStream {
+    let axes = spec.axes();
+    let last = &axes[axes.len() - 1];
+    let taps: usize = axes.iter().map(Axis::kernel).product();
+    let in_per_group = spec.in_channels_per_group();
+    let (channels_literal, filter_literal, in_per_group_count) = (
+        number(channels),
+        number(in_per_group * taps),
+        number(in_per_group),
+    );
+    let (kernel, reach) = (number(last.kernel()), number(last.dilation()));
+    let taps_literal = number(taps);
+    // Input channels only where their blocks hold at least twice the taps': elsewhere
+    // (`speech-1d`'s 11 taps, LeNet C3's 5 taps and 6 channels) no run showed them
+    // faster, and the taps' reads stay in one input row.
+    let most = isa.row(channels);
+    let over_channels = 2 * last.kernel().min(most) <= in_per_group.min(most);
+    let plane = number(source.plane);
+    // One block of `size` sums from `shift`, `m` its sum, stored at `dw_block[index]`
+    // for each channel `c` of the block.
+    let block = |size: usize, shift: TokenStream, geometry: [usize; 3], index: TokenStream| {
+        let block = call_block((size, channels), &shift, geometry);
+        let size = number(size);
+        quote! {
+            let mut sums: [[T; #channels_literal]; #size] =
+                ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
+            #block
+            for (m, sums) in sums.into_iter().enumerate() {
+                for (c, sum) in sums.into_iter().enumerate() {
+                    dw_block[c * #filter_literal + #index] = sum;
                 }
             }
         }
     };
-    Some(Body::new(&scratch, &body))
+    if over_channels {
+        let geometry = [last.output(), source.plane, last.stride()];
+        let blocks = by_blocks(in_per_group, isa.row(channels), |size, first| {
+            block(
+                size,
+                quote!(shift + (#first) * #plane),
+                geometry,
+                quote!((#first + m) * #taps_literal + tap_row * #kernel + tap),
+            )
+        });
+        quote! {
+            for (tap_row, &tap_shift) in TAP_ROWS.iter().enumerate() {
+                for tap in 0..#kernel {
+                    let shift = group_channel * #plane + tap_shift + tap * #reach;
+                    #blocks
+                }
+            }
+        }
+    } else {
+        let geometry = [last.output(), last.dilation(), last.stride()];
+        let blocks = by_blocks(last.kernel(), isa.row(channels), |size, first| {
+            block(
+                size,
+                quote!(shift + (#first) * #reach),
+                geometry,
+                quote!(c_in * #taps_literal + tap_row * #kernel + #first + m),
+            )
+        });
+        quote! {
+            for c_in in 0..#in_per_group_count {
+                for (tap_row, &tap_shift) in TAP_ROWS.iter().enumerate() {
+                    let shift = (group_channel + c_in) * #plane + tap_shift;
+                    #blocks
+                }
+            }
+        }
+    }
 }
 
 /// `grad_weight_into`'s wide body for `isa` when the channel block does not suit the
