@@ -103,7 +103,10 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(check::parse_line(line), Line::Ignored, "`{line}`");
             }
             Finding::Formula { .. } => {
-                assert!(matches!(check::parse_line(line), Line::Formula(_)), "`{line}`");
+                assert!(
+                    matches!(check::parse_line(line), Line::Formula(_)),
+                    "`{line}`"
+                );
             }
             Finding::TooLarge { .. } | Finding::OverBudget { .. } => {
                 panic!("`{line}` is not checked: {:?}", entry.finding);
