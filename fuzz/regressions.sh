@@ -4,7 +4,8 @@
 # of thousands deep (specification, command line, macro), `check` over one equation of
 # 60 000 terms (quadratic once), over `/dev/zero` (read whole once) and over control bytes
 # (echoed once), `conv!` on a row of 10^8 positions, an axis whose count of
-# multiply-adds passes `usize`, and one of half a billion taps.
+# multiply-adds passes `usize`, one of half a billion taps, and a group of billions of
+# channels.
 #
 #   fuzz/regressions.sh
 #
@@ -36,6 +37,8 @@ cases = {
     "macro_parse-wide-axis": "in=(2147147482448243648) k=12 stride=1",
     # Found by the third: 482 436 412 taps, each reading the input, counted one by one.
     "macro_parse-long-kernel": "in=(214748243648) k=482436412 stride=1",
+    # Found by the fourth: billions of output channels, each a candidate block size.
+    "macro_parse-many-channels": "struct La; in=706 k=7 stride=8 pad=33 cout=8446744004",
     "check_notation-control-bytes": "z1 = w1*x1 \x1b[31m\x07\n",
     "check_notation-long-equation":
         "z1 = " + " + ".join(f"w1*x{i}" for i in range(1, 60001)) + "\n",

@@ -258,4 +258,15 @@ mod tests {
         ));
         assert!(!expansion.contains("__private::Kernel"), "no wide build");
     }
+
+    /// A group of 8 446 744 004 output channels: the searches for a block of channels ran
+    /// over every divisor candidate (minutes; a `macro_parse` fuzzing finding) and now stop
+    /// at the most a block can hold. The expansion stays small.
+    #[test]
+    fn billions_of_channels_expand_at_once() {
+        let expansion = expanded(quote!(
+            struct La; in = 706, k = 7, stride = 8, pad = 33, cout = 8446744004
+        ));
+        assert!(expansion.len() < 256 * 1024, "{}", expansion.len());
+    }
 }

@@ -117,7 +117,10 @@ pub(in super::super) fn forward(spec: &Spec) -> TokenStream {
 /// [`PHASED_SUMS`].
 pub(super) fn channel_block(spec: &Spec, width: usize, phased: bool) -> usize {
     let channels = spec.out_channels_per_group();
-    (1..=channels)
+    // No block past `PHASED_SUMS / width` qualifies: the search stays short when a group
+    // has billions of channels (a `macro_parse` fuzzing finding, minutes per layer).
+    let most = (PHASED_SUMS / width.max(1)).max(1);
+    (1..=channels.min(most))
         .filter(|block| {
             channels.is_multiple_of(*block)
                 && (*block == 1 || phased && block * width <= PHASED_SUMS)

@@ -277,7 +277,11 @@ impl Dots {
         });
         let channels_block = match stacked {
             Some(before) => before.kernel(),
-            None => (1..=spec.out_channels_per_group())
+            // No block past the registers' share qualifies: the search stays short for
+            // groups of billions of channels.
+            None => (1..=spec
+                .out_channels_per_group()
+                .min(isa.sums / (taps_block * vectors).max(1)))
                 .rev()
                 .find(|block| {
                     spec.out_channels_per_group().is_multiple_of(*block)
