@@ -7,10 +7,14 @@
     reason = "a global allocator that counts, around the system one"
 )]
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use convsym::kernel::{self, Width};
+
+use common::boxed;
 
 /// The system allocator, counting what the thread that asks allocates.
 struct Counting;
@@ -45,20 +49,6 @@ fn allocated(run: impl FnOnce()) -> (usize, usize) {
     ALLOCATED.with(|count| count.set((0, 0)));
     run();
     ALLOCATED.with(Cell::get)
-}
-
-/// Integers in `-3..=4`: finite, so that the wide builds run.
-fn boxed<const N: usize>(seed: u64) -> Box<[f32; N]> {
-    let mut state = seed;
-    let values: Box<[f32]> = (0..N)
-        .map(|_| {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            f32::from(u8::try_from(state >> 61).unwrap_or(0)) - 3.0
-        })
-        .collect();
-    values.try_into().expect("N values")
 }
 
 /// What one layer's passes allocate in the current build: `(bytes, allocations)` for the

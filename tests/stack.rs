@@ -18,10 +18,14 @@
 //! cargo test --release --test stack -- --ignored --nocapture measure_peak_stack
 //! ```
 
+mod common;
+
 use std::process::{Command, Stdio};
 use std::thread;
 
 use convsym::kernel::{self, Width};
+
+use common::boxed;
 
 /// The stack, in KiB, on which the README promises every pass of these layers runs.
 const DOCUMENTED_KIB: usize = if cfg!(debug_assertions) { 512 } else { 256 };
@@ -41,21 +45,6 @@ const PROBE: &str = "CONVSYM_STACK_PROBE";
 
 /// The passes, by the names the measurement prints.
 const PASSES: [&str; 4] = ["forward", "dx", "dw", "db"];
-
-/// Integers in `-3..=4` on the heap: the `_into` forms write into caller memory, so only
-/// the kernel's own locals are on the thread's stack.
-fn boxed<const N: usize>(seed: u64) -> Box<[f32; N]> {
-    let mut state = seed;
-    let values: Box<[f32]> = (0..N)
-        .map(|_| {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            f32::from(u8::try_from(state >> 61).unwrap_or(0)) - 3.0
-        })
-        .collect();
-    values.try_into().expect("N values")
-}
 
 /// Runs `pass` in a frame of its own: inlined into one function, every kernel's locals
 /// would add up in its frame, and the measurement would be of them all.

@@ -572,3 +572,18 @@ pub fn array<T, const N: usize>(slice: &[T]) -> &[T; N] {
 pub fn garbage<T: convsym::Scalar, const N: usize>() -> [T; N] {
     core::array::from_fn(|_| T::from_integer(7))
 }
+
+/// `N` integers in `-3..=4` from `seed`, on the heap: finite, so the wide builds run, and
+/// off the stack, so that only a kernel's own locals are on the thread's.
+pub fn boxed<const N: usize>(seed: u64) -> Box<[f32; N]> {
+    let mut state = seed;
+    let values: Box<[f32]> = (0..N)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            f32::from(u8::try_from(state >> 61).unwrap_or(0)) - 3.0
+        })
+        .collect();
+    values.try_into().expect("N values")
+}
