@@ -3,8 +3,11 @@
 //! groups or samples leave a smaller last task, on non-integer data (where another order
 //! of additions would change the last bits), and with an infinity among the data.
 
+mod common;
+
 use std::sync::Mutex;
 
+use common::{array, array_mut};
 use convsym::kernel::{self, Width};
 
 /// The widest build is a global setting: the tests take turns.
@@ -49,18 +52,6 @@ struct Passes {
     sizes: [usize; 4],
     forward: Forward,
     backward: Backward,
-}
-
-fn array<const N: usize>(slice: &[f32]) -> &[f32; N] {
-    slice
-        .try_into()
-        .expect("the test cuts slices of the layer's sizes")
-}
-
-fn array_mut<const N: usize>(slice: &mut [f32]) -> &mut [f32; N] {
-    slice
-        .try_into()
-        .expect("the test cuts slices of the layer's sizes")
 }
 
 macro_rules! passes {

@@ -568,6 +568,13 @@ pub fn array<T, const N: usize>(slice: &[T]) -> &[T; N] {
         .expect("the test builds slices of the layer's sizes")
 }
 
+/// [`array`] for an output.
+pub fn array_mut<T, const N: usize>(slice: &mut [T]) -> &mut [T; N] {
+    slice
+        .try_into()
+        .expect("the test builds slices of the layer's sizes")
+}
+
 /// An array full of 7s, for `_into` kernels to overwrite.
 pub fn garbage<T: convsym::Scalar, const N: usize>() -> [T; N] {
     core::array::from_fn(|_| T::from_integer(7))
