@@ -115,7 +115,7 @@
 //! | `grad_bias(&dz) -> db` | the bias gradient (only with `bias`) |
 //! | `backward(&x, &w, &dz) -> (dx, dw[, db])` | every gradient |
 //! | `forward_into`, `grad_input_into`, `grad_weight_into`, `grad_bias_into`, `backward_into` | the same, writing into `&mut` arrays the caller owns, for outputs too large for the stack or buffers reused across calls |
-//! | `forward_par_into`, `grad_input_par_into`, `grad_weight_par_into`, `backward_par_into` | the `_into` forms cut into tasks on rayon's current pool (feature `parallel`, on by default; without it, in order on the calling thread), every result bit for bit the one-thread form's; a layer too small to gain, unrolled or transposed runs the one-thread form |
+//! | `forward_par_into`, `grad_input_par_into`, `grad_weight_par_into`, `backward_par_into` | the `_into` forms cut into tasks on rayon's current pool (feature `parallel`, on by default; without it, in order on the calling thread), every result bit for bit the one-thread form's; a layer too small to gain or unrolled runs the one-thread form; a transposed layer is cut as the ordinary layer it transposes, except where `output_padding ≥ stride` |
 //!
 //! ```
 //! use convsym::conv;

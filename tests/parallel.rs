@@ -181,6 +181,22 @@ convsym::conv!(
 );
 
 convsym::conv!(
+    /// Transposed, upsampling by 2 with a bias: its passes are its dual layer's
+    /// (`in = (24, 18), k = 4, stride = 2, pad = 1, cin = 12, cout = 20`), cut as that
+    /// layer's are; 20 input channels make tasks of 16 and 4 of the forward pass.
+    struct Upsample;
+    in = (12, 9), k = 4, stride = 2, pad = 1, cin = 20, cout = 12, transposed, bias
+);
+
+convsym::conv!(
+    /// Transposed, one axis, stride 3 with an `output_padding` and a remainder in its dual,
+    /// two samples.
+    struct UpsampleLine;
+    in = (150,), k = 5, stride = 3, pad = 1, output_padding = 2, cin = 9, cout = 7, batch = 2,
+    transposed
+);
+
+convsym::conv!(
     /// Below the threshold: the parallel forms run the one-thread kernels.
     struct Small;
     in = 30, k = 3, cin = 2, cout = 3, bias
@@ -219,6 +235,12 @@ fn three_axes() {
 #[test]
 fn input_channels_past_a_register_block() {
     compare("Inputs", &passes!(Inputs), 10, false);
+}
+
+#[test]
+fn transposed() {
+    compare("Upsample", &passes!(Upsample bias), 11, false);
+    compare("UpsampleLine", &passes!(UpsampleLine), 12, false);
 }
 
 #[test]

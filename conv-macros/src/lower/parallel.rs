@@ -34,8 +34,8 @@ use crate::lower::tokens::{linear, number};
 /// rayon's cost of handing it out.
 const TASK_WORK: usize = 1 << 16;
 
-/// The `_par_into` methods; for a layer below the runtime's threshold, unrolled or
-/// transposed, they call the one-thread kernels.
+/// The `_par_into` methods; for a layer below the runtime's threshold or unrolled, they
+/// call the one-thread kernels.
 pub(super) fn methods(kernels: &Kernels) -> TokenStream {
     let spec = &kernels.layer.spec;
     let Kernels {
@@ -50,10 +50,7 @@ pub(super) fn methods(kernels: &Kernels) -> TokenStream {
         ..
     } = kernels;
     let bias = spec.bias();
-    // A transposed layer's loops are another layer's passes under its names
-    // (`transposed.rs`); its tasks are not cut yet, so it runs on the calling thread.
-    let split =
-        !kernels.layer.unroll.is_full() && !spec.transposed() && spec.multiply_adds() >= THRESHOLD;
+    let split = !kernels.layer.unroll.is_full() && spec.multiply_adds() >= THRESHOLD;
     let forward_inputs: Vec<&Array> = if bias { vec![x, w, b] } else { vec![x, w] };
     let passes = [
         (Section::Forward, forward_inputs, z, "forward"),
@@ -70,9 +67,13 @@ pub(super) fn methods(kernels: &Kernels) -> TokenStream {
         let doc = format!(
             " `{serial}` on rayon's current pool, with the same bits whatever its threads."
         );
-        let tasks = split
-            .then(|| Split::new(spec, &kernels.layer.text, *section).tasks(inputs, output))
-            .flatten();
+        let tasks = if !split {
+            None
+        } else if spec.transposed() {
+            transposed(spec, *section)
+        } else {
+            Split::new(spec, &kernels.layer.text, *section).tasks(inputs, output)
+        };
         let body = if let Some(tasks) = tasks {
             quote! {
                 if !(::convsym::__private::par::worth(Self::MULTIPLY_ADDS) #(&& T::all_finite(#names))*) {
@@ -110,6 +111,52 @@ pub(super) fn methods(kernels: &Kernels) -> TokenStream {
             #bias_into
         }
     }
+}
+
+/// A transposed layer's tasks: its passes are its dual layer's (`transposed.rs`), on the
+/// same memory under the names the dual reads, so they are cut as the dual's are, and the
+/// bias is added on the calling thread after the forward pass's tasks. `None` where the
+/// connections are not exactly the dual layer's (`output_padding ≥ stride`: the portable
+/// loops alone run there) or the dual's pass is one task.
+fn transposed(spec: &Spec, section: Section) -> Option<TokenStream> {
+    let dual = spec.dual().filter(|dual| *dual == spec.connections())?;
+    let text = dual.to_string();
+    let array = |name: &str, tensor: Tensor, len: usize| Array::new(name, tensor, len);
+    let w = array("w", Tensor::Weight, dual.weight_len());
+    Some(match section {
+        Section::Forward => {
+            let dz = array("dz", Tensor::Delta, dual.output_len());
+            let dx = array("dx", Tensor::GradInput, dual.input_len());
+            let tasks = Split::new(&dual, &text, Section::GradInput).tasks(&[&w, &dz], &dx)?;
+            let bias = super::transposed::bias(spec);
+            quote! {
+                {
+                    let (dz, dx) = (x, &mut *z);
+                    #tasks
+                }
+                #bias
+            }
+        }
+        Section::GradInput => {
+            let x = array("x", Tensor::Input, dual.input_len());
+            let z = array("z", Tensor::Output, dual.output_len());
+            let tasks = Split::new(&dual, &text, Section::Forward).tasks(&[&x, &w], &z)?;
+            quote! {
+                let (x, z) = (dz, dx);
+                #tasks
+            }
+        }
+        _ => {
+            let x = array("x", Tensor::Input, dual.input_len());
+            let dz = array("dz", Tensor::Delta, dual.output_len());
+            let dw = array("dw", Tensor::GradWeight, dual.weight_len());
+            let tasks = Split::new(&dual, &text, Section::GradWeight).tasks(&[&x, &dz], &dw)?;
+            quote! {
+                let (x, dz) = (dz, x);
+                #tasks
+            }
+        }
+    })
 }
 
 /// How a pass is cut: into blocks of `units` (output channels, input channels or groups)
@@ -451,6 +498,38 @@ mod tests {
         assert_eq!(split(blocks, Section::GradInput), (9, 5));
         let line = "in=(201,) k=7 stride=3 cin=6 cout=10 batch=3";
         assert_eq!(split(line, Section::Forward), (10, 10));
+    }
+
+    /// A transposed layer is cut as its dual layer is, each pass as the dual's pass that
+    /// computes it; where its connections are not the dual's it runs on the calling thread.
+    #[test]
+    fn transposed_layers() {
+        let tasks = |layer: proc_macro2::TokenStream| {
+            let text = layer.to_string();
+            let tokens = crate::expand::expand(layer).map(|tokens| tokens.to_string());
+            assert!(tokens.is_ok(), "{text}: {tokens:?}");
+            tokens.map_or(0, |tokens| tokens.matches("for_each_block").count())
+        };
+        let up =
+            quote::quote!(in = 28, k = 4, stride = 2, pad = 1, cin = 64, cout = 32, transposed);
+        assert_eq!(tasks(up), 3);
+        // `tests/parallel.rs`'s transposed layers.
+        let test = quote::quote!(
+            in = (12, 9), k = 4, stride = 2, pad = 1, cin = 20, cout = 12, transposed, bias
+        );
+        assert_eq!(tasks(test), 3);
+        let line = quote::quote!(
+            in = (150,), k = 5, stride = 3, pad = 1, output_padding = 2, cin = 9, cout = 7,
+            batch = 2, transposed
+        );
+        assert_eq!(tasks(line), 3);
+        let dual = "in=56 k=4 stride=2 pad=1 cin=32 cout=64";
+        assert_eq!(split(dual, Section::GradInput), (32, 16));
+        assert_eq!(split(dual, Section::Forward), (64, 32));
+        let cropped = quote::quote!(
+            in = (30, 20), k = 3, dilation = 2, output_padding = 1, cin = 8, cout = 8, transposed
+        );
+        assert_eq!(tasks(cropped), 0);
     }
 
     /// Channels in whole register blocks of 32, or 16 to make two tasks; groups never

@@ -83,7 +83,7 @@ pub(super) fn body(spec: &Spec, section: Section) -> (TokenStream, usize) {
 
 /// The statements that add each output channel's bias to its plane of `z`; none without a
 /// bias.
-fn bias(spec: &Spec) -> TokenStream {
+pub(super) fn bias(spec: &Spec) -> TokenStream {
     if !spec.bias() {
         return TokenStream::new();
     }
