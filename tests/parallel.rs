@@ -181,6 +181,34 @@ convsym::conv!(
 );
 
 convsym::conv!(
+    /// Two 32-channel blocks of outputs, too few tasks for eight cores: the forward pass is
+    /// cut into tiles of 3 output rows (the first and last padded, the middle ones not),
+    /// the input gradient's 9 input channels into blocks of 5 and 4, each in row tiles.
+    struct Tiled;
+    in = (12, 10), k = 3, pad = 1, cin = 9, cout = 64, bias
+);
+
+convsym::conv!(
+    /// Three input channels at stride 2 with a remainder (the last input row reaches no
+    /// output): the input gradient, one block, cut into tiles of input rows whose first
+    /// rows fall in both phases of the stride.
+    struct TiledStrided;
+    in = (42, 24), k = 5, stride = 2, pad = 2, cin = 3, cout = 16
+);
+
+convsym::conv!(
+    /// Depthwise, one sample: groups are never split, so its rows are.
+    struct TiledDepthwise;
+    in = (40, 40), k = 3, pad = 1, cin = 48, cout = 48, groups = 48
+);
+
+convsym::conv!(
+    /// One axis: tiles of the row itself.
+    struct TiledLine;
+    in = (3000,), k = 11, pad = 5, cin = 8, cout = 8
+);
+
+convsym::conv!(
     /// Transposed, upsampling by 2 with a bias: its passes are its dual layer's
     /// (`in = (24, 18), k = 4, stride = 2, pad = 1, cin = 12, cout = 20`), cut as that
     /// layer's are; 20 input channels make tasks of 16 and 4 of the forward pass.
@@ -235,6 +263,15 @@ fn three_axes() {
 #[test]
 fn input_channels_past_a_register_block() {
     compare("Inputs", &passes!(Inputs), 10, false);
+}
+
+#[test]
+fn row_tiles() {
+    compare("Tiled", &passes!(Tiled bias), 13, false);
+    compare("TiledStrided", &passes!(TiledStrided), 14, false);
+    compare("TiledLine", &passes!(TiledLine), 15, false);
+    compare("TiledDepthwise", &passes!(TiledDepthwise), 17, false);
+    compare("TiledStrided", &passes!(TiledStrided), 16, true);
 }
 
 #[test]

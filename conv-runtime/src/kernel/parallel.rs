@@ -56,6 +56,60 @@ where
     }
 }
 
+/// Runs `task(sample, block, tile, local)` for every tile of rows of every block of every
+/// sample of `out`: as [`for_each_block`], each `block` elements of a sample (the last may
+/// be shorter) being channels of `plane` elements, each cut into tiles of `tile` elements
+/// (the last may be shorter). A tile's rows of every channel of its block are not
+/// contiguous in `out`: `local` holds them one channel after another, and is copied back
+/// after the task.
+pub fn for_each_tile<T, F>(
+    out: &mut [T],
+    sample: usize,
+    block: usize,
+    plane: usize,
+    tile: usize,
+    task: F,
+) where
+    T: Clone + Send,
+    F: Fn(usize, usize, usize, &mut [T]) + Sync + Send,
+{
+    // Each tile's pieces, one per channel of its block, borrowed apart from the others.
+    let mut tiles: Vec<(usize, usize, usize, Vec<&mut [T]>)> = Vec::new();
+    for (index, sample) in out.chunks_mut(sample).enumerate() {
+        for (block, channels) in sample.chunks_mut(block).enumerate() {
+            let first = tiles.len();
+            for plane in channels.chunks_mut(plane) {
+                for (tile, piece) in plane.chunks_mut(tile).enumerate() {
+                    if tiles.len() == first + tile {
+                        tiles.push((index, block, tile, Vec::new()));
+                    }
+                    tiles[first + tile].3.push(piece);
+                }
+            }
+        }
+    }
+    let run = |(index, block, tile, mut pieces): (usize, usize, usize, Vec<&mut [T]>)| {
+        let mut local: Vec<T> = pieces
+            .iter()
+            .flat_map(|piece| piece.iter().cloned())
+            .collect();
+        task(index, block, tile, &mut local);
+        let mut rest = &local[..];
+        for piece in &mut pieces {
+            let (head, tail) = rest.split_at(piece.len());
+            piece.clone_from_slice(head);
+            rest = tail;
+        }
+    };
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        tiles.into_par_iter().for_each(run);
+    }
+    #[cfg(not(feature = "parallel"))]
+    tiles.into_iter().for_each(run);
+}
+
 /// `runs` runs of `run` elements of `source`, `stride` apart from `start`, copied into one
 /// contiguous vector: a task's channels of every sample.
 pub fn gather<T: Clone>(
@@ -114,6 +168,32 @@ mod tests {
             }
         });
         assert_eq!(out, [1, 1, 2, 2, 3, 11, 11, 12, 12, 13]);
+    }
+
+    #[test]
+    fn every_tile_of_every_block_sees_its_rows_of_each_channel() {
+        // Two samples of two blocks (2 channels, then 1) of planes of 5, tiles of 2.
+        let mut out: Vec<usize> = (0..30).collect();
+        for_each_tile(&mut out, 15, 10, 5, 2, |sample, block, tile, local| {
+            let expected: Vec<usize> = (0..if block == 0 { 2 } else { 1 })
+                .flat_map(|channel| {
+                    let start = sample * 15 + block * 10 + channel * 5 + tile * 2;
+                    start..(start + 2).min(sample * 15 + block * 10 + channel * 5 + 5)
+                })
+                .collect();
+            assert_eq!(local, expected);
+            for value in local {
+                *value += 100 * (sample + 1) + 10 * block + tile;
+            }
+        });
+        let expected: Vec<usize> = (0..30)
+            .map(|at| {
+                let (sample, within) = (at / 15, at % 15);
+                let (block, tile) = (within / 10, within % 5 / 2);
+                at + 100 * (sample + 1) + 10 * block + tile
+            })
+            .collect();
+        assert_eq!(out, expected);
     }
 
     #[test]

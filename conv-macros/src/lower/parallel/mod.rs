@@ -6,8 +6,10 @@
 //! A task owns a contiguous run of the output: the forward pass and the input gradient
 //! split each sample's output (resp. input) channels, or its groups, into blocks; the
 //! weight gradient splits the output channels, or the groups, and sums each block over the
-//! whole batch as the one-thread kernel does. Every output is therefore summed by the same
-//! loops, over the same terms in the same order, whatever the number of threads:
+//! whole batch as the one-thread kernel does; where that leaves few tasks, the first two
+//! passes cut each block's rows into tiles as well ([`tiles`]), a tile's output copied
+//! back into place after it. Every output is therefore summed by the same loops, over the
+//! same terms in the same order, whatever the number of threads:
 //!
 //! ```text
 //! par::for_each_block(z, 802816, 401408, |n, block, z| {
@@ -29,6 +31,9 @@ use quote::{format_ident, quote};
 
 use super::{Array, Kernels, looped, wide};
 use crate::lower::tokens::{linear, number};
+use tiles::Tiles;
+
+mod tiles;
 
 /// The multiply-adds a task is given at least, in whole channel blocks: a few times
 /// rayon's cost of handing it out.
@@ -176,6 +181,9 @@ struct Split<'a> {
     unit_len: usize,
     /// Output elements per sample: the whole output for the weight gradient.
     sample_len: usize,
+    /// The rows of the forward pass's output, or of the input gradient, cut into tiles
+    /// where the samples and channel blocks make few tasks.
+    tiles: Option<Tiles>,
 }
 
 impl<'a> Split<'a> {
@@ -257,6 +265,16 @@ impl<'a> Split<'a> {
                 per_task += 1;
             }
         }
+        // Fewer tasks than cores could share: the rows are cut too.
+        let tasks = samples * units.div_ceil(per_task);
+        let rows = match section {
+            Section::Forward => Some(spec.axes()[0].output()),
+            Section::GradInput => Some(spec.axes()[0].input()),
+            _ => None,
+        };
+        let tiles = rows.and_then(|rows| {
+            Tiles::new(rows, tasks, unit_work.saturating_mul(per_task), TASK_WORK)
+        });
         Split {
             spec,
             text,
@@ -266,6 +284,7 @@ impl<'a> Split<'a> {
             per_task,
             unit_len,
             sample_len,
+            tiles,
         }
     }
 
@@ -273,6 +292,12 @@ impl<'a> Split<'a> {
     /// units do not divide, one for the last; `None` for a single task, or if a task's
     /// layer is not one.
     fn tasks(&self, inputs: &[&Array], output: &Array) -> Option<TokenStream> {
+        if let Some(tiled) = self
+            .tiles
+            .and_then(|tiles| self.tiled(tiles, inputs, output))
+        {
+            return Some(tiled);
+        }
         if self.per_task == self.units && self.sample_len == output.len {
             return None;
         }
@@ -306,30 +331,42 @@ impl<'a> Split<'a> {
     /// into arrays, and the loops of the layer that task is; `None` if those loops would
     /// take another build than the layer's.
     fn task(&self, count: usize, inputs: &[&Array], output: &Array) -> Option<TokenStream> {
-        let task = self.layer(count)?;
+        self.task_of(&self.layer(count)?, false, inputs, output)
+    }
+
+    /// A task computing the layer `task`, a part of this one: its operands (rows of them
+    /// from `STARTS[tile]` when `tiled`) and its loops; `None` if those loops would take
+    /// another build than the layer's.
+    fn task_of(
+        &self,
+        task: &Spec,
+        tiled: bool,
+        inputs: &[&Array],
+        output: &Array,
+    ) -> Option<TokenStream> {
         // A task that runs portably where the layer runs wide, or the reverse, would add
         // in another order: such a pass is not split.
         let wide = |spec: &Spec| wide::builds(spec, self.section).is_some();
-        if wide(&task) != wide(self.spec) {
+        if wide(task) != wide(self.spec) {
             return None;
         }
         let arrays: Vec<Array> = inputs
             .iter()
-            .map(|array| operand_array(&array.name, &task))
+            .map(|array| operand_array(&array.name, task))
             .collect();
         let bindings = arrays.iter().map(|array| {
             let (name, len) = (&array.name, number(array.len));
-            let slice = self.operand(&array.name.to_string(), &task);
+            let slice = self.operand(&array.name.to_string(), task, tiled);
             quote! {
                 #slice
                 let #name: &[T; #len] = ::convsym::__private::par::array(#name);
             }
         });
-        let out = operand_array(&output.name, &task);
+        let out = operand_array(&output.name, task);
         let (name, len) = (&out.name, number(out.len));
         let references: Vec<&Array> = arrays.iter().collect();
         // Each task cuts its own scratch (a smaller layer's copies) while it runs.
-        let (body, _) = looped(&task, self.section, &references, &out, true);
+        let (body, _) = looped(task, self.section, &references, &out, true);
         Some(quote! {
             #(#bindings)*
             let #name: &mut [T; #len] = ::convsym::__private::par::array_mut(#name);
@@ -376,7 +413,7 @@ impl<'a> Split<'a> {
     /// The statement that binds input `name` to its slice for a task of `count` units
     /// from `first` in sample `n`: a run of the tensor, or its runs in every sample (or
     /// every filter) gathered into a vector.
-    fn operand(&self, name: &str, task: &Spec) -> TokenStream {
+    fn operand(&self, name: &str, task: &Spec, tiled: bool) -> TokenStream {
         let spec = self.spec;
         let (input_plane, output_plane, taps) = planes(spec);
         let (cin, cout) = (spec.in_channels_per_group(), spec.out_channels_per_group());
@@ -405,7 +442,39 @@ impl<'a> Split<'a> {
         };
         let grouped = self.grouped;
         let batch = spec.batch();
+        // A row tile's rows of the tensor it reads by rows (the input, or δ), from row
+        // `STARTS[tile]` of each of its channels.
+        let rows = |tensor: &str, sample: usize, per_unit: usize| {
+            let (plane, axis_rows, channels, len) = if tensor == "x" {
+                let rows = spec.axes()[0].input();
+                (input_plane, rows, task.in_channels(), task.input_len())
+            } else {
+                let rows = spec.axes()[0].output();
+                (output_plane, rows, task.out_channels(), task.output_len())
+            };
+            let tensor = format_ident!("{tensor}");
+            let terms: Vec<(&Ident, usize)> = [(&n, sample), (&first, per_unit)]
+                .into_iter()
+                .filter(|(_, factor)| *factor != 0)
+                .collect();
+            let start = linear(&terms);
+            let [row, plane, run, channels] =
+                [plane / axis_rows, plane, len / channels, channels].map(number);
+            quote! {
+                let #tensor = &::convsym::__private::par::gather(#tensor, #start + STARTS[tile] * #row, #run, #plane, #channels);
+            }
+        };
         match (self.section, name) {
+            (Section::Forward, "x") if tiled => rows(
+                "x",
+                input_sample,
+                if grouped { unit_in * input_plane } else { 0 },
+            ),
+            (Section::GradInput, "dz") if tiled => rows(
+                "dz",
+                output_sample,
+                if grouped { cout * output_plane } else { 0 },
+            ),
             (Section::Forward, "x") if grouped => {
                 run("x", input_sample, unit_in * input_plane, task.input_len())
             }
@@ -471,76 +540,4 @@ fn planes(spec: &Spec) -> (usize, usize, usize) {
 }
 
 #[cfg(test)]
-mod tests {
-    use conv_runtime::Spec;
-    use conv_runtime::derive::Section;
-
-    use super::Split;
-
-    fn split(text: &str, section: Section) -> (usize, usize) {
-        let spec = Spec::parse(text).expect("a valid layer");
-        let split = Split::new(&spec, text, section);
-        (split.units, split.per_task)
-    }
-
-    /// `tests/parallel.rs`'s first layer: every pass leaves a smaller last task.
-    #[test]
-    fn remainders() {
-        let plane = "in=(36,20) k=3 stride=(2,1) cin=5 cout=7";
-        assert_eq!(split(plane, Section::Forward), (7, 5));
-        assert_eq!(split(plane, Section::GradInput), (5, 5));
-        assert_eq!(split(plane, Section::GradWeight), (7, 5));
-        let volume = "in=(6,8,8) k=3 pad=(1,0,1) cin=4 cout=5";
-        assert_eq!(split(volume, Section::Forward), (5, 3));
-        assert_eq!(split(volume, Section::GradInput), (4, 4));
-        let blocks = "in=(6,6) k=3 pad=1 cin=9 cout=64 bias";
-        assert_eq!(split(blocks, Section::Forward), (64, 32));
-        assert_eq!(split(blocks, Section::GradInput), (9, 5));
-        let line = "in=(201,) k=7 stride=3 cin=6 cout=10 batch=3";
-        assert_eq!(split(line, Section::Forward), (10, 10));
-    }
-
-    /// A transposed layer is cut as its dual layer is, each pass as the dual's pass that
-    /// computes it; where its connections are not the dual's it runs on the calling thread.
-    #[test]
-    fn transposed_layers() {
-        let tasks = |layer: proc_macro2::TokenStream| {
-            let text = layer.to_string();
-            let tokens = crate::expand::expand(layer).map(|tokens| tokens.to_string());
-            assert!(tokens.is_ok(), "{text}: {tokens:?}");
-            tokens.map_or(0, |tokens| tokens.matches("for_each_block").count())
-        };
-        let up =
-            quote::quote!(in = 28, k = 4, stride = 2, pad = 1, cin = 64, cout = 32, transposed);
-        assert_eq!(tasks(up), 3);
-        // `tests/parallel.rs`'s transposed layers.
-        let test = quote::quote!(
-            in = (12, 9), k = 4, stride = 2, pad = 1, cin = 20, cout = 12, transposed, bias
-        );
-        assert_eq!(tasks(test), 3);
-        let line = quote::quote!(
-            in = (150,), k = 5, stride = 3, pad = 1, output_padding = 2, cin = 9, cout = 7,
-            batch = 2, transposed
-        );
-        assert_eq!(tasks(line), 3);
-        let dual = "in=56 k=4 stride=2 pad=1 cin=32 cout=64";
-        assert_eq!(split(dual, Section::GradInput), (32, 16));
-        assert_eq!(split(dual, Section::Forward), (64, 32));
-        let cropped = quote::quote!(
-            in = (30, 20), k = 3, dilation = 2, output_padding = 1, cin = 8, cout = 8, transposed
-        );
-        assert_eq!(tasks(cropped), 0);
-    }
-
-    /// Channels in whole register blocks of 32, or 16 to make two tasks; groups never
-    /// split.
-    #[test]
-    fn blocks_and_groups() {
-        let resnet = "in=56 k=3 pad=1 cin=64 cout=64";
-        assert_eq!(split(resnet, Section::Forward), (64, 32));
-        let speech = "in=(8000,) k=11 pad=5 cin=32 cout=32";
-        assert_eq!(split(speech, Section::GradWeight), (32, 16));
-        let depthwise = "in=56 k=3 pad=1 cin=144 cout=144 groups=144";
-        assert_eq!(split(depthwise, Section::Forward), (144, 144));
-    }
-}
+mod tests;

@@ -1,0 +1,138 @@
+//! How the parallel forms cut each pass.
+
+use conv_runtime::Spec;
+use conv_runtime::derive::Section;
+
+use super::Split;
+
+fn split(text: &str, section: Section) -> (usize, usize) {
+    let spec = Spec::parse(text).expect("a valid layer");
+    let split = Split::new(&spec, text, section);
+    (split.units, split.per_task)
+}
+
+/// `tests/parallel.rs`'s first layer: every pass leaves a smaller last task.
+#[test]
+fn remainders() {
+    let plane = "in=(36,20) k=3 stride=(2,1) cin=5 cout=7";
+    assert_eq!(split(plane, Section::Forward), (7, 5));
+    assert_eq!(split(plane, Section::GradInput), (5, 5));
+    assert_eq!(split(plane, Section::GradWeight), (7, 5));
+    let volume = "in=(6,8,8) k=3 pad=(1,0,1) cin=4 cout=5";
+    assert_eq!(split(volume, Section::Forward), (5, 3));
+    assert_eq!(split(volume, Section::GradInput), (4, 4));
+    let blocks = "in=(6,6) k=3 pad=1 cin=9 cout=64 bias";
+    assert_eq!(split(blocks, Section::Forward), (64, 32));
+    assert_eq!(split(blocks, Section::GradInput), (9, 5));
+    let line = "in=(201,) k=7 stride=3 cin=6 cout=10 batch=3";
+    assert_eq!(split(line, Section::Forward), (10, 10));
+}
+
+/// A transposed layer is cut as its dual layer is, each pass as the dual's pass that
+/// computes it; where its connections are not the dual's it runs on the calling thread.
+#[test]
+fn transposed_layers() {
+    let tasks = |layer: proc_macro2::TokenStream| {
+        let text = layer.to_string();
+        let tokens = crate::expand::expand(layer).map(|tokens| tokens.to_string());
+        assert!(tokens.is_ok(), "{text}: {tokens:?}");
+        tokens.map_or(0, |tokens| {
+            tokens.matches("for_each_block").count() + tokens.matches("for_each_tile").count()
+        })
+    };
+    let up = quote::quote!(in = 28, k = 4, stride = 2, pad = 1, cin = 64, cout = 32, transposed);
+    assert_eq!(tasks(up), 3);
+    // `tests/parallel.rs`'s transposed layers.
+    let test = quote::quote!(
+        in = (12, 9), k = 4, stride = 2, pad = 1, cin = 20, cout = 12, transposed, bias
+    );
+    assert_eq!(tasks(test), 3);
+    let line = quote::quote!(
+        in = (150,), k = 5, stride = 3, pad = 1, output_padding = 2, cin = 9, cout = 7,
+        batch = 2, transposed
+    );
+    assert_eq!(tasks(line), 3);
+    let dual = "in=56 k=4 stride=2 pad=1 cin=32 cout=64";
+    assert_eq!(split(dual, Section::GradInput), (32, 16));
+    assert_eq!(split(dual, Section::Forward), (64, 32));
+    let cropped = quote::quote!(
+        in = (30, 20), k = 3, dilation = 2, output_padding = 1, cin = 8, cout = 8, transposed
+    );
+    assert_eq!(tasks(cropped), 0);
+}
+
+/// Channels in whole register blocks of 32, or 16 to make two tasks; groups never
+/// split.
+#[test]
+fn blocks_and_groups() {
+    let resnet = "in=56 k=3 pad=1 cin=64 cout=64";
+    assert_eq!(split(resnet, Section::Forward), (64, 32));
+    let speech = "in=(8000,) k=11 pad=5 cin=32 cout=32";
+    assert_eq!(split(speech, Section::GradWeight), (32, 16));
+    let depthwise = "in=56 k=3 pad=1 cin=144 cout=144 groups=144";
+    assert_eq!(split(depthwise, Section::Forward), (144, 144));
+}
+
+/// How the passes of `tests/parallel.rs`'s layers (which checks their bits) and of two
+/// benchmark layers are cut, forward, input gradient, weight gradient: `b`locks of
+/// channels, `t`iles of rows (and blocks), or `-` one task. Too little work leaves a small
+/// layer's blocks uncut; a batch of 8 is tasks enough; the weight gradient is never tiled.
+#[test]
+fn which_passes_tile() {
+    let kinds = |layer: proc_macro2::TokenStream| -> String {
+        let text = layer.to_string();
+        let tokens = crate::expand::expand(layer).map(|tokens| tokens.to_string());
+        assert!(tokens.is_ok(), "{text}: {tokens:?}");
+        let tokens = tokens.unwrap_or_default();
+        let start = tokens.find("fn forward_par_into").unwrap_or(0);
+        let methods: Vec<&str> = tokens[start..].split("pub fn").collect();
+        methods
+            .iter()
+            .take(4)
+            .filter(|method| method.contains("_par_into") && !method.contains("backward_par_into"))
+            .map(|method| {
+                if method.contains("for_each_tile") {
+                    't'
+                } else if method.contains("for_each_block") {
+                    'b'
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    };
+    let cases = [
+        (
+            quote::quote!(in = (36, 20), k = 3, stride = (2, 1), cin = 5, cout = 7),
+            "b-b",
+        ),
+        (
+            quote::quote!(in = (12, 10), k = 3, pad = 1, cin = 9, cout = 64, bias),
+            "ttb",
+        ),
+        (
+            quote::quote!(in = (42, 24), k = 5, stride = 2, pad = 2, cin = 3, cout = 16),
+            "ttb",
+        ),
+        (
+            quote::quote!(in = (3000,), k = 11, pad = 5, cin = 8, cout = 8),
+            "tt-",
+        ),
+        (
+            quote::quote!(in = 224, k = 7, stride = 2, pad = 3, cin = 3, cout = 64),
+            "ttb",
+        ),
+        (
+            quote::quote!(in = 56, k = 3, pad = 1, cin = 64, cout = 64),
+            "ttb",
+        ),
+        (
+            quote::quote!(in = 56, k = 3, pad = 1, cin = 64, cout = 64, batch = 8),
+            "bbb",
+        ),
+    ];
+    for (layer, expected) in cases {
+        let text = layer.to_string();
+        assert_eq!(kinds(layer), expected, "{text}");
+    }
+}

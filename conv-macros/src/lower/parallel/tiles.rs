@@ -1,0 +1,246 @@
+//! Row tiles: a forward pass or an input gradient cut along its first axis as well, for the
+//! layers whose samples and channel blocks make fewer tasks than [`TASKS`].
+//!
+//! A tile of the output's rows is itself a layer: the same keys with the first axis cut to
+//! the rows the tile reads, and padding only where the whole layer's padding falls inside
+//! them. Its loops therefore add every output's terms in the order the whole layer's loops
+//! do (the same channels, the same taps, the same padding zeros), and the tile's result
+//! has the same bits. For the input gradient the tile is a run of input rows, the layer
+//! is cut to the rows of δ whose windows reach them, and the rows of those windows outside
+//! the tile become its padding; the phase of each row in the stride does not change
+//! (`pad_before` moves with the tile's first row).
+
+use conv_runtime::derive::Section;
+use conv_runtime::{Axis, Spec};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::{Array, Split, planes};
+use crate::lower::tokens::number;
+
+/// Tasks a pass is cut into at least, where its rows allow: enough for the 2-core machine
+/// the suite runs on with room for uneven tasks, and for eight cores to share a pass.
+pub(super) const TASKS: usize = 8;
+
+/// How a pass's output is cut along its first axis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Tiles {
+    /// Rows of the output tensor (the input's for the input gradient) per tile; the last
+    /// tile may have fewer.
+    pub(super) rows: usize,
+    /// The tiles.
+    pub(super) count: usize,
+}
+
+impl Tiles {
+    /// Tiles for a pass of `tasks` tasks of `task_work` multiply-adds each, whose output
+    /// has `rows` rows along its first axis: enough to reach [`TASKS`], none below
+    /// `least_work` multiply-adds; `None` where one tile would do.
+    pub(super) fn new(
+        rows: usize,
+        tasks: usize,
+        task_work: usize,
+        least_work: usize,
+    ) -> Option<Tiles> {
+        let wanted = TASKS.div_ceil(tasks.max(1));
+        let affordable = task_work / least_work.max(1);
+        let count = wanted.min(affordable).min(rows);
+        if count < 2 {
+            return None;
+        }
+        let rows_per_tile = rows.div_ceil(count);
+        Some(Tiles {
+            rows: rows_per_tile,
+            count: rows.div_ceil(rows_per_tile),
+        })
+    }
+
+    /// The rows of tile `index`.
+    pub(super) fn range(&self, index: usize, rows: usize) -> (usize, usize) {
+        let first = index * self.rows;
+        (first, (first + self.rows).min(rows))
+    }
+}
+
+/// A tile's layer and the first row it reads of the tensor it reads by rows (the input
+/// for the forward pass, δ for the input gradient).
+pub(super) struct Crop {
+    pub(super) layer: Spec,
+    pub(super) first_read: usize,
+}
+
+/// The layer that computes rows `first..end` of `section`'s output of `spec` (output rows
+/// for the forward pass, input rows for the input gradient); `None` where those rows are
+/// not a layer's whole output (rows no window reaches, a stride wider than the kernel).
+pub(super) fn crop(spec: &Spec, section: Section, first: usize, end: usize) -> Option<Crop> {
+    let axis = &spec.axes()[0];
+    let signed = |value: usize| i128::try_from(value).ok();
+    let (stride, reach, pad) = (
+        signed(axis.stride())?,
+        signed(axis.effective_kernel())?,
+        signed(axis.pad_before())?,
+    );
+    let (first, end, input) = (signed(first)?, signed(end)?, signed(axis.input())?);
+    // The windows the tile's layer has: outputs `windows.0..windows.1`, window `o`
+    // reading padded rows `o·s − pad .. o·s − pad + reach`.
+    let windows = match section {
+        Section::Forward => (first, end),
+        Section::GradInput => {
+            let output = signed(axis.output())?;
+            let before = (first + pad - reach).div_euclid(stride) + 1;
+            let after = (end + pad - 1).div_euclid(stride) + 1;
+            (before.max(0), after.min(output))
+        }
+        _ => return None,
+    };
+    let (start, stop) = (
+        windows.0 * stride - pad,
+        (windows.1 - 1) * stride - pad + reach,
+    );
+    let rows = match section {
+        Section::Forward => (start.max(0), stop.min(input)),
+        _ => (first, end),
+    };
+    let (pad_before, pad_after) = (rows.0 - start, (stop - rows.1).max(0));
+    let layer_text = text(
+        spec,
+        usize::try_from(rows.1 - rows.0).ok()?,
+        (
+            usize::try_from(pad_before).ok()?,
+            usize::try_from(pad_after).ok()?,
+        ),
+    );
+    let layer = Spec::parse(&layer_text).ok()?;
+    let outputs = usize::try_from(windows.1 - windows.0).ok()?;
+    if layer.axes()[0].output() != outputs {
+        return None;
+    }
+    let first_read = match section {
+        Section::Forward => rows.0,
+        _ => windows.0,
+    };
+    Some(Crop {
+        layer,
+        first_read: usize::try_from(first_read).ok()?,
+    })
+}
+
+/// `spec` written out with its first axis `input` long and padded by `pads`.
+fn text(spec: &Spec, input: usize, pads: (usize, usize)) -> String {
+    let axes = spec.axes();
+    let tuple = |values: Vec<String>| {
+        let comma = if values.len() == 1 { "," } else { "" };
+        format!("({}{comma})", values.join(","))
+    };
+    let sizes =
+        |size: fn(&Axis) -> usize| tuple(axes.iter().map(|a| size(a).to_string()).collect());
+    let inputs = tuple(
+        axes.iter()
+            .enumerate()
+            .map(|(index, a)| if index == 0 { input } else { a.input() }.to_string())
+            .collect(),
+    );
+    let padding = tuple(
+        axes.iter()
+            .enumerate()
+            .map(|(index, a)| {
+                let (before, after) = if index == 0 {
+                    pads
+                } else {
+                    (a.pad_before(), a.pad_after())
+                };
+                format!("({before},{after})")
+            })
+            .collect(),
+    );
+    let bias = if spec.bias() { " bias" } else { "" };
+    format!(
+        "in={inputs} k={} stride={} pad={padding} dilation={} cin={} cout={} groups={} batch={}{bias}",
+        sizes(Axis::kernel),
+        sizes(Axis::stride),
+        sizes(Axis::dilation),
+        spec.in_channels(),
+        spec.out_channels(),
+        spec.groups(),
+        spec.batch(),
+    )
+}
+
+impl Split<'_> {
+    /// `par::for_each_tile` over the output: each sample's channel blocks cut into row
+    /// tiles, a task's body for each kind of tile (the first, the middle ones, the last,
+    /// each a layer of its own) and block (full, and the last when the units do not
+    /// divide); `None` if a tile is not a layer, or its loops would take another build.
+    pub(super) fn tiled(
+        &self,
+        tiles: Tiles,
+        inputs: &[&Array],
+        output: &Array,
+    ) -> Option<TokenStream> {
+        let axis = &self.spec.axes()[0];
+        let (input_plane, output_plane, _) = planes(self.spec);
+        let (rows, plane) = match self.section {
+            Section::Forward => (axis.output(), output_plane),
+            _ => (axis.input(), input_plane),
+        };
+        let rest = self.units % self.per_task;
+        let mut starts = vec![0; tiles.count];
+        let mut blocks = Vec::new();
+        for count in [self.per_task, rest] {
+            if count == 0 {
+                continue;
+            }
+            let block = self.layer(count)?;
+            // Tiles whose layers are equal share one body.
+            let mut kinds: Vec<(Spec, Vec<usize>)> = Vec::new();
+            for (index, start) in starts.iter_mut().enumerate() {
+                let (first, end) = tiles.range(index, rows);
+                let Crop { layer, first_read } = crop(&block, self.section, first, end)?;
+                *start = first_read;
+                match kinds.iter_mut().find(|(kind, _)| *kind == layer) {
+                    Some((_, members)) => members.push(index),
+                    None => kinds.push((layer, vec![index])),
+                }
+            }
+            let mut arms = Vec::new();
+            let last = kinds.len() - 1;
+            for (position, (layer, members)) in kinds.iter().enumerate() {
+                let body = self.task_of(layer, true, inputs, output)?;
+                let members = members.iter().copied().map(number);
+                let pattern = if position == last {
+                    quote!(_)
+                } else {
+                    quote!(#(#members)|*)
+                };
+                arms.push(quote!(#pattern => { #body }));
+            }
+            blocks.push(quote!(match tile { #(#arms)* }));
+        }
+        let dispatch = match blocks.as_slice() {
+            [full] => full.clone(),
+            [full, last] => {
+                let last_block = number(self.units / self.per_task);
+                quote!(if block == #last_block { #last } else { #full })
+            }
+            _ => return None,
+        };
+        let out = &output.name;
+        let [sample_len, block_len, plane, tile_len, per_task, count] = [
+            self.sample_len,
+            self.per_task * self.unit_len,
+            plane,
+            tiles.rows * (plane / rows),
+            self.per_task,
+            tiles.count,
+        ]
+        .map(number);
+        let starts = starts.into_iter().map(number);
+        Some(quote! {
+            ::convsym::__private::par::for_each_tile(#out, #sample_len, #block_len, #plane, #tile_len, |n, block, tile, #out| {
+                const STARTS: [usize; #count] = [#(#starts),*];
+                let first = block * #per_task;
+                #dispatch
+            });
+        })
+    }
+}
