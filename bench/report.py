@@ -10,6 +10,7 @@ column is empty unless the suite ran with `--features onednn`). The bound is the
 FMA rate: multiply-adds / (lanes x FMA units x clock).
 
     python3 bench/report.py [--criterion target/criterion] [--clock-ghz 4.2] ...
+    python3 bench/report.py --baseline NAME --peak 58.5   # the bound as peak.c measured it
 
 The layers, their order and descriptions come from bench/src/shapes.rs. Standard library
 only.
@@ -107,13 +108,20 @@ def table(name, spec, why, results, peak):
     return "\n".join(lines)
 
 
+def ran(names, results):
+    """The layers criterion holds results for, in order: a run filtered to some layers
+    (`-- dcgan-up`) leaves the others out of every table."""
+    return [name for name in names
+            if any(group.startswith(f"{name}/") for group, _ in results)]
+
+
 def summary(names, results, peak):
     """One line per layer: the fastest baseline of each pass, its median and % bound."""
     lines = [
         "| layer | " + " | ".join(title for _, title in PASSES) + " |",
         "|---|" + "---|" * len(PASSES),
     ]
-    for name in names:
+    for name in ran(names, results):
         cells = []
         for label, _ in PASSES:
             group = f"{name}/{label}"
@@ -169,7 +177,7 @@ def targets(names, results):
         "|---|" + "---:|" * (len(PASSES) + 2),
     ]
     mark = lambda ok: "" if ok else " ✗"
-    for name in names:
+    for name in ran(names, results):
         medians = {}
         cells = []
         for label, _ in PASSES:
@@ -203,17 +211,23 @@ def main():
     parser.add_argument("--clock-ghz", type=float, default=4.2, help="measured by bench/peak.c")
     parser.add_argument("--lanes", type=int, default=16, help="f32 lanes per FMA (512 bits)")
     parser.add_argument("--fma-units", type=int, default=2, help="FMA pipes per core")
+    parser.add_argument("--peak", type=float,
+                        help="the bound in G multiply-adds/s, as bench/peak.c prints it "
+                             "(GFMA/s); replaces lanes x FMA units x clock")
     arguments = parser.parse_args()
 
-    peak = arguments.lanes * arguments.fma_units * arguments.clock_ghz  # multiply-adds per ns
+    # Multiply-adds per ns.
+    peak = arguments.peak or arguments.lanes * arguments.fma_units * arguments.clock_ghz
     results = load(arguments.criterion, arguments.baseline)
     if not results:
         sys.exit(f"no criterion results under {arguments.criterion}; run "
                  "`cargo bench -p convsym-bench --bench kernels` first")
+    bound = (f"{peak:.1f} G multiply-adds/s, measured" if arguments.peak else
+             f"{arguments.lanes} lanes × {arguments.fma_units} FMA units × "
+             f"{arguments.clock_ghz} GHz = {peak:.1f} G multiply-adds/s")
     print(f"Medians of criterion's samples (± half the 95% confidence interval); × best: "
           f"ratio to the fastest baseline of the pass (bold); % bound: the machine bound "
-          f"({arguments.lanes} lanes × {arguments.fma_units} FMA units × "
-          f"{arguments.clock_ghz} GHz = {peak:.1f} G multiply-adds/s) over the median.")
+          f"({bound}) over the median.")
     shapes = layers(arguments.shapes)
     print()
     print("`conv!` against the targets (✗: missed):")

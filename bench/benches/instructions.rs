@@ -23,7 +23,7 @@ use std::hint::black_box;
 use conv_runtime::reference;
 use convsym_bench::Kernels;
 use convsym_bench::candle::{self, Candle};
-use convsym_bench::im2col::Im2col;
+use convsym_bench::im2col;
 use convsym_bench::shapes::{Data, SHAPES, multiply_adds};
 
 const USAGE: &str = "usage: instructions LAYER (forward|dx|dw) \
@@ -86,7 +86,7 @@ fn main() {
     let mut kernels: Box<dyn Kernels> = match implementation.as_str() {
         "direct" => (shape.direct.gather)(),
         "direct rows" => (shape.direct.rows)(),
-        "im2col+gemm" => Box::new(Im2col::new(&spec)),
+        "im2col+gemm" => im2col::for_layer(&spec),
         "conv!" => (shape.generated)(),
         "candle" => {
             let threads = candle::threads();

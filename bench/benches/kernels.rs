@@ -14,6 +14,11 @@
 //!   primitive alone on operands already in the layouts it chose (`convsym_bench::onednn`);
 //! - `conv!`: the kernels the macro generates for the layer (`shapes::Shape::generated`).
 //!
+//! On the transposed layers (issue 10: `dcgan-up`, `upsample-1d`) the direct loops and
+//! im2col+gemm run as their dual layers' passes (`convsym_bench::transposed`), candle as
+//! `conv_transpose1d`/`conv_transpose2d` and the ops of its autograd, and oneDNN as its
+//! deconvolution primitives.
+//!
 //! The reference is not timed on the layers of more than [`REFERENCE_LIMIT`] multiply-adds
 //! (a second a call there); it still checks every baseline on them. Layers of more than
 //! [`FLAT_LIMIT`] use criterion's flat sampling, the same number of calls per sample, which
@@ -42,7 +47,7 @@ use std::time::Duration;
 use conv_runtime::{Spec, reference};
 use convsym_bench::Kernels;
 use convsym_bench::candle::{self, Candle};
-use convsym_bench::im2col::Im2col;
+use convsym_bench::im2col;
 #[cfg(feature = "onednn")]
 use convsym_bench::onednn::{self, Onednn, Which};
 use convsym_bench::shapes::{Data, SHAPES, Shape, multiply_adds};
@@ -174,7 +179,7 @@ fn bench_shape(criterion: &mut Criterion, shape: &Shape) {
     let mut direct = (shape.direct.gather)();
     let mut rows = (shape.direct.rows)();
     let mut generated = (shape.generated)();
-    let mut im2col = Im2col::new(&spec);
+    let mut im2col_gemm = im2col::for_layer(&spec);
     #[cfg(feature = "onednn")]
     let onednn = onednn(&spec, &data);
     for pass in Pass::ALL {
@@ -186,7 +191,14 @@ fn bench_shape(criterion: &mut Criterion, shape: &Shape) {
         bench_kernels(&mut group, "conv!", generated.as_mut(), pass, &spec, &data);
         bench_kernels(&mut group, "direct", direct.as_mut(), pass, &spec, &data);
         bench_kernels(&mut group, "direct rows", rows.as_mut(), pass, &spec, &data);
-        bench_kernels(&mut group, "im2col+gemm", &mut im2col, pass, &spec, &data);
+        bench_kernels(
+            &mut group,
+            "im2col+gemm",
+            im2col_gemm.as_mut(),
+            pass,
+            &spec,
+            &data,
+        );
         bench_candle(&mut group, pass, &spec, &data);
         #[cfg(feature = "onednn")]
         bench_onednn(&mut group, &onednn, pass);

@@ -10,6 +10,15 @@
 //! itself (it chunks the channels and concatenates the results). [`Candle::autograd`]
 //! runs the real `backward()` so that the checks can confirm the two agree.
 //!
+//! A transposed layer's forward pass is `Tensor::conv_transpose1d`/`conv_transpose2d`, and
+//! its gradients the ops candle's autograd runs for `Op::ConvTranspose2D`: the input
+//! gradient a convolution of `δ` with the weight, the weight gradient a convolution of `δ`
+//! with the input (batch and channel axes swapped, stride and dilation swapped), cropped to
+//! the kernel. candle 0.11's autograd has no backward pass for `Op::ConvTranspose1D` (its
+//! `backward()` fails with `BackwardNotSupported`), so the 1-D layer's gradients are the
+//! same ops in 1-D, `conv1d` where the 2-D layer's have `conv2d`, and there is no
+//! `backward()` to check them against: only the reference checks them.
+//!
 //! Threads: candle's CPU backend runs on rayon's global pool, a pool of its own and a
 //! barrier pool, all sized from `RAYON_NUM_THREADS` (`CANDLE_NUM_THREADS` overrides the
 //! barrier pool's); its GEMM splits work across `candle_core::utils::get_num_threads()`,
@@ -84,6 +93,8 @@ pub struct Candle {
     stride: usize,
     dilation: usize,
     output: usize,
+    /// A transposed layer's output padding; `None` for an ordinary layer.
+    transposed: Option<usize>,
     groups: usize,
     in_per_group: usize,
     out_per_group: usize,
@@ -99,7 +110,8 @@ impl Candle {
     ///
     /// If the layer has 3 axes, or axes that differ in size, kernel, stride, padding or
     /// dilation, or padding that differs before and after: candle's convolutions take
-    /// one number for each.
+    /// one number for each. Also a transposed layer with groups (`conv_transpose2d` takes
+    /// none; the suite has no such layer).
     pub fn new(spec: &Spec) -> core::result::Result<Candle, String> {
         let axes = spec.axes();
         let first = axes[0];
@@ -111,6 +123,11 @@ impl Candle {
         if first.pad_before() != first.pad_after() {
             return Err(format!("candle takes symmetric padding, not `{spec}`"));
         }
+        if spec.transposed() && spec.groups() > 1 {
+            return Err(format!(
+                "the candle baseline takes transposed layers without groups, not `{spec}`"
+            ));
+        }
         Ok(Candle {
             rank: axes.len(),
             input: first.input(),
@@ -119,6 +136,7 @@ impl Candle {
             stride: first.stride(),
             dilation: first.dilation(),
             output: first.output(),
+            transposed: spec.transposed().then_some(first.output_padding()),
             groups: spec.groups(),
             in_per_group: spec.in_channels_per_group(),
             out_per_group: spec.out_channels_per_group(),
@@ -137,7 +155,8 @@ impl Candle {
         Tensor::from_slice(data, self.input_shape.as_slice(), &Device::Cpu)
     }
 
-    /// The weight `w` as a tensor `[cout, cin/groups, k…]`.
+    /// The weight `w` as a tensor `[cout, cin/groups, k…]` (`[cin, cout/groups, k…]` for a
+    /// transposed layer).
     ///
     /// # Errors
     ///
@@ -169,6 +188,14 @@ impl Candle {
     ///
     /// Whatever candle reports.
     pub fn forward(&self, input: &Tensor, weight: &Tensor) -> Result<Tensor> {
+        if let Some(output_padding) = self.transposed {
+            let (padding, stride, dilation) = (self.padding, self.stride, self.dilation);
+            return if self.rank == 1 {
+                input.conv_transpose1d(weight, padding, output_padding, stride, dilation, 1)
+            } else {
+                input.conv_transpose2d(weight, padding, output_padding, stride, dilation)
+            };
+        }
         if self.rank == 1 {
             input.conv1d(
                 weight,
@@ -194,6 +221,10 @@ impl Candle {
     ///
     /// Whatever candle reports.
     pub fn grad_input(&self, weight: &Tensor, delta: &Tensor) -> Result<Tensor> {
+        if self.transposed.is_some() {
+            // `Op::ConvTranspose2D`'s: δ convolved with the weight, as the dual's forward pass.
+            return self.conv(delta, weight, self.stride, self.dilation);
+        }
         // As in candle's backprop: the output padding restores the `r` unread positions.
         let reached = (self.output - 1) * self.stride + self.dilation * (self.kernel - 1) + 1
             - 2 * self.padding;
@@ -221,28 +252,40 @@ impl Candle {
     ///
     /// Whatever candle reports.
     pub fn grad_weight(&self, input: &Tensor, delta: &Tensor) -> Result<Tensor> {
+        if self.transposed.is_some() {
+            // `Op::ConvTranspose2D`'s: the ordinary layer's weight gradient with the input
+            // and δ swapped.
+            return self.correlate(delta, input)?.contiguous();
+        }
         let gradient = self.by_group(0, |group| {
             let input = input.narrow(1, group * self.in_per_group, self.in_per_group)?;
             let delta = delta.narrow(1, group * self.out_per_group, self.out_per_group)?;
-            // Batch and channels swap places, and so do stride and dilation.
-            let mut gradient = self
-                .conv(
-                    &input.transpose(0, 1)?,
-                    &delta.transpose(0, 1)?,
-                    self.dilation,
-                    self.stride,
-                )?
-                .transpose(0, 1)?;
-            // With a remainder the correlation reaches past the kernel: crop, as candle does.
-            for axis in 2..2 + self.rank {
-                if gradient.dim(axis)? != self.kernel {
-                    gradient = gradient.narrow(axis, 0, self.kernel)?;
-                }
-            }
-            Ok(gradient)
+            self.correlate(&input, &delta)
         })?;
         // The other baselines hand back a row-major gradient; so does autograd's `add`.
         gradient.contiguous()
+    }
+
+    /// The weight gradient of an ordinary layer of this geometry with input `input` and
+    /// output gradient `delta`, without groups: their correlation, as candle's autograd
+    /// computes it.
+    fn correlate(&self, input: &Tensor, delta: &Tensor) -> Result<Tensor> {
+        // Batch and channels swap places, and so do stride and dilation.
+        let mut gradient = self
+            .conv(
+                &input.transpose(0, 1)?,
+                &delta.transpose(0, 1)?,
+                self.dilation,
+                self.stride,
+            )?
+            .transpose(0, 1)?;
+        // With a remainder the correlation reaches past the kernel: crop, as candle does.
+        for axis in 2..2 + self.rank {
+            if gradient.dim(axis)? != self.kernel {
+                gradient = gradient.narrow(axis, 0, self.kernel)?;
+            }
+        }
+        Ok(gradient)
     }
 
     /// Runs `pass` per group and concatenates the results along `axis`.
@@ -254,7 +297,8 @@ impl Candle {
         Tensor::cat(&parts, axis)
     }
 
-    /// `(∂L/∂x, ∂L/∂w)` by candle's autograd: `backward()` of `Σ z ⊙ δ`.
+    /// `(∂L/∂x, ∂L/∂w)` by candle's autograd: `backward()` of `Σ z ⊙ δ`; `None` for a 1-D
+    /// transposed layer, which candle's autograd does not differentiate.
     ///
     /// # Errors
     ///
@@ -264,7 +308,10 @@ impl Candle {
         input: &Tensor,
         weight: &Tensor,
         delta: &Tensor,
-    ) -> Result<(Tensor, Tensor)> {
+    ) -> Result<Option<(Tensor, Tensor)>> {
+        if self.transposed.is_some() && self.rank == 1 {
+            return Ok(None);
+        }
         let input = Var::from_tensor(input)?;
         let weight = Var::from_tensor(weight)?;
         let output = self.forward(input.as_tensor(), weight.as_tensor())?;
@@ -275,7 +322,7 @@ impl Candle {
                 .cloned()
                 .ok_or_else(|| candle_core::Error::Msg("autograd gave no gradient".to_owned()))
         };
-        Ok((gradient(&input)?, gradient(&weight)?))
+        Ok(Some((gradient(&input)?, gradient(&weight)?)))
     }
 }
 

@@ -13,6 +13,10 @@
 //! The GEMM is matrixmultiply's `sgemm`, single-threaded, through ndarray's
 //! `general_mat_mul`, which hands transposed views to it as strides without copying.
 //! Shapes are known only at run time; the scratch matrix is allocated once, in [`Im2col::new`].
+//!
+//! A transposed layer runs as its dual layer's passes ([`for_layer`], `crate::transposed`):
+//! its forward pass is `col2im(wᵀ·x)`, which is how PyTorch computes `conv_transpose` on
+//! the CPU, its input gradient `w·im2col(δ)` and its weight gradient `x·im2col(δ)ᵀ`.
 
 use core::ops::Range;
 
@@ -21,6 +25,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 use crate::Kernels;
+use crate::transposed::Transposed;
 
 /// One spatial axis of the layer, as the column matrix sees it.
 #[derive(Clone, Copy, Debug)]
@@ -81,8 +86,13 @@ impl Im2col {
     ///
     /// # Panics
     ///
-    /// If the layer has 3 spatial axes: the benchmarks need only 1 and 2.
+    /// If the layer has 3 spatial axes (the benchmarks need only 1 and 2), or is
+    /// transposed: [`for_layer`] takes those.
     pub fn new(spec: &Spec) -> Im2col {
+        assert!(
+            !spec.transposed(),
+            "`Im2col::new` takes ordinary layers; `for_layer` takes `{spec}`"
+        );
         let (height, width) = match spec.axes() {
             [width] => (Axis::UNIT, Axis::new(width)),
             [height, width] => (Axis::new(height), Axis::new(width)),
@@ -202,6 +212,23 @@ impl Im2col {
     fn input_range(&self, group: usize) -> Range<usize> {
         let planes = self.in_per_group * self.plane();
         group * planes..(group + 1) * planes
+    }
+}
+
+/// The im2col baseline of any layer: [`Im2col`] itself for an ordinary layer, its dual's
+/// for a transposed one.
+///
+/// # Panics
+///
+/// If the layer has 3 spatial axes, or is a transposed layer without a dual of the same
+/// sizes (`output_padding ≥ stride` on an axis): the suite has neither.
+pub fn for_layer(spec: &Spec) -> Box<dyn Kernels> {
+    if !spec.transposed() {
+        return Box::new(Im2col::new(spec));
+    }
+    match spec.dual() {
+        Some(dual) if dual == spec.connections() => Box::new(Transposed(Im2col::new(&dual))),
+        _ => panic!("the im2col baseline needs `output_padding < stride` on every axis: `{spec}`"),
     }
 }
 

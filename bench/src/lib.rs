@@ -20,11 +20,12 @@ pub mod im2col;
 pub mod onednn;
 pub mod shapes;
 pub mod threads;
+pub mod transposed;
 pub mod verify;
 
 /// One layer's three passes on flat, row-major slices, as `conv_runtime::reference`
-/// lays them out: input `[batch][cin][in…]`, weight `[cout][cin/groups][k…]`, output and
-/// `δ = ∂L/∂z` `[batch][cout][out…]`.
+/// lays them out: input `[batch][cin][in…]`, weight `[cout][cin/groups][k…]` (a transposed
+/// layer's `[cin][cout/groups][k…]`), output and `δ = ∂L/∂z` `[batch][cout][out…]`.
 ///
 /// Each method overwrites its output. The generated `conv!` kernels will be benchmarked
 /// through this trait too (see [`shapes::Shape::generated`]).

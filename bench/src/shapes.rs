@@ -1,10 +1,12 @@
 //! The layers issue 4 benchmarks, each with its const-generic direct loops, and the data
-//! the benchmarks feed them.
+//! the benchmarks feed them; since issue 10, two transposed layers among them, whose direct
+//! loops are their dual layers' (`crate::transposed`).
 
 use conv_runtime::Spec;
 
 use crate::Kernels;
 use crate::direct::{Conv1d, Conv2d, Rows};
+use crate::transposed::Transposed;
 
 /// The generated kernels of the suite's layers, written as a user writes them.
 mod generated {
@@ -47,6 +49,8 @@ mod generated {
         ResnetDown { in = 56, k = 3, stride = 2, pad = 1, cin = 128, cout = 128 }
         MobilenetDw { in = 56, k = 3, pad = 1, cin = 144, cout = 144, groups = 144 }
         Speech1d { in = (8000,), k = 11, pad = 5, cin = 32, cout = 32 }
+        DcganUp { in = 28, k = 4, stride = 2, pad = 1, cin = 64, cout = 32, transposed }
+        Upsample1d { in = (2000,), k = 8, stride = 4, pad = 2, cin = 16, cout = 8, transposed }
     }
 }
 
@@ -74,6 +78,19 @@ macro_rules! direct {
     };
 }
 
+/// Both direct baselines of a transposed layer, from `$dual`, the const-generic type of the
+/// ordinary layer it transposes (`conv_runtime::Spec::dual`): `gather` collects each output
+/// from the inputs that scatter into it (the dual's input-gradient gather), `rows` scatters
+/// the input one kernel tap at a time over whole rows (the dual's `grad_input_rows`).
+macro_rules! transposed {
+    ($dual:ty) => {
+        Direct {
+            gather: || Box::new(Transposed(<$dual>::default())),
+            rows: || Box::new(Transposed(Rows(<$dual>::default()))),
+        }
+    };
+}
+
 /// One benchmarked layer.
 #[derive(Clone, Copy)]
 pub struct Shape {
@@ -83,7 +100,8 @@ pub struct Shape {
     pub spec: &'static str,
     /// Why the issue picked it.
     pub why: &'static str,
-    /// The direct loops, with this layer's sizes as const generics, in both orders.
+    /// The direct loops, with this layer's sizes as const generics, in both orders (a
+    /// transposed layer's: its dual layer's sizes).
     pub direct: Direct,
     /// The kernels `conv!` generates for this layer (`auto` unrolling, as a user gets them).
     pub generated: Make,
@@ -104,8 +122,8 @@ impl Shape {
 /// The layers of the suite: issue 4's seven, smallest first within each kind, then the six
 /// of real networks the performance issue added (layers of ResNet-50 and of `MobileNet` v2 at
 /// 224×224, and a speech front end), each a hundred to two thousand times `lenet-c3`'s work
-/// (except `mobilenet-dw`'s).
-pub const SHAPES: [Shape; 13] = [
+/// (except `mobilenet-dw`'s); then the two transposed layers of issue 10.
+pub const SHAPES: [Shape; 15] = [
     Shape {
         name: "seed",
         spec: "in=5 k=3 stride=2",
@@ -197,11 +215,37 @@ pub const SHAPES: [Shape; 13] = [
         direct: direct!(Conv1d<32, 32, 1, 8000, 11, 1, 5>),
         generated: || Box::new(generated::Speech1d),
     },
+    Shape {
+        name: "dcgan-up",
+        spec: "in=28 k=4 stride=2 pad=1 cin=64 cout=32 transposed",
+        why: "a DCGAN/U-Net upsampling step (28×28 to 56×56)",
+        // The dual: 56×56 input, 32 channels in, 64 out.
+        direct: transposed!(Conv2d<32, 64, 1, 56, 56, 4, 4, 2, 2, 1, 1>),
+        generated: || Box::new(generated::DcganUp),
+    },
+    Shape {
+        name: "upsample-1d",
+        spec: "in=(2000,) k=8 stride=4 pad=2 cin=16 cout=8 transposed",
+        why: "1-D upsampling by 4 (2000 to 8000 positions)",
+        // The dual: 8000 positions, 8 channels in, 16 out.
+        direct: transposed!(Conv1d<8, 16, 1, 8000, 8, 4, 2>),
+        generated: || Box::new(generated::Upsample1d),
+    },
 ];
 
 /// The multiply-adds one pass performs: one per connection (output, weight, input) that
 /// does not land on padding. The forward pass and both gradients perform the same number.
+///
+/// A transposed layer's connections are counted on the ordinary layer with the same ones
+/// (`Spec::connections`, its dual where `output_padding < stride`): that layer's output `p`,
+/// tap `q` and input `p·s + q·d − pad` are the transposed layer's input, tap and output.
+/// The transposed layer's own axes have no windows over its input to count.
 pub fn multiply_adds(spec: &Spec) -> u64 {
+    let spec = if spec.transposed() {
+        spec.connections()
+    } else {
+        spec.clone()
+    };
     // Connections factor over the axes: per axis, the (output, tap) pairs that read input.
     let per_axis = spec.axes().iter().map(|axis| {
         let mut pairs = 0;
@@ -221,7 +265,7 @@ pub fn multiply_adds(spec: &Spec) -> u64 {
 pub struct Data {
     /// `x`, `[batch][cin][in…]`.
     pub input: Vec<f32>,
-    /// `w`, `[cout][cin/groups][k…]`.
+    /// `w`, `[cout][cin/groups][k…]`, or `[cin][cout/groups][k…]` for a transposed layer.
     pub weight: Vec<f32>,
     /// `δ`, `[batch][cout][out…]`.
     pub delta: Vec<f32>,

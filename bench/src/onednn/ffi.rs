@@ -15,7 +15,8 @@ pub(super) type Handle = *mut c_void;
 #[repr(C, align(8))]
 pub(super) struct MemoryDesc(pub(super) [u8; 696]);
 
-/// `dnnl_convolution_desc_t`, a plain structure the caller owns (5976 bytes, 8-aligned).
+/// `dnnl_convolution_desc_t`, a plain structure the caller owns (5976 bytes, 8-aligned);
+/// also `dnnl_deconvolution_desc_t`, a `typedef` of it.
 #[repr(C, align(8))]
 pub(super) struct ConvolutionDesc(pub(super) [u8; 5976]);
 
@@ -42,8 +43,16 @@ pub(super) const FORMAT_ANY: c_int = 1; // dnnl_format_tag_any
 pub(super) const NCW: c_int = 4; // dnnl_ncw, also dnnl_oiw
 pub(super) const NCHW: c_int = 5; // dnnl_nchw, also dnnl_oihw and dnnl_goiw
 pub(super) const GOIHW: c_int = 7; // dnnl_goihw
+// A transposed layer's weights `[cin][cout/groups][k…]`, described with oneDNN's deconvolution
+// dimensions `[cout, cin, k…]` (`[groups, cout/groups, cin/groups, k…]`): the tags that
+// put `i` before `o` in memory.
+pub(super) const IOW: c_int = 23; // dnnl_bac (dnnl.h names no `iow`)
+pub(super) const IOHW: c_int = 24; // dnnl_iohw, dnnl_bacd
+pub(super) const GIOW: c_int = 6; // dnnl_acbd (dnnl.h names no `giow`)
+pub(super) const GIOHW: c_int = 18; // dnnl_giohw, dnnl_acbde
 pub(super) const FORWARD_TRAINING: c_int = 64; // dnnl_forward_training
 pub(super) const CONVOLUTION_DIRECT: c_int = 1; // dnnl_convolution_direct
+pub(super) const DECONVOLUTION_DIRECT: c_int = 10; // dnnl_deconvolution_direct
 pub(super) const CPU: c_int = 1; // dnnl_cpu
 pub(super) const STREAM_DEFAULT_FLAGS: c_uint = 1; // dnnl_stream_default_flags
 pub(super) const RUNTIME_OMP: c_uint = 2; // DNNL_RUNTIME_OMP
@@ -115,6 +124,42 @@ unsafe extern "C" {
     ) -> Status;
     pub(super) fn dnnl_dilated_convolution_backward_weights_desc_init(
         conv_desc: *mut ConvolutionDesc,
+        alg_kind: c_int,
+        src_desc: *const MemoryDesc,
+        diff_weights_desc: *const MemoryDesc,
+        diff_bias_desc: *const MemoryDesc,
+        diff_dst_desc: *const MemoryDesc,
+        strides: *const i64,
+        dilates: *const i64,
+        padding_l: *const i64,
+        padding_r: *const i64,
+    ) -> Status;
+    pub(super) fn dnnl_dilated_deconvolution_forward_desc_init(
+        deconv_desc: *mut ConvolutionDesc,
+        prop_kind: c_int,
+        alg_kind: c_int,
+        src_desc: *const MemoryDesc,
+        weights_desc: *const MemoryDesc,
+        bias_desc: *const MemoryDesc,
+        dst_desc: *const MemoryDesc,
+        strides: *const i64,
+        dilates: *const i64,
+        padding_l: *const i64,
+        padding_r: *const i64,
+    ) -> Status;
+    pub(super) fn dnnl_dilated_deconvolution_backward_data_desc_init(
+        deconv_desc: *mut ConvolutionDesc,
+        alg_kind: c_int,
+        diff_src_desc: *const MemoryDesc,
+        weights_desc: *const MemoryDesc,
+        diff_dst_desc: *const MemoryDesc,
+        strides: *const i64,
+        dilates: *const i64,
+        padding_l: *const i64,
+        padding_r: *const i64,
+    ) -> Status;
+    pub(super) fn dnnl_dilated_deconvolution_backward_weights_desc_init(
+        deconv_desc: *mut ConvolutionDesc,
         alg_kind: c_int,
         src_desc: *const MemoryDesc,
         diff_weights_desc: *const MemoryDesc,

@@ -1,4 +1,5 @@
-//! A layer's geometry as oneDNN takes it, and the convolution descriptor of each pass.
+//! A layer's geometry as oneDNN takes it, and the convolution (or, for a transposed layer,
+//! deconvolution) descriptor of each pass.
 
 use core::ptr;
 
@@ -13,6 +14,8 @@ pub(super) struct Geometry {
     dilations: ffi::Dims,
     before: ffi::Dims,
     after: ffi::Dims,
+    /// A deconvolution: oneDNN's name for a transposed convolution.
+    transposed: bool,
 }
 
 /// `value` as an `int64_t`.
@@ -30,17 +33,22 @@ impl Geometry {
             dilations: [0; 12],
             before: [0; 12],
             after: [0; 12],
+            transposed: spec.transposed(),
         };
         for (i, axis) in spec.axes().iter().enumerate() {
             geometry.strides[i] = signed(axis.stride())?;
             geometry.dilations[i] = signed(axis.dilation().saturating_sub(1))?;
             geometry.before[i] = signed(axis.pad_before())?;
-            geometry.after[i] = signed(axis.pad_after())?;
+            // oneDNN has no output padding: a deconvolution's output is
+            // `(in − 1)·s − pad_l − pad_r + d·(k − 1) + 1`, so the `output_padding` positions
+            // PyTorch adds at the end are taken off the padding after (which may go negative).
+            geometry.after[i] = signed(axis.pad_after())? - signed(axis.output_padding())?;
         }
         Ok(geometry)
     }
 
-    /// The convolution descriptor of one pass, on `[input, weight, output]`'s descriptors.
+    /// The convolution or deconvolution descriptor of one pass, on `[input, weight,
+    /// output]`'s descriptors.
     pub(super) fn operation(
         &self,
         which: Which,
@@ -66,10 +74,11 @@ impl Geometry {
         }
         // SAFETY: `op` is writable; the memory descriptors are initialised and only read;
         // the four arrays hold `DNNL_MAX_NDIMS` values, of which one per spatial axis is
-        // read. No bias, and no bias gradient.
+        // read. No bias, and no bias gradient. A deconvolution descriptor is a convolution
+        // descriptor (`typedef`).
         let (call, status) = unsafe {
-            match which {
-                Which::Forward => init!(dnnl_dilated_convolution_forward_desc_init(
+            match (which, self.transposed) {
+                (Which::Forward, false) => init!(dnnl_dilated_convolution_forward_desc_init(
                     op_ptr,
                     ffi::FORWARD_TRAINING,
                     ffi::CONVOLUTION_DIRECT,
@@ -78,21 +87,53 @@ impl Geometry {
                     ptr::null(),
                     output
                 )),
-                Which::GradInput => init!(dnnl_dilated_convolution_backward_data_desc_init(
+                (Which::GradInput, false) => {
+                    init!(dnnl_dilated_convolution_backward_data_desc_init(
+                        op_ptr,
+                        ffi::CONVOLUTION_DIRECT,
+                        input,
+                        weight,
+                        output
+                    ))
+                }
+                (Which::GradWeight, false) => {
+                    init!(dnnl_dilated_convolution_backward_weights_desc_init(
+                        op_ptr,
+                        ffi::CONVOLUTION_DIRECT,
+                        input,
+                        weight,
+                        ptr::null(),
+                        output
+                    ))
+                }
+                (Which::Forward, true) => init!(dnnl_dilated_deconvolution_forward_desc_init(
                     op_ptr,
-                    ffi::CONVOLUTION_DIRECT,
-                    input,
-                    weight,
-                    output
-                )),
-                Which::GradWeight => init!(dnnl_dilated_convolution_backward_weights_desc_init(
-                    op_ptr,
-                    ffi::CONVOLUTION_DIRECT,
+                    ffi::FORWARD_TRAINING,
+                    ffi::DECONVOLUTION_DIRECT,
                     input,
                     weight,
                     ptr::null(),
                     output
                 )),
+                (Which::GradInput, true) => {
+                    init!(dnnl_dilated_deconvolution_backward_data_desc_init(
+                        op_ptr,
+                        ffi::DECONVOLUTION_DIRECT,
+                        input,
+                        weight,
+                        output
+                    ))
+                }
+                (Which::GradWeight, true) => {
+                    init!(dnnl_dilated_deconvolution_backward_weights_desc_init(
+                        op_ptr,
+                        ffi::DECONVOLUTION_DIRECT,
+                        input,
+                        weight,
+                        ptr::null(),
+                        output
+                    ))
+                }
             }
         };
         check(call, status)?;

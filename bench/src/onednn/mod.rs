@@ -1,18 +1,21 @@
 //! oneDNN's convolution primitives (Debian's `libdnnl`, v2.x, through its C API): forward,
-//! backward-data (`dx`) and backward-weights (`dw`), in `f32`, on one thread or the count [`set_threads`] sets.
+//! backward-data (`dx`) and backward-weights (`dw`), in `f32`, on one thread or the count
+//! [`set_threads`] sets; for a transposed layer, its deconvolution primitives of the same
+//! three kinds (oneDNN's name for a transposed convolution).
 //!
 //! Each pass is one primitive created for the layer's exact shape, with oneDNN free to pick
 //! the memory formats of its operands (`dnnl_format_tag_any`): on AVX-512 machines it picks
 //! blocked layouts (channels in blocks of 16). The user's data are plain row-major
-//! (`nchw`/`ncw`, `oihw`/`oiw`, `goihw`/`goiw` for groups), as for every other baseline, and
+//! (`nchw`/`ncw`, `oihw`/`oiw`, `goihw`/`goiw` for groups; a transposed layer's weights
+//! `iohw`/`iow`, PyTorch's layout), as for every other baseline, and
 //! reorders convert between the two. A framework built on oneDNN keeps tensors in the
 //! blocked layout between calls (PyTorch's `to_mkldnn` tensors, its cached blocked weights),
 //! so the timed call is [`Onednn::execute`]: the primitive alone on operands already in its
 //! layout, then `dnnl_stream_wait`. [`Onednn::load`] (plain → blocked) and the reorder of the
 //! result back to plain happen outside the timed region; the [`Kernels`] implementation does
 //! all three, so that the checks see the timed primitive's own results. The algorithm is
-//! `dnnl_convolution_direct`, not Winograd (which would not be exact): what PyTorch asks
-//! for.
+//! `dnnl_convolution_direct` (`dnnl_deconvolution_direct`), not Winograd (which would not be
+//! exact): what PyTorch asks for.
 //!
 //! Threads: Debian builds libdnnl with OpenMP (`DNNL_CPU_RUNTIME == DNNL_RUNTIME_OMP`,
 //! libgomp), whose pool is sized from `OMP_NUM_THREADS` when the runtime starts; the
@@ -21,7 +24,7 @@
 //! [`set_threads`].
 //!
 //! The unsafe code of the suite lives here, the `allow` below covering the submodules too:
-//! hand-written declarations of the dozen C functions used (`ffi`), and owned handles that
+//! hand-written declarations of the C functions used (`ffi`), and owned handles that
 //! destroy themselves on drop (`primitive`). The declarations
 //! follow `/usr/include/oneapi/dnnl/dnnl.h` of 2.6.3; the two descriptor structures are
 //! passed as opaque buffers of the sizes measured there (`sizeof`, 696 and 5976 bytes), which
@@ -165,11 +168,22 @@ impl Onednn {
             });
         }
         let axes = spec.axes();
-        let (data_tag, weight_tag) = match (axes.len(), spec.groups()) {
-            (1, 1) => (ffi::NCW, ffi::NCW),
-            (1, _) => (ffi::NCW, ffi::NCHW),
-            (2, 1) => (ffi::NCHW, ffi::NCHW),
-            (2, _) => (ffi::NCHW, ffi::GOIHW),
+        // Our weights are `[cout][cin/groups][k…]`, a transposed layer's `[cin][cout/groups][k…]`;
+        // oneDNN's weight dimensions are `[o, i, k…]` for both its convolution and its
+        // deconvolution, `o` the pass's output channels, `[g, o/g, i/g, k…]` with groups. The
+        // tag says in which order they lie in memory: `oihw`, or `iohw` for a transposed
+        // layer's, and its reorder into oneDNN's layout happens at `load`, outside the timed
+        // call.
+        let grouped = spec.groups() > 1;
+        let (data_tag, weight_tag) = match (axes.len(), grouped, spec.transposed()) {
+            (1, false, false) => (ffi::NCW, ffi::NCW),
+            (1, true, false) => (ffi::NCW, ffi::NCHW),
+            (2, false, false) => (ffi::NCHW, ffi::NCHW),
+            (2, true, false) => (ffi::NCHW, ffi::GOIHW),
+            (1, false, true) => (ffi::NCW, ffi::IOW),
+            (1, true, true) => (ffi::NCW, ffi::GIOW),
+            (2, false, true) => (ffi::NCHW, ffi::IOHW),
+            (2, true, true) => (ffi::NCHW, ffi::GIOHW),
             _ => {
                 return Err(Error {
                     call: "Onednn::new",
@@ -177,12 +191,12 @@ impl Onednn {
                 });
             }
         };
-        let mut weight_shape = spec.weight_shape();
-        if spec.groups() > 1 {
-            // `goihw`: the output channels split into groups.
-            weight_shape[0] = spec.out_channels_per_group();
-            weight_shape.insert(0, spec.groups());
-        }
+        let groups = grouped.then_some(spec.groups());
+        let weight_shape: Vec<usize> = groups
+            .into_iter()
+            .chain([spec.out_channels_per_group(), spec.in_channels_per_group()])
+            .chain(axes.iter().map(conv_runtime::Axis::kernel))
+            .collect();
         let plain = [
             descriptor(&spec.input_shape(), data_tag)?,
             descriptor(&weight_shape, weight_tag)?,
