@@ -133,6 +133,40 @@ layers! {
         in = (3, 4, 6), k = (2, 2, 3), pad = (1, 0, 1), cin = 8, cout = 2, batch = 2,
         unroll = loops
     }
+    // A multiple of 16 input channels per group past stride 1: the input gradient's channel
+    // block on each phase of the stride. k = 3 at stride 2 (sub-kernels of 2 and 1 taps
+    // per axis), padded, remainders r = 0 and 1, a bias and two samples.
+    StridedChannels [bias] {
+        in = (9, 10), k = 3, stride = 2, pad = 1, cin = 16, cout = 6, bias, batch = 2,
+        unroll = loops
+    }
+    // Stride 3 with dilation 2 (a phase's taps 3 apart, reading δ 2 apart) and stride 2
+    // with k = 2, padded unevenly on every side, two groups of 16 input channels.
+    StridedDilated [] {
+        in = (8, 9), k = (3, 2), stride = (3, 2), dilation = (2, 1), pad = ((2, 0), (1, 3)),
+        cin = 32, cout = 6, groups = 2, unroll = loops
+    }
+    // Strides sharing a factor with the dilation: half the phases (or more) no tap
+    // reaches, whose inputs are zeros.
+    StridedEvenDilation [] {
+        in = (9, 14), k = 3, stride = (2, 4), dilation = 2, pad = ((1, 1), (3, 0)), cin = 16,
+        cout = 4, unroll = loops
+    }
+    // One axis at stride 3, k = 5 (sub-kernels of 2, 2 and 1 taps), remainder r = 2, 32
+    // input channels.
+    StridedRow [] { in = (40,), k = 5, stride = 3, pad = ((1, 2),), cin = 32, cout = 3, unroll = loops }
+    // Three axes at stride 2, padded on two of them, two samples.
+    StridedThreeAxes [] {
+        in = (3, 4, 5), k = (2, 3, 3), stride = 2, pad = ((0, 0), (1, 1), (0, 2)), cin = 16,
+        cout = 3, batch = 2, unroll = loops
+    }
+    // A 1×1 kernel at strides 3 and 2, the first past the input (one phase unreached on
+    // each axis), 32 input channels.
+    StridedOneByOne [] { in = (2, 9), k = 1, stride = (3, 2), cin = 32, cout = 8, unroll = loops }
+    // An even kernel at stride 2 (sub-kernels of 2 taps), 48 input channels: three blocks.
+    StridedEvenKernel [bias] { in = (8, 7), k = 4, stride = 2, pad = 1, cin = 48, cout = 2, bias, unroll = loops }
+    // Stride 1 with padding past the kernel's reach, which the dual layer does not take.
+    PaddedPastReach [] { in = (6, 5), k = 2, pad = ((3, 0), (0, 2)), cin = 16, cout = 2, unroll = loops }
     // The layers: padding next to an infinite weight, and dx5 = d2*w3 past the
     // zeros a stride puts between δ's entries.
     Padded [] { in = 12, k = 3, pad = 1, unroll = loops }

@@ -7,9 +7,11 @@
 //!   channels, each input value broadcast into a vector over the channels, for groups
 //!   with a multiple of 8 output channels; else `rows`, runs along a row, each weight
 //!   broadcast into a contiguous run of the input.
-//! - [`input_gradient`]: `rows` over δ, by phase of the stride, or at stride 1 as the
-//!   forward pass of a dual layer (its channel block, or `rows` with one input channel
-//!   per group).
+//! - [`input_gradient`]: at stride 1 the forward pass of a dual layer (its channel
+//!   block, or `rows` with one input channel per group); else, for groups with a multiple
+//!   of 16 input channels, the channel block on each phase of the stride (the inputs at
+//!   one position modulo the stride, a stride-1 correlation of δ with some of the taps);
+//!   else `rows` over δ, by phase of the stride.
 //! - [`weight_gradient`]: the channel block with taps (or input channels) and positions
 //!   trading places, or `dots`, partial sums of δ times the input along rows.
 //!
@@ -29,7 +31,7 @@ mod weight_gradient;
 use conv_runtime::Spec;
 use conv_runtime::derive::Section;
 use forward::{forward, forward_rows};
-use input_gradient::{grad_input, grad_input_dual};
+use input_gradient::{grad_input, grad_input_channels, grad_input_dual};
 use layout::{AVX2, AVX512};
 use weight_gradient::{grad_weight, grad_weight_rows};
 
@@ -40,7 +42,9 @@ pub(super) use layout::Body;
 pub(super) fn builds(spec: &Spec, section: Section) -> Option<(Body, Body)> {
     let build = |isa| match section {
         Section::Forward => forward(spec, isa).or_else(|| forward_rows(spec, isa)),
-        Section::GradInput => grad_input_dual(spec, isa).or_else(|| grad_input(spec, isa)),
+        Section::GradInput => grad_input_dual(spec, isa)
+            .or_else(|| grad_input_channels(spec, isa))
+            .or_else(|| grad_input(spec, isa)),
         Section::GradWeight => grad_weight(spec, isa).or_else(|| grad_weight_rows(spec, isa)),
         Section::GradBias => None,
     };

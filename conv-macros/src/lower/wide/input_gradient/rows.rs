@@ -1,13 +1,11 @@
-//! The input gradient's wide builds: by phase of the stride over a padded copy of δ
-//! ([`grad_input`]), or at stride 1 with one input channel per group as the forward pass
-//! of a dual layer ([`grad_input_dual`]).
+//! The input gradient by phase of the last axis in `rows` blocks, over a copy of δ padded
+//! along the last axis: the wide build for layers whose input channels fill no vector.
 
 use conv_runtime::{Axis, Spec};
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use super::forward::{forward, forward_rows_of};
-use super::layout::{Body, Isa, MOST_PHASES, Runs, Scratch, call_rows, strides, table_fits};
+use super::super::layout::{Body, Isa, MOST_PHASES, Runs, Scratch, call_rows, strides, table_fits};
 use crate::lower::tokens::{linear, nest, number};
 
 /// `grad_input_into`'s wide body for `isa`, when the layer suits it. For each input row
@@ -15,7 +13,7 @@ use crate::lower::tokens::{linear, nest, number};
 /// summed in `rows` blocks over the output channels and the taps that
 /// reach the phase, from a copy of δ padded along the last axis with zeros wherever no
 /// output reads: no tap ever multiplies a dilated δ's inserted zeros.
-pub(super) fn grad_input(spec: &Spec, isa: Isa) -> Option<Body> {
+pub(in super::super) fn grad_input(spec: &Spec, isa: Isa) -> Option<Body> {
     let axes = spec.axes();
     let (outer, last) = axes.split_at(axes.len() - 1);
     let last = &last[0];
@@ -107,99 +105,6 @@ pub(super) fn grad_input(spec: &Spec, isa: Isa) -> Option<Body> {
     rows_nest = nest(&inputs, outer.iter().map(Axis::input), rows_nest);
     let body = frame(spec, (before, length), &constants, &packs, &rows_nest);
     Some(Body::new(&scratch, &body))
-}
-
-/// `grad_input_into`'s wide body for `isa` at stride 1, where the phases' blocks do not
-/// serve the layer best: the input gradient is the forward pass of a dual layer, δ padded
-/// by `(k − 1)·d − pad` on each side and correlated with the flipped kernel, input and
-/// output channels swapped. With one input channel per group that is
-/// [`forward_rows`](super::forward::forward_rows); with a multiple of 8 it is the forward
-/// pass's channel block ([`forward`]), over the layer's weights flipped and transposed
-/// into the scratch, so that its blocks of input channels fill the registers.
-pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<Body> {
-    let dual = dual(spec)?;
-    if spec.in_channels_per_group() == 1 {
-        let Body { tokens, scratch } = forward_rows_of(&dual, isa, true)?;
-        return Some(Body {
-            tokens: quote! {
-                let (x, z) = (dz, dx);
-                #tokens
-            },
-            scratch,
-        });
-    }
-    let Body { tokens, scratch } = forward(&dual, isa)?;
-    let axes = spec.axes();
-    let taps: usize = axes.iter().map(Axis::kernel).product();
-    let (in_per_group, out_per_group) =
-        (spec.in_channels_per_group(), spec.out_channels_per_group());
-    let (taps_literal, last_tap, in_literal, out_literal, weight_len) = (
-        number(taps),
-        number(taps - 1),
-        number(in_per_group),
-        number(out_per_group),
-        spec.weight_len(),
-    );
-    let (group_filters, weight_len_literal) = (
-        number(out_per_group * in_per_group * taps),
-        number(weight_len),
-    );
-    Some(Body {
-        tokens: quote! {
-            let (flipped, scratch) = scratch.split_at_mut(#weight_len_literal);
-            // `flipped[c][o][q] = w[o][c][taps − 1 − q]` within each group: the dual
-            // layer's filters, one per input channel, the kernel turned by 180°.
-            for (w_group, flipped_group) in w.chunks_exact(#group_filters).zip(flipped.chunks_exact_mut(#group_filters)) {
-                for (c, filters) in flipped_group.chunks_exact_mut(#out_literal * #taps_literal).enumerate() {
-                    for (o, filter) in filters.chunks_exact_mut(#taps_literal).enumerate() {
-                        let source = &w_group[(o * #in_literal + c) * #taps_literal..][..#taps_literal];
-                        for (q, weight) in filter.iter_mut().enumerate() {
-                            weight.clone_from(&source[#last_tap - q]);
-                        }
-                    }
-                }
-            }
-            let (x, w, z): (&[T], &[T], &mut [T]) = (dz, flipped, dx);
-            #tokens
-        },
-        scratch: scratch.checked_add(weight_len)?,
-    })
-}
-
-/// The dual layer of a stride-1 layer whose padding reaches no further than its kernel:
-/// its forward pass is the layer's input gradient, with the weights flipped and
-/// transposed.
-fn dual(spec: &Spec) -> Option<Spec> {
-    let mut ins = Vec::new();
-    let mut kernels = Vec::new();
-    let mut dilations = Vec::new();
-    let mut pads = Vec::new();
-    for axis in spec.axes() {
-        let reach = (axis.kernel() - 1) * axis.dilation();
-        if axis.stride() != 1 || axis.pad_before() > reach || axis.pad_after() > reach {
-            return None;
-        }
-        ins.push(axis.output().to_string());
-        kernels.push(axis.kernel().to_string());
-        dilations.push(axis.dilation().to_string());
-        pads.push(format!(
-            "({}, {})",
-            reach - axis.pad_before(),
-            reach - axis.pad_after()
-        ));
-    }
-    let dual = format!(
-        "in=({},) k=({},) dilation=({},) pad=({},) cin={} cout={} groups={} batch={}",
-        ins.join(", "),
-        kernels.join(", "),
-        dilations.join(", "),
-        pads.join(", "),
-        spec.out_channels(),
-        spec.in_channels(),
-        spec.groups(),
-        spec.batch(),
-    );
-    Spec::parse(&dual).ok()
 }
 
 /// One phase of the last axis in the input gradient: the inputs `phase + s·j`, and the

@@ -1,0 +1,493 @@
+//! The input gradient through the forward pass's channel block, at any stride.
+//!
+//! On an axis of stride `s`, the inputs `i = φ + s·j` of one phase `φ` (`0 ≤ φ < s`)
+//! receive terms only from the taps `q` with `s | φ + pad − q·d`, each reading δ at
+//! `j + (φ + pad − q·d) / s`. Those taps are `s / g` apart (`g = gcd(s, d)`) and read δ
+//! `d / g` apart, the larger taps nearer δ's start: the phase is a stride-1 correlation of
+//! δ (zero outside `0..out`) with a sub-kernel of the rotated taps and dilation `d / g`.
+//! On several axes a phase is one per axis, its sub-kernel their product. Each phase is
+//! then one pass of the channel block over a zero-padded copy of δ, as the forward pass
+//! of the dual layer is at stride 1, with the input channels in the vectors; its sums go
+//! to dx at the stride. A phase with no tap on some axis is all zeros, and so is every
+//! input whose sub-kernel reads only the padding (the remainder `r`).
+
+use conv_runtime::{Axis, Spec};
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+
+use super::super::layout::{
+    Body, Isa, MOST_PHASES, Scratch, by_even_blocks, call_block, offsets, strides, table_fits,
+};
+use super::super::source::Source;
+use crate::lower::tokens::{linear, nest, number};
+
+/// `grad_input_into`'s wide body for `isa` where the input channels of a group fill the
+/// channel block's vectors: for each sample, each block of input channels and each phase
+/// of the stride, the block over padded δ with the phase's sub-kernel, its rows the
+/// output channels of the group times the sub-kernel's taps on the axes but the last.
+pub(in super::super) fn grad_input_channels(spec: &Spec, isa: Isa) -> Option<Body> {
+    let axes = spec.axes();
+    let (in_per_group, out_per_group) =
+        (spec.in_channels_per_group(), spec.out_channels_per_group());
+    let taps: usize = axes.iter().map(Axis::kernel).product();
+    // With 8 channels a vector holds them all and each broadcast feeds one multiply-add:
+    // `rows` over δ serves such layers better past stride 1 (see BENCHMARKS.md).
+    if !in_per_group.is_multiple_of(16) {
+        return None;
+    }
+    let (channels, most_sums) = isa.forward_block(in_per_group, taps)?;
+    let per_axis: Vec<AxisPhases> = axes.iter().map(AxisPhases::of).collect::<Option<_>>()?;
+    let phase_count = per_axis
+        .iter()
+        .try_fold(1_usize, |count, axis| count.checked_mul(axis.phases.len()))?;
+    if phase_count > MOST_PHASES || !table_fits(&[out_per_group, taps]) {
+        return None;
+    }
+    let delta = delta_layer(spec, &per_axis)?;
+    let source = Source::of(&delta)?;
+    let phases = combinations(&per_axis);
+    let reached: usize = phases
+        .iter()
+        .map(|phase| phase.iter().map(|axis| axis.taps.len()).product::<usize>())
+        .sum();
+    let scratch = if source.padded {
+        Scratch::default().part("padded", &[spec.out_channels(), source.plane])?
+    } else {
+        Scratch::default()
+    };
+    let scratch = scratch.vectors("packed", out_per_group * reached, channels)?;
+
+    let geometry = Geometry {
+        spec,
+        source: &source,
+        channels,
+        most_sums,
+    };
+    let mut tap_lists = Vec::new();
+    let mut bodies = TokenStream::new();
+    let mut first_vector = 0;
+    for phase in &phases {
+        if phase.iter().any(|axis| axis.taps.is_empty()) {
+            bodies.extend(geometry.zeros(phase));
+        } else {
+            let (body, tap_list, vectors) = geometry.phase(phase, first_vector);
+            bodies.extend(body);
+            tap_lists.push(tap_list);
+            first_vector += vectors;
+        }
+    }
+    if tap_lists.is_empty() {
+        // No input is read: the portable build's zeros.
+        return None;
+    }
+    let (copy, source_sample) = if source.padded {
+        (
+            source.copy(&delta, spec.out_channels()),
+            quote!(&padded[..]),
+        )
+    } else {
+        (TokenStream::new(), quote!(&x_sample[..]))
+    };
+    let input_plane: usize = axes.iter().map(Axis::input).product();
+    let output_plane: usize = axes.iter().map(Axis::output).product();
+    let (input_sample, output_sample) = (
+        number(spec.in_channels() * input_plane),
+        number(spec.out_channels() * output_plane),
+    );
+    let (block_inputs, blocks_per_group, group_source, weight_group) = (
+        number(channels * input_plane),
+        number(in_per_group / channels),
+        number(out_per_group * source.plane),
+        number(out_per_group * in_per_group * taps),
+    );
+    let pack = pack(spec, &tap_lists);
+    // The block's group and its first input channel in the group.
+    let block_of_group = if in_per_group == channels {
+        quote!(let (group, first) = (index, 0);)
+    } else {
+        let channels = number(channels);
+        quote! {
+            let group = index / #blocks_per_group;
+            let first = index % #blocks_per_group * #channels;
+        }
+    };
+    let channels = number(channels);
+    let body = quote! {
+        for (x_sample, dx_sample) in dz.chunks_exact(#output_sample).zip(dx.chunks_exact_mut(#input_sample)) {
+            #copy
+            let sample: &[T] = #source_sample;
+            for (index, dx_block) in dx_sample.chunks_exact_mut(#block_inputs).enumerate() {
+                #block_of_group
+                let source = &sample[group * #group_source..][..#group_source];
+                let w_group = &w[group * #weight_group..][..#weight_group];
+                #pack
+                let packed: &[[T; #channels]] = packed;
+                #bodies
+            }
+        }
+    };
+    Some(Body::new(&scratch, &body))
+}
+
+/// The statements that pack the weights of a block of input channels from `first` on:
+/// each phase's sub-kernel (its taps in `tap_lists`, flat indices of the kernel) as
+/// vectors over the channels, `[phase][o][tap of the phase]`.
+fn pack(spec: &Spec, tap_lists: &[Vec<usize>]) -> TokenStream {
+    let taps: usize = spec.axes().iter().map(Axis::kernel).product();
+    let (in_per_group, out_per_group, taps) = (
+        number(spec.in_channels_per_group()),
+        number(spec.out_channels_per_group()),
+        number(taps),
+    );
+    let tap_lists = tap_lists.iter().map(|list| {
+        let list = list.iter().copied().map(number);
+        quote!(&[#(#list),*][..])
+    });
+    quote! {
+        let mut vectors = packed.iter_mut();
+        for taps in [#(#tap_lists),*] {
+            for o in 0..#out_per_group {
+                for &tap in taps {
+                    if let Some(vector) = vectors.next() {
+                        for (c, weight) in vector.iter_mut().enumerate() {
+                            weight.clone_from(&w_group[(o * #in_per_group + first + c) * #taps + tap]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One phase of one axis: the inputs `phase + s·j` for `j < inputs`, and the taps that
+/// reach them.
+#[derive(Clone)]
+struct AxisPhase {
+    phase: usize,
+    inputs: usize,
+    /// The layer's taps in the order the sub-kernel reads δ: descending, δ ascending.
+    taps: Vec<usize>,
+    /// Where the first tap reads for `j = 0` in δ padded by the axis's `before` zeros.
+    first: usize,
+    /// The distance in δ from one tap's read to the next (`d / gcd(s, d)`).
+    reach: usize,
+}
+
+/// An axis's phases, one per position modulo the stride that some input has, and the
+/// zeros they read before and after δ.
+struct AxisPhases {
+    phases: Vec<AxisPhase>,
+    before: usize,
+    after: usize,
+}
+
+impl AxisPhases {
+    /// `None` where an index would not fit `usize`. In `i128`, where no sum or product of
+    /// the axis's sizes overflows.
+    fn of(axis: &Axis) -> Option<Self> {
+        let wide = |value: usize| value as i128;
+        let (stride, dilation, pad) = (
+            wide(axis.stride()),
+            wide(axis.dilation()),
+            wide(axis.pad_before()),
+        );
+        // Per phase: its inputs, `(tap, δ index for j = 0)` with δ ascending.
+        let mut reads_of = Vec::new();
+        let (mut lowest, mut highest) = (0, wide(axis.output()) - 1);
+        for phase in 0..axis.stride().min(axis.input()) {
+            let inputs = (axis.input() - phase).div_ceil(axis.stride());
+            let reads: Vec<(usize, i128)> = (0..axis.kernel())
+                .rev()
+                .filter_map(|tap| {
+                    let reached = wide(phase) + pad - wide(tap) * dilation;
+                    (reached.rem_euclid(stride) == 0).then(|| (tap, reached.div_euclid(stride)))
+                })
+                .collect();
+            if let (Some((_, first)), Some((_, last))) = (reads.first(), reads.last()) {
+                lowest = lowest.min(*first);
+                highest = highest.max(last + wide(inputs) - 1);
+            }
+            reads_of.push((phase, inputs, reads));
+        }
+        let mut phases = Vec::new();
+        for (phase, inputs, reads) in reads_of {
+            let (first, reach) = match reads.as_slice() {
+                [] => (0, 1),
+                [(_, first)] => (first - lowest, 1),
+                [(_, first), (_, second), ..] => (first - lowest, second - first),
+            };
+            phases.push(AxisPhase {
+                phase,
+                inputs,
+                taps: reads.iter().map(|&(tap, _)| tap).collect(),
+                first: usize::try_from(first).ok()?,
+                reach: usize::try_from(reach).ok()?,
+            });
+        }
+        Some(AxisPhases {
+            phases,
+            before: usize::try_from(-lowest).ok()?,
+            after: usize::try_from(highest - wide(axis.output()) + 1).ok()?,
+        })
+    }
+}
+
+/// Every phase of the layer: one phase per axis, the last axis's fastest.
+fn combinations(per_axis: &[AxisPhases]) -> Vec<Vec<AxisPhase>> {
+    let mut combinations = vec![Vec::new()];
+    for axis in per_axis {
+        combinations = combinations
+            .iter()
+            .flat_map(|combination: &Vec<AxisPhase>| {
+                axis.phases.iter().map(move |phase| {
+                    let mut longer = combination.clone();
+                    longer.push(phase.clone());
+                    longer
+                })
+            })
+            .collect();
+    }
+    combinations
+}
+
+/// The layer δ is the input of as the blocks read it: δ's sizes, padded by the most zeros
+/// any phase reads before and after it on each axis, channels as the layer's outputs.
+fn delta_layer(spec: &Spec, per_axis: &[AxisPhases]) -> Option<Spec> {
+    let mut ins = Vec::new();
+    let mut pads = Vec::new();
+    for (axis, phases) in spec.axes().iter().zip(per_axis) {
+        ins.push(axis.output().to_string());
+        pads.push(format!("({}, {})", phases.before, phases.after));
+    }
+    let layer = format!(
+        "in=({},) k=1 pad=({},) cin={} cout={} groups={} batch={}",
+        ins.join(", "),
+        pads.join(", "),
+        spec.out_channels(),
+        spec.in_channels(),
+        spec.groups(),
+        spec.batch(),
+    );
+    Spec::parse(&layer).ok()
+}
+
+/// What every phase's code needs to know of the layer and the blocks.
+struct Geometry<'a> {
+    spec: &'a Spec,
+    source: &'a Source,
+    /// Input channels per block.
+    channels: usize,
+    /// The most positions along a row per block.
+    most_sums: usize,
+}
+
+impl Geometry<'_> {
+    /// The loops over a phase's input rows: `body` with `row`, where the row's first input
+    /// is in an input plane, and, if `reads`, `shift`, where its first sum reads in the
+    /// group's source.
+    fn rows(&self, phase: &[AxisPhase], reads: bool, body: &TokenStream) -> TokenStream {
+        let axes = self.spec.axes();
+        let outer = &phase[..phase.len() - 1];
+        let input_strides = strides(&axes.iter().map(Axis::input).collect::<Vec<_>>());
+        let positions: Vec<Ident> = (0..outer.len())
+            .map(|index| format_ident!("j{index}"))
+            .collect();
+        let shift: Vec<_> = positions
+            .iter()
+            .zip(&self.source.strides)
+            .map(|(position, &stride)| (position, stride))
+            .collect();
+        let row: Vec<_> = positions
+            .iter()
+            .zip(axes)
+            .zip(&input_strides)
+            .map(|((position, axis), &stride)| (position, axis.stride() * stride))
+            .collect();
+        let start: usize = phase
+            .iter()
+            .zip(&input_strides)
+            .map(|(axis, stride)| axis.phase * stride)
+            .sum();
+        let (shift, row, start) = (linear(&shift), linear(&row), number(start));
+        let shift = reads.then(|| quote!(let shift = #shift;));
+        let body = quote! {
+            #shift
+            let row = #start + #row;
+            #body
+        };
+        nest(&positions, outer.iter().map(|axis| axis.inputs), body)
+    }
+
+    /// The statements of a phase some tap reaches on every axis, the list of its taps (as
+    /// flat indices of the layer's kernel, in the packed vectors' order) and the vectors
+    /// they take, the phase's first at `first_vector` of `packed`.
+    fn phase(&self, phase: &[AxisPhase], first_vector: usize) -> (TokenStream, Vec<usize>, usize) {
+        let axes = self.spec.axes();
+        let (outer, last) = phase.split_at(phase.len() - 1);
+        let last = &last[0];
+        let last_axis = &axes[axes.len() - 1];
+        // The rows: an output channel and a tap of the sub-kernel on each axis but the
+        // last, as an offset into the group's source.
+        let outer_taps: Vec<usize> = outer.iter().map(|axis| axis.taps.len()).collect();
+        let outer_reach: Vec<usize> = outer
+            .iter()
+            .zip(&self.source.strides)
+            .map(|(axis, stride)| axis.reach * stride)
+            .collect();
+        let start: usize = phase
+            .iter()
+            .zip(&self.source.strides)
+            .map(|(axis, stride)| axis.first * stride)
+            .sum();
+        let rows: Vec<usize> = (0..self.spec.out_channels_per_group())
+            .flat_map(|channel| {
+                offsets(&outer_taps, &outer_reach)
+                    .into_iter()
+                    .map(move |offset| channel * self.source.plane + start + offset)
+            })
+            .collect();
+        // The flat tap of the layer's kernel for each tap of the sub-kernel, in order.
+        let kernel_strides = strides(&axes.iter().map(Axis::kernel).collect::<Vec<_>>());
+        let mut taps = vec![0];
+        for (axis, stride) in phase.iter().zip(&kernel_strides) {
+            taps = taps
+                .iter()
+                .flat_map(|flat| axis.taps.iter().map(move |tap| flat + tap * stride))
+                .collect();
+        }
+        let vectors = rows.len() * last.taps.len();
+        let (row_count, rows) = (number(rows.len()), rows.into_iter().map(number));
+        let (first_vector_literal, vector_count) = (number(first_vector), number(vectors));
+        let channels = self.channels;
+        let (channels_literal, last_stride) = (number(channels), number(last_axis.stride()));
+        let input_plane = number(axes.iter().map(Axis::input).product::<usize>());
+        let geometry = [last.taps.len(), 1, last.reach];
+        let call = |size: usize, first: TokenStream| {
+            let block = call_block((size, channels), &quote!(shift + #first), geometry);
+            let size = number(size);
+            quote! {
+                let mut sums: [[T; #channels_literal]; #size] =
+                    ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
+                #block
+                for (m, sums) in sums.into_iter().enumerate() {
+                    for (c, sum) in sums.into_iter().enumerate() {
+                        dx_block[c * #input_plane + row + (#first + m) * #last_stride] = sum;
+                    }
+                }
+            }
+        };
+        let row_body = by_even_blocks(last.inputs, self.most_sums, call);
+        let rows_nest = self.rows(phase, true, &row_body);
+        let body = quote! {
+            {
+                const ROWS: [usize; #row_count] = [#(#rows),*];
+                let packed = &packed[#first_vector_literal..][..#vector_count];
+                #rows_nest
+            }
+        };
+        (body, taps, vectors)
+    }
+
+    /// The statements that zero a phase's inputs in every channel of the block.
+    fn zeros(&self, phase: &[AxisPhase]) -> TokenStream {
+        let axes = self.spec.axes();
+        let last = &phase[phase.len() - 1];
+        let input_plane = number(axes.iter().map(Axis::input).product::<usize>());
+        let (channels, inputs, stride) = (
+            number(self.channels),
+            number(last.inputs),
+            number(axes[axes.len() - 1].stride()),
+        );
+        let body = quote! {
+            for c in 0..#channels {
+                for j in 0..#inputs {
+                    dx_block[c * #input_plane + row + j * #stride] = T::zero();
+                }
+            }
+        };
+        self.rows(phase, false, &body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use conv_runtime::Spec;
+
+    use super::super::super::layout::{AVX2, AVX512};
+    use super::AxisPhases;
+
+    /// For every input of a one-axis layer, the `(tap, output)` pairs the chain rule sums
+    /// (`p·s + q·d − pad = i`, `0 ≤ p < out`) are those the phase's sub-kernel reads inside
+    /// δ, and every read stays within δ's zeros.
+    #[test]
+    fn each_phase_reads_exactly_the_chain_rules_terms() {
+        for text in [
+            "in=(56,) k=3 stride=2 pad=1",
+            "in=(9,) k=3 stride=2",
+            "in=(10,) k=3 stride=2 pad=1",
+            "in=(11,) k=3 stride=3 dilation=2 pad=((2, 0),)",
+            "in=(14,) k=3 stride=4 dilation=2 pad=((3, 0),)",
+            "in=(9,) k=3 stride=2 dilation=2 pad=1",
+            "in=(40,) k=5 stride=3 pad=((1, 2),)",
+            "in=(2,) k=1 stride=3",
+            "in=(8,) k=4 stride=2 pad=1",
+            "in=(6,) k=2 pad=((3, 0),)",
+            "in=(7,) k=2 stride=2 pad=((5, 4),)",
+            "in=(12,) k=4 stride=6 dilation=3 pad=((4, 7),)",
+        ] {
+            let spec = Spec::parse(text).expect("a valid layer");
+            let axis = &spec.axes()[0];
+            let phases = AxisPhases::of(axis).expect("sizes fit");
+            let padded = phases.before + axis.output() + phases.after;
+            let (stride, dilation, pad) = (axis.stride(), axis.dilation(), axis.pad_before());
+            let mut inputs = 0;
+            for phase in &phases.phases {
+                for j in 0..phase.inputs {
+                    let input = phase.phase + stride * j;
+                    let expected: BTreeSet<(usize, usize)> = (0..axis.kernel())
+                        .flat_map(|tap| (0..axis.output()).map(move |output| (tap, output)))
+                        .filter(|&(tap, output)| output * stride + tap * dilation == input + pad)
+                        .collect();
+                    let mut read = BTreeSet::new();
+                    for (index, &tap) in phase.taps.iter().enumerate() {
+                        let at = phase.first + j + phase.reach * index;
+                        assert!(at < padded, "{text}: input {input} reads past δ's zeros");
+                        if let Some(output) = at
+                            .checked_sub(phases.before)
+                            .filter(|&output| output < axis.output())
+                        {
+                            read.insert((tap, output));
+                        }
+                    }
+                    assert_eq!(read, expected, "{text}: input {input}");
+                    inputs += 1;
+                }
+            }
+            assert_eq!(inputs, axis.input(), "{text}: every input in one phase");
+        }
+    }
+
+    /// The channel block takes every stride when the input channels fill two AVX2 vectors,
+    /// and leaves the rest to the other builds.
+    #[test]
+    fn which_layers_take_the_channel_block() {
+        let takes = |text: &str| {
+            let spec = Spec::parse(text).expect("a valid layer");
+            [AVX2, AVX512].map(|isa| super::grad_input_channels(&spec, isa).is_some())
+        };
+        assert_eq!(
+            takes("in=56 k=3 stride=2 pad=1 cin=128 cout=128"),
+            [true; 2]
+        );
+        assert_eq!(takes("in=(5,6,7) k=2 stride=2 cin=16 cout=3"), [true; 2]);
+        // Eight input channels: one vector, `rows` over δ.
+        assert_eq!(takes("in=32 k=3 stride=2 pad=1 cin=8 cout=16"), [false; 2]);
+        assert_eq!(takes("in=224 k=7 stride=2 pad=3 cin=3 cout=64"), [false; 2]);
+        // 27 phases: past the code the macro writes for one pass.
+        assert_eq!(takes("in=(5,6,7) k=2 stride=3 cin=16 cout=3"), [false; 2]);
+        // No input is read (`x̃[−1]` and `x̃[1]`): the portable zeros.
+        assert_eq!(takes("in=(1,) k=1 stride=2 pad=1 cin=16"), [false; 2]);
+    }
+}
