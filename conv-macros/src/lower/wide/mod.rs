@@ -20,6 +20,7 @@
 //! takes through `convsym::__private::wide_scratch!`: on the heap with `std`, else on the
 //! stack where it fits the runtime's `STACK_SCRATCH`, else the portable build runs.
 
+mod depthwise;
 mod forward;
 mod input_gradient;
 mod layout;
@@ -39,9 +40,15 @@ pub(super) use layout::Body;
 /// each; `None` (the portable build alone) where none does, or for the bias gradient.
 pub(super) fn builds(spec: &Spec, section: Section) -> Option<(Body, Body)> {
     let build = |isa| match section {
-        Section::Forward => forward(spec, isa).or_else(|| forward_rows(spec, isa)),
-        Section::GradInput => grad_input_dual(spec, isa).or_else(|| grad_input(spec, isa)),
-        Section::GradWeight => grad_weight(spec, isa).or_else(|| grad_weight_rows(spec, isa)),
+        Section::Forward => forward(spec, isa)
+            .or_else(|| depthwise::forward(spec, isa))
+            .or_else(|| forward_rows(spec, isa)),
+        Section::GradInput => depthwise::grad_input(spec, isa)
+            .or_else(|| grad_input_dual(spec, isa))
+            .or_else(|| grad_input(spec, isa)),
+        Section::GradWeight => grad_weight(spec, isa)
+            .or_else(|| depthwise::grad_weight(spec, isa))
+            .or_else(|| grad_weight_rows(spec, isa)),
         Section::GradBias => None,
     };
     build(AVX2).zip(build(AVX512))
