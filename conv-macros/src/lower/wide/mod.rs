@@ -13,6 +13,11 @@
 //! - [`weight_gradient`]: the channel block with taps (or input channels) and positions
 //!   trading places, or `dots`, partial sums of δ times the input along rows.
 //!
+//! - [`depthwise`]: layers of one input channel per group, each channel's padded plane
+//!   copied on its own, which stays in the L1 cache: the forward pass and the input
+//!   gradient at stride 1 (one output channel per group) in `stencil` blocks, the weight
+//!   gradient in `stencil_dots`; tried after the channel block, before `rows`.
+//!
 //! [`layout`] holds what the passes share (each build's vectors, the limits, the blocks
 //! along a row, the scratch), [`source`] the input as the blocks read it. Padding becomes
 //! real zeros in a copy, so every block reads the same pattern. The copies and packed

@@ -14,7 +14,7 @@
 mod weight_gradient;
 
 use conv_runtime::{Axis, Spec};
-use proc_macro2::Ident;
+use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use super::layout::{Body, Isa, MOST_SUMS, Scratch, offsets, product, strides, table_fits};
@@ -81,6 +81,73 @@ fn dual(spec: &Spec) -> Option<Spec> {
     .ok()
 }
 
+/// The axis before the last as the blocks' rows: where its stride is its dilation, an
+/// output row `m`'s taps of row `y` read the source's row `m + y`, and the blocks read
+/// each row once for every row of taps (`kernel` of them). Else its taps are looped
+/// over with those of the axes before it, one row of taps a block.
+#[derive(Clone, Copy)]
+pub(super) struct Stacked {
+    /// The axes before it.
+    pub(super) rest: usize,
+    /// Its outputs: the rows of a call.
+    pub(super) rows: usize,
+    /// The distance in the source from one of its outputs to the next.
+    pub(super) step: usize,
+    /// The rows of taps a block reads.
+    pub(super) kernel: usize,
+}
+
+impl Stacked {
+    pub(super) fn of(spec: &Spec, source: &Source) -> Self {
+        let axes = spec.axes();
+        let Some((stacked, rest)) = axes[..axes.len() - 1].split_last() else {
+            return Stacked {
+                rest: 0,
+                rows: 1,
+                step: 0,
+                kernel: 1,
+            };
+        };
+        let kernel = if stacked.stride() == stacked.dilation() {
+            stacked.kernel()
+        } else {
+            1
+        };
+        Stacked {
+            rest: rest.len(),
+            rows: stacked.output(),
+            step: stacked.stride() * source.strides[rest.len()],
+            kernel,
+        }
+    }
+}
+
+/// `call(shift, start)` for each position `p…` on the first `rest` axes: `shift` where
+/// the position's window starts in the source, `start` where it starts in a plane of
+/// `strides`.
+pub(super) fn positions(
+    spec: &Spec,
+    source: &Source,
+    rest: usize,
+    strides: &[usize],
+    call: impl Fn(TokenStream, TokenStream) -> TokenStream,
+) -> TokenStream {
+    let outer = &spec.axes()[..rest];
+    let positions: Vec<Ident> = (0..rest).map(|index| format_ident!("p{index}")).collect();
+    let shifts: Vec<_> = positions
+        .iter()
+        .zip(outer)
+        .zip(&source.strides)
+        .map(|((position, axis), stride)| (position, axis.stride() * stride))
+        .collect();
+    let starts: Vec<_> = positions.iter().zip(strides.iter().copied()).collect();
+    nest(
+        &positions,
+        outer.iter().map(Axis::output),
+        call(linear(&shifts), linear(&starts)),
+    )
+}
+
 /// How `stencil` blocks a channel's outputs: `run` outputs along a row (whole vectors,
 /// past the row's end where it is not a multiple of them) times `rows` rows.
 struct Blocks {
@@ -131,23 +198,7 @@ fn planes(spec: &Spec, isa: Isa, flipped: bool) -> Option<Body> {
         .zip(&source.strides)
         .map(|(axis, stride)| axis.dilation() * stride)
         .collect();
-    // The axis before the last is the blocks' rows; where its stride is its dilation,
-    // output row `m`'s taps of row `y` read the source's row `m + y`, and `stencil`
-    // reads each row once for all of them (`KY` rows of taps). Else its taps are planes
-    // of their own, of one row of taps.
-    let (rest, stacked) = match outer.split_last() {
-        Some((stacked, rest)) => (rest.len(), Some(stacked)),
-        None => (0, None),
-    };
-    let (rows, step, kernel) = stacked.map_or((1, 0, 1), |stacked| {
-        let step = stacked.stride() * source.strides[rest];
-        let kernel = if stacked.stride() == stacked.dilation() {
-            stacked.kernel()
-        } else {
-            1
-        };
-        (stacked.output(), step, kernel)
-    });
+    let Stacked { step, kernel, .. } = Stacked::of(spec, &source);
     let planes_axes = outer.len() - usize::from(kernel > 1);
     // The whole blocks past the last row read up to `rows − 1` rows more.
     let slack = (blocks.rows - 1).checked_mul(step)?;
@@ -175,42 +226,7 @@ fn planes(spec: &Spec, isa: Isa, flipped: bool) -> Option<Body> {
     } else {
         quote!(T::zero())
     };
-    // Each call covers the rows of the axis before the last, for a position `p…` on the
-    // axes before it.
-    let positions: Vec<Ident> = (0..rest).map(|index| format_ident!("p{index}")).collect();
-    let output_strides = strides(&axes.iter().map(Axis::output).collect::<Vec<_>>());
-    let shifts: Vec<_> = positions
-        .iter()
-        .zip(&outer[..rest])
-        .zip(&source.strides)
-        .map(|((position, axis), stride)| (position, axis.stride() * stride))
-        .collect();
-    let starts: Vec<_> = positions.iter().zip(output_strides).collect();
-    let (shift, out_start) = (linear(&shifts), linear(&starts));
-    let [mr, ky, nl] = [blocks.rows, kernel, blocks.run].map(number);
-    let [rows, step, width] = [rows, step, last.output()].map(number);
-    let call = nest(
-        &positions,
-        outer[..rest].iter().map(Axis::output),
-        quote! {
-            T::stencil::<_, #mr, #ky, #nl>(
-                token,
-                &mut z_channel[#out_start..],
-                ::convsym::__private::Stencil {
-                    source: &padded[..],
-                    planes: &PLANES,
-                    shift: #shift,
-                    step: #step,
-                    taps: &TAPS,
-                    weights: &filter[..],
-                    start: &start,
-                    rows: #rows,
-                    width: #width,
-                    out_step: #width,
-                },
-            );
-        },
-    );
+    let call = stencil_calls(spec, &source, &blocks);
     let [
         input_plane,
         output_plane,
@@ -251,4 +267,40 @@ fn planes(spec: &Spec, isa: Isa, flipped: bool) -> Option<Body> {
         }
     };
     Some(Body::new(&scratch, &body))
+}
+
+/// The `stencil` calls of one output channel, each over the rows of the axis before the
+/// last, for a position `p…` on the axes before it.
+fn stencil_calls(spec: &Spec, source: &Source, blocks: &Blocks) -> TokenStream {
+    let axes = spec.axes();
+    let last = &axes[axes.len() - 1];
+    let Stacked {
+        rest,
+        rows,
+        step,
+        kernel,
+    } = Stacked::of(spec, source);
+    let output_strides = strides(&axes.iter().map(Axis::output).collect::<Vec<_>>());
+    let [mr, ky, nl] = [blocks.rows, kernel, blocks.run].map(number);
+    let [rows, step, width] = [rows, step, last.output()].map(number);
+    positions(spec, source, rest, &output_strides, |shift, out_start| {
+        quote! {
+            T::stencil::<_, #mr, #ky, #nl>(
+                token,
+                &mut z_channel[#out_start..],
+                ::convsym::__private::Stencil {
+                    source: &padded[..],
+                    planes: &PLANES,
+                    shift: #shift,
+                    step: #step,
+                    taps: &TAPS,
+                    weights: &filter[..],
+                    start: &start,
+                    rows: #rows,
+                    width: #width,
+                    out_step: #width,
+                },
+            );
+        }
+    })
 }

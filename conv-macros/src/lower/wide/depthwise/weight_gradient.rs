@@ -4,14 +4,15 @@
 //! `stencil_dots` partial sums of δ times the copy along rows.
 
 use conv_runtime::{Axis, Spec};
-use proc_macro2::{Ident, Literal, TokenStream};
-use quote::{format_ident, quote};
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
 
 use super::super::layout::{
     AVX2, Body, Isa, MOST_SUMS, Scratch, offsets, product, strides, table_fits,
 };
 use super::super::source::Source;
-use crate::lower::tokens::{linear, nest, number};
+use super::{Stacked, positions};
+use crate::lower::tokens::number;
 
 /// The most blocks of sums whose code one channel's weight gradient writes.
 const MOST_BLOCKS: usize = 64;
@@ -37,29 +38,15 @@ pub(in super::super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
     let runs = last.output().div_ceil(lanes);
     let row_length = runs.checked_mul(lanes)?;
     let source = Source::with_runs(spec, row_length)?;
-    // The axis before the last is the blocks' rows; where its stride is its dilation, δ's
-    // row `m` meets the source's row `m + y` at taps of row `y`, every row of taps in one
-    // block. Else its taps are looped over with those of the axes before it.
-    let (rest, stacked) = match outer.split_last() {
-        Some((stacked, rest)) => (rest.len(), Some(stacked)),
-        None => (0, None),
-    };
-    let (rows, step, kernel) = stacked.map_or((1, 0, 1), |stacked| {
-        let step = stacked.stride() * source.strides[rest];
-        let kernel = if stacked.stride() == stacked.dilation() {
-            stacked.kernel()
-        } else {
-            1
-        };
-        (stacked.output(), step, kernel)
-    });
+    let stacked = Stacked::of(spec, &source);
+    let kernel = stacked.kernel;
     let looped = outer.len() - usize::from(kernel > 1);
     // Sums: blocks of taps along the row times blocks of rows of taps.
     let taps_block = last.kernel().min(MOST_SUMS).min(isa.sums / vectors).max(1);
     let rows_block = kernel.min(isa.sums / (taps_block * vectors)).max(1);
-    let blocks = kernel.div_ceil(rows_block) * last.kernel().div_ceil(taps_block);
+    let block_count = kernel.div_ceil(rows_block) * last.kernel().div_ceil(taps_block);
     let outer_taps: Vec<usize> = outer[..looped].iter().map(Axis::kernel).collect();
-    if blocks > MOST_BLOCKS || !table_fits(&outer_taps) || !table_fits(&[last.kernel()]) {
+    if block_count > MOST_BLOCKS || !table_fits(&outer_taps) || !table_fits(&[last.kernel()]) {
         return None;
     }
     let outer_outputs: Vec<usize> = outer.iter().map(Axis::output).collect();
@@ -75,80 +62,17 @@ pub(in super::super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
     let taps: Vec<usize> = (0..last.kernel())
         .map(|tap| tap * last.dilation())
         .collect();
-    let (taps_count, taps) = (number(taps.len()), taps.into_iter().map(number));
+    let (row_taps, taps) = (number(taps.len()), taps.into_iter().map(number));
 
-    // The calls, for each sample and position on the axes before the stacked one.
-    let positions: Vec<Ident> = (0..rest).map(|index| format_ident!("p{index}")).collect();
-    let delta_strides = strides(&outer_outputs);
-    let shifts: Vec<_> = positions
-        .iter()
-        .zip(&outer[..rest])
-        .zip(&source.strides)
-        .map(|((position, axis), stride)| (position, axis.stride() * stride))
-        .collect();
-    let delta_starts: Vec<_> = positions
-        .iter()
-        .zip(&delta_strides)
-        .map(|(position, stride)| (position, stride * row_length))
-        .collect();
-    let (shift, delta_start) = (linear(&shifts), linear(&delta_starts));
-    let [
-        plane,
-        delta_plane_literal,
-        lanes_literal,
-        runs_literal,
-        rows_literal,
-    ] = [source.plane, delta_plane, lanes, runs, rows].map(number);
-    let (step_literal, row_literal) = (number(step), number(row_length));
-    let (kernel_literal, last_kernel) = (number(kernel), number(last.kernel()));
+    let code = blocks(
+        spec,
+        &source,
+        &stacked,
+        [lanes, runs, rows_block, taps_block],
+    );
+    let [plane, delta_plane_literal, row_literal] =
+        [source.plane, delta_plane, row_length].map(number);
     let batch = Literal::usize_suffixed(spec.batch());
-    let mut code = TokenStream::new();
-    for y0 in (0..kernel).step_by(rows_block) {
-        for t0 in (0..last.kernel()).step_by(taps_block) {
-            let (ky, mt) = (
-                rows_block.min(kernel - y0),
-                taps_block.min(last.kernel() - t0),
-            );
-            let [ky, mt, y0, t0, t1] = [ky, mt, y0, t0, t0 + mt].map(number);
-            let call = nest(
-                &positions,
-                outer[..rest].iter().map(Axis::output),
-                quote! {
-                    T::stencil_dots::<_, #ky, #mt, #lanes_literal>(
-                        token,
-                        &mut sums,
-                        ::convsym::__private::StencilDots {
-                            delta: &delta[n * #delta_plane_literal + #delta_start..],
-                            delta_step: #row_literal,
-                            source: &planes[..],
-                            shift: n * #plane + #shift + tap_shift + #y0 * #step_literal,
-                            step: #step_literal,
-                            taps: &TAPS[#t0..#t1],
-                            rows: #rows_literal,
-                            runs: #runs_literal,
-                        },
-                    );
-                },
-            );
-            code.extend(quote! {
-                let mut sums: [[[T; #lanes_literal]; #mt]; #ky] = ::core::array::from_fn(|_| {
-                    ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()))
-                });
-                for n in 0..#batch {
-                    #call
-                }
-                for (y, sums) in sums.into_iter().enumerate() {
-                    let row = (tap_row * #kernel_literal + #y0 + y) * #last_kernel + #t0;
-                    for (dw, lanes) in filter[row..].iter_mut().zip(sums) {
-                        *dw = T::zero();
-                        for lane in lanes {
-                            dw.accumulate(&lane);
-                        }
-                    }
-                }
-            });
-        }
-    }
 
     let input_plane: usize = axes.iter().map(Axis::input).product();
     let output_plane: usize = axes.iter().map(Axis::output).product();
@@ -174,7 +98,7 @@ pub(in super::super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
     let groups = Literal::usize_suffixed(spec.groups());
     let body = quote! {
         const TAP_ROWS: [usize; #tap_count] = [#(#tap_rows),*];
-        const TAPS: [usize; #taps_count] = [#(#taps),*];
+        const TAPS: [usize; #row_taps] = [#(#taps),*];
         for group in 0..#groups {
             // The channel's plane in each sample. The copies rewrite the same places each
             // time: the rest stays zero.
@@ -202,4 +126,88 @@ pub(in super::super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
         }
     };
     Some(Body::new(&scratch, &body))
+}
+
+/// The blocks of sums of one filter's row of taps (`tap_row`), each over every sample and
+/// position, and the sums of their lanes into `filter`: `[lanes, runs, rows, taps]` the
+/// lanes of a run, the runs along a row, and the rows and taps of taps of a block.
+fn blocks(
+    spec: &Spec,
+    source: &Source,
+    stacked: &Stacked,
+    [lanes, runs, rows_block, taps_block]: [usize; 4],
+) -> TokenStream {
+    let axes = spec.axes();
+    let last = &axes[axes.len() - 1];
+    let Stacked {
+        rest,
+        rows,
+        step,
+        kernel,
+    } = *stacked;
+    let outer_outputs: Vec<usize> = axes[..axes.len() - 1].iter().map(Axis::output).collect();
+    let row_length = runs * lanes;
+    let delta_plane = outer_outputs.iter().product::<usize>() * row_length;
+    // δ's positions, each a row of `row_length`.
+    let delta_strides: Vec<usize> = strides(&outer_outputs)
+        .into_iter()
+        .map(|stride| stride * row_length)
+        .collect();
+    let [
+        plane,
+        delta_plane_literal,
+        lanes_literal,
+        runs_literal,
+        rows_literal,
+    ] = [source.plane, delta_plane, lanes, runs, rows].map(number);
+    let (step_literal, delta_row) = (number(step), number(row_length));
+    let (kernel_literal, last_kernel) = (number(kernel), number(last.kernel()));
+    let batch = Literal::usize_suffixed(spec.batch());
+    let mut code = TokenStream::new();
+    for y0 in (0..kernel).step_by(rows_block) {
+        for t0 in (0..last.kernel()).step_by(taps_block) {
+            let (ky, mt) = (
+                rows_block.min(kernel - y0),
+                taps_block.min(last.kernel() - t0),
+            );
+            let [ky, mt, y0, t0, t1] = [ky, mt, y0, t0, t0 + mt].map(number);
+            let call = positions(spec, source, rest, &delta_strides, |shift, delta_start| {
+                quote! {
+                    T::stencil_dots::<_, #ky, #mt, #lanes_literal>(
+                        token,
+                        &mut sums,
+                        ::convsym::__private::StencilDots {
+                            delta: &delta[n * #delta_plane_literal + #delta_start..],
+                            delta_step: #delta_row,
+                            source: &planes[..],
+                            shift: n * #plane + #shift + tap_shift + #y0 * #step_literal,
+                            step: #step_literal,
+                            taps: &TAPS[#t0..#t1],
+                            rows: #rows_literal,
+                            runs: #runs_literal,
+                        },
+                    );
+                }
+            });
+            code.extend(quote! {
+                let mut sums: [[[T; #lanes_literal]; #mt]; #ky] = ::core::array::from_fn(|_| {
+                    ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()))
+                });
+                for n in 0..#batch {
+                    #call
+                }
+                for (y, sums) in sums.into_iter().enumerate() {
+                    let row = (tap_row * #kernel_literal + #y0 + y) * #last_kernel + #t0;
+                    for (dw, lanes) in filter[row..].iter_mut().zip(sums) {
+                        *dw = T::zero();
+                        for lane in lanes {
+                            dw.accumulate(&lane);
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    code
 }
