@@ -87,6 +87,20 @@ layers! {
     }
     // One input and one output channel per group: the input gradient's runs along a row.
     Depthwise [] { in = (6, 37), k = 3, pad = 1, cin = 3, cout = 3, groups = 3, unroll = loops }
+    // Depthwise layers, each channel's plane copied on its own (issue 9): rows of 17, 31
+    // and 57 outputs (a run and a remainder in both builds), with a bias and two samples;
+    // dilated and padded unevenly on every side; strided along the axis before the last
+    // (the input gradient then by phase); three axes; one axis; two output channels per
+    // input channel.
+    DepthwiseBias [bias] { in = (5, 17), k = 3, pad = 1, cin = 3, cout = 3, groups = 3, bias, batch = 2, unroll = loops }
+    DepthwiseDilated [] {
+        in = (6, 31), k = (2, 3), dilation = (2, 3), pad = ((2, 1), (0, 5)), cin = 2, cout = 2,
+        groups = 2, unroll = loops
+    }
+    DepthwiseStrided [] { in = (9, 57), k = 3, stride = (2, 1), pad = 1, cin = 2, cout = 2, groups = 2, batch = 2, unroll = loops }
+    DepthwiseCube [] { in = (3, 4, 57), k = (2, 3, 3), pad = (1, 0, 2), cin = 2, cout = 2, groups = 2, unroll = loops }
+    DepthwiseLine [bias] { in = (70,), k = 5, dilation = 2, pad = ((3, 1),), cin = 4, cout = 4, groups = 4, bias, batch = 2, unroll = loops }
+    DepthwiseMultiplier [bias] { in = (6, 19), k = 3, pad = 1, cin = 3, cout = 6, groups = 3, bias, unroll = loops }
     // Six output channels: the forward pass's runs along a row, over blocks of channels.
     LenetC1 [bias] { in = (12, 28), k = 5, cout = 6, bias, unroll = loops }
     // Three output channels, dilated and padded, one axis.

@@ -60,7 +60,7 @@ pub mod __private {
     pub use crate::__wide_scratch as wide_scratch;
     pub use crate::kernel::build::{Avx2, Avx512, Build, Kernel};
     pub use crate::kernel::dispatch::dispatch;
-    pub use crate::kernel::operands::{Block, Dots, Rows};
+    pub use crate::kernel::operands::{Block, Dots, Rows, Stencil, StencilDots};
     pub use crate::kernel::scalar::Wide;
     pub use crate::kernel::scratch::STACK_SCRATCH;
     #[cfg(feature = "std")]

@@ -1,7 +1,7 @@
 //! What a kernel and a build are: the [`Kernel`] `conv!` generates, the tokens that prove
 //! a build's instructions are there, and the register blocks a build runs ([`Build`]).
 
-use super::operands::{Block, Dots, Rows};
+use super::operands::{Block, Dots, Rows, Stencil, StencilDots};
 
 /// Proof that the processor has AVX2 and FMA: only
 /// [`dispatch`](super::dispatch::dispatch) makes one, after checking.
@@ -83,6 +83,26 @@ pub trait Build: Copy {
         self,
         sums: &mut [[[f32; NL]; MR]; OB],
         operands: Dots<'_, f32>,
+    ) -> bool {
+        false
+    }
+    /// `stencil` in this build.
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+    fn stencil<const MR: usize, const KY: usize, const NL: usize>(
+        self,
+        out: &mut [f32],
+        operands: Stencil<'_, f32>,
+    ) -> bool {
+        false
+    }
+    /// `stencil_dots` in this build.
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+    fn stencil_dots<const KY: usize, const MT: usize, const NL: usize>(
+        self,
+        sums: &mut [[[f32; NL]; MT]; KY],
+        operands: StencilDots<'_, f32>,
     ) -> bool {
         false
     }

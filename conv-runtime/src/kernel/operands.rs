@@ -84,6 +84,75 @@ pub struct Dots<'a, T> {
     pub runs: usize,
 }
 
+/// The operands of the register block `stencil`, which writes its outputs itself:
+/// `rows` rows of `width` outputs, row `m` from `out[m·out_step]` on, each
+///
+/// ```text
+/// out[m·out_step + j] = start
+///     + Σ weights[(p·KY + y)·taps.len() + t] · source[planes[p] + shift + (m + y)·step + taps[t] + j]
+/// ```
+///
+/// over each plane `p`, each tap `t` along a row and each of the `KY` rows of taps `y`.
+/// The output rows `m` and the kernel's rows `y` advance through the source by the same
+/// `step`, so that a row read once serves up to `KY` outputs: a depthwise layer's
+/// channel at stride 1. The builds compute whole blocks of `MR` rows and `NL` outputs
+/// and store only those inside `rows` and `width`: the source must reach as far as the
+/// whole blocks read.
+pub struct Stencil<'a, T> {
+    /// What the rows are read from.
+    pub source: &'a [T],
+    /// Where each plane of taps (the taps of the axes before the last two) starts in
+    /// `source`, before `shift`.
+    pub planes: &'a [usize],
+    /// Added to every plane's start: where the first output row reads.
+    pub shift: usize,
+    /// The distance in `source` from one row to the next, of outputs or of taps.
+    pub step: usize,
+    /// Where each tap along a row reads, from the row's start.
+    pub taps: &'a [usize],
+    /// The weights, `KY` rows of `taps.len()` per plane.
+    pub weights: &'a [T],
+    /// Every output's first term (its bias, or zero).
+    pub start: &'a T,
+    /// The output rows.
+    pub rows: usize,
+    /// The outputs along a row.
+    pub width: usize,
+    /// The distance in `out` from one output row to the next.
+    pub out_step: usize,
+}
+
+/// The operands of the register block `stencil_dots`, the weight gradient of a depthwise
+/// layer's channel: `KY × MT` runs of `NL` partial sums read
+///
+/// ```text
+/// delta[m·delta_step + r·NL + l] · source[shift + (m + y)·step + taps[t] + r·NL + l]
+/// ```
+///
+/// for each of the `rows` rows `m` of δ and the `runs` runs `r` along it, `y` over `KY`
+/// rows of taps and `t` over the `MT` taps along a row: each `sums[y][t]` then adds up
+/// to one weight's gradient. As in [`Stencil`], the rows of δ and of taps advance
+/// through the source by the same `step`, so that a row of the source read once serves
+/// every row of taps.
+pub struct StencilDots<'a, T> {
+    /// δ, rows of `runs · NL` (zeros past the outputs).
+    pub delta: &'a [T],
+    /// The distance in `delta` from one row to the next.
+    pub delta_step: usize,
+    /// What the rows of the input are read from.
+    pub source: &'a [T],
+    /// Where the first row of δ reads its input.
+    pub shift: usize,
+    /// The distance in `source` from one row to the next, of δ or of taps.
+    pub step: usize,
+    /// Where each tap along a row reads, from the row's start; `MT` of them.
+    pub taps: &'a [usize],
+    /// The rows of δ.
+    pub rows: usize,
+    /// The runs of `NL` along a row.
+    pub runs: usize,
+}
+
 // `Clone` and `Copy` without bounds on the scalar: the structs hold only references and
 // sizes, where a derive would ask `T: Copy`.
 impl<T, const CB: usize> Clone for Block<'_, T, CB> {
@@ -106,3 +175,17 @@ impl<T> Clone for Dots<'_, T> {
     }
 }
 impl<T> Copy for Dots<'_, T> {}
+
+impl<T> Clone for Stencil<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Stencil<'_, T> {}
+
+impl<T> Clone for StencilDots<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for StencilDots<'_, T> {}

@@ -6,7 +6,7 @@
 //! the order each block's documentation gives.
 
 use super::build::Build;
-use super::operands::{Block, Dots, Rows};
+use super::operands::{Block, Dots, Rows, Stencil, StencilDots};
 
 /// The portable build as a [`Build`]: no vectors of its own, so that it leaves every
 /// block to the caller's portable code. The narrowest wide build falls back to it.
@@ -144,6 +144,101 @@ pub fn dots<T, const OB: usize, const MR: usize, const NL: usize>(
                 for (m, sums) in sums.iter_mut().enumerate() {
                     let b_run = &b_row[m * step + run * NL..][..NL];
                     for ((sum, a), b) in sums.iter_mut().zip(a_run).zip(b_run) {
+                        multiply_add(sum, a, b);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The fourth register block, for depthwise layers, which writes its outputs: with the
+/// [`Stencil`]'s operands, for each of the `rows` rows `m` and the `width` outputs `j`
+/// along it,
+///
+/// ```text
+/// out[m·out_step + j] = start
+///     + Σ weights[(p·KY + y)·taps.len() + t] · source[planes[p] + shift + (m + y)·step + taps[t] + j]
+/// ```
+///
+/// the terms added over the planes `p`, then the taps `t` along a row, then the rows of
+/// taps `y`, in that order. Row `m + y` of the source feeds output row `m` with the
+/// weights of row `y`: the vector builds read it once for all of them. `MR` and `NL`,
+/// the rows and outputs along a row the vector builds keep in registers, change nothing
+/// here.
+#[inline(always)]
+#[allow(
+    clippy::inline_always,
+    reason = "the block must be compiled into each build"
+)]
+pub fn stencil<T: Clone, const MR: usize, const KY: usize, const NL: usize>(
+    out: &mut [T],
+    operands: Stencil<'_, T>,
+    multiply_add: impl Fn(&mut T, &T, &T),
+) {
+    let Stencil {
+        source,
+        planes,
+        shift,
+        step,
+        taps,
+        weights,
+        start,
+        rows,
+        width,
+        out_step,
+    } = operands;
+    for m in 0..rows {
+        for (j, sum) in out[m * out_step..][..width].iter_mut().enumerate() {
+            sum.clone_from(start);
+            for (&plane, weights) in planes.iter().zip(weights.chunks_exact(KY * taps.len())) {
+                for (t, &tap) in taps.iter().enumerate() {
+                    for y in 0..KY {
+                        let value = &source[plane + shift + (m + y) * step + tap + j];
+                        multiply_add(sum, &weights[y * taps.len() + t], value);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The fifth register block, the weight gradient of a depthwise layer's channel: `KY × MT`
+/// runs of `NL` partial sums, with the [`StencilDots`]' operands,
+///
+/// ```text
+/// sums[y][t][l] += delta[m·delta_step + r·NL + l]
+///                · source[shift + (m + y)·step + taps[t] + r·NL + l]
+/// ```
+///
+/// over the rows `m` of δ, then the runs `r` along a row, in that order.
+#[inline(always)]
+#[allow(
+    clippy::inline_always,
+    reason = "the block must be compiled into each build"
+)]
+pub fn stencil_dots<T, const KY: usize, const MT: usize, const NL: usize>(
+    sums: &mut [[[T; NL]; MT]; KY],
+    operands: StencilDots<'_, T>,
+    multiply_add: impl Fn(&mut T, &T, &T),
+) {
+    let StencilDots {
+        delta,
+        delta_step,
+        source,
+        shift,
+        step,
+        taps,
+        rows,
+        runs,
+    } = operands;
+    for m in 0..rows {
+        for r in 0..runs {
+            let delta_run = &delta[m * delta_step + r * NL..][..NL];
+            for (y, sums) in sums.iter_mut().enumerate() {
+                for (sums, &tap) in sums.iter_mut().zip(taps) {
+                    let run = &source[shift + (m + y) * step + tap + r * NL..][..NL];
+                    for ((sum, a), b) in sums.iter_mut().zip(delta_run).zip(run) {
                         multiply_add(sum, a, b);
                     }
                 }

@@ -6,7 +6,7 @@ use core::ops::{Add, Mul};
 
 use super::build::{Build, Kernel};
 use super::dispatch::dispatch;
-use super::operands::{Block, Dots, Rows};
+use super::operands::{Block, Dots, Rows, Stencil, StencilDots};
 use super::portable;
 
 /// A number the kernels can compute with: `f32`, `f64`, `i32`, `i64`, or a symbolic
@@ -120,6 +120,31 @@ pub trait Wide: Sized {
     {
         portable::dots(sums, operands, Self::accumulate_product);
     }
+    /// `portable::stencil` in a kernel's wide `build`: for `f32`, in the build's vectors.
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+    fn stencil<B: Build, const MR: usize, const KY: usize, const NL: usize>(
+        _: B,
+        out: &mut [Self],
+        operands: Stencil<'_, Self>,
+    ) where
+        Self: Scalar,
+    {
+        portable::stencil::<_, MR, KY, NL>(out, operands, Self::accumulate_product);
+    }
+    /// `portable::stencil_dots` in a kernel's wide `build`: for `f32`, in the build's
+    /// vectors.
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+    fn stencil_dots<B: Build, const KY: usize, const MT: usize, const NL: usize>(
+        _: B,
+        sums: &mut [[[Self; NL]; MT]; KY],
+        operands: StencilDots<'_, Self>,
+    ) where
+        Self: Scalar,
+    {
+        portable::stencil_dots(sums, operands, Self::accumulate_product);
+    }
 }
 
 /// `Scalar` for a primitive type whose product and sum are `$times` and `$add`, and
@@ -208,6 +233,28 @@ primitive!(
         ) {
             if !build.dots(sums, operands) {
                 portable::dots(sums, operands, Self::accumulate_product);
+            }
+        }
+        #[inline(always)]
+        #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+        fn stencil<B: Build, const MR: usize, const KY: usize, const NL: usize>(
+            build: B,
+            out: &mut [Self],
+            operands: Stencil<'_, Self>,
+        ) {
+            if !build.stencil::<MR, KY, NL>(out, operands) {
+                portable::stencil::<_, MR, KY, NL>(out, operands, Self::accumulate_product);
+            }
+        }
+        #[inline(always)]
+        #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+        fn stencil_dots<B: Build, const KY: usize, const MT: usize, const NL: usize>(
+            build: B,
+            sums: &mut [[[Self; NL]; MT]; KY],
+            operands: StencilDots<'_, Self>,
+        ) {
+            if !build.stencil_dots(sums, operands) {
+                portable::stencil_dots(sums, operands, Self::accumulate_product);
             }
         }
     };

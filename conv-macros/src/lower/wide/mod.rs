@@ -15,6 +15,11 @@
 //! - [`weight_gradient`]: the channel block with taps (or input channels) and positions
 //!   trading places, or `dots`, partial sums of δ times the input along rows.
 //!
+//! - [`depthwise`]: layers of one input channel per group, each channel's padded plane
+//!   copied on its own, which stays in the L1 cache: the forward pass and the input
+//!   gradient at stride 1 (one output channel per group) in `stencil` blocks, the weight
+//!   gradient in `stencil_dots`; tried after the channel block, before `rows`.
+//!
 //! [`layout`] holds what the passes share (each build's vectors, the limits, the blocks
 //! along a row, the scratch), [`source`] the input as the blocks read it. Padding becomes
 //! real zeros in a copy, so every block reads the same pattern. The copies and packed
@@ -22,6 +27,7 @@
 //! takes through `convsym::__private::wide_scratch!`: on the heap with `std`, else on the
 //! stack where it fits the runtime's `STACK_SCRATCH`, else the portable build runs.
 
+mod depthwise;
 mod forward;
 mod input_gradient;
 mod layout;
@@ -41,11 +47,16 @@ pub(super) use layout::Body;
 /// each; `None` (the portable build alone) where none does, or for the bias gradient.
 pub(super) fn builds(spec: &Spec, section: Section) -> Option<(Body, Body)> {
     let build = |isa| match section {
-        Section::Forward => forward(spec, isa).or_else(|| forward_rows(spec, isa)),
-        Section::GradInput => grad_input_dual(spec, isa)
+        Section::Forward => forward(spec, isa)
+            .or_else(|| depthwise::forward(spec, isa))
+            .or_else(|| forward_rows(spec, isa)),
+        Section::GradInput => depthwise::grad_input(spec, isa)
+            .or_else(|| grad_input_dual(spec, isa))
             .or_else(|| grad_input_channels(spec, isa))
             .or_else(|| grad_input(spec, isa)),
-        Section::GradWeight => grad_weight(spec, isa).or_else(|| grad_weight_rows(spec, isa)),
+        Section::GradWeight => grad_weight(spec, isa)
+            .or_else(|| depthwise::grad_weight(spec, isa))
+            .or_else(|| grad_weight_rows(spec, isa)),
         Section::GradBias => None,
     };
     build(AVX2).zip(build(AVX512))

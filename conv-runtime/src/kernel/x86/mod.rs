@@ -18,7 +18,7 @@ macro_rules! vectors {
      |$this:ident| $narrower:expr) => {
         use super::arch;
         use crate::kernel::build::{Build, Kernel, $token};
-        use crate::kernel::operands::{Block, Dots, Rows};
+        use crate::kernel::operands::{Block, Dots, Rows, Stencil, StencilDots};
 
         /// Runs `kernel` in this build; `dispatch` calls it only where [`detected`] holds.
         #[inline]
@@ -76,6 +76,36 @@ macro_rules! vectors {
                 }
                 // SAFETY: the token proves the processor has the features.
                 unsafe { vector_dots::<OB, MR, NL>(sums, operands) };
+                true
+            }
+            /// [`vector_stencil`] where `NL` fits the vectors.
+            #[inline(always)]
+            fn stencil<const MR: usize, const KY: usize, const NL: usize>(
+                self,
+                out: &mut [f32],
+                operands: Stencil<'_, f32>,
+            ) -> bool {
+                if NL % $lanes != 0 || NL > 4 * $lanes {
+                    let $this = self;
+                    return $narrower.stencil::<MR, KY, NL>(out, operands);
+                }
+                // SAFETY: the token proves the processor has the features.
+                unsafe { vector_stencil::<MR, KY, NL>(out, operands) };
+                true
+            }
+            /// [`vector_stencil_dots`] where `NL` is one or two of the vectors.
+            #[inline(always)]
+            fn stencil_dots<const KY: usize, const MT: usize, const NL: usize>(
+                self,
+                sums: &mut [[[f32; NL]; MT]; KY],
+                operands: StencilDots<'_, f32>,
+            ) -> bool {
+                if NL % $lanes != 0 || NL > 2 * $lanes {
+                    let $this = self;
+                    return $narrower.stencil_dots(sums, operands);
+                }
+                // SAFETY: the token proves the processor has the features.
+                unsafe { vector_stencil_dots::<KY, MT, NL>(sums, operands) };
                 true
             }
         }
@@ -228,6 +258,163 @@ macro_rules! vectors {
                                 let b_vector = unsafe { arch::$load(b_part.as_ptr()) };
                                 let sum = &mut vector_sums[m][part];
                                 *sum = arch::$fmadd(a_vectors[part], b_vector, *sum);
+                            }
+                        }
+                    }
+                }
+            }
+            for (sums, vector_sums) in sums.iter_mut().zip(&vector_sums) {
+                for (sums, vector_sums) in sums.iter_mut().zip(vector_sums) {
+                    for (part, sum) in sums.chunks_exact_mut($lanes).zip(vector_sums) {
+                        // SAFETY: `part` is `$lanes` floats, an unaligned store's width.
+                        unsafe { arch::$store(part.as_mut_ptr(), *sum) };
+                    }
+                }
+            }
+        }
+
+        /// The block of `portable::stencil`, in blocks of `MR` rows and `NL` outputs
+        /// along them held in registers: each row of the source a block reads is loaded
+        /// once and multiplied into the sums of every row of taps that reads it, rather
+        /// than once per sum. The loops over rows are as long as the constants `MR` and
+        /// `KY`, so that they unroll and the sums stay in registers.
+        #[inline]
+        #[target_feature(enable = $feature)]
+        fn vector_stencil<const MR: usize, const KY: usize, const NL: usize>(
+            out: &mut [f32],
+            operands: Stencil<'_, f32>,
+        ) {
+            let Stencil {
+                source,
+                planes,
+                shift,
+                step,
+                taps,
+                weights,
+                start,
+                rows,
+                width,
+                out_step,
+            } = operands;
+            let count = NL / $lanes;
+            // The source a block reads from each plane's start: its rows, each as far as
+            // the last tap's run reaches.
+            let span = (MR + KY - 2) * step + taps.iter().max().map_or(0, |&tap| tap + NL);
+            let start = arch::$splat(*start);
+            for first in (0..rows).step_by(MR) {
+                for j0 in (0..width).step_by(NL) {
+                    let mut sums: [[$vector; 4]; MR] = [[start; 4]; MR];
+                    for (&plane, weights) in
+                        planes.iter().zip(weights.chunks_exact(KY * taps.len()))
+                    {
+                        let block = &source[plane + shift + first * step + j0..][..span];
+                        for (t, &tap) in taps.iter().enumerate() {
+                            for row in 0..MR + KY - 1 {
+                                let run = &block[row * step + tap..][..NL];
+                                for part in 0..count {
+                                    let part_run = &run[part * $lanes..][..$lanes];
+                                    // SAFETY: `part_run` is `$lanes` floats, an unaligned
+                                    // load's width.
+                                    let values = unsafe { arch::$load(part_run.as_ptr()) };
+                                    for y in 0..KY {
+                                        // Row `row` is row `y` of the taps of sum `row − y`.
+                                        if row >= y && row - y < MR {
+                                            let weight = arch::$splat(weights[y * taps.len() + t]);
+                                            let sum = &mut sums[row - y][part];
+                                            *sum = arch::$fmadd(weight, values, *sum);
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    for (m, sums) in sums.iter().enumerate().take(rows - first) {
+                        let row = &mut out[(first + m) * out_step + j0..][..width - j0];
+                        for (part, sum) in sums.iter().enumerate().take(count) {
+                            let at = part * $lanes;
+                            if at + $lanes <= row.len() {
+                                let whole = &mut row[at..][..$lanes];
+                                // SAFETY: `whole` is `$lanes` floats, an unaligned store's
+                                // width.
+                                unsafe { arch::$store(whole.as_mut_ptr(), *sum) };
+                            } else if at < row.len() {
+                                // The row's end: through a vector's worth on the stack,
+                                // lane by lane (a copy of a variable length would call
+                                // `memcpy`, and the sums would leave the registers).
+                                let mut lanes = [0.0_f32; $lanes];
+                                // SAFETY: as above, into `lanes`.
+                                unsafe { arch::$store(lanes.as_mut_ptr(), *sum) };
+                                for (lane, value) in lanes.iter().enumerate() {
+                                    if at + lane < row.len() {
+                                        row[at + lane] = *value;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        /// The block of `portable::stencil_dots`: for each row of the source, its runs
+        /// at every tap along the row are loaded once and multiplied into the sums of
+        /// every row of taps, each with the row of δ that reads the source there.
+        #[inline]
+        #[target_feature(enable = $feature)]
+        fn vector_stencil_dots<const KY: usize, const MT: usize, const NL: usize>(
+            sums: &mut [[[f32; NL]; MT]; KY],
+            operands: StencilDots<'_, f32>,
+        ) {
+            let StencilDots {
+                delta,
+                delta_step,
+                source,
+                shift,
+                step,
+                taps,
+                rows,
+                runs,
+            } = operands;
+            let count = NL / $lanes;
+            let mut vector_sums = [[[arch::$zero(); 2]; MT]; KY];
+            for (vector_sums, sums) in vector_sums.iter_mut().zip(sums.iter()) {
+                for (vector_sums, sums) in vector_sums.iter_mut().zip(sums) {
+                    for (sum, part) in vector_sums.iter_mut().zip(sums.chunks_exact($lanes)) {
+                        // SAFETY: `part` is `$lanes` floats, an unaligned load's width.
+                        *sum = unsafe { arch::$load(part.as_ptr()) };
+                    }
+                }
+            }
+            if rows == 0 {
+                return;
+            }
+            let row_length = runs * NL;
+            let reach = taps.iter().max().map_or(0, |&tap| tap + row_length);
+            // Everything the block reads, checked once: the loops below index within
+            // these slices by arithmetic alone.
+            let source = &source[shift..][..(rows + KY - 2) * step + reach];
+            let delta = &delta[..(rows - 1) * delta_step + row_length];
+            // Source row `i` meets δ row `i − y` at taps of row `y`.
+            for i in 0..rows + KY - 1 {
+                let row = source[i * step..].as_ptr();
+                for r in 0..runs {
+                    for part in 0..count {
+                        let at = r * NL + part * $lanes;
+                        let mut values = [arch::$zero(); MT];
+                        for (value, &tap) in values.iter_mut().zip(taps) {
+                            // SAFETY: `i·step + tap + at + $lanes` is at most
+                            // `(rows + KY − 2)·step + reach`, the length of `source`.
+                            *value = unsafe { arch::$load(row.add(tap + at)) };
+                        }
+                        for y in 0..KY {
+                            if i >= y && i - y < rows {
+                                let start = (i - y) * delta_step + at;
+                                // SAFETY: `start + $lanes` is at most
+                                // `(rows − 1)·delta_step + row_length`, `delta`'s length.
+                                let a = unsafe { arch::$load(delta.as_ptr().add(start)) };
+                                for (sum, value) in vector_sums[y].iter_mut().zip(&values) {
+                                    sum[part] = arch::$fmadd(a, *value, sum[part]);
+                                }
                             }
                         }
                     }

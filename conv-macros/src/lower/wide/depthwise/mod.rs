@@ -1,0 +1,306 @@
+//! Depthwise layers (one input channel per group) in the wide builds: each channel's
+//! plane, zero-padded, copied on its own into a small part of the scratch that stays in
+//! the L1 cache while every output of the channel reads it, rather than a copy of every
+//! channel at once that the blocks then read back from memory.
+//!
+//! - [`forward`]: `stencil` blocks of several output rows times a run of a row, each
+//!   row of the copy read once for every row of taps that reads it, written straight
+//!   into the output.
+//! - [`grad_input`]: at stride 1 with one output channel per group, the same over δ, the
+//!   forward pass of the dual layer (δ padded by `(k − 1)·d − pad`, the kernel turned).
+//! - [`grad_weight`](weight_gradient::grad_weight): `dots` partial sums of δ times the
+//!   channel's plane, each of a tap's gradient.
+
+mod weight_gradient;
+
+use conv_runtime::{Axis, Spec};
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+
+use super::layout::{Body, Isa, MOST_SUMS, Scratch, offsets, product, strides, table_fits};
+use super::source::Source;
+use crate::lower::tokens::{linear, nest, number};
+
+pub(super) use weight_gradient::grad_weight;
+
+/// `forward_into`'s wide body for `isa` on a depthwise layer whose last axis has stride 1.
+pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
+    planes(spec, isa, false)
+}
+
+/// `grad_input_into`'s wide body for `isa` on a depthwise layer of one output channel per
+/// group at stride 1: the forward pass of the dual layer on δ, the kernel turned by 180°.
+pub(super) fn grad_input(spec: &Spec, isa: Isa) -> Option<Body> {
+    if spec.out_channels_per_group() != 1 {
+        return None;
+    }
+    let Body { tokens, scratch } = planes(&dual(spec)?, isa, true)?;
+    Some(Body {
+        tokens: quote! {
+            let (x, z) = (dz, dx);
+            #tokens
+        },
+        scratch,
+    })
+}
+
+/// The layer whose forward pass is a stride-1 layer's input gradient: δ as its input,
+/// padded by `(k − 1)·d − pad` on each side, the same kernel and dilation, input and
+/// output channels swapped; `None` past stride 1, or where the padding reaches past the
+/// kernel.
+fn dual(spec: &Spec) -> Option<Spec> {
+    let mut ins = Vec::new();
+    let mut kernels = Vec::new();
+    let mut dilations = Vec::new();
+    let mut pads = Vec::new();
+    for axis in spec.axes() {
+        let reach = (axis.kernel() - 1) * axis.dilation();
+        if axis.stride() != 1 || axis.pad_before() > reach || axis.pad_after() > reach {
+            return None;
+        }
+        ins.push(axis.output().to_string());
+        kernels.push(axis.kernel().to_string());
+        dilations.push(axis.dilation().to_string());
+        pads.push(format!(
+            "({}, {})",
+            reach - axis.pad_before(),
+            reach - axis.pad_after()
+        ));
+    }
+    Spec::parse(&format!(
+        "in=({},) k=({},) dilation=({},) pad=({},) cin={} cout={} groups={} batch={}",
+        ins.join(", "),
+        kernels.join(", "),
+        dilations.join(", "),
+        pads.join(", "),
+        spec.out_channels(),
+        spec.in_channels(),
+        spec.groups(),
+        spec.batch(),
+    ))
+    .ok()
+}
+
+/// The axis before the last as the blocks' rows: where its stride is its dilation, an
+/// output row `m`'s taps of row `y` read the source's row `m + y`, and the blocks read
+/// each row once for every row of taps (`kernel` of them). Else its taps are looped
+/// over with those of the axes before it, one row of taps a block.
+#[derive(Clone, Copy)]
+pub(super) struct Stacked {
+    /// The axes before it.
+    pub(super) rest: usize,
+    /// Its outputs: the rows of a call.
+    pub(super) rows: usize,
+    /// The distance in the source from one of its outputs to the next.
+    pub(super) step: usize,
+    /// The rows of taps a block reads.
+    pub(super) kernel: usize,
+}
+
+impl Stacked {
+    pub(super) fn of(spec: &Spec, source: &Source) -> Self {
+        let axes = spec.axes();
+        let Some((stacked, rest)) = axes[..axes.len() - 1].split_last() else {
+            return Stacked {
+                rest: 0,
+                rows: 1,
+                step: 0,
+                kernel: 1,
+            };
+        };
+        let kernel = if stacked.stride() == stacked.dilation() {
+            stacked.kernel()
+        } else {
+            1
+        };
+        Stacked {
+            rest: rest.len(),
+            rows: stacked.output(),
+            step: stacked.stride() * source.strides[rest.len()],
+            kernel,
+        }
+    }
+}
+
+/// `call(shift, start)` for each position `p…` on the first `rest` axes: `shift` where
+/// the position's window starts in the source, `start` where it starts in a plane of
+/// `strides`.
+pub(super) fn positions(
+    spec: &Spec,
+    source: &Source,
+    rest: usize,
+    strides: &[usize],
+    call: impl Fn(TokenStream, TokenStream) -> TokenStream,
+) -> TokenStream {
+    let outer = &spec.axes()[..rest];
+    let positions: Vec<Ident> = (0..rest).map(|index| format_ident!("p{index}")).collect();
+    let shifts: Vec<_> = positions
+        .iter()
+        .zip(outer)
+        .zip(&source.strides)
+        .map(|((position, axis), stride)| (position, axis.stride() * stride))
+        .collect();
+    let starts: Vec<_> = positions.iter().zip(strides.iter().copied()).collect();
+    nest(
+        &positions,
+        outer.iter().map(Axis::output),
+        call(linear(&shifts), linear(&starts)),
+    )
+}
+
+/// How `stencil` blocks a channel's outputs: `run` outputs along a row (whole vectors,
+/// past the row's end where it is not a multiple of them) times `rows` rows.
+struct Blocks {
+    run: usize,
+    rows: usize,
+}
+
+impl Blocks {
+    fn of(spec: &Spec, isa: Isa) -> Self {
+        let axes = spec.axes();
+        // Up to four vectors along a row: a row of 56 is one run of 64 in AVX-512, two
+        // of 32 in AVX2, a block then holding 4 or 3 rows in 16 or 12 registers.
+        let vectors = axes[axes.len() - 1].output().div_ceil(isa.lanes).min(4);
+        let rows = if axes.len() > 1 {
+            MOST_SUMS.min(isa.sums / vectors)
+        } else {
+            1
+        };
+        Blocks {
+            run: vectors * isa.lanes,
+            rows,
+        }
+    }
+}
+
+/// The forward pass of a depthwise layer (or with `flipped`, of the dual layer of one,
+/// whose weights are the layer's turned by 180°), one input channel at a time: the
+/// channel's plane copied with zeros where the layer pads and past the rows' ends, then
+/// for each of its output channels, `stencil` blocks over that copy, a call for each
+/// position on the axes before the last two.
+fn planes(spec: &Spec, isa: Isa, flipped: bool) -> Option<Body> {
+    let axes = spec.axes();
+    let (outer, last) = axes.split_at(axes.len() - 1);
+    let last = &last[0];
+    if spec.in_channels_per_group() != 1 || last.stride() != 1 {
+        return None;
+    }
+    let blocks = Blocks::of(spec, isa);
+    let runs = last.output().div_ceil(blocks.run);
+    let source = Source::with_runs(spec, runs.checked_mul(blocks.run)?)?;
+    let kernels: Vec<usize> = axes.iter().map(Axis::kernel).collect();
+    let taps = product(&kernels)?;
+    if !table_fits(&[taps]) {
+        return None;
+    }
+    let reach: Vec<usize> = axes
+        .iter()
+        .zip(&source.strides)
+        .map(|(axis, stride)| axis.dilation() * stride)
+        .collect();
+    let Stacked { step, kernel, .. } = Stacked::of(spec, &source);
+    let planes_axes = outer.len() - usize::from(kernel > 1);
+    // The whole blocks past the last row read up to `rows − 1` rows more.
+    let slack = (blocks.rows - 1).checked_mul(step)?;
+    let scratch = Scratch::default()
+        .part("padded", &[source.plane.checked_add(slack)?])?
+        .part("filter", &[taps])?;
+    let planes = offsets(&kernels[..planes_axes], &reach[..planes_axes]);
+    let (plane_count, planes) = (number(planes.len()), planes.into_iter().map(number));
+    let last_taps: Vec<usize> = (0..last.kernel())
+        .map(|tap| tap * last.dilation())
+        .collect();
+    let (tap_count, last_taps) = (number(last_taps.len()), last_taps.into_iter().map(number));
+
+    let input_plane: usize = axes.iter().map(Axis::input).product();
+    let output_plane: usize = axes.iter().map(Axis::output).product();
+    let copy = source.copy(spec, 1);
+    let pack = if flipped {
+        let last_tap = number(taps - 1);
+        quote!(filter[#last_tap - q].clone_from(weight);)
+    } else {
+        quote!(filter[q].clone_from(weight);)
+    };
+    let start = if spec.bias() {
+        quote!(b[o].clone())
+    } else {
+        quote!(T::zero())
+    };
+    let call = stencil_calls(spec, &source, &blocks);
+    let [
+        input_plane,
+        output_plane,
+        taps,
+        per_group,
+        input_sample,
+        output_sample,
+    ] = [
+        input_plane,
+        output_plane,
+        taps,
+        spec.out_channels_per_group(),
+        spec.in_channels() * input_plane,
+        spec.out_channels() * output_plane,
+    ]
+    .map(number);
+    let body = quote! {
+        const PLANES: [usize; #plane_count] = [#(#planes),*];
+        const TAPS: [usize; #tap_count] = [#(#last_taps),*];
+        let samples = x.chunks_exact(#input_sample).zip(z.chunks_exact_mut(#output_sample));
+        for (x_sample, z_sample) in samples {
+            for (group, x_channel) in x_sample.chunks_exact(#input_plane).enumerate() {
+                {
+                    // The copy rewrites the same places each time: the rest stays zero.
+                    let x_sample = x_channel;
+                    #copy
+                }
+                for member in 0..#per_group {
+                    let o = group * #per_group + member;
+                    for (q, weight) in w[o * #taps..][..#taps].iter().enumerate() {
+                        #pack
+                    }
+                    let start: T = #start;
+                    let z_channel = &mut z_sample[o * #output_plane..][..#output_plane];
+                    #call
+                }
+            }
+        }
+    };
+    Some(Body::new(&scratch, &body))
+}
+
+/// The `stencil` calls of one output channel, each over the rows of the axis before the
+/// last, for a position `p…` on the axes before it.
+fn stencil_calls(spec: &Spec, source: &Source, blocks: &Blocks) -> TokenStream {
+    let axes = spec.axes();
+    let last = &axes[axes.len() - 1];
+    let Stacked {
+        rest,
+        rows,
+        step,
+        kernel,
+    } = Stacked::of(spec, source);
+    let output_strides = strides(&axes.iter().map(Axis::output).collect::<Vec<_>>());
+    let [mr, ky, nl] = [blocks.rows, kernel, blocks.run].map(number);
+    let [rows, step, width] = [rows, step, last.output()].map(number);
+    positions(spec, source, rest, &output_strides, |shift, out_start| {
+        quote! {
+            T::stencil::<_, #mr, #ky, #nl>(
+                token,
+                &mut z_channel[#out_start..],
+                ::convsym::__private::Stencil {
+                    source: &padded[..],
+                    planes: &PLANES,
+                    shift: #shift,
+                    step: #step,
+                    taps: &TAPS,
+                    weights: &filter[..],
+                    start: &start,
+                    rows: #rows,
+                    width: #width,
+                    out_step: #width,
+                },
+            );
+        }
+    })
+}
