@@ -64,11 +64,12 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
         quote! {
             let mut sums: [[T; #channels_literal]; #size] = ::core::array::from_fn(|_| start.clone());
             #block
-            for (m, sums) in sums.into_iter().enumerate() {
-                for (c, sum) in sums.into_iter().enumerate() {
-                    z_block[c * #output_plane + row + #first + m] = sum;
-                }
-            }
+            T::store::<_, #size, #channels_literal>(
+                token,
+                &sums,
+                &mut z_block[row + #first..],
+                #output_plane,
+            );
         }
     };
     let row_body = by_even_blocks(last.output(), most_sums, call);
