@@ -181,6 +181,18 @@ layers! {
     StridedEvenKernel [bias] { in = (8, 7), k = 4, stride = 2, pad = 1, cin = 48, cout = 2, bias, unroll = loops }
     // Stride 1 with padding past the kernel's reach, which the dual layer does not take.
     PaddedPastReach [] { in = (6, 5), k = 2, pad = ((3, 0), (0, 2)), cin = 16, cout = 2, unroll = loops }
+    // The forward channel block's sums stored four outputs at a time (`Wide::store`):
+    // AVX-512's 32 channels by 8 outputs, two groups, two samples, a bias.
+    StoreGroups [bias] {
+        in = (3, 16), k = 3, pad = 1, cin = 4, cout = 64, groups = 2, bias, batch = 2,
+        unroll = loops
+    }
+    // 64 channels by 4 outputs on one axis; 8 by 12 (AVX-512) or 8 (AVX2), and the dual
+    // layer's 16 by 8, in the forward pass and the input gradient of the next.
+    StoreLine [] { in = (24,), k = 1, cin = 5, cout = 64, batch = 2, unroll = loops }
+    StoreDual [] { in = (24,), k = 3, pad = 1, cin = 16, cout = 8, batch = 2, unroll = loops }
+    // Three axes: 16 channels by 8 outputs (AVX-512), or by 4 and 4 (AVX2).
+    StoreCube [] { in = (2, 3, 8), k = (1, 2, 1), cin = 2, cout = 16, unroll = loops }
     // The layers: padding next to an infinite weight, and dx5 = d2*w3 past the
     // zeros a stride puts between δ's entries.
     Padded [] { in = 12, k = 3, pad = 1, unroll = loops }

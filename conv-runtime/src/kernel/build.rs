@@ -52,8 +52,8 @@ pub trait Kernel: Sized {
 /// A wide build's register blocks for `f32`, in its own vectors where the block's shape
 /// fits them, else in a narrower build's. Each returns whether it ran: `false`, having
 /// done nothing, where no vectors of the build fit (a build has none off x86), and the
-/// caller runs the portable block. `Wide::block`, `Wide::rows` and `Wide::dots` call
-/// these for `f32`.
+/// caller runs the portable block. `Wide::block`, `Wide::rows`, `Wide::dots` and
+/// `Wide::store` call these for `f32`.
 #[allow(unused_variables, reason = "the defaults run nothing")]
 pub trait Build: Copy {
     /// `block` in this build.
@@ -73,6 +73,17 @@ pub trait Build: Copy {
         self,
         sums: &mut [[f32; NL]; MR],
         operands: Rows<'_, f32>,
+    ) -> bool {
+        false
+    }
+    /// `store` in this build.
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+    fn store<const MR: usize, const CB: usize>(
+        self,
+        sums: &[[f32; CB]; MR],
+        z: &mut [f32],
+        plane: usize,
     ) -> bool {
         false
     }

@@ -7,8 +7,9 @@
 //! register blocks sized for 16-, 32- and 64-byte vectors, and the scalar's `run` picks
 //! one: for `f32`, the widest the processor has (`dispatch`); for the other types, the
 //! portable one. The wide builds spend their time in register blocks, `block`, `rows`
-//! and `dots`, and for depthwise layers `stencil` (which writes its outputs itself) and
-//! `stencil_dots`, reached through the scalar with the build's token; for `f32` the
+//! and `dots` (and `store`, which writes a forward `block`'s sums out), and for depthwise
+//! layers `stencil` (which writes its outputs itself) and `stencil_dots`, reached through
+//! the scalar with the build's token; for `f32` the
 //! token's `Build` runs them in explicit vector instructions (left to itself, the
 //! compiler vectorises such a block along the wrong dimension, with gathers, and runs 5 to
 //! 25 times slower). That plumbing is hidden: only the generated code names it, as

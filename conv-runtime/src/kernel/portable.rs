@@ -246,3 +246,31 @@ pub fn stencil_dots<T, const KY: usize, const MT: usize, const NL: usize>(
         }
     }
 }
+
+/// The store after a channel block, in plain Rust: its `MR` sums of `CB` channels into
+/// `z`, where each channel's outputs are contiguous and one channel's start `plane`
+/// after the one before,
+///
+/// ```text
+/// z[c·plane + m] = sums[m][c]
+/// ```
+///
+/// A transposition: the block holds each output position's channels together, the
+/// layout each channel's positions.
+#[inline(always)]
+#[allow(
+    clippy::inline_always,
+    reason = "the store must be compiled into each build"
+)]
+pub fn store<T: Clone, const MR: usize, const CB: usize>(
+    sums: &[[T; CB]; MR],
+    z: &mut [T],
+    plane: usize,
+) {
+    for c in 0..CB {
+        let run = &mut z[c * plane..][..MR];
+        for (value, sums) in run.iter_mut().zip(sums) {
+            value.clone_from(&sums[c]);
+        }
+    }
+}

@@ -96,6 +96,19 @@ pub trait Wide: Sized {
     {
         portable::block(sums, operands, Self::accumulate_product);
     }
+    /// `portable::store` in a kernel's wide `build`: for `f32`, in the build's vectors.
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+    fn store<B: Build, const MR: usize, const CB: usize>(
+        _: B,
+        sums: &[[Self; CB]; MR],
+        z: &mut [Self],
+        plane: usize,
+    ) where
+        Self: Scalar,
+    {
+        portable::store(sums, z, plane);
+    }
     /// `portable::rows` in a kernel's wide `build`: for `f32`, in the build's vectors.
     #[inline(always)]
     #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
@@ -211,6 +224,18 @@ primitive!(
         ) {
             if !build.block(sums, operands) {
                 portable::block(sums, operands, Self::accumulate_product);
+            }
+        }
+        #[inline(always)]
+        #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+        fn store<B: Build, const MR: usize, const CB: usize>(
+            build: B,
+            sums: &[[Self; CB]; MR],
+            z: &mut [Self],
+            plane: usize,
+        ) {
+            if !build.store(sums, z, plane) {
+                portable::store(sums, z, plane);
             }
         }
         #[inline(always)]

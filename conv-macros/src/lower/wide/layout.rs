@@ -47,8 +47,13 @@ impl Isa {
     /// filters have `taps` taps: the block's channels and the most sums along a row
     /// ([`Isa::row`]). For a 1×1 kernel, AVX-512 takes up to four vectors of channels
     /// (64) times 4 sums, so that the input, which streams from memory there, is read
-    /// once for every 64 channels rather than 32. Measured on a loaded machine against
-    /// oneDNN in the same run: on `resnet-1x1` 1.30, 1.32 and 1.49 times oneDNN's time
+    /// once for every 64 channels rather than 32. Blocks that fill AVX-512's registers
+    /// with sums (issue 9: 28, as 7 outputs by 64 channels or 14 by 32; or 24, as 6 by
+    /// 64) measured 6–8% slower on `resnet-3x3`, `resnet-stem` and `speech-1d` (CPU time
+    /// per call, against this choice in the same session): the compiler unrolls the taps
+    /// along a row and keeps each input value's broadcast live across them, so 16 sums
+    /// already fill the 32 registers, and more spill to the stack. Measured on a loaded
+    /// machine against oneDNN in the same run: on `resnet-1x1` 1.30, 1.32 and 1.49 times oneDNN's time
     /// against 1.51 with two vectors, a gain within the noise; on the 3×3 and 7×7
     /// layers slower, their packed filters then streaming from the L2 cache twice as
     /// often (once per 4 outputs rather than 8), as with 24 sums of four vectors (6

@@ -63,6 +63,21 @@ macro_rules! vectors {
                 unsafe { vector_rows(sums, operands) };
                 true
             }
+            /// [`vector_store`] where the sums are whole groups of 4 outputs by 8 channels.
+            #[inline(always)]
+            fn store<const MR: usize, const CB: usize>(
+                self,
+                sums: &[[f32; CB]; MR],
+                z: &mut [f32],
+                plane: usize,
+            ) -> bool {
+                if MR % 4 != 0 || CB % 8 != 0 {
+                    return false;
+                }
+                // SAFETY: the token proves the processor has the features.
+                unsafe { vector_store(sums, z, plane) };
+                true
+            }
             /// [`vector_dots`] where `NL` is one or two of the vectors.
             #[inline(always)]
             fn dots<const OB: usize, const MR: usize, const NL: usize>(
@@ -154,6 +169,55 @@ macro_rules! vectors {
                 for (part, sum) in sums.chunks_exact_mut($lanes).zip(vector_sums) {
                     // SAFETY: `part` is `$lanes` floats, an unaligned store's width.
                     unsafe { arch::$store(part.as_mut_ptr(), *sum) };
+                }
+            }
+        }
+
+        /// `portable::store` for groups of 4 outputs by 8 channels: each group's four
+        /// 8-lane vectors (one per output) transposed in registers into four vectors of
+        /// two channels' 4 outputs, each half stored whole, rather than a lane at a time.
+        #[inline]
+        #[target_feature(enable = $feature)]
+        fn vector_store<const MR: usize, const CB: usize>(
+            sums: &[[f32; CB]; MR],
+            z: &mut [f32],
+            plane: usize,
+        ) {
+            for m in (0..MR).step_by(4) {
+                for part in (0..CB).step_by(8) {
+                    let [r0, r1, r2, r3]: [arch::__m256; 4] = ::core::array::from_fn(|i| {
+                        let row = &sums[m + i][part..][..8];
+                        // SAFETY: `row` is 8 floats, an unaligned load's width.
+                        unsafe { arch::_mm256_loadu_ps(row.as_ptr()) }
+                    });
+                    // Per 128-bit half: `(r0[0], r1[0], r0[1], r1[1])`, and so on.
+                    let (low01, high01) = (
+                        arch::_mm256_unpacklo_ps(r0, r1),
+                        arch::_mm256_unpackhi_ps(r0, r1),
+                    );
+                    let (low23, high23) = (
+                        arch::_mm256_unpacklo_ps(r2, r3),
+                        arch::_mm256_unpackhi_ps(r2, r3),
+                    );
+                    // Channel `k` of the group's four outputs in the lower half of
+                    // `channels[k]`, channel `k + 4`'s in the upper.
+                    let channels = [
+                        arch::_mm256_shuffle_ps::<0x44>(low01, low23),
+                        arch::_mm256_shuffle_ps::<0xEE>(low01, low23),
+                        arch::_mm256_shuffle_ps::<0x44>(high01, high23),
+                        arch::_mm256_shuffle_ps::<0xEE>(high01, high23),
+                    ];
+                    for (k, pair) in channels.into_iter().enumerate() {
+                        let halves = [
+                            arch::_mm256_castps256_ps128(pair),
+                            arch::_mm256_extractf128_ps::<1>(pair),
+                        ];
+                        for (half, outputs) in halves.into_iter().enumerate() {
+                            let run = &mut z[(part + k + 4 * half) * plane + m..][..4];
+                            // SAFETY: `run` is 4 floats, an unaligned store's width.
+                            unsafe { arch::_mm_storeu_ps(run.as_mut_ptr(), outputs) };
+                        }
+                    }
                 }
             }
         }
