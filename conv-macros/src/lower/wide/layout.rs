@@ -237,6 +237,28 @@ pub(super) fn call_block(
     }
 }
 
+/// `sums`, `size` sums of `channels` each from zero, [`call_block`] on them, then `store`
+/// for each sum, with `m` its position in the block, `c` its channel and `sum` its value.
+pub(super) fn zeroed_block(
+    (size, channels): (usize, usize),
+    shift: &TokenStream,
+    geometry: [usize; 3],
+    store: &TokenStream,
+) -> TokenStream {
+    let block = call_block((size, channels), shift, geometry);
+    let (size, channels) = (number(size), number(channels));
+    quote! {
+        let mut sums: [[T; #channels]; #size] =
+            ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
+        #block
+        for (m, sums) in sums.into_iter().enumerate() {
+            for (c, sum) in sums.into_iter().enumerate() {
+                #store
+            }
+        }
+    }
+}
+
 /// The call of `rows` on `sums`, `size` runs of `run` sums, reading `padded` with the
 /// other fields of its `convsym::__private::Rows` in `fields`.
 pub(super) fn call_rows((size, run): (usize, usize), fields: &TokenStream) -> TokenStream {

@@ -7,8 +7,8 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::layout::{
-    AVX2, Body, Isa, MOST_SUMS, Scratch, by_blocks, call_block, offsets, product, strides,
-    table_fits,
+    AVX2, Body, Isa, MOST_SUMS, Scratch, by_blocks, offsets, product, strides, table_fits,
+    zeroed_block,
 };
 use super::source::Source;
 use crate::lower::tokens::number;
@@ -110,11 +110,7 @@ fn sums_blocks(spec: &Spec, isa: Isa, channels: usize, source: &Source) -> Token
     let last = &axes[axes.len() - 1];
     let taps: usize = axes.iter().map(Axis::kernel).product();
     let in_per_group = spec.in_channels_per_group();
-    let (channels_literal, filter_literal, in_per_group_count) = (
-        number(channels),
-        number(in_per_group * taps),
-        number(in_per_group),
-    );
+    let (filter_literal, in_per_group_count) = (number(in_per_group * taps), number(in_per_group));
     let (kernel, reach) = (number(last.kernel()), number(last.dilation()));
     let taps_literal = number(taps);
     // Input channels only where their blocks hold at least twice the taps': elsewhere
@@ -126,18 +122,8 @@ fn sums_blocks(spec: &Spec, isa: Isa, channels: usize, source: &Source) -> Token
     // One block of `size` sums from `shift`, `m` its sum, stored at `dw_block[index]`
     // for each channel `c` of the block.
     let block = |size: usize, shift: TokenStream, geometry: [usize; 3], index: TokenStream| {
-        let block = call_block((size, channels), &shift, geometry);
-        let size = number(size);
-        quote! {
-            let mut sums: [[T; #channels_literal]; #size] =
-                ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
-            #block
-            for (m, sums) in sums.into_iter().enumerate() {
-                for (c, sum) in sums.into_iter().enumerate() {
-                    dw_block[c * #filter_literal + #index] = sum;
-                }
-            }
-        }
+        let store = quote!(dw_block[c * #filter_literal + #index] = sum;);
+        zeroed_block((size, channels), &shift, geometry, &store)
     };
     if over_channels {
         let geometry = [last.output(), source.plane, last.stride()];

@@ -17,6 +17,7 @@ use conv_runtime::{Axis, Spec};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
+use super::input_gradient::dual;
 use super::layout::{Body, Isa, MOST_SUMS, Scratch, offsets, product, strides, table_fits};
 use super::source::Source;
 use crate::lower::tokens::{linear, nest, number};
@@ -42,43 +43,6 @@ pub(super) fn grad_input(spec: &Spec, isa: Isa) -> Option<Body> {
         },
         scratch,
     })
-}
-
-/// The layer whose forward pass is a stride-1 layer's input gradient: δ as its input,
-/// padded by `(k − 1)·d − pad` on each side, the same kernel and dilation, input and
-/// output channels swapped; `None` past stride 1, or where the padding reaches past the
-/// kernel.
-fn dual(spec: &Spec) -> Option<Spec> {
-    let mut ins = Vec::new();
-    let mut kernels = Vec::new();
-    let mut dilations = Vec::new();
-    let mut pads = Vec::new();
-    for axis in spec.axes() {
-        let reach = (axis.kernel() - 1) * axis.dilation();
-        if axis.stride() != 1 || axis.pad_before() > reach || axis.pad_after() > reach {
-            return None;
-        }
-        ins.push(axis.output().to_string());
-        kernels.push(axis.kernel().to_string());
-        dilations.push(axis.dilation().to_string());
-        pads.push(format!(
-            "({}, {})",
-            reach - axis.pad_before(),
-            reach - axis.pad_after()
-        ));
-    }
-    Spec::parse(&format!(
-        "in=({},) k=({},) dilation=({},) pad=({},) cin={} cout={} groups={} batch={}",
-        ins.join(", "),
-        kernels.join(", "),
-        dilations.join(", "),
-        pads.join(", "),
-        spec.out_channels(),
-        spec.in_channels(),
-        spec.groups(),
-        spec.batch(),
-    ))
-    .ok()
 }
 
 /// The axis before the last as the blocks' rows: where its stride is its dilation, an

@@ -16,7 +16,7 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use super::super::layout::{
-    Body, Isa, MOST_PHASES, Scratch, by_even_blocks, call_block, offsets, strides, table_fits,
+    Body, Isa, MOST_PHASES, Scratch, by_even_blocks, offsets, strides, table_fits, zeroed_block,
 };
 use super::super::source::Source;
 use crate::lower::tokens::{linear, nest, number};
@@ -359,22 +359,13 @@ impl Geometry<'_> {
         let (row_count, rows) = (number(rows.len()), rows.into_iter().map(number));
         let (first_vector_literal, vector_count) = (number(first_vector), number(vectors));
         let channels = self.channels;
-        let (channels_literal, last_stride) = (number(channels), number(last_axis.stride()));
+        let last_stride = number(last_axis.stride());
         let input_plane = number(axes.iter().map(Axis::input).product::<usize>());
         let geometry = [last.taps.len(), 1, last.reach];
         let call = |size: usize, first: TokenStream| {
-            let block = call_block((size, channels), &quote!(shift + #first), geometry);
-            let size = number(size);
-            quote! {
-                let mut sums: [[T; #channels_literal]; #size] =
-                    ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
-                #block
-                for (m, sums) in sums.into_iter().enumerate() {
-                    for (c, sum) in sums.into_iter().enumerate() {
-                        dx_block[c * #input_plane + row + (#first + m) * #last_stride] = sum;
-                    }
-                }
-            }
+            let store =
+                quote!(dx_block[c * #input_plane + row + (#first + m) * #last_stride] = sum;);
+            zeroed_block((size, channels), &quote!(shift + #first), geometry, &store)
         };
         let row_body = by_even_blocks(last.inputs, self.most_sums, call);
         let rows_nest = self.rows(phase, true, &row_body);

@@ -76,8 +76,9 @@ pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<Body> {
 
 /// The dual layer of a stride-1 layer whose padding reaches no further than its kernel:
 /// its forward pass is the layer's input gradient, with the weights flipped and
-/// transposed.
-fn dual(spec: &Spec) -> Option<Spec> {
+/// transposed (δ its input, padded by `(k − 1)·d − pad` on each side, input and output
+/// channels swapped); `None` past stride 1 or where the padding reaches past the kernel.
+pub(super) fn dual(spec: &Spec) -> Option<Spec> {
     let mut ins = Vec::new();
     let mut kernels = Vec::new();
     let mut dilations = Vec::new();
