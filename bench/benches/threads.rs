@@ -65,14 +65,19 @@ fn onednn_which(pass: Pass) -> Which {
 fn bench_layer(criterion: &mut Criterion, name: &str, layer: &dyn Layer, pool: &ThreadPool) {
     let spec = layer.spec();
     let data = Data::small_integers(&spec);
+    // oneDNN fixes a primitive's thread count when it creates it (its kernels split the work
+    // into `omp_get_max_threads()` parts then, and each run asks for that many threads), so
+    // each count gets primitives created after `set_threads`.
     #[cfg(feature = "onednn")]
-    let onednn = {
+    let onednn = THREADS.map(|threads| {
+        onednn::set_threads(threads);
+        assert_eq!(onednn::threads(), threads, "oneDNN's OpenMP threads");
         let mut onednn = Onednn::new(&spec).expect("oneDNN takes every benchmark layer");
         onednn
             .load(&data.input, &data.weight, &data.delta)
             .expect("the data fits the layer");
-        onednn
-    };
+        (threads, onednn)
+    });
     for pass in Pass::ALL {
         let mut group = criterion.benchmark_group(format!("{name}/{}", pass.name()));
         group.throughput(Throughput::Elements(multiply_adds(&spec)));
@@ -87,10 +92,9 @@ fn bench_layer(criterion: &mut Criterion, name: &str, layer: &dyn Layer, pool: &
             });
         });
         #[cfg(feature = "onednn")]
-        for threads in THREADS {
-            onednn::set_threads(threads);
-            assert_eq!(onednn::threads(), threads, "oneDNN's OpenMP threads");
-            let label = if threads == 1 { "thread" } else { "threads" };
+        for (threads, onednn) in &onednn {
+            onednn::set_threads(*threads);
+            let label = if *threads == 1 { "thread" } else { "threads" };
             group.bench_function(format!("oneDNN {threads} {label}"), |b| {
                 b.iter(|| {
                     onednn
