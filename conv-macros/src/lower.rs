@@ -212,6 +212,14 @@ impl Array {
 
 /// A kernel body in three builds, as a `convsym::__private::Kernel` that `T::run` runs in
 /// the widest one the processor supports: the arrays become the fields of a local type.
+///
+/// The wide builds multiply padding and other structural zeros, which would turn an
+/// infinity into NaN beyond the outputs whose equations name it. Either the operands
+/// those zeros meet are checked to be finite before a wide build runs (`finite`), or its
+/// outputs after: a finite output is a sum none of whose products was infinite or NaN, so
+/// its structural products were zeros, and where an output is not finite the portable
+/// build runs again. Whichever reads fewer values: a weight gradient's output is far
+/// smaller than the input and δ it reads.
 fn dispatched(
     inputs: &[&Array],
     output: &Array,
@@ -220,6 +228,20 @@ fn dispatched(
     avx512: &wide::Body,
 ) -> TokenStream {
     let names: Vec<&Ident> = inputs.iter().map(|array| &array.name).collect();
+    // Both builds must run on the same operands, so the wider requirement holds.
+    let zeros_meet = avx2.zeros_meet.max(avx512.zeros_meet);
+    let met: Vec<&Array> = inputs
+        .iter()
+        .copied()
+        .filter(|array| zeros_meet == wide::ZerosMeet::Every || array.name == "w")
+        .collect();
+    let after = met.iter().map(|array| array.len).sum::<usize>() > output.len;
+    let finite = if after || met.is_empty() {
+        quote!(true)
+    } else {
+        let met = met.iter().map(|array| &array.name);
+        quote!(#(T::all_finite(self.#met))&&*)
+    };
     let types = inputs.iter().map(|array| {
         let len = number(array.len);
         quote!(&'a [T; #len])
@@ -227,6 +249,15 @@ fn dispatched(
     let (out, out_len) = (&output.name, number(output.len));
     let fields = quote!(#(#names,)* #out);
     let (avx2, avx512) = (with_scratch(avx2, &fields), with_scratch(avx512, &fields));
+    let run = if after {
+        quote! {
+            if T::run(Pass { #(#names,)* #out: &mut *#out }) && !T::all_finite(&#out[..]) {
+                ::convsym::__private::rerun(Pass { #fields });
+            }
+        }
+    } else {
+        quote!(T::run(Pass { #fields });)
+    };
     quote! {
         struct Pass<'a, T> {
             #(#names: #types,)*
@@ -239,11 +270,9 @@ fn dispatched(
                 let Pass { #fields } = self;
                 #portable
             }
-            // The wide builds multiply padding and other structural zeros, which would
-            // turn an infinity into NaN beyond the outputs whose equations name it.
             #[inline(always)]
             fn finite(&self) -> bool {
-                #(T::all_finite(self.#names))&&*
+                #finite
             }
             #[inline(always)]
             fn avx2(self, token: ::convsym::__private::Avx2) {
@@ -254,7 +283,7 @@ fn dispatched(
                 #avx512
             }
         }
-        T::run(Pass { #fields });
+        #run
     }
 }
 

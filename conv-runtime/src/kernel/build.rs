@@ -26,12 +26,16 @@ impl Avx512 {
 /// may also multiply structural zeros (padding copied as zeros, δ padded and spread by
 /// the stride, the spare lanes of a register block): `0 · x` is `±0` for a finite `x`
 /// and changes no sum, but `0 · ∞` is NaN. So [`dispatch`](super::dispatch::dispatch)
-/// runs a wide build only when [`Kernel::finite`] holds, and the portable one otherwise:
-/// each output is then the sum of exactly its equation's terms on any processor.
+/// runs a wide build only when [`Kernel::finite`] holds, and the portable one otherwise.
+/// A kernel whose operands are larger than its output checks the output instead, after
+/// a wide build ran (`dispatch` says whether one did), and runs
+/// [`rerun`](super::dispatch::rerun) where it is not all finite: a finite sum had no
+/// infinite or NaN product, so its structural products were zeros. Each output is then
+/// the sum of exactly its equation's terms on any processor.
 pub trait Kernel: Sized {
     /// For the baseline target (SSE2 on `x86_64`, or any other architecture).
     fn portable(self);
-    /// Whether every operand is finite (`Wide::all_finite`), so
+    /// Whether every operand the wide builds' zeros meet is finite (`Wide::all_finite`), so
     /// that the wide builds' products of structural zeros are zeros; by default `true`,
     /// for a kernel whose wide builds form only the terms of its equations. One pass over
     /// the operands, small beside a convolution's multiply-adds.

@@ -48,17 +48,33 @@ pub fn widest() -> Width {
 }
 
 /// Runs `kernel` in the widest build this processor supports ([`widest`]), or in the
-/// portable build when an operand is infinite or NaN ([`Kernel::finite`]).
+/// portable build when an operand is infinite or NaN ([`Kernel::finite`]). Whether a
+/// wide build ran.
 #[inline]
-pub fn dispatch<K: Kernel>(kernel: K) {
+pub fn dispatch<K: Kernel>(kernel: K) -> bool {
     match widest() {
         Width::Portable => kernel.portable(),
         _ if !kernel.finite() => kernel.portable(),
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        Width::Avx2 => avx2::run(kernel),
+        Width::Avx2 => {
+            avx2::run(kernel);
+            return true;
+        }
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        Width::Avx512 => avx512::run(kernel),
+        Width::Avx512 => {
+            avx512::run(kernel);
+            return true;
+        }
         #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
         Width::Avx2 | Width::Avx512 => kernel.portable(),
     }
+    false
+}
+
+/// Runs `kernel`'s portable build, out of line: where a wide build's outputs, checked
+/// after it ran, were not all finite (a path taken only on infinite or NaN data).
+#[cold]
+#[inline(never)]
+pub fn rerun<K: Kernel>(kernel: K) {
+    kernel.portable();
 }

@@ -22,9 +22,10 @@
 //! whichever of them a machine runs. The portable build multiplies and adds with two
 //! roundings, and adds the terms in another order, so its last bits may differ from the
 //! wide builds'; on integer data, where no product or partial sum rounds, all three agree
-//! exactly. On operands with an infinity or a NaN, the portable build runs, which forms
-//! exactly the terms of the equations, where the wide builds would also multiply
-//! structural zeros. Only the speed depends on the machine.
+//! exactly. On operands with an infinity or a NaN that meet a wide build's structural
+//! zeros, or where a wide build's outputs are not all finite, the portable build runs,
+//! which forms exactly the terms of the equations (see [`build::Kernel`]). Only the
+//! speed depends on the machine.
 //!
 //! With `std` the choice is made at run time (`is_x86_feature_detected!`, a cached
 //! load); without it, at compile time (`-C target-cpu=…` or `-C target-feature=…`).

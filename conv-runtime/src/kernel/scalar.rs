@@ -79,10 +79,11 @@ pub trait Wide: Sized {
         true
     }
     /// Runs a kernel generic over the scalar: for `f32`, in the widest build of
-    /// `dispatch`; for the other types, its portable build.
+    /// `dispatch`; for the other types, its portable build. Whether a wide build ran.
     #[inline]
-    fn run<K: Kernel>(kernel: K) {
+    fn run<K: Kernel>(kernel: K) -> bool {
         kernel.portable();
+        false
     }
     /// `portable::block` in a kernel's wide `build`: for `f32`, in the build's vectors.
     #[inline(always)]
@@ -212,8 +213,8 @@ primitive!(
     f32: mul, add {
         all_finite!();
         #[inline]
-        fn run<K: Kernel>(kernel: K) {
-            dispatch(kernel);
+        fn run<K: Kernel>(kernel: K) -> bool {
+            dispatch(kernel)
         }
         #[inline(always)]
         #[allow(clippy::inline_always, reason = "compiled into the caller's build")]

@@ -152,15 +152,37 @@ impl Scratch {
 pub(in super::super) struct Body {
     pub(in super::super) tokens: TokenStream,
     pub(in super::super) scratch: usize,
+    pub(in super::super) zeros_meet: ZerosMeet,
+}
+
+/// Which operands a body's structural zeros (padding, spreading, spare lanes) are
+/// multiplied with: those must be finite for the wide build to run, since `0 · ∞` is NaN.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(in super::super) enum ZerosMeet {
+    /// Only the weights: every other operand's values are multiplied only by terms of
+    /// their equations, and spare lanes are never stored.
+    Weights,
+    /// Any operand.
+    Every,
 }
 
 impl Body {
-    /// `tokens` after the statements that cut `scratch`.
+    /// `tokens` after the statements that cut `scratch`; its zeros may meet any operand.
     pub(super) fn new(scratch: &Scratch, tokens: &TokenStream) -> Self {
         let cut = scratch.cut();
         Body {
             tokens: quote!(#cut #tokens),
             scratch: scratch.len(),
+            zeros_meet: ZerosMeet::Every,
+        }
+    }
+
+    /// The body after `statements`.
+    pub(super) fn after(self, statements: &TokenStream) -> Self {
+        let tokens = self.tokens;
+        Body {
+            tokens: quote!(#statements #tokens),
+            ..self
         }
     }
 }

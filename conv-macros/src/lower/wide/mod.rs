@@ -41,7 +41,7 @@ use input_gradient::{grad_input, grad_input_channels, grad_input_dual};
 use layout::{AVX2, AVX512};
 use weight_gradient::{grad_weight, grad_weight_rows};
 
-pub(super) use layout::Body;
+pub(super) use layout::{Body, ZerosMeet};
 
 /// A pass's AVX2 and AVX-512 bodies, the first kind of block that suits the layer in
 /// each; `None` (the portable build alone) where none does, or for the bias gradient.

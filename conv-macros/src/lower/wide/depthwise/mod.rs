@@ -18,7 +18,9 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use super::input_gradient::dual;
-use super::layout::{Body, Isa, MOST_SUMS, Scratch, offsets, product, strides, table_fits};
+use super::layout::{
+    Body, Isa, MOST_SUMS, Scratch, ZerosMeet, offsets, product, strides, table_fits,
+};
 use super::source::Source;
 use crate::lower::tokens::{linear, nest, number};
 
@@ -35,14 +37,7 @@ pub(super) fn grad_input(spec: &Spec, isa: Isa) -> Option<Body> {
     if spec.out_channels_per_group() != 1 {
         return None;
     }
-    let Body { tokens, scratch } = planes(&dual(spec)?, isa, true)?;
-    Some(Body {
-        tokens: quote! {
-            let (x, z) = (dz, dx);
-            #tokens
-        },
-        scratch,
-    })
+    Some(planes(&dual(spec)?, isa, true)?.after(&quote!(let (x, z) = (dz, dx);)))
 }
 
 /// The axis before the last as the blocks' rows: where its stride is its dilation, an
@@ -230,7 +225,13 @@ fn planes(spec: &Spec, isa: Isa, flipped: bool) -> Option<Body> {
             }
         }
     };
-    Some(Body::new(&scratch, &body))
+    // The copy's zeros (padding, and past the rows' ends) meet only weights: an input
+    // value is multiplied only by the weights of its equations' terms, and the sums of
+    // the spare lanes past a row's end are never stored.
+    Some(Body {
+        zeros_meet: ZerosMeet::Weights,
+        ..Body::new(&scratch, &body)
+    })
 }
 
 /// The `stencil` calls of one output channel, each over the rows of the axis before the

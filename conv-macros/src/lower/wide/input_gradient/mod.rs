@@ -27,16 +27,13 @@ pub(super) use rows::grad_input;
 pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<Body> {
     let dual = dual(spec)?;
     if spec.in_channels_per_group() == 1 {
-        let Body { tokens, scratch } = forward_rows_of(&dual, isa, true)?;
-        return Some(Body {
-            tokens: quote! {
-                let (x, z) = (dz, dx);
-                #tokens
-            },
-            scratch,
-        });
+        return Some(forward_rows_of(&dual, isa, true)?.after(&quote!(let (x, z) = (dz, dx);)));
     }
-    let Body { tokens, scratch } = forward(&dual, isa)?;
+    let Body {
+        tokens,
+        scratch,
+        zeros_meet,
+    } = forward(&dual, isa)?;
     let axes = spec.axes();
     let taps: usize = axes.iter().map(Axis::kernel).product();
     let (in_per_group, out_per_group) =
@@ -71,6 +68,7 @@ pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<Body> {
             #tokens
         },
         scratch: scratch.checked_add(weight_len)?,
+        zeros_meet,
     })
 }
 
