@@ -104,7 +104,7 @@ pub trait Build: Copy {
     /// `stencil` in this build.
     #[inline(always)]
     #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
-    fn stencil<const MR: usize, const KY: usize, const NL: usize>(
+    fn stencil<const MR: usize, const KY: usize, const KX: usize, const NL: usize>(
         self,
         out: &mut [f32],
         operands: Stencil<'_, f32>,

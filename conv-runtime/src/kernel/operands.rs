@@ -108,7 +108,8 @@ pub struct Stencil<'a, T> {
     pub shift: usize,
     /// The distance in `source` from one row to the next, of outputs or of taps.
     pub step: usize,
-    /// Where each tap along a row reads, from the row's start.
+    /// Where each tap along a row reads, from the row's start: `KX` of them, the block's
+    /// constant (the vector builds run the portable block on any other number).
     pub taps: &'a [usize],
     /// The weights, `KY` rows of `taps.len()` per plane.
     pub weights: &'a [T],

@@ -137,7 +137,7 @@ pub trait Wide: Sized {
     /// `portable::stencil` in a kernel's wide `build`: for `f32`, in the build's vectors.
     #[inline(always)]
     #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
-    fn stencil<B: Build, const MR: usize, const KY: usize, const NL: usize>(
+    fn stencil<B: Build, const MR: usize, const KY: usize, const KX: usize, const NL: usize>(
         _: B,
         out: &mut [Self],
         operands: Stencil<'_, Self>,
@@ -263,12 +263,12 @@ primitive!(
         }
         #[inline(always)]
         #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
-        fn stencil<B: Build, const MR: usize, const KY: usize, const NL: usize>(
+        fn stencil<B: Build, const MR: usize, const KY: usize, const KX: usize, const NL: usize>(
             build: B,
             out: &mut [Self],
             operands: Stencil<'_, Self>,
         ) {
-            if !build.stencil::<MR, KY, NL>(out, operands) {
+            if !build.stencil::<MR, KY, KX, NL>(out, operands) {
                 portable::stencil::<_, MR, KY, NL>(out, operands, Self::accumulate_product);
             }
         }

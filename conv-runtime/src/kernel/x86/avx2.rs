@@ -27,5 +27,28 @@ vectors!(
     _mm256_storeu_ps,
     _mm256_set1_ps,
     _mm256_fmadd_ps,
+    store_first,
     |_avx2| Portable
 );
+
+/// Stores the first `to.len()` lanes of `vector`, fewer than 8, into `to`.
+///
+/// # Safety
+///
+/// The processor has the build's features.
+#[inline(always)]
+#[allow(clippy::inline_always, reason = "inlined into the build's code")]
+unsafe fn store_first(to: &mut [f32], vector: __m256) {
+    let lanes = i32::try_from(to.len().min(7)).unwrap_or(7);
+    // Lane `l` is stored where its mask's sign bit is set: where `l < lanes`.
+    // SAFETY: the caller's build has the features.
+    let mask = unsafe {
+        arch::_mm256_cmpgt_epi32(
+            arch::_mm256_set1_epi32(lanes),
+            arch::_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+        )
+    };
+    // SAFETY: the mask's set lanes are the first `lanes` floats, all within `to`; the
+    // masked store touches no others.
+    unsafe { arch::_mm256_maskstore_ps(to.as_mut_ptr(), mask, vector) };
+}

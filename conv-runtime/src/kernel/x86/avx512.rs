@@ -35,5 +35,21 @@ vectors!(
     _mm512_storeu_ps,
     _mm512_set1_ps,
     _mm512_fmadd_ps,
+    store_first,
     |avx512| avx512.avx2()
 );
+
+/// Stores the first `to.len()` lanes of `vector`, fewer than 16, into `to`.
+///
+/// # Safety
+///
+/// The processor has the build's features.
+#[inline(always)]
+#[allow(clippy::inline_always, reason = "inlined into the build's code")]
+unsafe fn store_first(to: &mut [f32], vector: __m512) {
+    let lanes = to.len().min(15);
+    let mask = (1_u16 << lanes) - 1;
+    // SAFETY: the mask's lanes are the first `lanes` floats, all within `to`; the masked
+    // store touches no others.
+    unsafe { arch::_mm512_mask_storeu_ps(to.as_mut_ptr(), mask, vector) };
+}

@@ -10,12 +10,13 @@ use core::arch::x86_64 as arch;
 
 /// One build's module body from its vectors: `$token` and the `Kernel` method that runs
 /// with it, the target features, the vector type and its `f32` lanes, how to zero, load,
-/// store, broadcast and fused-multiply-add (`a · b + c` rounded once), and the narrower
-/// build a block falls back to where its shape does not fit the vectors.
+/// store, broadcast and fused-multiply-add (`a · b + c` rounded once), how to store a
+/// vector's first lanes (fewer than all), and the narrower build a block falls back to
+/// where its shape does not fit the vectors.
 macro_rules! vectors {
     ($token:ident, $method:ident, $feature:literal, $vector:ty, $lanes:literal,
      $zero:ident, $load:ident, $store:ident, $splat:ident, $fmadd:ident,
-     |$this:ident| $narrower:expr) => {
+     $store_first:ident, |$this:ident| $narrower:expr) => {
         use super::arch;
         use crate::kernel::build::{Build, Kernel, $token};
         use crate::kernel::operands::{Block, Dots, Rows, Stencil, StencilDots};
@@ -93,19 +94,22 @@ macro_rules! vectors {
                 unsafe { vector_dots::<OB, MR, NL>(sums, operands) };
                 true
             }
-            /// [`vector_stencil`] where `NL` fits the vectors.
+            /// [`vector_stencil`] where `NL` fits the vectors and there are `KX` taps.
             #[inline(always)]
-            fn stencil<const MR: usize, const KY: usize, const NL: usize>(
+            fn stencil<const MR: usize, const KY: usize, const KX: usize, const NL: usize>(
                 self,
                 out: &mut [f32],
                 operands: Stencil<'_, f32>,
             ) -> bool {
+                let Ok(&taps) = <&[usize; KX]>::try_from(operands.taps) else {
+                    return false;
+                };
                 if NL % $lanes != 0 || NL > 4 * $lanes {
                     let $this = self;
-                    return $narrower.stencil::<MR, KY, NL>(out, operands);
+                    return $narrower.stencil::<MR, KY, KX, NL>(out, operands);
                 }
                 // SAFETY: the token proves the processor has the features.
-                unsafe { vector_stencil::<MR, KY, NL>(out, operands) };
+                unsafe { vector_stencil::<MR, KY, KX, NL>(out, operands, taps) };
                 true
             }
             /// [`vector_stencil_dots`] where `NL` is one or two of the vectors.
@@ -125,9 +129,13 @@ macro_rules! vectors {
             }
         }
 
-        #[inline]
-        #[target_feature(enable = $feature)]
-        fn vector_block<const MR: usize, const CB: usize>(
+        /// # Safety
+        ///
+        /// The processor has the build's features. Not compiled for them itself, so that
+        /// it can be inlined into the build's blocks, which are, and see their constants.
+        #[inline(always)]
+        #[allow(clippy::inline_always, reason = "inlined into the build's code")]
+        unsafe fn vector_block<const MR: usize, const CB: usize>(
             sums: &mut [[f32; CB]; MR],
             operands: Block<'_, f32, CB>,
         ) {
@@ -141,7 +149,8 @@ macro_rules! vectors {
                 vectors,
             } = operands;
             let count = CB / $lanes;
-            let mut vector_sums: [[$vector; 4]; MR] = [[arch::$zero(); 4]; MR];
+            // SAFETY (here and below): the caller's build has the features.
+            let mut vector_sums: [[$vector; 4]; MR] = [[unsafe { arch::$zero() }; 4]; MR];
             for (sums, vector_sums) in sums.iter().zip(&mut vector_sums) {
                 for (part, sum) in sums.chunks_exact($lanes).zip(vector_sums.iter_mut()) {
                     // SAFETY: `part` is `$lanes` floats, an unaligned load's width.
@@ -152,15 +161,15 @@ macro_rules! vectors {
             for (&row, vectors) in rows.iter().zip(vectors.chunks_exact(taps)) {
                 let row = &source[row + shift..][..span];
                 for (tap, vector) in vectors.iter().enumerate() {
-                    let mut weights = [arch::$zero(); 4];
+                    let mut weights = [unsafe { arch::$zero() }; 4];
                     for (part, weight) in vector.chunks_exact($lanes).zip(weights.iter_mut()) {
                         // SAFETY: as above.
                         *weight = unsafe { arch::$load(part.as_ptr()) };
                     }
                     for (m, vector_sums) in vector_sums.iter_mut().enumerate() {
-                        let value = arch::$splat(row[m * step + tap * reach]);
+                        let value = unsafe { arch::$splat(row[m * step + tap * reach]) };
                         for (sum, weight) in vector_sums.iter_mut().zip(&weights).take(count) {
-                            *sum = arch::$fmadd(value, *weight, *sum);
+                            *sum = unsafe { arch::$fmadd(value, *weight, *sum) };
                         }
                     }
                 }
@@ -176,13 +185,17 @@ macro_rules! vectors {
         /// `portable::store` for groups of 4 outputs by 8 channels: each group's four
         /// 8-lane vectors (one per output) transposed in registers into four vectors of
         /// two channels' 4 outputs, each half stored whole, rather than a lane at a time.
-        #[inline]
-        #[target_feature(enable = $feature)]
-        fn vector_store<const MR: usize, const CB: usize>(
+        /// # Safety
+        ///
+        /// The processor has the build's features (see [`vector_block`]).
+        #[inline(always)]
+        #[allow(clippy::inline_always, reason = "inlined into the build's code")]
+        unsafe fn vector_store<const MR: usize, const CB: usize>(
             sums: &[[f32; CB]; MR],
             z: &mut [f32],
             plane: usize,
         ) {
+            // SAFETY (every intrinsic below): the caller's build has the features.
             for m in (0..MR).step_by(4) {
                 for part in (0..CB).step_by(8) {
                     let [r0, r1, r2, r3]: [arch::__m256; 4] = ::core::array::from_fn(|i| {
@@ -191,27 +204,24 @@ macro_rules! vectors {
                         unsafe { arch::_mm256_loadu_ps(row.as_ptr()) }
                     });
                     // Per 128-bit half: `(r0[0], r1[0], r0[1], r1[1])`, and so on.
-                    let (low01, high01) = (
-                        arch::_mm256_unpacklo_ps(r0, r1),
-                        arch::_mm256_unpackhi_ps(r0, r1),
-                    );
-                    let (low23, high23) = (
-                        arch::_mm256_unpacklo_ps(r2, r3),
-                        arch::_mm256_unpackhi_ps(r2, r3),
-                    );
+                    let (low01, high01) = (unsafe { arch::_mm256_unpacklo_ps(r0, r1) }, unsafe {
+                        arch::_mm256_unpackhi_ps(r0, r1)
+                    });
+                    let (low23, high23) = (unsafe { arch::_mm256_unpacklo_ps(r2, r3) }, unsafe {
+                        arch::_mm256_unpackhi_ps(r2, r3)
+                    });
                     // Channel `k` of the group's four outputs in the lower half of
                     // `channels[k]`, channel `k + 4`'s in the upper.
                     let channels = [
-                        arch::_mm256_shuffle_ps::<0x44>(low01, low23),
-                        arch::_mm256_shuffle_ps::<0xEE>(low01, low23),
-                        arch::_mm256_shuffle_ps::<0x44>(high01, high23),
-                        arch::_mm256_shuffle_ps::<0xEE>(high01, high23),
+                        unsafe { arch::_mm256_shuffle_ps::<0x44>(low01, low23) },
+                        unsafe { arch::_mm256_shuffle_ps::<0xEE>(low01, low23) },
+                        unsafe { arch::_mm256_shuffle_ps::<0x44>(high01, high23) },
+                        unsafe { arch::_mm256_shuffle_ps::<0xEE>(high01, high23) },
                     ];
                     for (k, pair) in channels.into_iter().enumerate() {
-                        let halves = [
-                            arch::_mm256_castps256_ps128(pair),
-                            arch::_mm256_extractf128_ps::<1>(pair),
-                        ];
+                        let halves = [unsafe { arch::_mm256_castps256_ps128(pair) }, unsafe {
+                            arch::_mm256_extractf128_ps::<1>(pair)
+                        }];
                         for (half, outputs) in halves.into_iter().enumerate() {
                             let run = &mut z[(part + k + 4 * half) * plane + m..][..4];
                             // SAFETY: `run` is 4 floats, an unaligned store's width.
@@ -222,12 +232,16 @@ macro_rules! vectors {
             }
         }
 
-        #[inline]
-        #[target_feature(enable = $feature)]
-        fn vector_rows<const MR: usize, const NL: usize>(
+        /// # Safety
+        ///
+        /// The processor has the build's features (see [`vector_block`]).
+        #[inline(always)]
+        #[allow(clippy::inline_always, reason = "inlined into the build's code")]
+        unsafe fn vector_rows<const MR: usize, const NL: usize>(
             sums: &mut [[f32; NL]; MR],
             operands: Rows<'_, f32>,
         ) {
+            // SAFETY (every intrinsic below): the caller's build has the features.
             let Rows {
                 source,
                 rows,
@@ -238,7 +252,7 @@ macro_rules! vectors {
                 weight_step,
             } = operands;
             let count = NL / $lanes;
-            let mut vector_sums: [[$vector; 4]; MR] = [[arch::$zero(); 4]; MR];
+            let mut vector_sums: [[$vector; 4]; MR] = [[unsafe { arch::$zero() }; 4]; MR];
             for (sums, vector_sums) in sums.iter().zip(&mut vector_sums) {
                 for (part, sum) in sums.chunks_exact($lanes).zip(vector_sums.iter_mut()) {
                     // SAFETY: `part` is `$lanes` floats, an unaligned load's width.
@@ -249,7 +263,7 @@ macro_rules! vectors {
                 let row = &source[row + shift..][..(MR - 1) * step + NL];
                 let weights = &weights[r * weight_row..][..=(MR - 1) * weight_step];
                 for (m, vector_sums) in vector_sums.iter_mut().enumerate() {
-                    let weight = arch::$splat(weights[m * weight_step]);
+                    let weight = unsafe { arch::$splat(weights[m * weight_step]) };
                     let run = &row[m * step..][..NL];
                     for (sum, part) in vector_sums
                         .iter_mut()
@@ -258,7 +272,7 @@ macro_rules! vectors {
                     {
                         // SAFETY: as above.
                         let values = unsafe { arch::$load(part.as_ptr()) };
-                        *sum = arch::$fmadd(weight, values, *sum);
+                        *sum = unsafe { arch::$fmadd(weight, values, *sum) };
                     }
                 }
             }
@@ -270,12 +284,16 @@ macro_rules! vectors {
             }
         }
 
-        #[inline]
-        #[target_feature(enable = $feature)]
-        fn vector_dots<const OB: usize, const MR: usize, const NL: usize>(
+        /// # Safety
+        ///
+        /// The processor has the build's features (see [`vector_block`]).
+        #[inline(always)]
+        #[allow(clippy::inline_always, reason = "inlined into the build's code")]
+        unsafe fn vector_dots<const OB: usize, const MR: usize, const NL: usize>(
             sums: &mut [[[f32; NL]; MR]; OB],
             operands: Dots<'_, f32>,
         ) {
+            // SAFETY (every intrinsic below): the caller's build has the features.
             let Dots {
                 a,
                 a_rows,
@@ -289,7 +307,7 @@ macro_rules! vectors {
                 runs,
             } = operands;
             let count = NL / $lanes;
-            let mut vector_sums = [[[arch::$zero(); 2]; MR]; OB];
+            let mut vector_sums = [[[unsafe { arch::$zero() }; 2]; MR]; OB];
             for (vector_sums, sums) in vector_sums.iter_mut().zip(sums.iter()) {
                 for (vector_sums, sums) in vector_sums.iter_mut().zip(sums) {
                     for (sum, part) in vector_sums.iter_mut().zip(sums.chunks_exact($lanes)) {
@@ -303,7 +321,7 @@ macro_rules! vectors {
                 let b_row =
                     &b[b_row + b_shift..][..(OB - 1) * b_step + (MR - 1) * step + runs * NL];
                 for run in 0..runs {
-                    let mut a_vectors = [[arch::$zero(); 2]; OB];
+                    let mut a_vectors = [[unsafe { arch::$zero() }; 2]; OB];
                     for (o, a_vectors) in a_vectors.iter_mut().enumerate() {
                         for part in 0..count {
                             let a_part = &a_row[o * a_step + run * NL + part * $lanes..][..$lanes];
@@ -321,7 +339,7 @@ macro_rules! vectors {
                                 // SAFETY: `b_part` is `$lanes` floats.
                                 let b_vector = unsafe { arch::$load(b_part.as_ptr()) };
                                 let sum = &mut vector_sums[m][part];
-                                *sum = arch::$fmadd(a_vectors[part], b_vector, *sum);
+                                *sum = unsafe { arch::$fmadd(a_vectors[part], b_vector, *sum) };
                             }
                         }
                     }
@@ -337,83 +355,79 @@ macro_rules! vectors {
             }
         }
 
-        /// The block of `portable::stencil`, in blocks of `MR` rows and `NL` outputs
-        /// along them held in registers: each row of the source a block reads is loaded
-        /// once and multiplied into the sums of every row of taps that reads it, rather
-        /// than once per sum. The loops over rows are as long as the constants `MR` and
-        /// `KY`, so that they unroll and the sums stay in registers.
-        #[inline]
-        #[target_feature(enable = $feature)]
-        fn vector_stencil<const MR: usize, const KY: usize, const NL: usize>(
+        /// The block of `portable::stencil`, in blocks of `MR` rows by one vector of
+        /// outputs along them, for each vector of a run of `NL`: each row of the source
+        /// a block reads is loaded once for each tap along the row and multiplied into
+        /// the sums of every row of taps that reads it, rather than once per sum. Within
+        /// a tap the loops are as long as the constants `MR` and `KY`, so that they
+        /// unroll and the sums and the tap's `KY` weights stay in registers.
+        /// # Safety
+        ///
+        /// The processor has the build's features (see [`vector_block`]).
+        #[inline(always)]
+        #[allow(clippy::inline_always, reason = "inlined into the build's code")]
+        unsafe fn vector_stencil<
+            const MR: usize,
+            const KY: usize,
+            const KX: usize,
+            const NL: usize,
+        >(
             out: &mut [f32],
             operands: Stencil<'_, f32>,
+            taps: [usize; KX],
         ) {
+            // SAFETY (every intrinsic below): the caller's build has the features.
             let Stencil {
                 source,
                 planes,
                 shift,
                 step,
-                taps,
                 weights,
                 start,
                 rows,
                 width,
                 out_step,
+                ..
             } = operands;
-            let count = NL / $lanes;
             // The source a block reads from each plane's start: its rows, each as far as
-            // the last tap's run reaches.
-            let span = (MR + KY - 2) * step + taps.iter().max().map_or(0, |&tap| tap + NL);
-            let start = arch::$splat(*start);
+            // the last tap's vector reaches.
+            let span = (MR + KY - 2) * step + taps.iter().max().map_or(0, |&tap| tap + $lanes);
+            let start = unsafe { arch::$splat(*start) };
             for first in (0..rows).step_by(MR) {
-                for j0 in (0..width).step_by(NL) {
-                    let mut sums: [[$vector; 4]; MR] = [[start; 4]; MR];
-                    for (&plane, weights) in
-                        planes.iter().zip(weights.chunks_exact(KY * taps.len()))
-                    {
-                        let block = &source[plane + shift + first * step + j0..][..span];
+                // Past the first, the vectors of a run start every `$lanes` outputs.
+                for at in (0..width).step_by($lanes) {
+                    let mut sums = [start; MR];
+                    for (&plane, weights) in planes.iter().zip(weights.chunks_exact(KY * KX)) {
+                        let block = &source[plane + shift + first * step + at..][..span];
                         for (t, &tap) in taps.iter().enumerate() {
+                            let tap_weights: [$vector; KY] = ::core::array::from_fn(|y| unsafe {
+                                arch::$splat(weights[y * KX + t])
+                            });
                             for row in 0..MR + KY - 1 {
-                                let run = &block[row * step + tap..][..NL];
-                                for part in 0..count {
-                                    let part_run = &run[part * $lanes..][..$lanes];
-                                    // SAFETY: `part_run` is `$lanes` floats, an unaligned
-                                    // load's width.
-                                    let values = unsafe { arch::$load(part_run.as_ptr()) };
-                                    for y in 0..KY {
-                                        // Row `row` is row `y` of the taps of sum `row − y`.
-                                        if row >= y && row - y < MR {
-                                            let weight = arch::$splat(weights[y * taps.len() + t]);
-                                            let sum = &mut sums[row - y][part];
-                                            *sum = arch::$fmadd(weight, values, *sum);
-                                        }
+                                let run = &block[row * step + tap..][..$lanes];
+                                // SAFETY: `run` is `$lanes` floats, an unaligned load's
+                                // width.
+                                let values = unsafe { arch::$load(run.as_ptr()) };
+                                for (y, weight) in tap_weights.iter().enumerate() {
+                                    // Row `row` is row `y` of the taps of sum `row − y`.
+                                    if row >= y && row - y < MR {
+                                        let sum = &mut sums[row - y];
+                                        *sum = unsafe { arch::$fmadd(*weight, values, *sum) };
                                     }
                                 }
                             }
                         }
                     }
-                    for (m, sums) in sums.iter().enumerate().take(rows - first) {
-                        let row = &mut out[(first + m) * out_step + j0..][..width - j0];
-                        for (part, sum) in sums.iter().enumerate().take(count) {
-                            let at = part * $lanes;
-                            if at + $lanes <= row.len() {
-                                let whole = &mut row[at..][..$lanes];
-                                // SAFETY: `whole` is `$lanes` floats, an unaligned store's
-                                // width.
-                                unsafe { arch::$store(whole.as_mut_ptr(), *sum) };
-                            } else if at < row.len() {
-                                // The row's end: through a vector's worth on the stack,
-                                // lane by lane (a copy of a variable length would call
-                                // `memcpy`, and the sums would leave the registers).
-                                let mut lanes = [0.0_f32; $lanes];
-                                // SAFETY: as above, into `lanes`.
-                                unsafe { arch::$store(lanes.as_mut_ptr(), *sum) };
-                                for (lane, value) in lanes.iter().enumerate() {
-                                    if at + lane < row.len() {
-                                        row[at + lane] = *value;
-                                    }
-                                }
-                            }
+                    for (m, sum) in sums.iter().enumerate().take(rows - first) {
+                        let row = &mut out[(first + m) * out_step + at..][..width - at];
+                        if let Some(whole) = row.get_mut(..$lanes) {
+                            // SAFETY: `whole` is `$lanes` floats, an unaligned store's
+                            // width.
+                            unsafe { arch::$store(whole.as_mut_ptr(), *sum) };
+                        } else {
+                            // SAFETY: the caller's build has the features; `row` is
+                            // shorter than a vector, and only its floats are stored.
+                            unsafe { $store_first(row, *sum) };
                         }
                     }
                 }
@@ -423,12 +437,16 @@ macro_rules! vectors {
         /// The block of `portable::stencil_dots`: for each row of the source, its runs
         /// at every tap along the row are loaded once and multiplied into the sums of
         /// every row of taps, each with the row of δ that reads the source there.
-        #[inline]
-        #[target_feature(enable = $feature)]
-        fn vector_stencil_dots<const KY: usize, const MT: usize, const NL: usize>(
+        /// # Safety
+        ///
+        /// The processor has the build's features (see [`vector_block`]).
+        #[inline(always)]
+        #[allow(clippy::inline_always, reason = "inlined into the build's code")]
+        unsafe fn vector_stencil_dots<const KY: usize, const MT: usize, const NL: usize>(
             sums: &mut [[[f32; NL]; MT]; KY],
             operands: StencilDots<'_, f32>,
         ) {
+            // SAFETY (every intrinsic below): the caller's build has the features.
             let StencilDots {
                 delta,
                 delta_step,
@@ -440,7 +458,7 @@ macro_rules! vectors {
                 runs,
             } = operands;
             let count = NL / $lanes;
-            let mut vector_sums = [[[arch::$zero(); 2]; MT]; KY];
+            let mut vector_sums = [[[unsafe { arch::$zero() }; 2]; MT]; KY];
             for (vector_sums, sums) in vector_sums.iter_mut().zip(sums.iter()) {
                 for (vector_sums, sums) in vector_sums.iter_mut().zip(sums) {
                     for (sum, part) in vector_sums.iter_mut().zip(sums.chunks_exact($lanes)) {
@@ -464,7 +482,7 @@ macro_rules! vectors {
                 for r in 0..runs {
                     for part in 0..count {
                         let at = r * NL + part * $lanes;
-                        let mut values = [arch::$zero(); MT];
+                        let mut values = [unsafe { arch::$zero() }; MT];
                         for (value, &tap) in values.iter_mut().zip(taps) {
                             // SAFETY: `i·step + tap + at + $lanes` is at most
                             // `(rows + KY − 2)·step + reach`, the length of `source`.
@@ -477,7 +495,7 @@ macro_rules! vectors {
                                 // `(rows − 1)·delta_step + row_length`, `delta`'s length.
                                 let a = unsafe { arch::$load(delta.as_ptr().add(start)) };
                                 for (sum, value) in vector_sums[y].iter_mut().zip(&values) {
-                                    sum[part] = arch::$fmadd(a, *value, sum[part]);
+                                    sum[part] = unsafe { arch::$fmadd(a, *value, sum[part]) };
                                 }
                             }
                         }

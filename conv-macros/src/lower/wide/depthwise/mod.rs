@@ -108,7 +108,8 @@ pub(super) fn positions(
 }
 
 /// How `stencil` blocks a channel's outputs: `run` outputs along a row (whole vectors,
-/// past the row's end where it is not a multiple of them) times `rows` rows.
+/// past the row's end where it is not a multiple of them), each vector of it times
+/// `rows` rows in registers.
 struct Blocks {
     run: usize,
     rows: usize,
@@ -118,13 +119,10 @@ impl Blocks {
     fn of(spec: &Spec, isa: Isa) -> Self {
         let axes = spec.axes();
         // Up to four vectors along a row: a row of 56 is one run of 64 in AVX-512, two
-        // of 32 in AVX2, a block then holding 4 or 3 rows in 16 or 12 registers.
+        // of 32 in AVX2. A block sums one vector of 8 rows at a time, which leaves
+        // registers for a tap's weights (one per row of taps) and the row being read.
         let vectors = axes[axes.len() - 1].output().div_ceil(isa.lanes).min(4);
-        let rows = if axes.len() > 1 {
-            MOST_SUMS.min(isa.sums / vectors)
-        } else {
-            1
-        };
+        let rows = if axes.len() > 1 { MOST_SUMS } else { 1 };
         Blocks {
             run: vectors * isa.lanes,
             rows,
@@ -246,11 +244,11 @@ fn stencil_calls(spec: &Spec, source: &Source, blocks: &Blocks) -> TokenStream {
         kernel,
     } = Stacked::of(spec, source);
     let output_strides = strides(&axes.iter().map(Axis::output).collect::<Vec<_>>());
-    let [mr, ky, nl] = [blocks.rows, kernel, blocks.run].map(number);
+    let [mr, ky, kx, nl] = [blocks.rows, kernel, last.kernel(), blocks.run].map(number);
     let [rows, step, width] = [rows, step, last.output()].map(number);
     positions(spec, source, rest, &output_strides, |shift, out_start| {
         quote! {
-            T::stencil::<_, #mr, #ky, #nl>(
+            T::stencil::<_, #mr, #ky, #kx, #nl>(
                 token,
                 &mut z_channel[#out_start..],
                 ::convsym::__private::Stencil {
