@@ -217,9 +217,12 @@ impl Array {
 /// infinity into NaN beyond the outputs whose equations name it. Either the operands
 /// those zeros meet are checked to be finite before a wide build runs (`finite`), or its
 /// outputs after: a finite output is a sum none of whose products was infinite or NaN, so
-/// its structural products were zeros, and where an output is not finite the portable
-/// build runs again. Whichever reads fewer values: a weight gradient's output is far
-/// smaller than the input and δ it reads.
+/// its structural products were zeros. Only where an output is not finite are the
+/// operands checked, and the portable build runs again where one is not finite either: so
+/// on finite operands the wide build's result stands, as with the check before, whatever
+/// overflows, and a parallel form's tiles keep the same bits as the whole pass. Whichever
+/// check reads fewer values: a weight gradient's output is far smaller than the input and
+/// δ it reads.
 fn dispatched(
     inputs: &[&Array],
     output: &Array,
@@ -250,8 +253,12 @@ fn dispatched(
     let fields = quote!(#(#names,)* #out);
     let (avx2, avx512) = (with_scratch(avx2, &fields), with_scratch(avx512, &fields));
     let run = if after {
+        let met = met.iter().map(|array| &array.name);
         quote! {
-            if T::run(Pass { #(#names,)* #out: &mut *#out }) && !T::all_finite(&#out[..]) {
+            if T::run(Pass { #(#names,)* #out: &mut *#out })
+                && !T::all_finite(&#out[..])
+                && !(#(T::all_finite(#met))&&*)
+            {
                 ::convsym::__private::rerun(Pass { #fields });
             }
         }

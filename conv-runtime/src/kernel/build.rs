@@ -28,9 +28,9 @@ impl Avx512 {
 /// and changes no sum, but `0 · ∞` is NaN. So [`dispatch`](super::dispatch::dispatch)
 /// runs a wide build only when [`Kernel::finite`] holds, and the portable one otherwise.
 /// A kernel whose operands are larger than its output checks the output instead, after
-/// a wide build ran (`dispatch` says whether one did), and runs
-/// [`rerun`](super::dispatch::rerun) where it is not all finite: a finite sum had no
-/// infinite or NaN product, so its structural products were zeros. Each output is then
+/// a wide build ran (`dispatch` says whether one did): a finite sum had no infinite or
+/// NaN product, so its structural products were zeros. Where an output is not finite and
+/// neither is an operand, it runs [`rerun`](super::dispatch::rerun). Each output is then
 /// the sum of exactly its equation's terms on any processor.
 pub trait Kernel: Sized {
     /// For the baseline target (SSE2 on `x86_64`, or any other architecture).
