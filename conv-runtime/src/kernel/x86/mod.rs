@@ -1,7 +1,9 @@
 //! The x86 builds: the register blocks written once for a build's vectors, and the entry
-//! into a build, both compiled with the build's instructions enabled. The only unsafe code
-//! of the crate: vector loads and stores within checked arrays, and calls into code
-//! compiled for features that `dispatch` or a token proves the processor has.
+//! into a build, compiled with the build's instructions enabled. The blocks are `unsafe`
+//! functions inlined into that entry (Rust does not let a `#[target_feature]` function be
+//! `#[inline(always)]`, and a block left as a call cannot see the layer's constants). The
+//! only unsafe code of the crate: vector loads and stores within checked arrays, and calls
+//! into code that needs the features `dispatch` or a token proves the processor has.
 
 #[cfg(target_arch = "x86")]
 use core::arch::x86 as arch;
