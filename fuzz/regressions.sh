@@ -4,8 +4,8 @@
 # of thousands deep (specification, command line, macro), `check` over one equation of
 # 60 000 terms (quadratic once), over `/dev/zero` (read whole once) and over control bytes
 # (echoed once), `conv!` on a row of 10^8 positions, an axis whose count of
-# multiply-adds passes `usize`, one of half a billion taps, and a group of billions of
-# channels.
+# multiply-adds passes `usize`, one of half a billion taps, a group of billions of
+# channels, and operands whose element counts together pass `usize`.
 #
 #   fuzz/regressions.sh
 #
@@ -39,6 +39,10 @@ cases = {
     "macro_parse-long-kernel": "in=(214748243648) k=482436412 stride=1",
     # Found by the fourth: billions of output channels, each a candidate block size.
     "macro_parse-many-channels": "struct La; in=706 k=7 stride=8 pad=33 cout=8446744004",
+    # Found by CI's macro_parse run: the input and weight elements together pass
+    # `usize`, and the sum that chose where a wide kernel checks finiteness overflowed.
+    "macro_parse-operands-past-usize":
+        "pub struct Huge;\n            in = (379625062, 379625062, 16), k = 3, pad = 1,cout = 8, unroll = loops",
     "check_notation-control-bytes": "z1 = w1*x1 \x1b[31m\x07\n",
     "check_notation-long-equation":
         "z1 = " + " + ".join(f"w1*x{i}" for i in range(1, 60001)) + "\n",

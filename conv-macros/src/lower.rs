@@ -238,7 +238,11 @@ fn dispatched(
         .copied()
         .filter(|array| zeros_meet == wide::ZerosMeet::Every || array.name == "w")
         .collect();
-    let after = met.iter().map(|array| array.len).sum::<usize>() > output.len;
+    // Saturating: a layer may have more input and weight elements together than `usize`.
+    let met_len = met
+        .iter()
+        .fold(0_usize, |total, array| total.saturating_add(array.len));
+    let after = met_len > output.len;
     let finite = if after || met.is_empty() {
         quote!(true)
     } else {
