@@ -236,7 +236,9 @@ fn dispatched(
     let met: Vec<&Array> = inputs
         .iter()
         .copied()
-        .filter(|array| zeros_meet == wide::ZerosMeet::Every || array.name == "w")
+        .filter(|array| {
+            zeros_meet == wide::ZerosMeet::Every || array.element.tensor == Tensor::Weight
+        })
         .collect();
     // Saturating: a layer may have more input and weight elements together than `usize`.
     let met_len = met

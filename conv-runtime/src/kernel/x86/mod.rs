@@ -111,7 +111,7 @@ macro_rules! vectors {
                     return $narrower.stencil::<MR, KY, KX, NL>(out, operands);
                 }
                 // SAFETY: the token proves the processor has the features.
-                unsafe { vector_stencil::<MR, KY, KX, NL>(out, operands, taps) };
+                unsafe { vector_stencil::<MR, KY, KX>(out, operands, taps) };
                 true
             }
             /// [`vector_stencil_dots`] where `NL` is one or two of the vectors.
@@ -358,22 +358,19 @@ macro_rules! vectors {
         }
 
         /// The block of `portable::stencil`, in blocks of `MR` rows by one vector of
-        /// outputs along them, for each vector of a run of `NL`: each row of the source
-        /// a block reads is loaded once for each tap along the row and multiplied into
-        /// the sums of every row of taps that reads it, rather than once per sum. Within
-        /// a tap the loops are as long as the constants `MR` and `KY`, so that they
-        /// unroll and the sums and the tap's `KY` weights stay in registers.
+        /// outputs along them: each row of the source a block reads is loaded once for
+        /// each tap along the row and multiplied into the sums of every row of taps that
+        /// reads it, rather than once per sum. Within a tap the loops are as long as the
+        /// constants `MR` and `KY`, so that they unroll and the sums and the tap's `KY`
+        /// weights stay in registers. The rows of `source` reach whole vectors past each
+        /// output row's end (the caller's `NL` runs).
+        ///
         /// # Safety
         ///
         /// The processor has the build's features (see [`vector_block`]).
         #[inline(always)]
         #[allow(clippy::inline_always, reason = "inlined into the build's code")]
-        unsafe fn vector_stencil<
-            const MR: usize,
-            const KY: usize,
-            const KX: usize,
-            const NL: usize,
-        >(
+        unsafe fn vector_stencil<const MR: usize, const KY: usize, const KX: usize>(
             out: &mut [f32],
             operands: Stencil<'_, f32>,
             taps: [usize; KX],
