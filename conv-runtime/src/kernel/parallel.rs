@@ -10,6 +10,8 @@
 
 use alloc::vec::Vec;
 
+use super::scalar::Wide;
+
 /// Multiply-adds below which a parallel form runs on the calling thread: rayon's cost of
 /// handing out a few tasks (some microseconds) is then a large part of the work.
 pub const THRESHOLD: u128 = 1 << 16;
@@ -27,6 +29,23 @@ fn threads() -> usize {
     #[cfg(not(feature = "parallel"))]
     return 1;
 }
+
+/// Whether every value of `values` is finite (`Wide::all_finite`), checked in pieces on
+/// the current pool: the check a parallel form makes before it cuts a pass, which on
+/// the calling thread alone was the largest part of a pass that did not divide (5.6% of
+/// the processor time of `resnet-1x1`'s forward pass on two threads, by `perf`).
+pub fn all_finite<T: Wide + Sync>(values: &[T]) -> bool {
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        values.par_chunks(FINITE_PIECE).all(T::all_finite)
+    }
+    #[cfg(not(feature = "parallel"))]
+    values.chunks(FINITE_PIECE).all(T::all_finite)
+}
+
+/// The values a task of [`all_finite`] checks: 256 KiB of `f32`, some microseconds.
+const FINITE_PIECE: usize = 1 << 16;
 
 /// Runs `task(sample, block, chunk)` on every `chunk` of `block` elements of every
 /// sample of `sample` elements of `out` (a sample's last chunk may be shorter): on the
@@ -89,10 +108,10 @@ pub fn for_each_tile<T, F>(
         }
     }
     let run = |(index, block, tile, mut pieces): (usize, usize, usize, Vec<&mut [T]>)| {
-        let mut local: Vec<T> = pieces
-            .iter()
-            .flat_map(|piece| piece.iter().cloned())
-            .collect();
+        let mut local: Vec<T> = Vec::with_capacity(pieces.iter().map(|piece| piece.len()).sum());
+        for piece in &pieces {
+            local.extend_from_slice(piece);
+        }
         task(index, block, tile, &mut local);
         let mut rest = &local[..];
         for piece in &mut pieces {
@@ -194,6 +213,16 @@ mod tests {
             })
             .collect();
         assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn a_value_past_the_first_pieces_is_checked() {
+        let mut values = alloc::vec![1.0_f32; 2 * FINITE_PIECE + 3];
+        assert!(all_finite(&values));
+        values[2 * FINITE_PIECE + 1] = f32::NAN;
+        assert!(!all_finite(&values));
+        values[2 * FINITE_PIECE + 1] = f32::NEG_INFINITY;
+        assert!(!all_finite(&values));
     }
 
     #[test]

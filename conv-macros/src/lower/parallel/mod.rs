@@ -81,7 +81,7 @@ pub(super) fn methods(kernels: &Kernels) -> TokenStream {
         };
         let body = if let Some(tasks) = tasks {
             quote! {
-                if !(::convsym::__private::par::worth(Self::MULTIPLY_ADDS) #(&& T::all_finite(#names))*) {
+                if !(::convsym::__private::par::worth(Self::MULTIPLY_ADDS) #(&& ::convsym::__private::par::all_finite(#names))*) {
                     self.#serial(#(#names,)* #out);
                     return;
                 }
