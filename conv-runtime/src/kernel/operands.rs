@@ -136,10 +136,13 @@ pub struct Stencil<'a, T> {
 /// through the source by the same `step`, so that a row of the source read once serves
 /// every row of taps.
 pub struct StencilDots<'a, T> {
-    /// δ, rows of `runs · NL` (zeros past the outputs).
+    /// δ, rows of `width` values.
     pub delta: &'a [T],
     /// The distance in `delta` from one row to the next.
     pub delta_step: usize,
+    /// The values of a row of δ: the lanes of its runs past them read zeros, which meet
+    /// the source as the structural zeros of the block's spare lanes.
+    pub width: usize,
     /// What the rows of the input are read from.
     pub source: &'a [T],
     /// Where the first row of δ reads its input.

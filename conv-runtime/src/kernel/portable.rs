@@ -5,6 +5,7 @@
 //! ([`Scalar::accumulate_product`](super::Scalar::accumulate_product)), for its terms in
 //! the order each block's documentation gives.
 
+use super::Scalar;
 use super::build::Build;
 use super::operands::{Block, Dots, Rows, Stencil, StencilDots};
 
@@ -211,13 +212,14 @@ pub fn stencil<T: Clone, const MR: usize, const KY: usize, const NL: usize>(
 ///                · source[shift + (m + y)·step + taps[t] + r·NL + l]
 /// ```
 ///
-/// over the rows `m` of δ, then the runs `r` along a row, in that order.
+/// over the rows `m` of δ, then the runs `r` along a row, in that order; δ reads zero
+/// where `r·NL + l` is past the row's `width`.
 #[inline(always)]
 #[allow(
     clippy::inline_always,
     reason = "the block must be compiled into each build"
 )]
-pub fn stencil_dots<T, const KY: usize, const MT: usize, const NL: usize>(
+pub fn stencil_dots<T: Scalar, const KY: usize, const MT: usize, const NL: usize>(
     sums: &mut [[[T; NL]; MT]; KY],
     operands: StencilDots<'_, T>,
     multiply_add: impl Fn(&mut T, &T, &T),
@@ -225,6 +227,7 @@ pub fn stencil_dots<T, const KY: usize, const MT: usize, const NL: usize>(
     let StencilDots {
         delta,
         delta_step,
+        width,
         source,
         shift,
         step,
@@ -234,11 +237,18 @@ pub fn stencil_dots<T, const KY: usize, const MT: usize, const NL: usize>(
     } = operands;
     for m in 0..rows {
         for r in 0..runs {
-            let delta_run = &delta[m * delta_step + r * NL..][..NL];
+            let delta_run: [T; NL] = core::array::from_fn(|l| {
+                let at = r * NL + l;
+                if at < width {
+                    delta[m * delta_step + at].clone()
+                } else {
+                    T::zero()
+                }
+            });
             for (y, sums) in sums.iter_mut().enumerate() {
                 for (sums, &tap) in sums.iter_mut().zip(taps) {
                     let run = &source[shift + (m + y) * step + tap + r * NL..][..NL];
-                    for ((sum, a), b) in sums.iter_mut().zip(delta_run).zip(run) {
+                    for ((sum, a), b) in sums.iter_mut().zip(&delta_run).zip(run) {
                         multiply_add(sum, a, b);
                     }
                 }

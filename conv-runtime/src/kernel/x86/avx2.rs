@@ -1,6 +1,6 @@
 //! AVX2 with FMA: sixteen 32-byte registers of 8 `f32` lanes, and fused multiply-add.
 
-use super::arch::__m256;
+use super::arch::{__m256, __m256i};
 use crate::kernel::portable::Portable;
 
 /// Whether the processor has AVX2 and FMA: at run time with `std`, else as compiled.
@@ -28,6 +28,7 @@ vectors!(
     _mm256_set1_ps,
     _mm256_fmadd_ps,
     store_first,
+    load_first,
     |_avx2| Portable
 );
 
@@ -39,16 +40,38 @@ vectors!(
 #[inline(always)]
 #[allow(clippy::inline_always, reason = "inlined into the build's code")]
 unsafe fn store_first(to: &mut [f32], vector: __m256) {
-    let lanes = i32::try_from(to.len().min(7)).unwrap_or(7);
-    // Lane `l` is stored where its mask's sign bit is set: where `l < lanes`.
+    // SAFETY: the caller's build has the features; the mask's set lanes are the first
+    // floats of `to`, and the masked store touches no others.
+    unsafe { arch::_mm256_maskstore_ps(to.as_mut_ptr(), first_lanes(to.len()), vector) };
+}
+
+/// The lanes below `lanes` set in a mask (its sign bits), for `maskload`/`maskstore`.
+///
+/// # Safety
+///
+/// The processor has the build's features.
+#[inline(always)]
+#[allow(clippy::inline_always, reason = "inlined into the build's code")]
+unsafe fn first_lanes(lanes: usize) -> __m256i {
+    let lanes = i32::try_from(lanes.min(7)).unwrap_or(7);
     // SAFETY: the caller's build has the features.
-    let mask = unsafe {
+    unsafe {
         arch::_mm256_cmpgt_epi32(
             arch::_mm256_set1_epi32(lanes),
             arch::_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
         )
-    };
-    // SAFETY: the mask's set lanes are the first `lanes` floats, all within `to`; the
-    // masked store touches no others.
-    unsafe { arch::_mm256_maskstore_ps(to.as_mut_ptr(), mask, vector) };
+    }
+}
+
+/// The first `from.len()` lanes (fewer than 8) loaded from `from`, zeros in the rest.
+///
+/// # Safety
+///
+/// The processor has the build's features.
+#[inline(always)]
+#[allow(clippy::inline_always, reason = "inlined into the build's code")]
+unsafe fn load_first(from: &[f32]) -> __m256 {
+    // SAFETY: the caller's build has the features; the mask's set lanes are the first
+    // floats of `from`, and the masked load reads no others.
+    unsafe { arch::_mm256_maskload_ps(from.as_ptr(), first_lanes(from.len())) }
 }

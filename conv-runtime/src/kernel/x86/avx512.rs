@@ -36,6 +36,7 @@ vectors!(
     _mm512_set1_ps,
     _mm512_fmadd_ps,
     store_first,
+    load_first,
     |avx512| avx512.avx2()
 );
 
@@ -52,4 +53,19 @@ unsafe fn store_first(to: &mut [f32], vector: __m512) {
     // SAFETY: the mask's lanes are the first `lanes` floats, all within `to`; the masked
     // store touches no others.
     unsafe { arch::_mm512_mask_storeu_ps(to.as_mut_ptr(), mask, vector) };
+}
+
+/// The first `from.len()` lanes (fewer than 16) loaded from `from`, zeros in the rest.
+///
+/// # Safety
+///
+/// The processor has the build's features.
+#[inline(always)]
+#[allow(clippy::inline_always, reason = "inlined into the build's code")]
+unsafe fn load_first(from: &[f32]) -> __m512 {
+    let lanes = from.len().min(15);
+    let mask = (1_u16 << lanes) - 1;
+    // SAFETY: the mask's lanes are the first `lanes` floats, all within `from`; the
+    // masked load reads no others.
+    unsafe { arch::_mm512_maskz_loadu_ps(mask, from.as_ptr()) }
 }

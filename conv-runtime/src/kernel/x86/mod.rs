@@ -13,12 +13,12 @@ use core::arch::x86_64 as arch;
 /// One build's module body from its vectors: `$token` and the `Kernel` method that runs
 /// with it, the target features, the vector type and its `f32` lanes, how to zero, load,
 /// store, broadcast and fused-multiply-add (`a · b + c` rounded once), how to store a
-/// vector's first lanes (fewer than all), and the narrower build a block falls back to
-/// where its shape does not fit the vectors.
+/// vector's first lanes and to load them with zeros in the rest (fewer than all), and the
+/// narrower build a block falls back to where its shape does not fit the vectors.
 macro_rules! vectors {
     ($token:ident, $method:ident, $feature:literal, $vector:ty, $lanes:literal,
      $zero:ident, $load:ident, $store:ident, $splat:ident, $fmadd:ident,
-     $store_first:ident, |$this:ident| $narrower:expr) => {
+     $store_first:ident, $load_first:ident, |$this:ident| $narrower:expr) => {
         use super::arch;
         use crate::kernel::build::{Build, Kernel, $token};
         use crate::kernel::operands::{Block, Dots, Rows, Stencil, StencilDots};
@@ -435,7 +435,8 @@ macro_rules! vectors {
 
         /// The block of `portable::stencil_dots`: for each row of the source, its runs
         /// at every tap along the row are loaded once and multiplied into the sums of
-        /// every row of taps, each with the row of δ that reads the source there.
+        /// every row of taps, each with the row of δ that reads the source there. A run
+        /// past δ's `width` loads its first lanes alone (`$load_first`), zeros in the rest.
         /// # Safety
         ///
         /// The processor has the build's features (see [`vector_block`]).
@@ -449,6 +450,7 @@ macro_rules! vectors {
             let StencilDots {
                 delta,
                 delta_step,
+                width,
                 source,
                 shift,
                 step,
@@ -474,7 +476,7 @@ macro_rules! vectors {
             // Everything the block reads, checked once: the loops below index within
             // these slices by arithmetic alone.
             let source = &source[shift..][..(rows + KY - 2) * step + reach];
-            let delta = &delta[..(rows - 1) * delta_step + row_length];
+            let delta = &delta[..(rows - 1) * delta_step + width];
             // Source row `i` meets δ row `i − y` at taps of row `y`.
             for i in 0..rows + KY - 1 {
                 let row = source[i * step..].as_ptr();
@@ -487,12 +489,23 @@ macro_rules! vectors {
                             // `(rows + KY − 2)·step + reach`, the length of `source`.
                             *value = unsafe { arch::$load(row.add(tap + at)) };
                         }
+                        // The lanes of δ's row within its `width`: all, or the first
+                        // (the rest read zeros), or none past the row's end.
+                        let valid = width.saturating_sub(at).min($lanes);
                         for y in 0..KY {
                             if i >= y && i - y < rows {
                                 let start = (i - y) * delta_step + at;
-                                // SAFETY: `start + $lanes` is at most
-                                // `(rows − 1)·delta_step + row_length`, `delta`'s length.
-                                let a = unsafe { arch::$load(delta.as_ptr().add(start)) };
+                                let a = if valid == $lanes {
+                                    // SAFETY: `start + $lanes` is at most
+                                    // `(rows − 1)·delta_step + width`, `delta`'s length.
+                                    unsafe { arch::$load(delta.as_ptr().add(start)) }
+                                } else if valid == 0 {
+                                    unsafe { arch::$zero() }
+                                } else {
+                                    // SAFETY: the caller's build has the features; only
+                                    // the `valid` floats of the slice are loaded.
+                                    unsafe { $load_first(&delta[start..][..valid]) }
+                                };
                                 for (sum, value) in vector_sums[y].iter_mut().zip(&values) {
                                     sum[part] = unsafe { arch::$fmadd(a, *value, sum[part]) };
                                 }

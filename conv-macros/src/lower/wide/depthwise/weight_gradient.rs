@@ -1,15 +1,14 @@
 //! The weight gradient of a depthwise layer: for each input channel, its planes (one per
-//! sample) copied with zeros where the layer pads, and for each of its output channels,
-//! δ's planes with zeros past the rows' ends; then each weight's gradient as
-//! `stencil_dots` partial sums of δ times the copy along rows.
+//! sample) copied with zeros where the layer pads; then each weight's gradient as
+//! `stencil_dots` partial sums of δ, read where it is in `dz` (the runs past a row's end
+//! loading zeros), times the copy along rows. Copying δ's planes too, with zeros past the
+//! rows' ends, took a fifth of `mobilenet-dw`'s weight gradient.
 
 use conv_runtime::{Axis, Spec};
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use super::super::layout::{
-    AVX2, Body, Isa, MOST_SUMS, Scratch, offsets, product, strides, table_fits,
-};
+use super::super::layout::{AVX2, Body, Isa, MOST_SUMS, Scratch, offsets, strides, table_fits};
 use super::super::source::Source;
 use super::{Stacked, positions};
 use crate::lower::tokens::number;
@@ -49,11 +48,7 @@ pub(in super::super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
     if block_count > MOST_BLOCKS || !table_fits(&outer_taps) || !table_fits(&[last.kernel()]) {
         return None;
     }
-    let outer_outputs: Vec<usize> = outer.iter().map(Axis::output).collect();
-    let delta_plane = product(&outer_outputs)?.checked_mul(row_length)?;
-    let scratch = Scratch::default()
-        .part("planes", &[spec.batch(), source.plane])?
-        .part("delta", &[spec.batch(), delta_plane])?;
+    let scratch = Scratch::default().part("planes", &[spec.batch(), source.plane])?;
 
     // `TAP_ROWS`: where the taps of the looped axes read; `TAPS`: those along a row.
     let outer_reach = source.outer(spec, Axis::dilation);
@@ -70,29 +65,16 @@ pub(in super::super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
         &stacked,
         [lanes, runs, rows_block, taps_block],
     );
-    let [plane, delta_plane_literal, row_literal] =
-        [source.plane, delta_plane, row_length].map(number);
+    let plane = number(source.plane);
     let batch = Literal::usize_suffixed(spec.batch());
 
     let input_plane: usize = axes.iter().map(Axis::input).product();
-    let output_plane: usize = axes.iter().map(Axis::output).product();
     let copy = source.copy(spec, 1);
-    let [
+    let [input_plane, per_group, filter_taps, in_channels] = [
         input_plane,
-        output_plane,
-        last_output,
-        per_group,
-        filter_taps,
-        in_channels,
-        out_channels,
-    ] = [
-        input_plane,
-        output_plane,
-        last.output(),
         spec.out_channels_per_group(),
         axes.iter().map(Axis::kernel).product(),
         spec.in_channels(),
-        spec.out_channels(),
     ]
     .map(number);
     let groups = Literal::usize_suffixed(spec.groups());
@@ -109,15 +91,6 @@ pub(in super::super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
             }
             for member in 0..#per_group {
                 let o = group * #per_group + member;
-                for n in 0..#batch {
-                    let rows = delta[n * #delta_plane_literal..][..#delta_plane_literal]
-                        .chunks_exact_mut(#row_literal);
-                    let d_rows = dz[(n * #out_channels + o) * #output_plane..][..#output_plane]
-                        .chunks_exact(#last_output);
-                    for (row, d_row) in rows.zip(d_rows) {
-                        row[..#last_output].clone_from_slice(d_row);
-                    }
-                }
                 let filter = &mut dw[o * #filter_taps..][..#filter_taps];
                 for (tap_row, &tap_shift) in TAP_ROWS.iter().enumerate() {
                     #code
@@ -145,22 +118,30 @@ fn blocks(
         step,
         kernel,
     } = *stacked;
-    let outer_outputs: Vec<usize> = axes[..axes.len() - 1].iter().map(Axis::output).collect();
-    let row_length = runs * lanes;
-    let delta_plane = outer_outputs.iter().product::<usize>() * row_length;
-    // δ's positions, each a row of `row_length`.
-    let delta_strides: Vec<usize> = strides(&outer_outputs)
+    // δ is read where it is, in `dz`: its positions, each a row of the last axis's outputs.
+    let outputs: Vec<usize> = axes.iter().map(Axis::output).collect();
+    let delta_strides = strides(&outputs[..axes.len() - 1])
         .into_iter()
-        .map(|stride| stride * row_length)
-        .collect();
+        .map(|stride| stride * last.output())
+        .collect::<Vec<usize>>();
+    let output_plane: usize = outputs.iter().product();
     let [
         plane,
-        delta_plane_literal,
+        output_plane,
+        out_channels,
         lanes_literal,
         runs_literal,
         rows_literal,
-    ] = [source.plane, delta_plane, lanes, runs, rows].map(number);
-    let (step_literal, delta_row) = (number(step), number(row_length));
+    ] = [
+        source.plane,
+        output_plane,
+        spec.out_channels(),
+        lanes,
+        runs,
+        rows,
+    ]
+    .map(number);
+    let (step_literal, width) = (number(step), number(last.output()));
     let (kernel_literal, last_kernel) = (number(kernel), number(last.kernel()));
     let batch = Literal::usize_suffixed(spec.batch());
     let mut code = TokenStream::new();
@@ -177,8 +158,9 @@ fn blocks(
                         token,
                         &mut sums,
                         ::convsym::__private::StencilDots {
-                            delta: &delta[n * #delta_plane_literal + #delta_start..],
-                            delta_step: #delta_row,
+                            delta: &dz[(n * #out_channels + o) * #output_plane + #delta_start..],
+                            delta_step: #width,
+                            width: #width,
                             source: &planes[..],
                             shift: n * #plane + #shift + tap_shift + #y0 * #step_literal,
                             step: #step_literal,
