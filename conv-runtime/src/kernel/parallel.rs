@@ -22,6 +22,12 @@ pub fn worth(multiply_adds: u128) -> bool {
     cfg!(feature = "parallel") && threads() > 1 && multiply_adds >= THRESHOLD
 }
 
+/// Whether `tasks` tasks give every thread of the current pool one: if so, a parallel form
+/// runs its blocks rather than cutting them into tiles of rows as well.
+pub fn enough(tasks: usize) -> bool {
+    tasks >= threads()
+}
+
 /// The threads of the current pool; one without the `parallel` feature.
 fn threads() -> usize {
     #[cfg(feature = "parallel")]
