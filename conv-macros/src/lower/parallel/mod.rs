@@ -521,6 +521,8 @@ impl<'a> Split<'a> {
                 batch,
             ),
             (_, "x") => TokenStream::new(),
+            // One sample: the task's channels of δ are one run, read where they are.
+            _ if batch == 1 => run("dz", 0, unit_out * output_plane, task.output_len()),
             _ => gather(
                 "dz",
                 unit_out * output_plane,
