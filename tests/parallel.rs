@@ -147,7 +147,7 @@ convsym::conv!(
 
 convsym::conv!(
     /// Five groups of 3 input and 5 output channels, dilated, padded unevenly, three
-    /// samples: a task per sample (groups are never split).
+    /// samples: a task per sample (groups of several channels are never split).
     struct Grouped;
     in = (11, 15), k = (3, 2), dilation = (2, 1), pad = ((1, 0), (0, 1)), cin = 15, cout = 25,
     groups = 5, batch = 3, bias
@@ -197,7 +197,8 @@ convsym::conv!(
 );
 
 convsym::conv!(
-    /// Depthwise, one sample: groups are never split, so its rows are.
+    /// Depthwise, one sample: its forward pass and input gradient in runs of 5 channels,
+    /// the last of 3, read and written in place.
     struct TiledDepthwise;
     in = (40, 40), k = 3, pad = 1, cin = 48, cout = 48, groups = 48
 );

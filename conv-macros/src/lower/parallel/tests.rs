@@ -67,16 +67,21 @@ fn transposed_layers() {
     assert_eq!(tasks(cropped), 0);
 }
 
-/// Channels in whole register blocks of 32, or 16 to make two tasks; groups never
-/// split.
+/// Channels in whole register blocks of 32, or 16 to make two tasks; groups split only
+/// where each is one channel in and out.
 #[test]
 fn blocks_and_groups() {
     let resnet = "in=56 k=3 pad=1 cin=64 cout=64";
     assert_eq!(split(resnet, Section::Forward), (64, 32));
     let speech = "in=(8000,) k=11 pad=5 cin=32 cout=32";
     assert_eq!(split(speech, Section::GradWeight), (32, 16));
+    // Depthwise: runs of 3 channels (2^16 multiply-adds), its weight gradient whole.
     let depthwise = "in=56 k=3 pad=1 cin=144 cout=144 groups=144";
-    assert_eq!(split(depthwise, Section::Forward), (144, 144));
+    assert_eq!(split(depthwise, Section::Forward), (144, 3));
+    assert_eq!(split(depthwise, Section::GradInput), (144, 3));
+    assert_eq!(split(depthwise, Section::GradWeight), (144, 144));
+    let multiplier = "in=56 k=3 pad=1 cin=16 cout=32 groups=16";
+    assert_eq!(split(multiplier, Section::Forward), (16, 16));
 }
 
 /// How the passes of `tests/parallel.rs`'s layers (which checks their bits) and of two
