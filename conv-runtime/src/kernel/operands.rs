@@ -127,7 +127,7 @@ pub struct Stencil<'a, T> {
 /// layer's channel: `KY × MT` runs of `NL` partial sums read
 ///
 /// ```text
-/// delta[m·delta_step + r·NL + l] · source[shift + (m + y)·step + taps[t] + r·NL + l]
+/// delta[m·width + r·NL + l] · source[shift + (m + y)·step + taps[t] + r·NL + l]
 /// ```
 ///
 /// for each of the `rows` rows `m` of δ and the `runs` runs `r` along it, `y` over `KY`
@@ -136,10 +136,8 @@ pub struct Stencil<'a, T> {
 /// through the source by the same `step`, so that a row of the source read once serves
 /// every row of taps.
 pub struct StencilDots<'a, T> {
-    /// δ, rows of `width` values.
+    /// δ, contiguous rows of `width` values.
     pub delta: &'a [T],
-    /// The distance in `delta` from one row to the next.
-    pub delta_step: usize,
     /// The values of a row of δ: the lanes of its runs past them read zeros, which meet
     /// the source as the structural zeros of the block's spare lanes.
     pub width: usize,

@@ -208,7 +208,7 @@ pub fn stencil<T: Clone, const MR: usize, const KY: usize, const NL: usize>(
 /// runs of `NL` partial sums, with the [`StencilDots`]' operands,
 ///
 /// ```text
-/// sums[y][t][l] += delta[m·delta_step + r·NL + l]
+/// sums[y][t][l] += delta[m·width + r·NL + l]
 ///                · source[shift + (m + y)·step + taps[t] + r·NL + l]
 /// ```
 ///
@@ -226,7 +226,6 @@ pub fn stencil_dots<T: Scalar, const KY: usize, const MT: usize, const NL: usize
 ) {
     let StencilDots {
         delta,
-        delta_step,
         width,
         source,
         shift,
@@ -240,7 +239,7 @@ pub fn stencil_dots<T: Scalar, const KY: usize, const MT: usize, const NL: usize
             let delta_run: [T; NL] = core::array::from_fn(|l| {
                 let at = r * NL + l;
                 if at < width {
-                    delta[m * delta_step + at].clone()
+                    delta[m * width + at].clone()
                 } else {
                     T::zero()
                 }

@@ -449,7 +449,6 @@ macro_rules! vectors {
             // SAFETY (every intrinsic below): the caller's build has the features.
             let StencilDots {
                 delta,
-                delta_step,
                 width,
                 source,
                 shift,
@@ -476,7 +475,7 @@ macro_rules! vectors {
             // Everything the block reads, checked once: the loops below index within
             // these slices by arithmetic alone.
             let source = &source[shift..][..(rows + KY - 2) * step + reach];
-            let delta = &delta[..(rows - 1) * delta_step + width];
+            let delta = &delta[..rows * width];
             // Source row `i` meets δ row `i − y` at taps of row `y`.
             for i in 0..rows + KY - 1 {
                 let row = source[i * step..].as_ptr();
@@ -494,10 +493,10 @@ macro_rules! vectors {
                         let valid = width.saturating_sub(at).min($lanes);
                         for y in 0..KY {
                             if i >= y && i - y < rows {
-                                let start = (i - y) * delta_step + at;
+                                let start = (i - y) * width + at;
                                 let a = if valid == $lanes {
                                     // SAFETY: `start + $lanes` is at most
-                                    // `(rows − 1)·delta_step + width`, `delta`'s length.
+                                    // `rows·width`, `delta`'s length.
                                     unsafe { arch::$load(delta.as_ptr().add(start)) }
                                 } else if valid == 0 {
                                     unsafe { arch::$zero() }

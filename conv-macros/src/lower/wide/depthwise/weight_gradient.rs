@@ -159,7 +159,6 @@ fn blocks(
                         &mut sums,
                         ::convsym::__private::StencilDots {
                             delta: &dz[(n * #out_channels + o) * #output_plane + #delta_start..],
-                            delta_step: #width,
                             width: #width,
                             source: &planes[..],
                             shift: n * #plane + #shift + tap_shift + #y0 * #step_literal,
