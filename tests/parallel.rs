@@ -198,9 +198,9 @@ convsym::conv!(
 
 convsym::conv!(
     /// Depthwise, one sample: its forward pass and input gradient in runs of 5 channels,
-    /// the last of 3, read and written in place.
+    /// read and written in place, the last of one (a task layer of one group).
     struct TiledDepthwise;
-    in = (40, 40), k = 3, pad = 1, cin = 48, cout = 48, groups = 48
+    in = (40, 40), k = 3, pad = 1, cin = 46, cout = 46, groups = 46
 );
 
 convsym::conv!(

@@ -306,8 +306,9 @@ impl<'a> Split<'a> {
             .and_then(|tiles| self.tiled(tiles, inputs, output));
         match (blocks, tiled) {
             (Some(blocks), Some(tiled)) => {
-                let samples = output.len / self.sample_len.max(1);
-                let tasks = number(self.units.div_ceil(self.per_task) * samples);
+                // Only the forward pass and the input gradient have tiles: a task per
+                // sample and block.
+                let tasks = number(self.units.div_ceil(self.per_task) * self.spec.batch());
                 Some(quote! {
                     if ::convsym::__private::par::enough(#tasks) { #blocks } else { #tiled }
                 })

@@ -80,6 +80,9 @@ fn blocks_and_groups() {
     assert_eq!(split(depthwise, Section::Forward), (144, 3));
     assert_eq!(split(depthwise, Section::GradInput), (144, 3));
     assert_eq!(split(depthwise, Section::GradWeight), (144, 144));
+    // `tests/parallel.rs`'s `TiledDepthwise`: 46 = 9 · 5 + 1, a last task of one group.
+    let remainder = "in=(40,40) k=3 pad=1 cin=46 cout=46 groups=46";
+    assert_eq!(split(remainder, Section::Forward), (46, 5));
     let multiplier = "in=56 k=3 pad=1 cin=16 cout=32 groups=16";
     assert_eq!(split(multiplier, Section::Forward), (16, 16));
 }
