@@ -117,8 +117,25 @@ layers! {
     // (four vectors), over rows of 15 outputs in blocks of 4, 4, 4 and 3; strided,
     // padded, two groups.
     Wide64 [] { in = (3, 27), k = 1, stride = (1, 2), pad = 1, cin = 2, cout = 128, groups = 2, unroll = loops }
-    // The same block on one axis, with a bias: 38 outputs in blocks of 4 and 3.
+    // A 1×1 kernel at stride 1, unpadded: the pointwise product, blocks of 8 output
+    // channels (4 in AVX2) by two vectors of the plane, 38 positions in one whole run and
+    // a tail of 6 (AVX-512) or two runs and a tail of 6 (AVX2), with a bias; its input
+    // gradient the same with 3 channels in a block.
     Line64 [bias] { in = (38,), k = 1, cin = 3, cout = 64, bias, unroll = loops }
+    // Pointwise on two axes, a plane of 77 (runs of 32 and a tail of 13, or of 16 and 13),
+    // two groups of 16 output channels, a bias, two samples; on three axes, a plane of
+    // 30, shorter than a run; with 7 output channels (blocks of 7, or of 1 in AVX2) and
+    // 7 input channels (the input gradient's blocks).
+    Pointwise [bias] {
+        in = (7, 11), k = 1, cin = 6, cout = 32, groups = 2, bias, batch = 2, unroll = loops
+    }
+    PointwiseCube [] { in = (2, 3, 5), k = 1, cin = 4, cout = 8, unroll = loops }
+    PointwisePrime [] { in = (5, 9), k = 1, dilation = 2, cin = 7, cout = 7, batch = 2, unroll = loops }
+    // Planes longer than the runs copied at once: 600 positions in spans of 256 (two) and
+    // a last of 88 (AVX-512; 128 and 88 in AVX2); and 1100 input channels, whose spans are
+    // one run each (70 positions: two runs and 6).
+    PointwiseLong [bias] { in = (20, 30), k = 1, cin = 3, cout = 16, bias, unroll = loops }
+    PointwiseDeep [] { in = (70,), k = 1, cin = 1100, cout = 4, unroll = loops }
     // And on three axes, padded: rows of 13 in blocks of 4, 3, 3 and 3.
     Cube64 [] { in = (3, 4, 11), k = 1, pad = (0, 1, 1), cin = 2, cout = 64, unroll = loops }
     // Wider kernels keep two vectors (32 channels) and 8 sums: rows of 14 in blocks of 7.
@@ -187,9 +204,9 @@ layers! {
         in = (3, 16), k = 3, pad = 1, cin = 4, cout = 64, groups = 2, bias, batch = 2,
         unroll = loops
     }
-    // 64 channels by 4 outputs on one axis; 8 by 12 (AVX-512) or 8 (AVX2), and the dual
-    // layer's 16 by 8, in the forward pass and the input gradient of the next.
-    StoreLine [] { in = (24,), k = 1, cin = 5, cout = 64, batch = 2, unroll = loops }
+    // 64 channels by 4 outputs on one axis, padded; 8 by 12 (AVX-512) or 8 (AVX2), and
+    // the dual layer's 16 by 8, in the forward pass and the input gradient of the next.
+    StoreLine [] { in = (24,), k = 1, pad = 1, cin = 5, cout = 64, batch = 2, unroll = loops }
     StoreDual [] { in = (24,), k = 3, pad = 1, cin = 16, cout = 8, batch = 2, unroll = loops }
     // Three axes: 16 channels by 8 outputs (AVX-512), or by 4 and 4 (AVX2).
     StoreCube [] { in = (2, 3, 8), k = (1, 2, 1), cin = 2, cout = 16, unroll = loops }

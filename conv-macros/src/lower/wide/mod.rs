@@ -3,6 +3,9 @@
 //! runtime's register blocks (`convsym::__private`), whose sizes are chosen here per
 //! build, one file per pass:
 //!
+//! - [`pointwise`]: a kernel of one tap, stride 1, no padding, as a matrix product:
+//!   `rows` blocks of output channels times runs of the plane, for the forward pass and,
+//!   through the dual layer, the input gradient.
 //! - [`forward`]: the channel block, `block`: `MR` outputs along a row times `CB` output
 //!   channels, each input value broadcast into a vector over the channels, for groups
 //!   with a multiple of 8 output channels; else `rows`, runs along a row, each weight
@@ -31,6 +34,7 @@ mod depthwise;
 mod forward;
 mod input_gradient;
 mod layout;
+mod pointwise;
 mod source;
 mod weight_gradient;
 
@@ -39,6 +43,7 @@ use conv_runtime::derive::Section;
 use forward::{forward, forward_rows};
 use input_gradient::{grad_input, grad_input_channels, grad_input_dual};
 use layout::{AVX2, AVX512};
+use pointwise::pointwise;
 use weight_gradient::{grad_weight, grad_weight_rows};
 
 pub(super) use layout::{Body, ZerosMeet};
@@ -47,7 +52,8 @@ pub(super) use layout::{Body, ZerosMeet};
 /// each; `None` (the portable build alone) where none does, or for the bias gradient.
 pub(super) fn builds(spec: &Spec, section: Section) -> Option<(Body, Body)> {
     let build = |isa| match section {
-        Section::Forward => forward(spec, isa)
+        Section::Forward => pointwise(spec, isa)
+            .or_else(|| forward(spec, isa))
             .or_else(|| depthwise::forward(spec, isa))
             .or_else(|| forward_rows(spec, isa)),
         Section::GradInput => depthwise::grad_input(spec, isa)

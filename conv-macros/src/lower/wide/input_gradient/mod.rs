@@ -12,6 +12,7 @@ use quote::quote;
 
 use super::forward::{forward, forward_rows_of};
 use super::layout::{Body, Isa};
+use super::pointwise::pointwise;
 use crate::lower::tokens::number;
 
 pub(super) use channels::grad_input_channels;
@@ -21,9 +22,10 @@ pub(super) use rows::grad_input;
 /// serve the layer best: the input gradient is the forward pass of a dual layer, δ padded
 /// by `(k − 1)·d − pad` on each side and correlated with the flipped kernel, input and
 /// output channels swapped. With one input channel per group that is
-/// [`forward_rows`](super::forward::forward_rows); with a multiple of 8 it is the forward
-/// pass's channel block ([`forward`]), over the layer's weights flipped and transposed
-/// into the scratch, so that its blocks of input channels fill the registers.
+/// [`forward_rows`](super::forward::forward_rows); with more it is the forward pass's
+/// pointwise product ([`pointwise`], for a kernel of one tap) or channel block
+/// ([`forward`], a multiple of 8), over the layer's weights flipped and transposed into
+/// the scratch, so that its blocks of input channels fill the registers.
 pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<Body> {
     let dual = dual(spec)?;
     if spec.in_channels_per_group() == 1 {
@@ -33,7 +35,7 @@ pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<Body> {
         tokens,
         scratch,
         zeros_meet,
-    } = forward(&dual, isa)?;
+    } = pointwise(&dual, isa).or_else(|| forward(&dual, isa))?;
     let axes = spec.axes();
     let taps: usize = axes.iter().map(Axis::kernel).product();
     let (in_per_group, out_per_group) =
