@@ -208,6 +208,15 @@ layers! {
     // the dual layer's 16 by 8, in the forward pass and the input gradient of the next.
     StoreLine [] { in = (24,), k = 1, pad = 1, cin = 5, cout = 64, batch = 2, unroll = loops }
     StoreDual [] { in = (24,), k = 3, pad = 1, cin = 16, cout = 8, batch = 2, unroll = loops }
+    // The weight gradient's rows in tiles, each block's sums carried from tile to tile:
+    // rows of 40 outputs, 32 channels, 3 rows a tile in AVX-512 (6 in AVX2), 14 rows over
+    // two samples, so that a tile holds rows of both and the last is shorter; over taps,
+    // and over 12 input channels with a strided axis.
+    TiledRows [bias] { in = (7, 40), k = 3, pad = 1, cin = 3, cout = 32, bias, batch = 2, unroll = loops }
+    TiledChannels [] {
+        in = (13, 40), k = (3, 2), stride = (2, 1), pad = 1, cin = 12, cout = 32, batch = 2,
+        unroll = loops
+    }
     // Three axes: 16 channels by 8 outputs (AVX-512), or by 4 and 4 (AVX2).
     StoreCube [] { in = (2, 3, 8), k = (1, 2, 1), cin = 2, cout = 16, unroll = loops }
     // The layers: padding next to an infinite weight, and dx5 = d2*w3 past the

@@ -237,6 +237,16 @@ pub(super) fn by_blocks(
 /// `source` from `shift` on, `taps` taps along a row at `step` and `reach`, the weights
 /// in `packed`.
 pub(super) fn call_block(
+    sizes: (usize, usize),
+    shift: &TokenStream,
+    geometry: [usize; 3],
+) -> TokenStream {
+    call_block_on(&quote!(&ROWS), sizes, shift, geometry)
+}
+
+/// [`call_block`] on the rows `rows` (a `&[usize]`) rather than all of `ROWS`.
+pub(super) fn call_block_on(
+    rows: &TokenStream,
     (size, channels): (usize, usize),
     shift: &TokenStream,
     [taps, step, reach]: [usize; 3],
@@ -248,7 +258,7 @@ pub(super) fn call_block(
             &mut sums,
             ::convsym::__private::Block {
                 source,
-                rows: &ROWS,
+                rows: #rows,
                 shift: #shift,
                 taps: #taps,
                 step: #step,
