@@ -223,6 +223,11 @@ layers! {
     // zeros a stride puts between δ's entries.
     Padded [] { in = 12, k = 3, pad = 1, unroll = loops }
     Seed [] { in = 5, k = 3, stride = 2, unroll = loops }
+    // One axis at stride 1, rows of 600 and 702 outputs: `rows` blocks over output
+    // channels in the forward pass and the input gradient's dual layer, where shorter
+    // rows take the channel block; a bias and two samples, and dilated, padded unevenly.
+    LongRowChannels [bias] { in = (600,), k = 5, pad = 2, cin = 16, cout = 24, bias, batch = 2, unroll = loops }
+    LongRowDilated [] { in = (702,), k = 3, dilation = 3, pad = ((4, 2),), cin = 8, cout = 16, unroll = loops }
     // Rows cut into blocks, the forward pass's input rows split by phase: portable paths.
     LongRow [] { in = (600,), k = 5, stride = 2, pad = 2, cin = 2, cout = 2, unroll = loops }
     // A kernel longer than the 16 taps whose sums the portable weight gradient keeps at

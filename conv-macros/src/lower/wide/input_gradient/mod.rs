@@ -10,7 +10,7 @@ mod rows;
 use conv_runtime::{Axis, Spec};
 use quote::quote;
 
-use super::forward::{forward, forward_rows_of};
+use super::forward::{forward, forward_rows_of, long_rows};
 use super::layout::{Body, Isa};
 use super::pointwise::pointwise;
 use crate::lower::tokens::number;
@@ -21,14 +21,14 @@ pub(super) use rows::grad_input;
 /// `grad_input_into`'s wide body for `isa` at stride 1, where the phases' blocks do not
 /// serve the layer best: the input gradient is the forward pass of a dual layer, δ padded
 /// by `(k − 1)·d − pad` on each side and correlated with the flipped kernel, input and
-/// output channels swapped. With one input channel per group that is
-/// [`forward_rows`](super::forward::forward_rows); with more it is the forward pass's
+/// output channels swapped. With one input channel per group, or on a long row
+/// ([`long_rows`]), that is [`forward_rows`](super::forward::forward_rows); else it is the forward pass's
 /// pointwise product ([`pointwise`], for a kernel of one tap) or channel block
 /// ([`forward`], a multiple of 8), over the layer's weights flipped and transposed into
 /// the scratch, so that its blocks of input channels fill the registers.
 pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<Body> {
     let dual = dual(spec)?;
-    if spec.in_channels_per_group() == 1 {
+    if spec.in_channels_per_group() == 1 || long_rows(&dual, isa) {
         return Some(forward_rows_of(&dual, isa, true)?.after(&quote!(let (x, z) = (dz, dx);)));
     }
     let Body {
