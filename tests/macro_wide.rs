@@ -133,9 +133,9 @@ layers! {
     PointwisePrime [] { in = (5, 9), k = 1, dilation = 2, cin = 7, cout = 7, batch = 2, unroll = loops }
     // Planes longer than the runs copied at once: 600 positions in spans of 256 (two) and
     // a last of 88 (AVX-512; 128 and 88 in AVX2); and 1100 input channels, whose spans are
-    // one run each (70 positions: two runs and 6).
+    // one run each (40 positions: one run and 8).
     PointwiseLong [bias] { in = (20, 30), k = 1, cin = 3, cout = 16, bias, unroll = loops }
-    PointwiseDeep [] { in = (70,), k = 1, cin = 1100, cout = 4, unroll = loops }
+    PointwiseDeep [] { in = (40,), k = 1, cin = 1100, cout = 4, unroll = loops }
     // And on three axes, padded: rows of 13 in blocks of 4, 3, 3 and 3.
     Cube64 [] { in = (3, 4, 11), k = 1, pad = (0, 1, 1), cin = 2, cout = 64, unroll = loops }
     // Wider kernels keep two vectors (32 channels) and 8 sums: rows of 14 in blocks of 7.
@@ -211,10 +211,10 @@ layers! {
     // The weight gradient's rows in tiles, each block's sums carried from tile to tile:
     // rows of 40 outputs, 32 channels, 3 rows a tile in AVX-512 (6 in AVX2), 14 rows over
     // two samples, so that a tile holds rows of both and the last is shorter; over taps,
-    // and over 12 input channels with a strided axis.
-    TiledRows [bias] { in = (7, 40), k = 3, pad = 1, cin = 3, cout = 32, bias, batch = 2, unroll = loops }
+    // and over 4 input channels with a strided axis (8 rows: tiles of 3, 3 and 2).
+    TiledRows [bias] { in = (7, 40), k = 3, pad = 1, cin = 1, cout = 32, bias, batch = 2, unroll = loops }
     TiledChannels [] {
-        in = (13, 40), k = (3, 2), stride = (2, 1), pad = 1, cin = 12, cout = 32, batch = 2,
+        in = (7, 40), k = (3, 2), stride = (2, 1), pad = 1, cin = 4, cout = 32, batch = 2,
         unroll = loops
     }
     // Three axes: 16 channels by 8 outputs (AVX-512), or by 4 and 4 (AVX2).
@@ -223,11 +223,12 @@ layers! {
     // zeros a stride puts between δ's entries.
     Padded [] { in = 12, k = 3, pad = 1, unroll = loops }
     Seed [] { in = 5, k = 3, stride = 2, unroll = loops }
-    // One axis at stride 1, rows of 600 and 702 outputs: `rows` blocks over output
-    // channels in the forward pass and the input gradient's dual layer, where shorter
-    // rows take the channel block; a bias and two samples, and dilated, padded unevenly.
-    LongRowChannels [bias] { in = (600,), k = 5, pad = 2, cin = 16, cout = 24, bias, batch = 2, unroll = loops }
-    LongRowDilated [] { in = (702,), k = 3, dilation = 3, pad = ((4, 2),), cin = 8, cout = 16, unroll = loops }
+    // One axis at stride 1, rows of 520 and 530 outputs: `rows` blocks over output
+    // channels (two blocks of 8) in the forward pass and the input gradient's dual layer,
+    // where shorter rows take the channel block; a bias and two samples, and dilated,
+    // padded unevenly.
+    LongRowChannels [bias] { in = (520,), k = 3, pad = 1, cin = 4, cout = 16, bias, batch = 2, unroll = loops }
+    LongRowDilated [] { in = (530,), k = 3, dilation = 3, pad = ((4, 2),), cin = 2, cout = 8, unroll = loops }
     // Rows cut into blocks, the forward pass's input rows split by phase: portable paths.
     LongRow [] { in = (600,), k = 5, stride = 2, pad = 2, cin = 2, cout = 2, unroll = loops }
     // A kernel longer than the 16 taps whose sums the portable weight gradient keeps at
