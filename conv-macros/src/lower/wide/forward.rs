@@ -392,7 +392,7 @@ impl Stacked {
 /// channels at a time as `[o / block][c][tap][o % block]`, so that a block of channels
 /// reads its weights in order; with `flipped`, from the filters of the layer whose dual
 /// this is.
-fn pack_filters(spec: &Spec, flipped: bool, block: usize) -> TokenStream {
+pub(super) fn pack_filters(spec: &Spec, flipped: bool, block: usize) -> TokenStream {
     let taps: usize = spec.axes().iter().map(Axis::kernel).product();
     let out_per_group = spec.out_channels_per_group();
     let out_per_group_literal = number(out_per_group);

@@ -52,7 +52,7 @@ pub(super) use layout::{Body, ZerosMeet};
 /// each; `None` (the portable build alone) where none does, or for the bias gradient.
 pub(super) fn builds(spec: &Spec, section: Section) -> Option<(Body, Body)> {
     let build = |isa| match section {
-        Section::Forward => pointwise(spec, isa)
+        Section::Forward => pointwise(spec, isa, false)
             .or_else(|| forward(spec, isa))
             .or_else(|| depthwise::forward(spec, isa))
             .or_else(|| forward_rows(spec, isa)),

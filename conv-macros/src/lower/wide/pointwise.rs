@@ -6,6 +6,7 @@ use conv_runtime::{Axis, Spec};
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 
+use super::forward::pack_filters;
 use super::layout::{Body, Isa, Scratch, ZerosMeet, table_fits};
 use crate::lower::tokens::{number, numbers};
 
@@ -35,7 +36,11 @@ const SPAN_BYTES: usize = 128 << 10;
 /// the L1 or the L2 cache, before each run or each block) measured no faster. A plane's
 /// last run, shorter than a block, is copied the same way; the lanes past it are summed
 /// and not stored.
-pub(super) fn pointwise(spec: &Spec, isa: Isa) -> Option<Body> {
+///
+/// With `flipped`, the body is the input gradient of the layer whose dual `spec` is: its
+/// weights are packed from that layer's, transposed (a kernel of one tap has nothing to
+/// flip), as [`forward_rows_of`](super::forward::forward_rows_of) packs them.
+pub(super) fn pointwise(spec: &Spec, isa: Isa, flipped: bool) -> Option<Body> {
     let axes = spec.axes();
     let pointwise = axes.iter().all(|axis| {
         axis.kernel() == 1 && axis.stride() == 1 && axis.pad_before() == 0 && axis.pad_after() == 0
@@ -79,11 +84,7 @@ pub(super) fn pointwise(spec: &Spec, isa: Isa) -> Option<Body> {
     let last_span =
         (last > 0).then(|| layout.span(&number(spans * span).into_token_stream(), last));
     let rows = numbers((0..in_per_group).map(|c| c * run));
-    let (in_literal, channels_literal, groups) = (
-        number(in_per_group),
-        number(layout.channels),
-        number(spec.groups()),
-    );
+    let (in_literal, groups) = (number(in_per_group), number(spec.groups()));
     let (input_sample, output_sample) = (
         number(spec.in_channels() * plane),
         number(spec.out_channels() * plane),
@@ -93,20 +94,13 @@ pub(super) fn pointwise(spec: &Spec, isa: Isa) -> Option<Body> {
         number(out_per_group * plane),
         number(out_per_group * in_per_group),
     );
-    let block_of = if layout.channels == 1 {
-        quote!(let (block, m) = (o, 0);)
-    } else {
-        quote!(let (block, m) = (o / #channels_literal, o % #channels_literal);)
-    };
+    let pack = pack_filters(spec, flipped, layout.channels);
     let body = quote! {
         const ROWS: [usize; #in_literal] = #rows;
-        // `packed[o / channels][c][o % channels]`: a block's weights, input channel by
-        // input channel, in the order it reads them.
-        for (o, filter) in w.chunks_exact(#in_literal).enumerate() {
-            #block_of
-            for (c, weight) in filter.iter().enumerate() {
-                packed[(block * #in_literal + c) * #channels_literal + m].clone_from(weight);
-            }
+        // Each group's weights as `[o / channels][c][o % channels]`: a block's, input
+        // channel by input channel, in the order it reads them.
+        for (w_group, packed) in w.chunks_exact(#group_filters).zip(packed.chunks_exact_mut(#group_filters)) {
+            #pack
         }
         let samples = x.chunks_exact(#input_sample).zip(z.chunks_exact_mut(#output_sample));
         for (x_sample, z_sample) in samples {

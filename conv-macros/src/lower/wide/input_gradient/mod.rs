@@ -22,20 +22,25 @@ pub(super) use rows::grad_input;
 /// serve the layer best: the input gradient is the forward pass of a dual layer, δ padded
 /// by `(k − 1)·d − pad` on each side and correlated with the flipped kernel, input and
 /// output channels swapped. With one input channel per group, or on a long row
-/// ([`long_rows`]), that is [`forward_rows`](super::forward::forward_rows); else it is the forward pass's
-/// pointwise product ([`pointwise`], for a kernel of one tap) or channel block
-/// ([`forward`], a multiple of 8), over the layer's weights flipped and transposed into
-/// the scratch, so that its blocks of input channels fill the registers.
+/// ([`long_rows`]), that is [`forward_rows`](super::forward::forward_rows); for a kernel
+/// of one tap, the pointwise product ([`pointwise`]); both pack the layer's weights
+/// flipped and transposed themselves. Else it is the forward pass's channel block
+/// ([`forward`], a multiple of 8 channels), over the layer's weights flipped and
+/// transposed into the scratch, so that its blocks of input channels fill the registers.
 pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<Body> {
     let dual = dual(spec)?;
+    let swap = quote!(let (x, z) = (dz, dx););
     if spec.in_channels_per_group() == 1 || long_rows(&dual, isa) {
-        return Some(forward_rows_of(&dual, isa, true)?.after(&quote!(let (x, z) = (dz, dx);)));
+        return Some(forward_rows_of(&dual, isa, true)?.after(&swap));
+    }
+    if let Some(body) = pointwise(&dual, isa, true) {
+        return Some(body.after(&swap));
     }
     let Body {
         tokens,
         scratch,
         zeros_meet,
-    } = pointwise(&dual, isa).or_else(|| forward(&dual, isa))?;
+    } = forward(&dual, isa)?;
     let axes = spec.axes();
     let taps: usize = axes.iter().map(Axis::kernel).product();
     let (in_per_group, out_per_group) =
