@@ -210,6 +210,54 @@ impl Array {
     }
 }
 
+/// Who checks that a wide build may run on a pass's operands ([`Finite`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// The kernel itself, as `dispatched` says.
+    Own,
+    /// Its caller: a parallel form's task, whose form checks the whole pass once
+    /// (`parallel::methods`), so that every task runs the same build.
+    Caller,
+}
+
+/// The operands a pass's wide builds multiply by structural zeros, which must be finite
+/// for their result to stand, and when they are checked: `after` the pass, and only
+/// where its output is not finite, when they are more values than the output.
+struct Finite {
+    met: Vec<Ident>,
+    after: bool,
+}
+
+impl Finite {
+    fn of(inputs: &[&Array], output: &Array, avx2: &wide::Body, avx512: &wide::Body) -> Self {
+        // Both builds must run on the same operands, so the wider requirement holds.
+        let zeros_meet = avx2.zeros_meet.max(avx512.zeros_meet);
+        let met: Vec<&Array> = inputs
+            .iter()
+            .copied()
+            .filter(|array| {
+                zeros_meet == wide::ZerosMeet::Every || array.element.tensor == Tensor::Weight
+            })
+            .collect();
+        // Saturating: a layer may have more input and weight elements together than
+        // `usize`.
+        let met_len = met
+            .iter()
+            .fold(0_usize, |total, array| total.saturating_add(array.len));
+        Finite {
+            met: met.iter().map(|array| array.name.clone()).collect(),
+            after: met_len > output.len,
+        }
+    }
+
+    /// `section`'s check for `spec`, whose operands are `inputs` and `output`; `None`
+    /// where it has no wide build.
+    fn of_pass(spec: &Spec, section: Section, inputs: &[&Array], output: &Array) -> Option<Self> {
+        let (avx2, avx512) = wide::builds(spec, section)?;
+        Some(Self::of(inputs, output, &avx2, &avx512))
+    }
+}
+
 /// A kernel body in three builds, as a `convsym::__private::Kernel` that `T::run` runs in
 /// the widest one the processor supports: the arrays become the fields of a local type.
 ///
@@ -227,28 +275,14 @@ fn dispatched(
     inputs: &[&Array],
     output: &Array,
     portable: &TokenStream,
-    avx2: &wide::Body,
-    avx512: &wide::Body,
+    (avx2, avx512): (&wide::Body, &wide::Body),
+    check: Check,
 ) -> TokenStream {
     let names: Vec<&Ident> = inputs.iter().map(|array| &array.name).collect();
-    // Both builds must run on the same operands, so the wider requirement holds.
-    let zeros_meet = avx2.zeros_meet.max(avx512.zeros_meet);
-    let met: Vec<&Array> = inputs
-        .iter()
-        .copied()
-        .filter(|array| {
-            zeros_meet == wide::ZerosMeet::Every || array.element.tensor == Tensor::Weight
-        })
-        .collect();
-    // Saturating: a layer may have more input and weight elements together than `usize`.
-    let met_len = met
-        .iter()
-        .fold(0_usize, |total, array| total.saturating_add(array.len));
-    let after = met_len > output.len;
-    let finite = if after || met.is_empty() {
+    let Finite { met, after } = Finite::of(inputs, output, avx2, avx512);
+    let finite = if after || met.is_empty() || check == Check::Caller {
         quote!(true)
     } else {
-        let met = met.iter().map(|array| &array.name);
         quote!(#(T::all_finite(self.#met))&&*)
     };
     let types = inputs.iter().map(|array| {
@@ -258,8 +292,7 @@ fn dispatched(
     let (out, out_len) = (&output.name, number(output.len));
     let fields = quote!(#(#names,)* #out);
     let (avx2, avx512) = (with_scratch(avx2, &fields), with_scratch(avx512, &fields));
-    let run = if after {
-        let met = met.iter().map(|array| &array.name);
+    let run = if after && check == Check::Own {
         quote! {
             if T::run(Pass { #(#names,)* #out: &mut *#out })
                 && !T::all_finite(&#out[..])
@@ -301,14 +334,14 @@ fn dispatched(
 }
 
 /// A loop kernel's body: the portable loops, and with `wide` the AVX2 and AVX-512 builds
-/// where the layer suits them, dispatched at run time; and the most scratch, in scalars,
-/// its wide builds take.
+/// where the layer suits them, dispatched at run time after the check it names; and the
+/// most scratch, in scalars, its wide builds take.
 fn looped(
     spec: &Spec,
     section: Section,
     inputs: &[&Array],
     output: &Array,
-    wide: bool,
+    wide: Option<Check>,
 ) -> (TokenStream, usize) {
     let portable = match section {
         Section::Forward => loops::forward(spec),
@@ -316,9 +349,9 @@ fn looped(
         Section::GradWeight => loops::grad_weight(spec),
         Section::GradBias => loops::grad_bias(spec),
     };
-    match wide.then(|| wide::builds(spec, section)).flatten() {
-        Some((avx2, avx512)) => (
-            dispatched(inputs, output, &portable, &avx2, &avx512),
+    match wide.and_then(|check| Some((check, wide::builds(spec, section)?))) {
+        Some((check, (avx2, avx512))) => (
+            dispatched(inputs, output, &portable, (&avx2, &avx512), check),
             avx2.scratch.max(avx512.scratch),
         ),
         None => (portable, 0),
@@ -408,7 +441,7 @@ impl<'a> Kernels<'a> {
         if spec.transposed() {
             return transposed::body(spec, section);
         }
-        looped(spec, section, inputs, output, true)
+        looped(spec, section, inputs, output, Some(Check::Own))
     }
 
     /// The one-thread methods, and the most scratch, in scalars, any of them takes.

@@ -24,13 +24,13 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::tokens::number;
-use super::{Array, looped, loops};
+use super::{Array, Check, looped, loops};
 
 /// The body of `section`'s `_into` method of the transposed layer `spec`, written with its
 /// own parameter names, and the most scratch, in scalars, its wide builds take.
 pub(super) fn body(spec: &Spec, section: Section) -> (TokenStream, usize) {
     let connections = spec.connections();
-    let wide = spec.dual().as_ref() == Some(&connections);
+    let wide = (spec.dual().as_ref() == Some(&connections)).then_some(Check::Own);
     // Its input is this layer's output, its output this layer's input.
     let (outputs, inputs) = (spec.output_len(), spec.input_len());
     let w = Array::new("w", Tensor::Weight, spec.weight_len());

@@ -37,9 +37,11 @@ fn threads() -> usize {
 }
 
 /// Whether every value of `values` is finite (`Wide::all_finite`), checked in pieces on
-/// the current pool: the check a parallel form makes before it cuts a pass, which on
-/// the calling thread alone was the largest part of a pass that did not divide (5.6% of
-/// the processor time of `resnet-1x1`'s forward pass on two threads, by `perf`).
+/// the current pool: the check a parallel form makes of the operands its wide builds
+/// multiply by padding, before its tasks (or of its output after them, where that is
+/// fewer values). On the calling thread alone it was the largest part of a pass that did
+/// not divide (5.6% of the processor time of `resnet-1x1`'s forward pass on two threads,
+/// by `perf`).
 pub fn all_finite<T: Wide + Sync>(values: &[T]) -> bool {
     #[cfg(feature = "parallel")]
     {

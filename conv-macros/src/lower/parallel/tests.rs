@@ -150,3 +150,36 @@ fn which_passes_tile() {
         assert_eq!(kinds(layer), expected, "{text}");
     }
 }
+
+/// A transposed layer's parallel forms check the operands its dual's pass checks, under
+/// the names its own methods give them: `dcgan-up`'s forward pass (the dual's input
+/// gradient: 32 768 weights and 50 176 inputs against 100 352 outputs) checks the weights
+/// and its input before its tasks; the gradients check their output after them, then
+/// their operands (every operand meets padding in those builds).
+#[test]
+fn transposed_checks() {
+    let up = quote::quote!(in = 28, k = 4, stride = 2, pad = 1, cin = 64, cout = 32, transposed);
+    let tokens = crate::expand::expand(up).map(|tokens| tokens.to_string());
+    let Ok(tokens) = tokens else {
+        panic!("dcgan-up expands: {tokens:?}");
+    };
+    let checks = |name: &str| -> Vec<String> {
+        let start = tokens.find(&format!("pub fn {name} <")).unwrap_or(0);
+        let method = tokens[start..].split("pub fn").nth(1).unwrap_or_default();
+        method
+            .split(":: convsym :: __private :: par :: all_finite (")
+            .skip(1)
+            .map(|check| {
+                check
+                    .split(')')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(checks("forward_par_into"), ["w", "x"]);
+    assert_eq!(checks("grad_input_par_into"), ["& dx [..]", "dz", "w"]);
+    assert_eq!(checks("grad_weight_par_into"), ["& dw [..]", "dz", "x"]);
+}
