@@ -240,6 +240,12 @@ convsym::conv!(
 );
 
 convsym::conv!(
+    /// Eight samples: a task per sample, of all 40 output channels (the weight gradient
+    /// in blocks of 8 channels over the batch).
+    struct Samples;
+    in = (10, 10), k = 3, pad = 1, cin = 4, cout = 40, batch = 8, bias
+);
+convsym::conv!(
     /// Below the threshold: the parallel forms run the one-thread kernels.
     struct Small;
     in = 30, k = 3, cin = 2, cout = 3, bias
@@ -278,6 +284,11 @@ fn three_axes() {
 #[test]
 fn input_channels_past_a_register_block() {
     compare("Inputs", &passes!(Inputs), 10, Infinity::Nowhere);
+}
+
+#[test]
+fn whole_samples() {
+    compare("Samples", &passes!(Samples bias), 24, Infinity::Nowhere);
 }
 
 #[test]

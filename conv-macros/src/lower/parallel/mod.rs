@@ -4,7 +4,8 @@
 //! `convsym::__private::par`, on rayon's current pool.
 //!
 //! A task owns a contiguous run of the output: the forward pass and the input gradient
-//! split each sample's output (resp. input) channels, or its groups, into blocks; the
+//! split each sample's output (resp. input) channels, or its groups, into blocks (at a
+//! batch of 8 or more, a task is a whole sample); the
 //! weight gradient splits the output channels, or the groups, and sums each block over the
 //! whole batch as the one-thread kernel does; where that leaves few tasks, the first two
 //! passes cut each block's rows into tiles as well ([`tiles`]), a tile's output copied
@@ -333,6 +334,13 @@ impl<'a> Split<'a> {
             while per_task < units && (per_task == 1 || units % per_task == 1) {
                 per_task += 1;
             }
+        }
+        // Where the samples alone make enough tasks, a task is a whole sample: each task
+        // copies (or pads) its input for itself, and blocks of channels copied each
+        // sample's input once per block. resnet-1x1 at batch 8 on two threads: 4.97 ->
+        // 4.06 ms forward; resnet-down 10.9 -> 8.9 ms.
+        if samples >= tiles::TASKS && !depthwise {
+            per_task = units;
         }
         // Fewer tasks than cores could share: the rows are cut too.
         let tasks = samples * units.div_ceil(per_task);

@@ -28,6 +28,18 @@ fn remainders() {
     assert_eq!(split(line, Section::Forward), (10, 10));
 }
 
+/// At a batch of 8 or more a task is a sample, of all its channels; the weight gradient,
+/// a sum over the batch, is still cut into blocks of channels.
+#[test]
+fn whole_samples() {
+    let batch = "in=(10,10) k=3 pad=1 cin=4 cout=40 batch=8";
+    assert_eq!(split(batch, Section::Forward), (40, 40));
+    assert_eq!(split(batch, Section::GradInput), (4, 4));
+    assert_eq!(split(batch, Section::GradWeight), (40, 8));
+    let seven = "in=(10,10) k=3 pad=1 cin=4 cout=40 batch=7";
+    assert_eq!(split(seven, Section::Forward), (40, 24));
+}
+
 /// A transposed layer is cut as its dual layer is, each pass as the dual's pass that
 /// computes it; where its connections are not the dual's it runs on the calling thread.
 #[test]
