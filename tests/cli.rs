@@ -513,3 +513,20 @@ fn sigma_is_never_refused_for_size() {
         "{formulas}"
     );
 }
+
+/// Each of the README's sections appears once: an edit that pasted a part of it twice (as
+/// one did, repeating some 750 lines) shows as a heading seen twice.
+#[test]
+fn readme_sections_appear_once() {
+    let readme = include_str!("../README.md");
+    let mut seen = std::collections::HashSet::new();
+    let mut fenced = false;
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            fenced = !fenced;
+        }
+        if !fenced && line.starts_with("## ") {
+            assert!(seen.insert(line), "the README has {line:?} twice");
+        }
+    }
+}
