@@ -53,3 +53,4 @@ mod x86;
 
 pub use dispatch::{Width, set_widest, widest};
 pub use scalar::Scalar;
+pub use scratch::free_scratch;

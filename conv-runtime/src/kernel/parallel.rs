@@ -11,6 +11,7 @@
 use alloc::vec::Vec;
 
 use super::scalar::Wide;
+use super::scratch::Buffer;
 
 /// Multiply-adds below which a parallel form runs on the calling thread: rayon's cost of
 /// handing out a few tasks (some microseconds) is then a large part of the work.
@@ -97,7 +98,7 @@ pub fn for_each_tile<T, F>(
     tile: usize,
     task: F,
 ) where
-    T: Clone + Send,
+    T: Wide + Clone + Send,
     F: Fn(usize, usize, usize, &mut [T]) + Sync + Send,
 {
     // Each tile's pieces, one per channel of its block, borrowed apart from the others.
@@ -116,11 +117,11 @@ pub fn for_each_tile<T, F>(
         }
     }
     let run = |(index, block, tile, mut pieces): (usize, usize, usize, Vec<&mut [T]>)| {
-        let mut local: Vec<T> = Vec::with_capacity(pieces.iter().map(|piece| piece.len()).sum());
+        let mut local = Buffer::with_capacity(pieces.iter().map(|piece| piece.len()).sum());
         for piece in &pieces {
             local.extend_from_slice(piece);
         }
-        task(index, block, tile, &mut local);
+        task(index, block, tile, &mut local[..]);
         let mut rest = &local[..];
         for piece in &mut pieces {
             let (head, tail) = rest.split_at(piece.len());
@@ -139,14 +140,14 @@ pub fn for_each_tile<T, F>(
 
 /// `runs` runs of `run` elements of `source`, `stride` apart from `start`, copied into one
 /// contiguous vector: a task's channels of every sample.
-pub fn gather<T: Clone>(
+pub fn gather<T: Wide + Clone>(
     source: &[T],
     start: usize,
     run: usize,
     stride: usize,
     runs: usize,
-) -> Vec<T> {
-    let mut gathered = Vec::with_capacity(run * runs);
+) -> Buffer<T> {
+    let mut gathered = Buffer::with_capacity(run * runs);
     for index in 0..runs {
         let first = start + index * stride;
         gathered.extend_from_slice(&source[first..first + run]);
@@ -182,8 +183,8 @@ mod tests {
 
     #[test]
     fn gather_takes_runs_at_the_stride() {
-        let source: Vec<u32> = (0..10).collect();
-        assert_eq!(gather(&source, 1, 2, 4, 2), [1, 2, 5, 6]);
+        let source: Vec<i32> = (0..10).collect();
+        assert_eq!(*gather(&source, 1, 2, 4, 2), [1, 2, 5, 6]);
     }
 
     #[test]
@@ -199,25 +200,27 @@ mod tests {
 
     #[test]
     fn every_tile_of_every_block_sees_its_rows_of_each_channel() {
+        // The tiles' copies are kept buffers, which a `Wide` type has.
+        let int = |value: usize| i64::try_from(value).expect("a small index");
         // Two samples of two blocks (2 channels, then 1) of planes of 5, tiles of 2.
-        let mut out: Vec<usize> = (0..30).collect();
+        let mut out: Vec<i64> = (0..30).collect();
         for_each_tile(&mut out, 15, 10, 5, 2, |sample, block, tile, local| {
-            let expected: Vec<usize> = (0..if block == 0 { 2 } else { 1 })
+            let expected: Vec<i64> = (0..if block == 0 { 2 } else { 1 })
                 .flat_map(|channel| {
                     let start = sample * 15 + block * 10 + channel * 5 + tile * 2;
-                    start..(start + 2).min(sample * 15 + block * 10 + channel * 5 + 5)
+                    int(start)..int((start + 2).min(sample * 15 + block * 10 + channel * 5 + 5))
                 })
                 .collect();
             assert_eq!(local, expected);
             for value in local {
-                *value += 100 * (sample + 1) + 10 * block + tile;
+                *value += int(100 * (sample + 1) + 10 * block + tile);
             }
         });
-        let expected: Vec<usize> = (0..30)
+        let expected: Vec<i64> = (0..30)
             .map(|at| {
                 let (sample, within) = (at / 15, at % 15);
                 let (block, tile) = (within / 10, within % 5 / 2);
-                at + 100 * (sample + 1) + 10 * block + tile
+                int(at + 100 * (sample + 1) + 10 * block + tile)
             })
             .collect();
         assert_eq!(out, expected);

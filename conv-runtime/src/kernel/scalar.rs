@@ -70,6 +70,20 @@ pub trait Scalar: Clone + Wide {
 /// method has a default, the portable one; only the generated code calls them.
 #[doc(hidden)]
 pub trait Wide: Sized {
+    /// A vector of room for `capacity` from the calling thread's spares, which only
+    /// `f32`, the type the wide builds run, keeps (`scratch::Buffer`).
+    #[cfg(feature = "std")]
+    #[inline]
+    fn take_spare(capacity: usize) -> Option<alloc::vec::Vec<Self>> {
+        let _ = capacity;
+        None
+    }
+    /// Gives `spare` to the calling thread's spares, or frees it.
+    #[cfg(feature = "std")]
+    #[inline]
+    fn give_spare(spare: alloc::vec::Vec<Self>) {
+        drop(spare);
+    }
     /// Whether every value is finite: neither infinite nor NaN. Types without such values
     /// (the integers, `Expr`) always are. `dispatch` runs a kernel's wide builds only
     /// on finite operands (`Kernel::finite`).
@@ -212,6 +226,16 @@ macro_rules! all_finite {
 primitive!(
     f32: mul, add {
         all_finite!();
+        #[cfg(feature = "std")]
+        #[inline]
+        fn take_spare(capacity: usize) -> Option<alloc::vec::Vec<Self>> {
+            super::scratch::take_spare(&super::scratch::F32_SPARES, capacity)
+        }
+        #[cfg(feature = "std")]
+        #[inline]
+        fn give_spare(spare: alloc::vec::Vec<Self>) {
+            super::scratch::give_spare(&super::scratch::F32_SPARES, spare);
+        }
         #[inline]
         fn run<K: Kernel>(kernel: K) -> bool {
             dispatch(kernel)
