@@ -92,9 +92,9 @@ layers! {
     DwB8 "mobilenet-dw-b8" { in = 56, k = 3, pad = 1, cin = 144, cout = 144, groups = 144, batch = 8 }
     SpeechB1 "speech-1d-b1" { in = (8000,), k = 11, pad = 5, cin = 32, cout = 32 }
     SpeechB8 "speech-1d-b8" { in = (8000,), k = 11, pad = 5, cin = 32, cout = 32, batch = 8 }
-    // The smallest layers the parallel forms split (two tasks of 2^16 multiply-adds or
-    // more, `THRESHOLD` in the runtime), and two of 2 and 8 times their work: whether a
-    // second thread pays at the threshold.
+    // Small layers the parallel forms have tasks for (two tasks of 2^16 multiply-adds or
+    // more, `SPLIT_FROM` in the runtime), of 2 and 8 times that work: under the threshold
+    // in force (`THRESHOLD`, 2^21), so their parallel forms run on the calling thread.
     Small147k "threshold-147k" { in = 16, k = 3, pad = 1, cin = 4, cout = 16 }
     Small295k "threshold-295k" { in = 16, k = 3, pad = 1, cin = 8, cout = 16 }
     Small1m "threshold-1.2m" { in = 16, k = 3, pad = 1, cin = 16, cout = 32 }

@@ -52,5 +52,6 @@ pub(crate) mod scratch;
 mod x86;
 
 pub use dispatch::{Width, set_widest, widest};
+pub use parallel::{THRESHOLD as PARALLEL_THRESHOLD, set_threshold as set_parallel_threshold};
 pub use scalar::Scalar;
 pub use scratch::free_scratch;

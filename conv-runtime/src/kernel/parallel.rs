@@ -13,14 +13,34 @@ use alloc::vec::Vec;
 use super::scalar::Wide;
 use super::scratch::Buffer;
 
-/// Multiply-adds below which a parallel form runs on the calling thread: rayon's cost of
-/// handing out a few tasks (some microseconds) is then a large part of the work.
-pub const THRESHOLD: u128 = 1 << 16;
+/// Multiply-adds below which `conv!` writes no tasks: a parallel form of a smaller layer
+/// is its one-thread kernel, whatever [`set_threshold`] says.
+pub const SPLIT_FROM: u128 = 1 << 16;
+
+/// Multiply-adds below which a parallel form runs on the calling thread unless a program
+/// sets another threshold ([`set_threshold`]). Below about a million, two threads lost to
+/// one on both machines measured (issue 12): rayon's hand-out, the tasks' copies and the
+/// finiteness check are then a large part of the work. On an Intel Xeon, two threads
+/// against one: 3×3 layers of 166 k multiply-adds 0.16–0.32×, 663 k 0.58–0.72×, 1.2 M
+/// 0.88–1.15×, 2.7 M 1.01–1.20×; on an AMD Zen 5, 147 k and 295 k lost, 1.2 M gained.
+pub const THRESHOLD: u128 = 1 << 21;
+
+/// The threshold in force: [`THRESHOLD`] until a program sets another.
+static LEAST: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1 << 21);
+
+/// Sets the multiply-adds below which the parallel forms run on the calling thread, for
+/// every thread, until the next call: to tune it for a machine, or to test the split on
+/// small layers (down to [`SPLIT_FROM`], the least that has tasks).
+pub fn set_threshold(multiply_adds: u64) {
+    LEAST.store(multiply_adds, core::sync::atomic::Ordering::Relaxed);
+}
 
 /// Whether a pass of `multiply_adds` is worth splitting: the `parallel` feature is on, the
-/// current pool has more than one thread, and the work reaches [`THRESHOLD`].
+/// current pool has more than one thread, and the work reaches the threshold
+/// ([`THRESHOLD`], or what [`set_threshold`] set).
 pub fn worth(multiply_adds: u128) -> bool {
-    cfg!(feature = "parallel") && threads() > 1 && multiply_adds >= THRESHOLD
+    let least = LEAST.load(core::sync::atomic::Ordering::Relaxed);
+    cfg!(feature = "parallel") && threads() > 1 && multiply_adds >= u128::from(least)
 }
 
 /// Whether `tasks` tasks give every thread of the current pool one: if so, a parallel form
@@ -238,6 +258,19 @@ mod tests {
 
     #[test]
     fn small_work_stays_on_the_calling_thread() {
+        assert_eq!(
+            u128::from(LEAST.load(core::sync::atomic::Ordering::Relaxed)),
+            THRESHOLD
+        );
         assert!(!worth(THRESHOLD - 1));
+        #[cfg(feature = "parallel")]
+        {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(2)
+                .build()
+                .expect("a pool of two threads");
+            assert!(pool.install(|| worth(THRESHOLD)));
+            assert!(!pool.install(|| worth(THRESHOLD - 1)));
+        }
     }
 }

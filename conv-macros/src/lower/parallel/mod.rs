@@ -24,7 +24,7 @@
 //! });
 //! ```
 
-use conv_runtime::__private::par::THRESHOLD;
+use conv_runtime::__private::par::SPLIT_FROM;
 use conv_runtime::derive::Section;
 use conv_runtime::{Axis, Spec, Tensor};
 use proc_macro2::{Ident, TokenStream};
@@ -40,8 +40,9 @@ mod tiles;
 /// rayon's cost of handing it out.
 const TASK_WORK: usize = 1 << 16;
 
-/// The `_par_into` methods; for a layer below the runtime's threshold or unrolled, they
-/// call the one-thread kernels.
+/// The `_par_into` methods; for a layer below the runtime's `SPLIT_FROM` or unrolled,
+/// they call the one-thread kernels (and above it, below the threshold in force at run
+/// time).
 pub(super) fn methods(kernels: &Kernels) -> TokenStream {
     let spec = &kernels.layer.spec;
     let Kernels {
@@ -56,7 +57,7 @@ pub(super) fn methods(kernels: &Kernels) -> TokenStream {
         ..
     } = kernels;
     let bias = spec.bias();
-    let split = !kernels.layer.unroll.is_full() && spec.multiply_adds() >= THRESHOLD;
+    let split = !kernels.layer.unroll.is_full() && spec.multiply_adds() >= SPLIT_FROM;
     let forward_inputs: Vec<&Array> = if bias { vec![x, w, b] } else { vec![x, w] };
     let passes = [
         (Section::Forward, forward_inputs, z, "forward"),
