@@ -20,8 +20,8 @@
 
 use conv_runtime::derive::Section;
 use conv_runtime::{Axis, Spec, Tensor};
-use proc_macro2::TokenStream;
-use quote::quote;
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
 
 use super::tokens::number;
 use super::{Array, Check, looped, loops};
@@ -29,61 +29,102 @@ use super::{Array, Check, looped, loops};
 /// The body of `section`'s `_into` method of the transposed layer `spec`, written with its
 /// own parameter names, and the most scratch, in scalars, its wide builds take.
 pub(super) fn body(spec: &Spec, section: Section) -> (TokenStream, usize) {
+    let Some(pass) = AsDual::of(spec, section) else {
+        return (loops::grad_bias(spec), 0);
+    };
     let connections = spec.connections();
     let wide = (spec.dual().as_ref() == Some(&connections)).then_some(Check::Own);
-    // Its input is this layer's output, its output this layer's input.
-    let (outputs, inputs) = (spec.output_len(), spec.input_len());
-    let w = Array::new("w", Tensor::Weight, spec.weight_len());
-    match section {
-        Section::Forward => {
-            let (dz, dx) = (
-                Array::new("dz", Tensor::Delta, inputs),
-                Array::new("dx", Tensor::GradInput, outputs),
-            );
-            let (scatter, scratch) =
-                looped(&connections, Section::GradInput, &[&w, &dz], &dx, wide);
-            let bias = bias(spec);
-            let body = quote! {
-                {
-                    let (dz, dx) = (x, &mut *z);
-                    #scatter
-                }
-                #bias
-            };
-            (body, scratch)
+    let inputs: Vec<&Array> = pass.inputs.iter().collect();
+    let (body, scratch) = looped(&connections, pass.section, &inputs, &pass.output, wide);
+    (pass.around(spec, &body), scratch)
+}
+
+/// A pass of a transposed layer as its dual's pass: which one, on which of the dual's
+/// operands (named as the dual reads them), and the names this layer's method gives
+/// them, the output's last.
+pub(super) struct AsDual {
+    pub(super) section: Section,
+    pub(super) inputs: [Array; 2],
+    pub(super) output: Array,
+    pub(super) names: [&'static str; 3],
+}
+
+impl AsDual {
+    /// `section` of `spec` as the dual's pass; `None` for the bias gradient, which is the
+    /// transposed layer's own.
+    pub(super) fn of(spec: &Spec, section: Section) -> Option<Self> {
+        // The dual's input is this layer's output, its output this layer's input.
+        let (outputs, inputs) = (spec.output_len(), spec.input_len());
+        let array = Array::new;
+        let w = array("w", Tensor::Weight, spec.weight_len());
+        Some(match section {
+            Section::Forward => AsDual {
+                section: Section::GradInput,
+                inputs: [w, array("dz", Tensor::Delta, inputs)],
+                output: array("dx", Tensor::GradInput, outputs),
+                names: ["w", "x", "z"],
+            },
+            Section::GradInput => AsDual {
+                section: Section::Forward,
+                inputs: [array("x", Tensor::Input, outputs), w],
+                output: array("z", Tensor::Output, inputs),
+                names: ["dz", "w", "dx"],
+            },
+            Section::GradWeight => AsDual {
+                section: Section::GradWeight,
+                inputs: [
+                    array("x", Tensor::Input, outputs),
+                    array("dz", Tensor::Delta, inputs),
+                ],
+                output: array("dw", Tensor::GradWeight, spec.weight_len()),
+                names: ["dz", "x", "dw"],
+            },
+            Section::GradBias => return None,
+        })
+    }
+
+    /// The name this layer's method gives the dual's operand `name` (itself if it is not
+    /// one).
+    pub(super) fn renamed(&self, name: Ident) -> Ident {
+        let operands = self.inputs.iter().chain([&self.output]);
+        match operands
+            .zip(self.names)
+            .find(|(array, _)| array.name == name)
+        {
+            Some((_, method)) => format_ident!("{method}"),
+            None => name,
         }
-        Section::GradInput => {
-            let (x, z) = (
-                Array::new("x", Tensor::Input, outputs),
-                Array::new("z", Tensor::Output, inputs),
-            );
-            let (gather, scratch) = looped(&connections, Section::Forward, &[&x, &w], &z, wide);
-            let body = quote! {
-                let (x, z) = (dz, dx);
-                #gather
-            };
-            (body, scratch)
+    }
+
+    /// `body`, written with the dual's names, as this layer's method: in a block that binds
+    /// those names to the method's operands (the output reborrowed, so the method's name
+    /// holds it again after the block), then the bias for the forward pass.
+    pub(super) fn around(&self, spec: &Spec, body: &TokenStream) -> TokenStream {
+        let dual = self
+            .inputs
+            .iter()
+            .chain([&self.output])
+            .map(|array| &array.name);
+        let [first, second, output] = self.names.map(|name| format_ident!("{name}"));
+        // The forward pass is the dual's input gradient.
+        let bias = if self.section == Section::GradInput {
+            bias(spec)
+        } else {
+            TokenStream::new()
+        };
+        quote! {
+            {
+                let (#(#dual),*) = (#first, #second, &mut *#output);
+                #body
+            }
+            #bias
         }
-        Section::GradWeight => {
-            let (x, dz, dw) = (
-                Array::new("x", Tensor::Input, outputs),
-                Array::new("dz", Tensor::Delta, inputs),
-                Array::new("dw", Tensor::GradWeight, spec.weight_len()),
-            );
-            let (sum, scratch) = looped(&connections, Section::GradWeight, &[&x, &dz], &dw, wide);
-            let body = quote! {
-                let (x, dz) = (dz, x);
-                #sum
-            };
-            (body, scratch)
-        }
-        Section::GradBias => (loops::grad_bias(spec), 0),
     }
 }
 
 /// The statements that add each output channel's bias to its plane of `z`; none without a
 /// bias.
-pub(super) fn bias(spec: &Spec) -> TokenStream {
+fn bias(spec: &Spec) -> TokenStream {
     if !spec.bias() {
         return TokenStream::new();
     }

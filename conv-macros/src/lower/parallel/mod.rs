@@ -25,16 +25,19 @@
 //! ```
 
 use conv_runtime::__private::par::SPLIT_FROM;
+use conv_runtime::Spec;
 use conv_runtime::derive::Section;
-use conv_runtime::{Axis, Spec, Tensor};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use super::{Array, Check, Finite, Kernels, looped, wide};
-use crate::lower::tokens::{linear, number};
+use crate::lower::tokens::number;
+use operands::{operand_array, planes};
 use tiles::Tiles;
 
+mod operands;
 mod tiles;
+mod transposed;
 
 /// The multiply-adds a task is given at least, in whole channel blocks: a few times
 /// rayon's cost of handing it out.
@@ -77,7 +80,7 @@ pub(super) fn methods(kernels: &Kernels) -> TokenStream {
         let tasks = if !split {
             None
         } else if spec.transposed() {
-            transposed(spec, *section)
+            transposed::transposed(spec, *section)
         } else {
             Split::new(spec, &kernels.layer.text, *section)
                 .tasks(inputs, output)
@@ -158,76 +161,6 @@ fn checks(
         };
         (Some(check), None)
     }
-}
-
-/// A transposed layer's tasks: its passes are its dual layer's (`transposed.rs`), on the
-/// same memory under the names the dual reads, so they are cut as the dual's are, and the
-/// bias is added on the calling thread after the forward pass's tasks. `None` where the
-/// connections are not exactly the dual layer's (`output_padding ≥ stride`: the portable
-/// loops alone run there) or the dual's pass is one task.
-fn transposed(spec: &Spec, section: Section) -> Option<(TokenStream, Option<Finite>)> {
-    let dual = spec.dual().filter(|dual| *dual == spec.connections())?;
-    let text = dual.to_string();
-    let array = |name: &str, tensor: Tensor, len: usize| Array::new(name, tensor, len);
-    let w = array("w", Tensor::Weight, dual.weight_len());
-    // The dual's pass, on its operands (`inputs`, `output`), and the names this layer's
-    // method gives them.
-    let pass = |section, inputs: &[&Array], output: &Array, names: [&str; 3]| {
-        let tasks = Split::new(&dual, &text, section).tasks(inputs, output)?;
-        let finite = Finite::of_pass(&dual, section, inputs, output).map(|finite| {
-            let operands = inputs.iter().chain([&output]).map(|array| &array.name);
-            let renamed = |name: Ident| {
-                let index = operands.clone().position(|operand| *operand == name);
-                index.map_or(name, |index| format_ident!("{}", names[index]))
-            };
-            Finite {
-                met: finite.met.into_iter().map(renamed).collect(),
-                after: finite.after,
-            }
-        });
-        Some((tasks, finite))
-    };
-    Some(match section {
-        Section::Forward => {
-            let dz = array("dz", Tensor::Delta, dual.output_len());
-            let dx = array("dx", Tensor::GradInput, dual.input_len());
-            let (tasks, finite) = pass(Section::GradInput, &[&w, &dz], &dx, ["w", "x", "z"])?;
-            let bias = super::transposed::bias(spec);
-            let tasks = quote! {
-                {
-                    let (dz, dx) = (x, &mut *z);
-                    #tasks
-                }
-                #bias
-            };
-            (tasks, finite)
-        }
-        Section::GradInput => {
-            let x = array("x", Tensor::Input, dual.input_len());
-            let z = array("z", Tensor::Output, dual.output_len());
-            let (tasks, finite) = pass(Section::Forward, &[&x, &w], &z, ["dz", "w", "dx"])?;
-            let tasks = quote! {
-                {
-                    let (x, z) = (dz, &mut *dx);
-                    #tasks
-                }
-            };
-            (tasks, finite)
-        }
-        _ => {
-            let x = array("x", Tensor::Input, dual.input_len());
-            let dz = array("dz", Tensor::Delta, dual.output_len());
-            let dw = array("dw", Tensor::GradWeight, dual.weight_len());
-            let (tasks, finite) = pass(Section::GradWeight, &[&x, &dz], &dw, ["dz", "x", "dw"])?;
-            let tasks = quote! {
-                {
-                    let (x, dz) = (dz, x);
-                    #tasks
-                }
-            };
-            (tasks, finite)
-        }
-    })
 }
 
 /// How a pass is cut: into blocks of `units` (output channels, input channels or groups)
@@ -505,136 +438,6 @@ impl<'a> Split<'a> {
             .join(" ");
         Spec::parse(&text).ok()
     }
-
-    /// The statement that binds input `name` to its slice for a task of `count` units
-    /// from `first` in sample `n`: a run of the tensor, or its runs in every sample (or
-    /// every filter) gathered into a vector.
-    fn operand(&self, name: &str, task: &Spec, tiled: bool) -> TokenStream {
-        let spec = self.spec;
-        let (input_plane, output_plane, taps) = planes(spec);
-        let (cin, cout) = (spec.in_channels_per_group(), spec.out_channels_per_group());
-        let (input_sample, output_sample) = (
-            spec.in_channels() * input_plane,
-            spec.out_channels() * output_plane,
-        );
-        // A unit's channels along each channel axis: a group's, or one.
-        let (unit_in, unit_out) = if self.grouped { (cin, cout) } else { (1, 1) };
-        let (n, first) = (format_ident!("n"), format_ident!("first"));
-        let run = |tensor: &str, sample: usize, per_unit: usize, len: usize| {
-            let tensor = format_ident!("{tensor}");
-            let terms: Vec<(&Ident, usize)> = [(&n, sample), (&first, per_unit)]
-                .into_iter()
-                .filter(|(_, factor)| *factor != 0)
-                .collect();
-            let (start, len) = (linear(&terms), number(len));
-            quote!(let #tensor = &#tensor[#start..][..#len];)
-        };
-        let gather = |tensor: &str, per_unit: usize, len: usize, stride: usize, runs: usize| {
-            let tensor = format_ident!("{tensor}");
-            let [per_unit, len, stride, runs] = [per_unit, len, stride, runs].map(number);
-            quote! {
-                let #tensor = &::convsym::__private::par::gather(#tensor, first * #per_unit, #len, #stride, #runs);
-            }
-        };
-        let grouped = self.grouped;
-        let batch = spec.batch();
-        // A row tile's rows of the tensor it reads by rows (the input, or δ), from row
-        // `STARTS[tile]` of each of its channels.
-        let rows = |tensor: &str, sample: usize, per_unit: usize| {
-            let (plane, axis_rows, channels, len) = if tensor == "x" {
-                let rows = spec.axes()[0].input();
-                (input_plane, rows, task.in_channels(), task.input_len())
-            } else {
-                let rows = spec.axes()[0].output();
-                (output_plane, rows, task.out_channels(), task.output_len())
-            };
-            let tensor = format_ident!("{tensor}");
-            let terms: Vec<(&Ident, usize)> = [(&n, sample), (&first, per_unit)]
-                .into_iter()
-                .filter(|(_, factor)| *factor != 0)
-                .collect();
-            let start = linear(&terms);
-            let [row, plane, run, channels] =
-                [plane / axis_rows, plane, len / channels, channels].map(number);
-            quote! {
-                let #tensor = &::convsym::__private::par::gather(#tensor, #start + STARTS[tile] * #row, #run, #plane, #channels);
-            }
-        };
-        match (self.section, name) {
-            (Section::Forward, "x") if tiled => rows(
-                "x",
-                input_sample,
-                if grouped { unit_in * input_plane } else { 0 },
-            ),
-            (Section::GradInput, "dz") if tiled => rows(
-                "dz",
-                output_sample,
-                if grouped { cout * output_plane } else { 0 },
-            ),
-            (Section::Forward, "x") if grouped => {
-                run("x", input_sample, unit_in * input_plane, task.input_len())
-            }
-            (Section::Forward, "x") => run("x", input_sample, 0, task.input_len()),
-            (Section::Forward, "b") => run("b", 0, unit_out, task.bias_len()),
-            (Section::Forward, _) => run("w", 0, unit_out * cin * taps, task.weight_len()),
-            (Section::GradInput, "w") if grouped => {
-                run("w", 0, unit_out * cin * taps, task.weight_len())
-            }
-            // The task's input channels of every filter.
-            (Section::GradInput, "w") => gather(
-                "w",
-                taps,
-                task.in_channels() * taps,
-                spec.in_channels() * taps,
-                spec.out_channels(),
-            ),
-            (Section::GradInput, _) if grouped => {
-                run("dz", output_sample, cout * output_plane, task.output_len())
-            }
-            (Section::GradInput, _) => run("dz", output_sample, 0, task.output_len()),
-            (_, "x") if grouped => gather(
-                "x",
-                unit_in * input_plane,
-                task.input_len() / batch,
-                input_sample,
-                batch,
-            ),
-            (_, "x") => TokenStream::new(),
-            // One sample: the task's channels of δ are one run, read where they are.
-            _ if batch == 1 => run("dz", 0, unit_out * output_plane, task.output_len()),
-            _ => gather(
-                "dz",
-                unit_out * output_plane,
-                task.output_len() / batch,
-                output_sample,
-                batch,
-            ),
-        }
-    }
-}
-
-/// The array `name` of a task's layer `task`.
-fn operand_array(name: &Ident, task: &Spec) -> Array {
-    let (tensor, len) = match name.to_string().as_str() {
-        "x" => (Tensor::Input, task.input_len()),
-        "w" => (Tensor::Weight, task.weight_len()),
-        "b" => (Tensor::Bias, task.bias_len()),
-        "dz" => (Tensor::Delta, task.output_len()),
-        "z" => (Tensor::Output, task.output_len()),
-        "dx" => (Tensor::GradInput, task.input_len()),
-        _ => (Tensor::GradWeight, task.weight_len()),
-    };
-    Array::new(&name.to_string(), tensor, len)
-}
-
-/// Elements in an input plane, an output plane and a filter of one channel.
-fn planes(spec: &Spec) -> (usize, usize, usize) {
-    let product = |extent: fn(&Axis) -> usize| spec.axes().iter().map(extent).product();
-    (
-        product(Axis::input),
-        product(Axis::output),
-        product(Axis::kernel),
-    )
 }
 
 #[cfg(test)]

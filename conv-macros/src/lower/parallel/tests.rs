@@ -11,6 +11,15 @@ fn split(text: &str, section: Section) -> (usize, usize) {
     (split.units, split.per_task)
 }
 
+/// The code `conv!` writes for `layer`, as text; a layer that does not expand fails the
+/// test.
+fn expansion(layer: proc_macro2::TokenStream) -> String {
+    let text = layer.to_string();
+    let tokens = crate::expand::expand(layer).map(|tokens| tokens.to_string());
+    assert!(tokens.is_ok(), "{text}: {tokens:?}");
+    tokens.unwrap_or_default()
+}
+
 /// `tests/parallel.rs`'s first layer: every pass leaves a smaller last task.
 #[test]
 fn remainders() {
@@ -45,18 +54,11 @@ fn whole_samples() {
 #[test]
 fn transposed_layers() {
     let tasks = |layer: proc_macro2::TokenStream| {
-        let text = layer.to_string();
-        let tokens = crate::expand::expand(layer).map(|tokens| tokens.to_string());
-        assert!(tokens.is_ok(), "{text}: {tokens:?}");
         // The methods that cut their pass (a tiled one holds its blocks as well).
-        tokens.map_or(0, |tokens| {
-            tokens
-                .split("pub fn")
-                .filter(|method| {
-                    method.contains("for_each_block") || method.contains("for_each_tile")
-                })
-                .count()
-        })
+        expansion(layer)
+            .split("pub fn")
+            .filter(|method| method.contains("for_each_block") || method.contains("for_each_tile"))
+            .count()
     };
     let up = quote::quote!(in = 28, k = 4, stride = 2, pad = 1, cin = 64, cout = 32, transposed);
     assert_eq!(tasks(up), 3);
@@ -106,10 +108,7 @@ fn blocks_and_groups() {
 #[test]
 fn which_passes_tile() {
     let kinds = |layer: proc_macro2::TokenStream| -> String {
-        let text = layer.to_string();
-        let tokens = crate::expand::expand(layer).map(|tokens| tokens.to_string());
-        assert!(tokens.is_ok(), "{text}: {tokens:?}");
-        let tokens = tokens.unwrap_or_default();
+        let tokens = expansion(layer);
         let start = tokens.find("fn forward_par_into").unwrap_or(0);
         let methods: Vec<&str> = tokens[start..].split("pub fn").collect();
         methods
@@ -171,10 +170,7 @@ fn which_passes_tile() {
 #[test]
 fn transposed_checks() {
     let up = quote::quote!(in = 28, k = 4, stride = 2, pad = 1, cin = 64, cout = 32, transposed);
-    let tokens = crate::expand::expand(up).map(|tokens| tokens.to_string());
-    let Ok(tokens) = tokens else {
-        panic!("dcgan-up expands: {tokens:?}");
-    };
+    let tokens = expansion(up);
     let checks = |name: &str| -> Vec<String> {
         let start = tokens.find(&format!("pub fn {name} <")).unwrap_or(0);
         let method = tokens[start..].split("pub fn").nth(1).unwrap_or_default();

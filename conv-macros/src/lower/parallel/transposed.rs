@@ -1,0 +1,31 @@
+//! A transposed layer's parallel forms: its passes are its dual layer's, cut as the dual's
+//! are, and checked as the dual's one-thread kernels check them.
+
+use conv_runtime::Spec;
+use conv_runtime::derive::Section;
+use proc_macro2::TokenStream;
+
+use super::Split;
+use crate::lower::transposed::AsDual;
+use crate::lower::{Array, Finite};
+
+/// A transposed layer's tasks: its passes are its dual layer's (`transposed.rs`), on the
+/// same memory under the names the dual reads, so they are cut as the dual's are, and the
+/// bias is added on the calling thread after the forward pass's tasks. `None` where the
+/// connections are not exactly the dual layer's (`output_padding ≥ stride`: the portable
+/// loops alone run there) or the dual's pass is one task.
+pub(super) fn transposed(spec: &Spec, section: Section) -> Option<(TokenStream, Option<Finite>)> {
+    let dual = spec.dual().filter(|dual| *dual == spec.connections())?;
+    let pass = AsDual::of(spec, section)?;
+    let inputs: Vec<&Array> = pass.inputs.iter().collect();
+    let tasks = Split::new(&dual, &dual.to_string(), pass.section).tasks(&inputs, &pass.output)?;
+    let finite = Finite::of_pass(&dual, pass.section, &inputs, &pass.output).map(|finite| Finite {
+        met: finite
+            .met
+            .into_iter()
+            .map(|name| pass.renamed(name))
+            .collect(),
+        after: finite.after,
+    });
+    Some((pass.around(spec, &tasks), finite))
+}
