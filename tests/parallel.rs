@@ -261,6 +261,14 @@ convsym::conv!(
     in = (10, 10), k = 3, pad = 1, cin = 4, cout = 40, batch = 8, bias
 );
 convsym::conv!(
+    /// Pointwise, two samples: in the wide builds the forward pass and the input gradient
+    /// are cut along the plane (480 positions, in runs of 256 and the 224 left), every
+    /// channel's run read and written in place.
+    struct Pointwise;
+    in = (20, 24), k = 1, cin = 24, cout = 16, batch = 2, bias
+);
+
+convsym::conv!(
     /// Below the threshold: the parallel forms run the one-thread kernels.
     struct Small;
     in = 30, k = 3, cin = 2, cout = 3, bias
@@ -304,6 +312,11 @@ fn input_channels_past_a_register_block() {
 #[test]
 fn whole_samples() {
     compare("Samples", &passes!(Samples bias), 24, Infinity::Nowhere);
+}
+
+#[test]
+fn pointwise_runs_of_the_plane() {
+    compare("Pointwise", &passes!(Pointwise bias), 18, Infinity::Nowhere);
 }
 
 #[test]

@@ -304,16 +304,34 @@ fn dispatched(
     } else {
         quote!(T::run(Pass { #fields });)
     };
+    let portable = quote! {
+        let Pass { #fields } = self;
+        #portable
+    };
+    let kernel = kernel_impl(&quote!('_), &portable, &finite, (&avx2, &avx512));
     quote! {
         struct Pass<'a, T> {
             #(#names: #types,)*
             #out: &'a mut [T; #out_len],
         }
+        #kernel
+        #run
+    }
+}
+
+/// The `Kernel` impl of a pass's `struct Pass<lifetimes, T>`: the portable statements
+/// (which take `self` apart), the finiteness check, and each wide build's statements.
+fn kernel_impl(
+    lifetimes: &TokenStream,
+    portable: &TokenStream,
+    finite: &TokenStream,
+    (avx2, avx512): (&TokenStream, &TokenStream),
+) -> TokenStream {
+    quote! {
         #[allow(clippy::inline_always, reason = "each build must be compiled into its caller")]
-        impl<T: ::convsym::Scalar> ::convsym::__private::Kernel for Pass<'_, T> {
+        impl<T: ::convsym::Scalar> ::convsym::__private::Kernel for Pass<#lifetimes, T> {
             #[inline(always)]
             fn portable(self) {
-                let Pass { #fields } = self;
                 #portable
             }
             #[inline(always)]
@@ -329,7 +347,6 @@ fn dispatched(
                 #avx512
             }
         }
-        #run
     }
 }
 

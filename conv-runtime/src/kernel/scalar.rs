@@ -92,6 +92,13 @@ pub trait Wide: Sized {
         let _ = values;
         true
     }
+    /// Whether [`Wide::run`] runs a kernel's wide build where its operands are finite:
+    /// for `f32` where the processor has one under `set_widest`'s cap, for the other types
+    /// never.
+    #[inline]
+    fn runs_wide() -> bool {
+        false
+    }
     /// Runs a kernel generic over the scalar: for `f32`, in the widest build of
     /// `dispatch`; for the other types, its portable build. Whether a wide build ran.
     #[inline]
@@ -235,6 +242,10 @@ primitive!(
         #[inline]
         fn give_spare(spare: alloc::vec::Vec<Self>) {
             super::scratch::give_spare(&super::scratch::F32_SPARES, spare);
+        }
+        #[inline]
+        fn runs_wide() -> bool {
+            super::dispatch::widest() != super::dispatch::Width::Portable
         }
         #[inline]
         fn run<K: Kernel>(kernel: K) -> bool {

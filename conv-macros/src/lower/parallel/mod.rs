@@ -36,6 +36,7 @@ use operands::{operand_array, planes};
 use tiles::Tiles;
 
 mod operands;
+mod spans;
 mod tiles;
 mod transposed;
 
@@ -84,7 +85,15 @@ pub(super) fn methods(kernels: &Kernels) -> TokenStream {
         } else {
             Split::new(spec, &kernels.layer.text, *section)
                 .tasks(inputs, output)
-                .map(|tasks| (tasks, Finite::of_pass(spec, *section, inputs, output)))
+                .map(|tasks| {
+                    let tasks = match spans::plane_tasks(spec, *section, inputs, output) {
+                        Some(spans) => quote! {
+                            if <T as ::convsym::__private::Wide>::runs_wide() { #spans } else { #tasks }
+                        },
+                        None => tasks,
+                    };
+                    (tasks, Finite::of_pass(spec, *section, inputs, output))
+                })
         };
         let serial = quote!(self.#serial(#(#names,)* #out););
         let body = if let Some((tasks, finite)) = tasks {

@@ -191,3 +191,29 @@ fn transposed_checks() {
     assert_eq!(checks("grad_input_par_into"), ["& dx [..]", "dz", "w"]);
     assert_eq!(checks("grad_weight_par_into"), ["& dw [..]", "dz", "x"]);
 }
+
+/// A pointwise layer's forward pass and input gradient are cut along the plane in the wide
+/// builds (runs of every channel, in place), below a batch of 8; its weight gradient, and
+/// layers of other kernels, are not.
+#[test]
+fn pointwise_runs() {
+    let runs = |layer: proc_macro2::TokenStream| -> Vec<String> {
+        expansion(layer)
+            .split("pub fn ")
+            .filter(|method| method.contains("for_each_span"))
+            .filter_map(|method| method.split(' ').next().map(str::to_owned))
+            .collect()
+    };
+    let both = ["forward_par_into", "grad_input_par_into"];
+    // `tests/parallel.rs`'s `Pointwise`, and resnet-1x1.
+    let test = quote::quote!(in = (20, 24), k = 1, cin = 24, cout = 16, batch = 2, bias);
+    assert_eq!(runs(test), both);
+    assert_eq!(
+        runs(quote::quote!(in = 56, k = 1, cin = 256, cout = 64)),
+        both
+    );
+    assert!(runs(quote::quote!(in = 56, k = 1, cin = 256, cout = 64, batch = 8)).is_empty());
+    assert!(runs(quote::quote!(in = 56, k = 3, pad = 1, cin = 64, cout = 64)).is_empty());
+    // Two groups: the runs would cross them.
+    assert!(runs(quote::quote!(in = 56, k = 1, cin = 64, cout = 64, groups = 2)).is_empty());
+}

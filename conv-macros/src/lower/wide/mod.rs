@@ -47,6 +47,28 @@ use pointwise::pointwise;
 use weight_gradient::{grad_weight, grad_weight_rows};
 
 pub(super) use layout::{Body, ZerosMeet};
+pub(super) use pointwise::Spans;
+
+/// `section`'s tasks along the plane ([`Spans`]) where its wide builds are the pointwise
+/// product of a layer of one group: the forward pass, or the input gradient as its dual
+/// layer's (as [`builds`] and `grad_input_dual` choose them).
+pub(super) fn plane_tasks(spec: &Spec, section: Section) -> Option<Spans> {
+    let both = |suits: &dyn Fn(layout::Isa) -> bool| suits(AVX2) && suits(AVX512);
+    match section {
+        Section::Forward => pointwise::spans(spec, false),
+        Section::GradInput => {
+            let dual = input_gradient::dual(spec)?;
+            let dual_runs_pointwise = spec.in_channels_per_group() > 1
+                && both(&|isa| {
+                    depthwise::grad_input(spec, isa).is_none() && !forward::long_rows(&dual, isa)
+                });
+            dual_runs_pointwise
+                .then(|| pointwise::spans(&dual, true))
+                .flatten()
+        }
+        _ => None,
+    }
+}
 
 /// A pass's AVX2 and AVX-512 bodies, the first kind of block that suits the layer in
 /// each; `None` (the portable build alone) where none does, or for the bias gradient.
