@@ -255,15 +255,25 @@ convsym::conv!(
 );
 
 convsym::conv!(
+    /// Transposed, two samples: its weight gradient is its dual layer's, whose 32 output
+    /// channels' blocks read δ (here the transposed layer's input) in place and the padded
+    /// copy of the dual's input (its δ) made once for both blocks.
+    struct UpsampleBatch;
+    in = (12, 9), k = 4, stride = 2, pad = 1, cin = 32, cout = 16, batch = 2, transposed, bias
+);
+
+convsym::conv!(
     /// Eight samples: a task per sample, of all 40 output channels (the weight gradient
-    /// in blocks of 8 channels over the batch).
+    /// in blocks of 8 channels over the batch, which in the wide builds read δ in place
+    /// and the input padded once for all of them).
     struct Samples;
     in = (10, 10), k = 3, pad = 1, cin = 4, cout = 40, batch = 8, bias
 );
 convsym::conv!(
     /// Pointwise, two samples: in the wide builds the forward pass and the input gradient
     /// are cut along the plane (480 positions, in runs of 256 and the 224 left), every
-    /// channel's run read and written in place.
+    /// channel's run read and written in place; the weight gradient's blocks read δ in
+    /// place.
     struct Pointwise;
     in = (20, 24), k = 1, cin = 24, cout = 16, batch = 2, bias
 );
@@ -345,6 +355,12 @@ fn transposed() {
         "UpsampleLine",
         &passes!(UpsampleLine),
         12,
+        Infinity::Nowhere,
+    );
+    compare(
+        "UpsampleBatch",
+        &passes!(UpsampleBatch bias),
+        25,
         Infinity::Nowhere,
     );
 }

@@ -35,6 +35,7 @@ use crate::lower::tokens::number;
 use operands::{operand_array, planes};
 use tiles::Tiles;
 
+mod delta;
 mod operands;
 mod spans;
 mod tiles;
@@ -351,6 +352,10 @@ impl<'a> Split<'a> {
         };
         let (sample_len, per_task) = (number(self.sample_len), number(self.per_task));
         let out = &output.name;
+        let before = match self.section {
+            Section::GradWeight => delta::before_tasks(self.spec),
+            _ => None,
+        };
         // The weight gradient's one "sample" is the whole batch.
         let sample = if self.section == Section::GradWeight {
             quote!(_)
@@ -358,6 +363,7 @@ impl<'a> Split<'a> {
             quote!(n)
         };
         Some(quote! {
+            #before
             ::convsym::__private::par::for_each_block(#out, #sample_len, #block_len, |#sample, block, #out| {
                 let first = block * #per_task;
                 #body
@@ -369,7 +375,12 @@ impl<'a> Split<'a> {
     /// into arrays, and the loops of the layer that task is; `None` if those loops would
     /// take another build than the layer's.
     fn task(&self, count: usize, inputs: &[&Array], output: &Array) -> Option<TokenStream> {
-        self.task_of(&self.layer(count)?, false, inputs, output)
+        let layer = self.layer(count)?;
+        let in_place = match self.section {
+            Section::GradWeight => delta::grad_weight_task(self.spec, &layer),
+            _ => None,
+        };
+        in_place.or_else(|| self.task_of(&layer, false, inputs, output))
     }
 
     /// A task computing the layer `task`, a part of this one: its operands (rows of them
@@ -382,10 +393,15 @@ impl<'a> Split<'a> {
         inputs: &[&Array],
         output: &Array,
     ) -> Option<TokenStream> {
-        // A task that runs portably where the layer runs wide, or the reverse, would add
-        // in another order: such a pass is not split.
-        let wide = |spec: &Spec| wide::builds(spec, self.section).is_some();
-        if wide(task) != wide(self.spec) {
+        // A task that runs portably where the layer runs wide, or the reverse, or runs
+        // another kind of block that adds an output's terms in another order, would give
+        // other bits: such a pass is not split. Past stride 1, 16 input channels take the
+        // phases' channel block, and a task of 8 would take the rows over δ.
+        let blocks = |spec: &Spec| {
+            wide::blocks(spec, self.section)
+                .map(|(avx2, avx512)| (avx2.order(self.section), avx512.order(self.section)))
+        };
+        if blocks(task) != blocks(self.spec) {
             return None;
         }
         let arrays: Vec<Array> = inputs

@@ -155,6 +155,13 @@ fn which_passes_tile() {
             quote::quote!(in = 56, k = 3, pad = 1, cin = 64, cout = 64, batch = 8),
             "bbb",
         ),
+        // `tests/parallel.rs`'s `UpsampleBatch`'s dual layer: its 16 input channels take
+        // the phases' channel block, a task of 8 would take the rows over δ, another
+        // order of additions: the input gradient is not split.
+        (
+            quote::quote!(in = (24, 18), k = 4, stride = 2, pad = 1, cin = 16, cout = 32, batch = 2),
+            "t-b",
+        ),
     ];
     for (layer, expected) in cases {
         let text = layer.to_string();
@@ -216,4 +223,41 @@ fn pointwise_runs() {
     assert!(runs(quote::quote!(in = 56, k = 3, pad = 1, cin = 64, cout = 64)).is_empty());
     // Two groups: the runs would cross them.
     assert!(runs(quote::quote!(in = 56, k = 1, cin = 64, cout = 64, groups = 2)).is_empty());
+}
+
+/// Over a batch, a weight gradient task reads its block of δ's channels in place where
+/// the channel block computes it, in every sample through the whole layer's stride, and
+/// where the layer pads, the input padded once before the tasks.
+#[test]
+fn weight_gradient_reads_delta_in_place() {
+    // Whether the weight gradient's tasks read δ in place, and the input padded once.
+    let reads = |layer: proc_macro2::TokenStream| -> (bool, bool) {
+        let expansion = expansion(layer);
+        let method = expansion
+            .split("pub fn ")
+            .find(|method| method.starts_with("grad_weight_par_into"))
+            .unwrap_or_default();
+        (
+            method.contains("dz : & dz [first *"),
+            method.contains("par :: pad ("),
+        )
+    };
+    // `tests/parallel.rs`'s `Samples` (blocks of 8 of 40 channels, a plane of 100) and
+    // `Pointwise`, which does not pad.
+    let samples = quote::quote!(in = (10, 10), k = 3, pad = 1, cin = 4, cout = 40, batch = 8, bias);
+    assert_eq!(reads(samples), (true, true));
+    let pointwise = quote::quote!(in = (20, 24), k = 1, cin = 24, cout = 16, batch = 2, bias);
+    assert_eq!(reads(pointwise), (true, false));
+    let down = quote::quote!(in = 56, k = 3, stride = 2, pad = 1, cin = 128, cout = 128, batch = 8);
+    assert_eq!(reads(down), (true, true));
+    let transposed = quote::quote!(in = (12, 9), k = 4, stride = 2, pad = 1, cin = 32, cout = 16, batch = 2, transposed, bias);
+    assert_eq!(reads(transposed), (true, true));
+    // One sample: its run of δ is read in place as it stands, and its tasks pad their own.
+    let one = quote::quote!(in = 56, k = 3, stride = 2, pad = 1, cin = 128, cout = 128);
+    assert_eq!(reads(one), (false, false));
+    // Groups of several channels are one task per pass; a depthwise layer's weight
+    // gradient is not the channel block.
+    let depthwise =
+        quote::quote!(in = 16, k = 3, pad = 1, cin = 32, cout = 32, groups = 32, batch = 4);
+    assert_eq!(reads(depthwise), (false, false));
 }

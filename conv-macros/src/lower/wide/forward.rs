@@ -7,8 +7,8 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use super::layout::{
-    Body, Isa, MOST_SUMS, Runs, Scratch, by_blocks, by_even_blocks, call_block, call_rows, offsets,
-    strides, table_fits,
+    Block, Body, Isa, MOST_SUMS, Runs, Scratch, by_blocks, by_even_blocks, call_block, call_rows,
+    offsets, strides, table_fits,
 };
 use super::source::Source;
 use crate::lower::tokens::{linear, nest, number};
@@ -125,7 +125,7 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
             }
         }
     };
-    Some(Body::new(&scratch, &body))
+    Some(Body::new(Block::Channels, &scratch, &body))
 }
 
 /// Whether the layer has one axis, at stride 1, of at least [`LONG_ROW`] runs of two
@@ -270,7 +270,7 @@ pub(super) fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<Bo
             }
         }
     };
-    Some(Body::new(&scratch, &body))
+    Some(Body::new(Block::Rows, &scratch, &body))
 }
 
 /// `ROWS` for the `rows` blocks: for each input channel of a group and each tap, where

@@ -1,6 +1,7 @@
 //! How the wide builds cut a pass into register blocks: each build's vectors, the
 //! limits every block kind keeps to, and the layout helpers the passes share.
 
+use conv_runtime::derive::Section;
 use proc_macro2::{Ident, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 
@@ -153,6 +154,30 @@ pub(in super::super) struct Body {
     pub(in super::super) tokens: TokenStream,
     pub(in super::super) scratch: usize,
     pub(in super::super) zeros_meet: ZerosMeet,
+    pub(in super::super) block: Block,
+}
+
+/// The kind of register block a body runs. Two kinds add an output's terms in different
+/// orders, so a parallel form's task must run the kind its whole layer runs, in each
+/// build: a task of fewer channels can fall to another (16 input channels take the
+/// phases' channel block at stride 2, a task of 8 the rows over δ).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(in super::super) enum Block {
+    /// The pointwise product.
+    Pointwise,
+    /// A block of channels times positions along a row (the forward pass, its dual
+    /// layer's for the input gradient, or the weight gradient's with taps and positions
+    /// trading places).
+    Channels,
+    /// Runs along a row, each weight broadcast (or partial sums along rows for the weight
+    /// gradient).
+    Rows,
+    /// A depthwise layer's stencil over one channel's plane.
+    Stencil,
+    /// The input gradient's channel block on each phase of the stride.
+    PhaseChannels,
+    /// The input gradient's runs over δ by phase of the stride.
+    PhaseRows,
 }
 
 /// Which operands a body's structural zeros (padding, spreading, spare lanes) are
@@ -167,13 +192,15 @@ pub(in super::super) enum ZerosMeet {
 }
 
 impl Body {
-    /// `tokens` after the statements that cut `scratch`; its zeros may meet any operand.
-    pub(super) fn new(scratch: &Scratch, tokens: &TokenStream) -> Self {
+    /// `tokens`, a `block`, after the statements that cut `scratch`; its zeros may meet
+    /// any operand.
+    pub(super) fn new(block: Block, scratch: &Scratch, tokens: &TokenStream) -> Self {
         let cut = scratch.cut();
         Body {
             tokens: quote!(#cut #tokens),
             scratch: scratch.len(),
             zeros_meet: ZerosMeet::Every,
+            block,
         }
     }
 
@@ -183,6 +210,20 @@ impl Body {
         Body {
             tokens: quote!(#statements #tokens),
             ..self
+        }
+    }
+}
+
+impl Block {
+    /// The block as far as the order of an output's terms goes in `section`. In the
+    /// forward pass (and the input gradient as its dual layer's) the channel block and
+    /// the rows add them in one order, the input channels and then the taps: a 1-D layer's
+    /// long row runs the rows and its tiles the channel block, and the parallel tests find
+    /// the same bits. Every other kind is its own.
+    pub(in super::super) fn order(self, section: Section) -> Block {
+        match (self, section) {
+            (Block::Rows, Section::Forward | Section::GradInput) => Block::Channels,
+            (block, _) => block,
         }
     }
 }

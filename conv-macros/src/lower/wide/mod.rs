@@ -44,9 +44,10 @@ use forward::{forward, forward_rows};
 use input_gradient::{grad_input, grad_input_channels, grad_input_dual};
 use layout::{AVX2, AVX512};
 use pointwise::pointwise;
+use proc_macro2::TokenStream;
 use weight_gradient::{grad_weight, grad_weight_rows};
 
-pub(super) use layout::{Body, ZerosMeet};
+pub(super) use layout::{Block, Body, ZerosMeet};
 pub(super) use pointwise::Spans;
 
 /// `section`'s tasks along the plane ([`Spans`]) where its wide builds are the pointwise
@@ -68,6 +69,32 @@ pub(super) fn plane_tasks(spec: &Spec, section: Section) -> Option<Spans> {
         }
         _ => None,
     }
+}
+
+/// The weight gradient's AVX2 and AVX-512 bodies where both are the channel block
+/// (as [`builds`] chooses them), reading δ with `dz_sample` elements from one sample to
+/// the next, and with `padded_before` the input's padded copy from `padded`
+/// ([`padded_copy`]).
+pub(super) fn grad_weight_reading(
+    spec: &Spec,
+    dz_sample: usize,
+    padded_before: bool,
+) -> Option<(Body, Body)> {
+    let build = |isa| weight_gradient::grad_weight_reading(spec, isa, dz_sample, padded_before);
+    build(AVX2).zip(build(AVX512))
+}
+
+/// Where the weight gradient's channel block pads a copy of the input: the elements of
+/// a channel of the copy, and the statements that copy one channel, `x_sample`, into
+/// `padded`, its zeros.
+pub(super) fn padded_copy(spec: &Spec) -> Option<(usize, TokenStream)> {
+    let source = source::Source::of(spec)?;
+    source.padded.then(|| (source.plane, source.copy(spec, 1)))
+}
+
+/// The kinds of block `section`'s AVX2 and AVX-512 builds run ([`builds`]).
+pub(super) fn blocks(spec: &Spec, section: Section) -> Option<(Block, Block)> {
+    builds(spec, section).map(|(avx2, avx512)| (avx2.block, avx512.block))
 }
 
 /// A pass's AVX2 and AVX-512 bodies, the first kind of block that suits the layer in

@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 
 use super::forward::pack_filters;
-use super::layout::{AVX2, AVX512, Body, Isa, Scratch, ZerosMeet, table_fits};
+use super::layout::{AVX2, AVX512, Block, Body, Isa, Scratch, ZerosMeet, table_fits};
 use crate::lower::tokens::{number, numbers};
 
 /// The vectors along a plane in a register block: two, so that the input's run a block
@@ -93,7 +93,7 @@ pub(super) fn pointwise(spec: &Spec, isa: Isa, flipped: bool) -> Option<Body> {
             }
         }
     };
-    let mut body = Body::new(&scratch, &body);
+    let mut body = Body::new(Block::Pointwise, &scratch, &body);
     // No structural zero meets a value that is stored: the lanes past a plane's last run
     // are not.
     body.zeros_meet = ZerosMeet::Weights;
@@ -160,7 +160,7 @@ pub(super) fn spans(spec: &Spec, flipped: bool) -> Option<Spans> {
             }
             #last
         };
-        let mut body = Body::new(&scratch, &tokens);
+        let mut body = Body::new(Block::Pointwise, &scratch, &tokens);
         body.zeros_meet = ZerosMeet::Weights;
         Some((body, span))
     };

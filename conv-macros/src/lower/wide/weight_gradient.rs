@@ -7,8 +7,8 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::layout::{
-    AVX2, Body, Isa, MOST_SUMS, Scratch, by_blocks, call_block_on, offsets, product, strides,
-    table_fits,
+    AVX2, Block, Body, Isa, MOST_SUMS, Scratch, by_blocks, call_block_on, offsets, product,
+    strides, table_fits,
 };
 use super::source::Source;
 use crate::lower::tokens::number;
@@ -31,6 +31,21 @@ const TILE_BYTES: usize = 16 << 10;
 /// block run over one tile before the next; a block's sums go from tile to tile through
 /// `partial`, in the same order of terms as in one pass.
 pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
+    let output_plane: usize = spec.axes().iter().map(Axis::output).product();
+    grad_weight_reading(spec, isa, spec.out_channels() * output_plane, false)
+}
+
+/// [`grad_weight`] reading δ with `dz_sample` elements from one sample to the next (more
+/// than the layer's own where δ is the output channels of a wider layer, read in place by
+/// a parallel task that computes a block of them), and, where `padded_before` and the
+/// layer pads, the padded copy of the input from `padded: &[T]`, which its caller made
+/// once for every task ([`Source::copy`], channel by channel).
+pub(super) fn grad_weight_reading(
+    spec: &Spec,
+    isa: Isa,
+    dz_sample: usize,
+    padded_before: bool,
+) -> Option<Body> {
     let axes = spec.axes();
     let (outer, last) = axes.split_at(axes.len() - 1);
     let last = &last[0];
@@ -46,7 +61,7 @@ pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
     if !table_fits(&outer_taps) || !table_fits(&[batch, output_plane / last.output()]) {
         return None;
     }
-    let scratch = if source.padded {
+    let scratch = if source.padded && !padded_before {
         Scratch::default().part("padded", &[all_channels, source.plane])?
     } else {
         Scratch::default()
@@ -78,12 +93,14 @@ pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
     let channels_literal = number(channels);
     let store = sums_blocks(spec, isa, channels, &source);
     let output_plane_literal = number(output_plane);
-    let (copy, whole) = if source.padded {
+    let (copy, whole) = if source.padded && !padded_before {
         (source.copy(spec, all_channels), quote!(&padded[..]))
+    } else if source.padded {
+        (TokenStream::new(), quote!(padded))
     } else {
         (TokenStream::new(), quote!(&x[..]))
     };
-    let output_sample = number(spec.out_channels() * output_plane);
+    let output_sample = number(dz_sample);
     let (blocks_per_group, in_per_group) = (
         number(spec.out_channels_per_group() / channels),
         Literal::usize_suffixed(in_per_group),
@@ -132,7 +149,7 @@ pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
             }
         }
     };
-    Some(Body::new(&scratch, &body))
+    Some(Body::new(Block::Channels, &scratch, &body))
 }
 
 /// [`grad_weight`]'s output rows (of every sample) and rows per tile: a tile's δ, packed,
@@ -283,7 +300,7 @@ pub(super) fn grad_weight_rows(spec: &Spec, isa: Isa) -> Option<Body> {
             }
         }
     };
-    Some(Body::new(&scratch, &body))
+    Some(Body::new(Block::Rows, &scratch, &body))
 }
 
 /// How `grad_weight_rows` lays out its `dots` blocks.

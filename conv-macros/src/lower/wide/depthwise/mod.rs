@@ -19,7 +19,7 @@ use quote::{format_ident, quote};
 
 use super::input_gradient::dual;
 use super::layout::{
-    Body, Isa, MOST_SUMS, Scratch, ZerosMeet, offsets, product, strides, table_fits,
+    Block, Body, Isa, MOST_SUMS, Scratch, ZerosMeet, offsets, product, strides, table_fits,
 };
 use super::source::Source;
 use crate::lower::tokens::{linear, nest, number};
@@ -228,7 +228,7 @@ fn planes(spec: &Spec, isa: Isa, flipped: bool) -> Option<Body> {
     // the spare lanes past a row's end are never stored.
     Some(Body {
         zeros_meet: ZerosMeet::Weights,
-        ..Body::new(&scratch, &body)
+        ..Body::new(Block::Stencil, &scratch, &body)
     })
 }
 

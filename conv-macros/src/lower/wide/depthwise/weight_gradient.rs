@@ -8,7 +8,9 @@ use conv_runtime::{Axis, Spec};
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use super::super::layout::{AVX2, Body, Isa, MOST_SUMS, Scratch, offsets, strides, table_fits};
+use super::super::layout::{
+    AVX2, Block, Body, Isa, MOST_SUMS, Scratch, offsets, strides, table_fits,
+};
 use super::super::source::Source;
 use super::{Stacked, positions};
 use crate::lower::tokens::number;
@@ -98,7 +100,7 @@ pub(in super::super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
             }
         }
     };
-    Some(Body::new(&scratch, &body))
+    Some(Body::new(Block::Stencil, &scratch, &body))
 }
 
 /// The blocks of sums of one filter's row of taps (`tap_row`), each over every sample and

@@ -16,7 +16,8 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use super::super::layout::{
-    Body, Isa, MOST_PHASES, Scratch, by_even_blocks, offsets, strides, table_fits, zeroed_block,
+    Block, Body, Isa, MOST_PHASES, Scratch, by_even_blocks, offsets, strides, table_fits,
+    zeroed_block,
 };
 use super::super::source::Source;
 use crate::lower::tokens::{linear, nest, number};
@@ -126,7 +127,7 @@ pub(in super::super) fn grad_input_channels(spec: &Spec, isa: Isa) -> Option<Bod
             }
         }
     };
-    Some(Body::new(&scratch, &body))
+    Some(Body::new(Block::PhaseChannels, &scratch, &body))
 }
 
 /// The statements that pack the weights of a block of input channels from `first` on:

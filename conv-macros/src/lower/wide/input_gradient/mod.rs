@@ -40,6 +40,7 @@ pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<Body> {
         tokens,
         scratch,
         zeros_meet,
+        block,
     } = forward(&dual, isa)?;
     let axes = spec.axes();
     let taps: usize = axes.iter().map(Axis::kernel).product();
@@ -76,6 +77,7 @@ pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<Body> {
         },
         scratch: scratch.checked_add(weight_len)?,
         zeros_meet,
+        block,
     })
 }
 

@@ -5,7 +5,9 @@ use conv_runtime::{Axis, Spec};
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use super::super::layout::{Body, Isa, MOST_PHASES, Runs, Scratch, call_rows, strides, table_fits};
+use super::super::layout::{
+    Block, Body, Isa, MOST_PHASES, Runs, Scratch, call_rows, strides, table_fits,
+};
 use crate::lower::tokens::{linear, nest, number};
 
 /// `grad_input_into`'s wide body for `isa`, when the layer suits it. For each input row
@@ -104,7 +106,7 @@ pub(in super::super) fn grad_input(spec: &Spec, isa: Isa) -> Option<Body> {
     };
     rows_nest = nest(&inputs, outer.iter().map(Axis::input), rows_nest);
     let body = frame(spec, (before, length), &constants, &packs, &rows_nest);
-    Some(Body::new(&scratch, &body))
+    Some(Body::new(Block::PhaseRows, &scratch, &body))
 }
 
 /// One phase of the last axis in the input gradient: the inputs `phase + s·j`, and the

@@ -1,0 +1,119 @@
+//! A weight gradient's tasks over a batch: each reads its block of δ's channels in place,
+//! and the input padded once for all of them.
+//!
+//! A task of the weight gradient is a block of output channels summed over the whole
+//! batch. Those channels of δ are one run in each sample, and the channel block reads δ
+//! through an offset per sample and row, so it takes the whole layer's sample stride
+//! instead of a gathered copy. Every task reads all of the input, and where the layer
+//! pads, each padded the whole batch into its own copy: the form pads it once, over the
+//! pool, before the tasks (`convsym::__private::par::pad`), and the tasks read that copy,
+//! the same values in the same places. The portable build, which runs where no wide one
+//! does, gathers δ's runs and reads the input as before.
+
+use conv_runtime::Spec;
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::super::{kernel_impl, loops, wide, with_scratch};
+use super::operands::planes;
+use crate::lower::tokens::number;
+
+/// The statements before a weight gradient's tasks: `padded`, the input padded once for
+/// every task where `spec`'s channel block pads it (empty where the wide builds do not
+/// run); `None` where the layer does not pad, or its tasks do not read δ in place.
+pub(super) fn before_tasks(spec: &Spec) -> Option<TokenStream> {
+    let (plane, copy) = wide::padded_copy(spec)?;
+    in_place(spec)?;
+    let (input_plane, _, _) = planes(spec);
+    let [input_plane, plane] = [input_plane, plane].map(number);
+    Some(quote! {
+        let padded = ::convsym::__private::par::pad(x, #input_plane, #plane, |x_sample, padded| { #copy });
+        let padded: &[T] = &padded;
+    })
+}
+
+/// `spec`'s δ sample stride, where its tasks read δ in place: over a batch of one group,
+/// where its wide builds are the channel block.
+fn in_place(spec: &Spec) -> Option<usize> {
+    let (_, output_plane, _) = planes(spec);
+    let sample = spec.out_channels() * output_plane;
+    if spec.batch() == 1 || spec.groups() != 1 {
+        return None;
+    }
+    // The whole layer's wide builds must be the channel block too, which adds each
+    // channel's terms in the same order whatever the channels beside it.
+    wide::grad_weight_reading(spec, sample, false)?;
+    Some(sample)
+}
+
+/// The body of a task that computes the weight gradient of `task`, the output channels
+/// `first..` of `spec` over its whole batch, reading δ in place (and the input from
+/// `padded` where [`before_tasks`] makes it); `None` where the wide builds of `spec` or
+/// of `task` are not the channel block, or the batch is one sample (whose run of δ is
+/// read in place already).
+pub(super) fn grad_weight_task(spec: &Spec, task: &Spec) -> Option<TokenStream> {
+    let sample = in_place(spec)?;
+    let padded_before = wide::padded_copy(spec).is_some();
+    let (avx2, avx512) = wide::grad_weight_reading(task, sample, padded_before)?;
+    let (padded_field, padded_type, padded_value, fields) = if padded_before {
+        (
+            quote!(padded,),
+            quote!(padded: &'a [T],),
+            quote!(padded,),
+            quote!(x, padded, dz, dw),
+        )
+    } else {
+        (
+            TokenStream::new(),
+            TokenStream::new(),
+            TokenStream::new(),
+            quote!(x, dz, dw),
+        )
+    };
+    // A pass whose widest build turned wide after `par::pad` found it portable.
+    let unpadded = padded_before.then(|| {
+        quote! {
+            if self.padded.is_empty() {
+                return self.portable();
+            }
+        }
+    });
+    let [avx2, avx512] = [avx2, avx512].map(|body| {
+        let body = with_scratch(&body, &fields);
+        quote!(#unpadded #body)
+    });
+    let batch = spec.batch();
+    let [input, weights, run, sample, batch, delta, unit] = [
+        task.input_len(),
+        task.weight_len(),
+        task.output_len() / batch,
+        sample,
+        batch,
+        task.output_len(),
+        planes(spec).1,
+    ]
+    .map(number);
+    let portable = loops::grad_weight(task);
+    let portable = quote! {
+        let Pass { x, #padded_field dz, dw } = self;
+        let dz = &::convsym::__private::par::gather(dz, 0, #run, #sample, #batch);
+        let dz: &[T; #delta] = ::convsym::__private::par::array(dz);
+        #portable
+    };
+    let kernel = kernel_impl(&quote!('_), &portable, &quote!(true), (&avx2, &avx512));
+    Some(quote! {
+        struct Pass<'a, T> {
+            x: &'a [T; #input],
+            #padded_type
+            dz: &'a [T],
+            dw: &'a mut [T; #weights],
+        }
+        #kernel
+        T::run(Pass {
+            x: ::convsym::__private::par::array(x),
+            #padded_value
+            dz: &dz[first * #unit..],
+            dw: ::convsym::__private::par::array_mut(dw),
+        });
+    })
+}
