@@ -168,10 +168,11 @@ convsym::conv!(
 );
 
 convsym::conv!(
-    /// 2-D with a bias and 64 output channels: tasks of whole 32-channel register blocks;
-    /// the input gradient's 9 input channels in tasks of 5 and 4.
+    /// 2-D with a bias and 128 output channels: forward tasks of two whole 32-channel
+    /// register blocks, weight gradient tasks of one; the input gradient's 9 input
+    /// channels in tasks of 5 and 4.
     struct Blocks;
-    in = (6, 6), k = 3, pad = 1, cin = 9, cout = 64, bias
+    in = (6, 6), k = 3, pad = 1, cin = 9, cout = 128, bias
 );
 
 convsym::conv!(

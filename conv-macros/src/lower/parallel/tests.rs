@@ -30,8 +30,9 @@ fn remainders() {
     let volume = "in=(6,8,8) k=3 pad=(1,0,1) cin=4 cout=5";
     assert_eq!(split(volume, Section::Forward), (5, 3));
     assert_eq!(split(volume, Section::GradInput), (4, 4));
-    let blocks = "in=(6,6) k=3 pad=1 cin=9 cout=64 bias";
-    assert_eq!(split(blocks, Section::Forward), (64, 32));
+    let blocks = "in=(6,6) k=3 pad=1 cin=9 cout=128 bias";
+    assert_eq!(split(blocks, Section::Forward), (128, 64));
+    assert_eq!(split(blocks, Section::GradWeight), (128, 32));
     assert_eq!(split(blocks, Section::GradInput), (9, 5));
     let line = "in=(201,) k=7 stride=3 cin=6 cout=10 batch=3";
     assert_eq!(split(line, Section::Forward), (10, 10));
@@ -87,6 +88,13 @@ fn transposed_layers() {
 fn blocks_and_groups() {
     let resnet = "in=56 k=3 pad=1 cin=64 cout=64";
     assert_eq!(split(resnet, Section::Forward), (64, 32));
+    // Two tasks of a sample where the register blocks allow, each copying its input
+    // once; the weight gradient, which pads the input once for all its tasks over a
+    // batch, keeps blocks of 32.
+    let down = "in=56 k=3 stride=2 pad=1 cin=128 cout=128";
+    assert_eq!(split(down, Section::Forward), (128, 64));
+    assert_eq!(split(down, Section::GradInput), (128, 64));
+    assert_eq!(split(down, Section::GradWeight), (128, 32));
     let speech = "in=(8000,) k=11 pad=5 cin=32 cout=32";
     assert_eq!(split(speech, Section::GradWeight), (32, 16));
     // Depthwise: runs of 3 channels (2^16 multiply-adds), its weight gradient whole.
