@@ -38,6 +38,14 @@ fn array<const N: usize>(slice: &[f32]) -> &[f32; N] {
         .expect("the test builds slices of the layer's sizes")
 }
 
+fn array_mut<const N: usize>(slice: &mut [f32]) -> &mut [f32; N] {
+    slice
+        .try_into()
+        .expect("the test builds slices of the layer's sizes")
+}
+
+/// Each layer's kernels, in their `_into` forms: a layer's outputs may be larger than a
+/// test thread's stack.
 macro_rules! layers {
     ($($name:ident [$($bias:ident)?] { $($arguments:tt)* })*) => {
         $(
@@ -52,10 +60,20 @@ macro_rules! layers {
                 visit(stringify!($name), Kernels {
                     spec: $name.spec(),
                     forward: |x, w, _b| {
-                        $name.forward(array(x), array(w) $(, array(layers!(@$bias _b)))?).to_vec()
+                        let mut z = vec![0.0; $name::OUTPUT_LEN];
+                        $name.forward_into(array(x), array(w) $(, array(layers!(@$bias _b)))?, array_mut(&mut z));
+                        z
                     },
-                    grad_input: |w, dz| $name.grad_input(array(w), array(dz)).to_vec(),
-                    grad_weight: |x, dz| $name.grad_weight(array(x), array(dz)).to_vec(),
+                    grad_input: |w, dz| {
+                        let mut dx = vec![0.0; $name::INPUT_LEN];
+                        $name.grad_input_into(array(w), array(dz), array_mut(&mut dx));
+                        dx
+                    },
+                    grad_weight: |x, dz| {
+                        let mut dw = vec![0.0; $name::WEIGHT_LEN];
+                        $name.grad_weight_into(array(x), array(dz), array_mut(&mut dw));
+                        dw
+                    },
                     grad_bias: layers!(@grad_bias $name $($bias)?),
                 });
             )*
@@ -136,6 +154,10 @@ layers! {
     // one run each (40 positions: one run and 8).
     PointwiseLong [bias] { in = (20, 30), k = 1, cin = 3, cout = 16, bias, unroll = loops }
     PointwiseDeep [] { in = (40,), k = 1, cin = 1100, cout = 4, unroll = loops }
+    // More positions than the weight gradient packs in one tile (261 rows of 32, over
+    // 1 MB of δ in 32-channel vectors): in the AVX-512 build, blocks of 64 channels in
+    // tiles of 2 rows, the last of 1; AVX2's 16-channel vectors stay in one tile.
+    PointwiseTall [] { in = (261, 32), k = 1, cout = 64, unroll = loops }
     // And on three axes, padded: rows of 13 in blocks of 4, 3, 3 and 3.
     Cube64 [] { in = (3, 4, 11), k = 1, pad = (0, 1, 1), cin = 2, cout = 64, unroll = loops }
     // Wider kernels keep two vectors (32 channels) and 8 sums: rows of 14 in blocks of 7.

@@ -280,6 +280,14 @@ convsym::conv!(
 );
 
 convsym::conv!(
+    /// Pointwise, more rows than the weight gradient packs in one tile (602 rows of 20
+    /// positions): the whole layer's blocks take 64 channels (AVX-512) in tiles of 3
+    /// rows, the last of 2, a task's 32 in tiles of 6.
+    struct PointwiseTall;
+    in = (301, 20), k = 1, cin = 4, cout = 64, batch = 2
+);
+
+convsym::conv!(
     /// Below the threshold: the parallel forms run the one-thread kernels.
     struct Small;
     in = 30, k = 3, cin = 2, cout = 3, bias
@@ -328,6 +336,12 @@ fn whole_samples() {
 #[test]
 fn pointwise_runs_of_the_plane() {
     compare("Pointwise", &passes!(Pointwise bias), 18, Infinity::Nowhere);
+    compare(
+        "PointwiseTall",
+        &passes!(PointwiseTall),
+        26,
+        Infinity::Nowhere,
+    );
 }
 
 #[test]

@@ -20,6 +20,13 @@ use crate::lower::tokens::number;
 /// in 16 (issue 9, Intel Xeon, one thread).
 const TILE_BYTES: usize = 16 << 10;
 
+/// The most bytes of packed δ a 1×1 layer's weight gradient keeps in one tile, where the
+/// blocks read the input in place: half the L2 cache of the machines measured. Past it,
+/// the packed δ no longer stays in L2 between blocks, and the blocks take
+/// [`Isa::forward_block`]'s wider channel blocks (each input value read once for 64
+/// channels rather than 32) over tiles of [`TILE_BYTES`].
+const ONE_TILE_BYTES: usize = 1 << 20;
+
 /// `grad_weight_into`'s wide body for `isa`, when the layer suits it: the forward pass's
 /// register block with positions and taps trading places. A block holds some taps along
 /// the last axis (or, where a group has more input channels than taps along a row, some
@@ -49,7 +56,6 @@ pub(super) fn grad_weight_reading(
     let axes = spec.axes();
     let (outer, last) = axes.split_at(axes.len() - 1);
     let last = &last[0];
-    let channels = isa.channels(spec.out_channels_per_group())?;
     let source = Source::of(spec)?;
     let output_plane: usize = axes.iter().map(Axis::output).product();
     let batch = spec.batch();
@@ -66,7 +72,7 @@ pub(super) fn grad_weight_reading(
     } else {
         Scratch::default()
     };
-    let (all_rows, tile) = tiles(spec, &source, channels)?;
+    let (channels, all_rows, tile) = tiles(spec, &source, isa)?;
     let taps: usize = axes.iter().map(Axis::kernel).product();
     let filter = spec.in_channels_per_group() * taps;
     let scratch = scratch
@@ -152,24 +158,36 @@ pub(super) fn grad_weight_reading(
     Some(Body::new(Block::Channels, &scratch, &body))
 }
 
-/// [`grad_weight`]'s output rows (of every sample) and rows per tile: a tile's δ, packed,
-/// stays in the L1 cache while every block of taps or input channels reads it. One tile
-/// where the blocks read the input in place: `resnet-1x1`'s channel planes lie 12 544
-/// bytes apart, and a tile's rows of 256 channels evict each other from the L1 cache's
-/// sets (10% slower in tiles of 2 rows, 2% in tiles of 9, than in one tile).
-fn tiles(spec: &Spec, source: &Source, channels: usize) -> Option<(usize, usize)> {
+/// [`grad_weight`]'s channel block, output rows (of every sample) and rows per tile: a
+/// tile's δ, packed, stays in the L1 cache while every block of taps or input channels
+/// reads it. One tile where the blocks read the input in place and all of it stays in the
+/// L2 cache ([`ONE_TILE_BYTES`]): `resnet-1x1`'s channel planes lie 12 544 bytes apart,
+/// and a tile's rows of 256 channels evict each other from the L1 cache's sets (at batch
+/// 1, 10% slower in tiles of 2 rows, 2% in tiles of 9, than in one tile).
+fn tiles(spec: &Spec, source: &Source, isa: Isa) -> Option<(usize, usize, usize)> {
     let axes = spec.axes();
     let (outer, last) = axes.split_at(axes.len() - 1);
     let mut extents: Vec<usize> = outer.iter().map(Axis::output).collect();
     extents.push(spec.batch());
     let all_rows = product(&extents)?;
-    let row_bytes = product(&[last[0].output(), channels, size_of::<f32>()]).unwrap_or(usize::MAX);
-    let tile = if source.padded {
-        (TILE_BYTES / row_bytes).clamp(1, all_rows)
-    } else {
-        all_rows
+    let row_bytes =
+        |channels| product(&[last[0].output(), channels, size_of::<f32>()]).unwrap_or(usize::MAX);
+    let in_tiles = |channels| {
+        (
+            channels,
+            all_rows,
+            (TILE_BYTES / row_bytes(channels)).clamp(1, all_rows),
+        )
     };
-    Some((all_rows, tile))
+    let channels = isa.channels(spec.out_channels_per_group())?;
+    let taps: usize = axes.iter().map(Axis::kernel).product();
+    Some(if source.padded {
+        in_tiles(channels)
+    } else if taps == 1 && all_rows.saturating_mul(row_bytes(channels)) > ONE_TILE_BYTES {
+        in_tiles(isa.forward_block(spec.out_channels_per_group(), 1)?.0)
+    } else {
+        (channels, all_rows, all_rows)
+    })
 }
 
 /// [`grad_weight`]'s blocks for one block of output channels, with the statements that
