@@ -85,8 +85,11 @@ macro_rules! layers {
 }
 
 layers! {
-    // Two blocks of 5 along each output row of 10.
+    // Output rows of 10: one block of 10 sums (one vector of 16 channels, AVX-512), or
+    // two of 5 (two vectors, AVX2).
     LenetC3 [] { in = 14, k = 5, cin = 6, cout = 16, unroll = loops }
+    // Rows of 21: blocks of 11 and 10 sums (AVX-512), of 6, 5, 5 and 5 (AVX2).
+    Rows21 [] { in = (6, 25), k = 5, cin = 2, cout = 16, unroll = loops }
     // Padded and strided, with a bias and two samples.
     StridedPadded [bias] { in = (11, 13), k = 3, stride = 2, pad = 1, cin = 3, cout = 16, bias, batch = 2, unroll = loops }
     // One axis, dilated, padded unevenly; r = 2 leaves inputs unread.

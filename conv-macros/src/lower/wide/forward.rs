@@ -30,7 +30,7 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
     let out_per_group = spec.out_channels_per_group();
     let in_per_group = spec.in_channels_per_group();
     let taps: usize = axes.iter().map(Axis::kernel).product();
-    let (channels, most_sums) = isa.forward_block(out_per_group, taps)?;
+    let (channels, _) = isa.forward_block(out_per_group, taps)?;
     let source = Source::of(spec)?;
     let (outer, last) = axes.split_at(axes.len() - 1);
     let last = &last[0];
@@ -82,7 +82,7 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
             );
         }
     };
-    let row_body = by_even_blocks(last.output(), most_sums, call);
+    let row_body = by_even_blocks(last.output(), isa.row_along(channels, last.output()), call);
     let positions_nest = rows_of_outputs(spec, &source, axes.len() - 1, &row_body);
     let (copy, source_sample) = if source.padded {
         (source.copy(spec, spec.in_channels()), quote!(&padded[..]))
