@@ -8,8 +8,11 @@
 //! each output the value of its printed equation: the sum of exactly its terms. The other
 //! kernel tests run only the widest build.
 
+mod common;
+
 use std::sync::Mutex;
 
+use common::{array, array_mut};
 use convsym::derive::{self, Section};
 use convsym::kernel::{self, Width};
 use convsym::{Equation, Spec, Tensor, Variable, reference};
@@ -30,18 +33,6 @@ struct Kernels {
     grad_weight: fn(&[f32], &[f32]) -> Vec<f32>,
     /// Empty without a bias.
     grad_bias: fn(&[f32]) -> Vec<f32>,
-}
-
-fn array<const N: usize>(slice: &[f32]) -> &[f32; N] {
-    slice
-        .try_into()
-        .expect("the test builds slices of the layer's sizes")
-}
-
-fn array_mut<const N: usize>(slice: &mut [f32]) -> &mut [f32; N] {
-    slice
-        .try_into()
-        .expect("the test builds slices of the layer's sizes")
 }
 
 /// Each layer's kernels, in their `_into` forms: a layer's outputs may be larger than a
