@@ -85,6 +85,12 @@ layers! {
     StridedPadded [bias] { in = (11, 13), k = 3, stride = 2, pad = 1, cin = 3, cout = 16, bias, batch = 2, unroll = loops }
     // One axis, dilated, padded unevenly; r = 2 leaves inputs unread.
     Audio [] { in = (103,), k = 9, stride = 4, dilation = 2, pad = ((3, 1),), cout = 8, unroll = loops }
+    // One long padded axis: the forward pass reads the input in place and only the
+    // blocks at either end read a copy of the row's ends (blocks of 16 and 15 outputs
+    // in AVX-512, of 6 and 5 in AVX2); the last input is read by no window.
+    LineEdges [bias] { in = (301,), k = 5, stride = 2, pad = ((2, 3),), cin = 3, cout = 16, bias, batch = 2, unroll = loops }
+    // Padding wider than a block: two blocks at the start read the copy, dilated.
+    LineWidePad [] { in = (200,), k = 3, dilation = 2, pad = ((14, 9),), cin = 2, cout = 8, unroll = loops }
     // Two groups of 16 output channels, a rectangular dilated kernel.
     Groups [bias] { in = (9, 10), k = (3, 2), dilation = (1, 2), cin = 4, cout = 32, groups = 2, bias, unroll = loops }
     // Three axes, padded on two of them.

@@ -7,10 +7,10 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use super::layout::{
-    Block, Body, Isa, MOST_SUMS, Runs, Scratch, by_blocks, by_even_blocks, call_block, call_rows,
-    offsets, strides, table_fits,
+    Block, Body, Isa, MOST_SUMS, Runs, Scratch, by_blocks, by_even_blocks, call_block,
+    call_block_on, call_rows, offsets, strides, table_fits,
 };
-use super::source::Source;
+use super::source::{Edges, Source};
 use crate::lower::tokens::{linear, nest, number};
 
 /// `forward_into`'s wide body for `isa`, when the layer suits it; it reads `x`, `w`, `b`
@@ -31,7 +31,7 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
     let in_per_group = spec.in_channels_per_group();
     let taps: usize = axes.iter().map(Axis::kernel).product();
     let (channels, _) = isa.forward_block(out_per_group, taps)?;
-    let source = Source::of(spec)?;
+    let mut source = Source::of(spec)?;
     let (outer, last) = axes.split_at(axes.len() - 1);
     let last = &last[0];
     let filter = in_per_group * taps;
@@ -39,11 +39,9 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
     if !table_fits(&[in_per_group, taps / last.kernel()]) {
         return None;
     }
-    let scratch = if source.padded {
-        Scratch::default().part("padded", &[spec.in_channels(), source.plane])?
-    } else {
-        Scratch::default()
-    };
+    let most = isa.row_along(channels, last.output());
+    let edges = Edges::of(spec, most);
+    let scratch = input_scratch(spec, &mut source, edges.as_ref())?;
     let scratch = scratch.vectors("packed", filter, channels)?;
 
     // Each row of the register block: an input channel and a tap on every axis but the
@@ -64,14 +62,10 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
     let geometry = [last.kernel(), last.stride(), last.dilation()];
     let channels_literal = number(channels);
     let call = |size: usize, first: TokenStream| {
-        let stride = number(last.stride());
-        let block = call_block(
-            (size, channels),
-            &quote!(shift + (#first) * #stride),
-            geometry,
-        );
+        let block = read_block(edges.as_ref(), (size, channels), &first, geometry);
         let size = number(size);
-        quote! {
+        // In a block of its own: `choose` shadows `source` for this block alone.
+        quote! {{
             let mut sums: [[T; #channels_literal]; #size] = ::core::array::from_fn(|_| start.clone());
             #block
             T::store::<_, #size, #channels_literal>(
@@ -80,14 +74,19 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
                 &mut z_block[row + #first..],
                 #output_plane,
             );
-        }
+        }}
     };
-    let row_body = by_even_blocks(last.output(), isa.row_along(channels, last.output()), call);
+    let row_body = by_even_blocks(last.output(), most, call);
     let positions_nest = rows_of_outputs(spec, &source, axes.len() - 1, &row_body);
-    let (copy, source_sample) = if source.padded {
-        (source.copy(spec, spec.in_channels()), quote!(&padded[..]))
+    let (copy, edges_group) = match &edges {
+        Some(edges) => (edges.copy(spec), Some(edges.group(spec, channels))),
+        None if source.padded => (source.copy(spec, spec.in_channels()), None),
+        None => (TokenStream::new(), None),
+    };
+    let source_sample = if source.padded {
+        quote!(&padded[..])
     } else {
-        (TokenStream::new(), quote!(&x_sample[..]))
+        quote!(&x_sample[..])
     };
     let input_sample = number(spec.in_channels() * axes.iter().map(Axis::input).product::<usize>());
     let output_sample =
@@ -113,6 +112,7 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
                 .enumerate();
             for (index, (z_block, w_block)) in blocks {
                 let source = &sample[index / #blocks_per_group * #group_source..][..#group_source];
+                #edges_group
                 let first = index * #channels_literal;
                 // The block's filters as vectors over its channels, one per tap.
                 for (tap, vector) in packed.iter_mut().enumerate() {
@@ -126,6 +126,44 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
         }
     };
     Some(Body::new(Block::Channels, &scratch, &body))
+}
+
+/// The scratch of the input's copy: a padded copy of `source`, or with `edges`, their
+/// copy, `source` then being the input itself, which the blocks between the edges read.
+fn input_scratch(spec: &Spec, source: &mut Source, edges: Option<&Edges>) -> Option<Scratch> {
+    if let Some(edges) = edges {
+        source.padded = false;
+        source.plane = spec.axes()[0].input();
+        return Scratch::default().part("edges", &[spec.in_channels(), edges.len()]);
+    }
+    if source.padded {
+        Scratch::default().part("padded", &[spec.in_channels(), source.plane])
+    } else {
+        Some(Scratch::default())
+    }
+}
+
+/// The register block of `size` outputs by `channels` from output `first` along a row,
+/// `geometry` its taps, stride and dilation along the row: reading the source at `shift`
+/// from where the row's windows start, or, with `edges`, reading the input in place or the
+/// copy of its edges as [`Edges::choose`] picks.
+fn read_block(
+    edges: Option<&Edges>,
+    (size, channels): (usize, usize),
+    first: &TokenStream,
+    geometry: [usize; 3],
+) -> TokenStream {
+    if let Some(edges) = edges {
+        let choose = edges.choose(first);
+        let block = call_block_on(&quote!(rows), (size, channels), &quote!(shift), geometry);
+        return quote!(#choose #block);
+    }
+    let stride = number(geometry[1]);
+    call_block(
+        (size, channels),
+        &quote!(shift + (#first) * #stride),
+        geometry,
+    )
 }
 
 /// Whether the layer has one axis, at stride 1, of at least [`LONG_ROW`] runs of two

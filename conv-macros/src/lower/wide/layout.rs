@@ -372,13 +372,8 @@ pub(super) fn by_even_blocks(
     most: usize,
     block: impl Fn(usize, TokenStream) -> TokenStream,
 ) -> TokenStream {
-    let count = length.div_ceil(most.max(1));
-    let (size, longer) = (length / count, length % count);
     let mut blocks = TokenStream::new();
-    for (size, count, start) in [
-        (size + 1, longer, 0),
-        (size, count - longer, longer * (size + 1)),
-    ] {
+    for (size, count, start) in even_runs(length, most) {
         let body = match count {
             0 => continue,
             1 => block(size, number(start).into_token_stream()),
@@ -391,6 +386,24 @@ pub(super) fn by_even_blocks(
         blocks.extend(body);
     }
     blocks
+}
+
+/// The blocks of [`by_even_blocks`] as runs of equal blocks: each run's block size, its
+/// count of blocks and the position of its first.
+fn even_runs(length: usize, most: usize) -> [(usize, usize, usize); 2] {
+    let count = length.div_ceil(most.max(1));
+    let (size, longer) = (length / count, length % count);
+    [
+        (size + 1, longer, 0),
+        (size, count - longer, longer * (size + 1)),
+    ]
+}
+
+/// Each block of [`by_even_blocks`], in order along the row: its first position and size.
+pub(super) fn even_blocks(length: usize, most: usize) -> impl Iterator<Item = (usize, usize)> {
+    even_runs(length, most)
+        .into_iter()
+        .flat_map(|(size, count, start)| (0..count).map(move |block| (start + block * size, size)))
 }
 
 /// How the input gradient's register blocks are laid out: `sums` runs of `run` inputs,
