@@ -91,6 +91,15 @@ layers! {
     LineEdges [bias] { in = (301,), k = 5, stride = 2, pad = ((2, 3),), cin = 3, cout = 16, bias, batch = 2, unroll = loops }
     // Padding wider than a block: two blocks at the start read the copy, dilated.
     LineWidePad [] { in = (200,), k = 3, dilation = 2, pad = ((14, 9),), cin = 2, cout = 8, unroll = loops }
+    // Padded on two axes, the input read in place: the top and bottom output rows read
+    // a padded copy of their input rows, the blocks at either end of the others a copy of
+    // each row's ends. Then strided, dilated, padded unevenly, with two bands of rows at
+    // the top, a bias and two samples.
+    PlaneEdges [] { in = (20, 120), k = 3, pad = 1, cin = 2, cout = 16, unroll = loops }
+    PlaneBands [bias] {
+        in = (61, 200), k = (3, 5), stride = 2, dilation = (2, 1), pad = ((3, 2), (2, 4)),
+        cin = 2, cout = 8, bias, batch = 2, unroll = loops
+    }
     // Two groups of 16 output channels, a rectangular dilated kernel.
     Groups [bias] { in = (9, 10), k = (3, 2), dilation = (1, 2), cin = 4, cout = 32, groups = 2, bias, unroll = loops }
     // Three axes, padded on two of them.

@@ -6,11 +6,13 @@ use conv_runtime::{Axis, Spec};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
+use super::in_place::InPlace;
+use super::layout::product;
 use super::layout::{
     Block, Body, Isa, MOST_SUMS, Runs, Scratch, by_blocks, by_even_blocks, call_block,
     call_block_on, call_rows, offsets, strides, table_fits,
 };
-use super::source::{Edges, Source};
+use super::source::Source;
 use crate::lower::tokens::{linear, nest, number};
 
 /// `forward_into`'s wide body for `isa`, when the layer suits it; it reads `x`, `w`, `b`
@@ -40,8 +42,8 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
         return None;
     }
     let most = isa.row_along(channels, last.output());
-    let edges = Edges::of(spec, most);
-    let scratch = input_scratch(spec, &mut source, edges.as_ref())?;
+    let in_place = InPlace::of(spec, most);
+    let scratch = input_scratch(spec, &mut source, in_place.as_ref())?;
     let scratch = scratch.vectors("packed", filter, channels)?;
 
     // Each row of the register block: an input channel and a tap on every axis but the
@@ -62,9 +64,9 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
     let geometry = [last.kernel(), last.stride(), last.dilation()];
     let channels_literal = number(channels);
     let call = |size: usize, first: TokenStream| {
-        let block = read_block(edges.as_ref(), (size, channels), &first, geometry);
+        let block = read_block(in_place.as_ref(), (size, channels), &first, geometry);
         let size = number(size);
-        // In a block of its own: `choose` shadows `source` for this block alone.
+        // In a block of its own: reading a copy shadows `source` for this block alone.
         quote! {{
             let mut sums: [[T; #channels_literal]; #size] = ::core::array::from_fn(|_| start.clone());
             #block
@@ -78,8 +80,8 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
     };
     let row_body = by_even_blocks(last.output(), most, call);
     let positions_nest = rows_of_outputs(spec, &source, axes.len() - 1, &row_body);
-    let (copy, edges_group) = match &edges {
-        Some(edges) => (edges.copy(spec), Some(edges.group(spec, channels))),
+    let (copy, groups) = match &in_place {
+        Some(in_place) => (in_place.copy(spec), Some(in_place.groups(spec, channels))),
         None if source.padded => (source.copy(spec, spec.in_channels()), None),
         None => (TokenStream::new(), None),
     };
@@ -112,7 +114,7 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
                 .enumerate();
             for (index, (z_block, w_block)) in blocks {
                 let source = &sample[index / #blocks_per_group * #group_source..][..#group_source];
-                #edges_group
+                #groups
                 let first = index * #channels_literal;
                 // The block's filters as vectors over its channels, one per tap.
                 for (tap, vector) in packed.iter_mut().enumerate() {
@@ -128,13 +130,19 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
     Some(Body::new(Block::Channels, &scratch, &body))
 }
 
-/// The scratch of the input's copy: a padded copy of `source`, or with `edges`, their
-/// copy, `source` then being the input itself, which the blocks between the edges read.
-fn input_scratch(spec: &Spec, source: &mut Source, edges: Option<&Edges>) -> Option<Scratch> {
-    if let Some(edges) = edges {
-        source.padded = false;
-        source.plane = spec.axes()[0].input();
-        return Scratch::default().part("edges", &[spec.in_channels(), edges.len()]);
+/// The scratch of the input's copy: a padded copy of `source`, or where the layer reads
+/// `in_place`, the copies of its edges and bands, `source` then being the input itself.
+fn input_scratch(spec: &Spec, source: &mut Source, in_place: Option<&InPlace>) -> Option<Scratch> {
+    if let Some(in_place) = in_place {
+        let inputs: Vec<usize> = spec.axes().iter().map(Axis::input).collect();
+        *source = Source {
+            strides: strides(&inputs),
+            plane: product(&inputs)?,
+            extents: inputs,
+            padded: false,
+            phases: 1,
+        };
+        return in_place.scratch(spec, Scratch::default());
     }
     if source.padded {
         Scratch::default().part("padded", &[spec.in_channels(), source.plane])
@@ -145,18 +153,18 @@ fn input_scratch(spec: &Spec, source: &mut Source, edges: Option<&Edges>) -> Opt
 
 /// The register block of `size` outputs by `channels` from output `first` along a row,
 /// `geometry` its taps, stride and dilation along the row: reading the source at `shift`
-/// from where the row's windows start, or, with `edges`, reading the input in place or the
-/// copy of its edges as [`Edges::choose`] picks.
+/// from where the row's windows start, or where the layer reads `in_place`, the input or a
+/// copy as [`InPlace::block`] picks.
 fn read_block(
-    edges: Option<&Edges>,
+    in_place: Option<&InPlace>,
     (size, channels): (usize, usize),
     first: &TokenStream,
     geometry: [usize; 3],
 ) -> TokenStream {
-    if let Some(edges) = edges {
-        let choose = edges.choose(first);
-        let block = call_block_on(&quote!(rows), (size, channels), &quote!(shift), geometry);
-        return quote!(#choose #block);
+    if let Some(in_place) = in_place {
+        return in_place.block(first, |rows, shift| {
+            call_block_on(&rows, (size, channels), &shift, geometry)
+        });
     }
     let stride = number(geometry[1]);
     call_block(

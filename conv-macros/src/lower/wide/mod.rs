@@ -32,6 +32,7 @@
 
 mod depthwise;
 mod forward;
+mod in_place;
 mod input_gradient;
 mod layout;
 mod pointwise;

@@ -4,8 +4,8 @@ use conv_runtime::{Axis, Spec};
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use super::layout::{even_blocks, product, strides};
-use crate::lower::tokens::{number, numbers};
+use super::layout::{product, strides};
+use crate::lower::tokens::number;
 
 /// Where the forward pass reads: the input itself, or a zero-padded copy of a sample's
 /// channels reaching just as far as the outputs read.
@@ -142,138 +142,6 @@ impl Source {
             for c in 0..#channels {
                 #body
             }
-        }
-    }
-}
-
-/// A padded 1-D layer's forward pass read in place: only the blocks of outputs whose
-/// windows reach the padding read a copy, of the row's two ends (`edges`, each input
-/// channel's `head` then its `tail`), and every other block reads the input itself. The
-/// blocks read the same values (zeros where the layer pads) into the same sums in the same
-/// order, so the result has the whole copy's bits. `upsample-1d`'s input gradient, the
-/// forward pass of a layer of 8 000 inputs padded by 2, spent 14 of its 46 µs zeroing
-/// and filling that copy (issue 9, Intel Xeon, one thread).
-pub(super) struct Edges {
-    /// Positions of the padded row the blocks that start in the padding read,
-    /// `0..head`.
-    head: usize,
-    /// The first position of the padded row read by the blocks that reach past the
-    /// input, through the end of the padded row (`extent`).
-    tail: usize,
-    extent: usize,
-    pad: usize,
-    input: usize,
-    stride: usize,
-}
-
-impl Edges {
-    /// The edges of `spec`'s row cut into blocks of at most `most` outputs as
-    /// [`by_even_blocks`](super::layout::by_even_blocks) cuts it; `None` unless the layer
-    /// has one axis, is padded, and its edges are at most a quarter of the padded row
-    /// (a shorter row's whole copy is small).
-    pub(super) fn of(spec: &Spec, most: usize) -> Option<Self> {
-        let [axis] = spec.axes() else {
-            return None;
-        };
-        let (stride, pad, input) = (axis.stride(), axis.pad_before(), axis.input());
-        if pad == 0 && axis.pad_after() == 0 {
-            return None;
-        }
-        let reach = (axis.kernel() - 1) * axis.dilation();
-        let extent = (axis.output() - 1) * stride + reach + 1;
-        let (mut head, mut tail) = (0, extent);
-        for (first, size) in even_blocks(axis.output(), most) {
-            let at = first * stride;
-            let end = at + (size - 1) * stride + reach + 1;
-            if at < pad {
-                head = head.max(end);
-            } else if end > pad + input {
-                tail = tail.min(at);
-            }
-        }
-        let edges = Edges {
-            head,
-            tail,
-            extent,
-            pad,
-            input,
-            stride,
-        };
-        (edges.len() * 4 <= extent).then_some(edges)
-    }
-
-    /// Each input channel's scalars in the copy.
-    pub(super) fn len(&self) -> usize {
-        self.head + (self.extent - self.tail)
-    }
-
-    /// The statements that copy the ends of each of a sample's rows, `x_sample`, into
-    /// `edges`, a `&mut [T]` of zeros, which stay zero where the layer pads, and
-    /// `EDGE_ROWS`, where each of a group's input channels starts in them.
-    pub(super) fn copy(&self, spec: &Spec) -> TokenStream {
-        let len = self.len();
-        let in_per_group = spec.in_channels_per_group();
-        let rows = numbers((0..in_per_group).map(|channel| channel * len));
-        let (in_per_group, copy) = (number(in_per_group), self.copy_rows(spec.in_channels()));
-        quote! {
-            const EDGE_ROWS: [usize; #in_per_group] = #rows;
-            #copy
-            let edges: &[T] = edges;
-        }
-    }
-
-    /// `edges_group`, the edges of the group of the block of `channels` output channels
-    /// `index`.
-    pub(super) fn group(&self, spec: &Spec, channels: usize) -> TokenStream {
-        let blocks_per_group = number(spec.out_channels_per_group() / channels);
-        let group_edges = number(spec.in_channels_per_group() * self.len());
-        quote! {
-            let edges_group = &edges[index / #blocks_per_group * #group_edges..][..#group_edges];
-        }
-    }
-
-    /// The copy of [`Edges::copy`], of `channels` rows.
-    fn copy_rows(&self, channels: usize) -> TokenStream {
-        let (head_len, tail_from) = (
-            self.head.saturating_sub(self.pad).min(self.input),
-            self.tail.saturating_sub(self.pad),
-        );
-        let tail_len = (self.extent.saturating_sub(self.pad))
-            .min(self.input)
-            .saturating_sub(tail_from);
-        let [len, input, pad, head, tail_from] =
-            [self.len(), self.input, self.pad, self.head, tail_from].map(number);
-        let head_copy = (head_len > 0).then(|| {
-            let head_len = number(head_len);
-            quote!(row[#pad..][..#head_len].clone_from_slice(&x_row[..#head_len]);)
-        });
-        let tail_copy = (tail_len > 0).then(|| {
-            let tail_len = number(tail_len);
-            quote!(row[#head..][..#tail_len].clone_from_slice(&x_row[#tail_from..][..#tail_len]);)
-        });
-        let channels = Literal::usize_suffixed(channels);
-        quote! {
-            for (row, x_row) in edges.chunks_exact_mut(#len).zip(x_sample.chunks_exact(#input)).take(#channels) {
-                #head_copy
-                #tail_copy
-            }
-        }
-    }
-
-    /// The statement that binds `source`, `rows` and `shift` for the block of outputs from
-    /// `first`: the group's edges (`edges_group`) and `EDGE_ROWS` for a block at either end,
-    /// else the group's input (`source`) and `ROWS`.
-    pub(super) fn choose(&self, first: &TokenStream) -> TokenStream {
-        let [stride, pad, head, tail] = [self.stride, self.pad, self.head, self.tail].map(number);
-        quote! {
-            let at = (#first) * #stride;
-            let (source, rows, shift): (&[T], &[usize], usize) = if at < #pad {
-                (edges_group, &EDGE_ROWS, at)
-            } else if at >= #tail {
-                (edges_group, &EDGE_ROWS, at - #tail + #head)
-            } else {
-                (source, &ROWS, at - #pad)
-            };
         }
     }
 }
