@@ -7,7 +7,6 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use super::in_place::InPlace;
-use super::layout::product;
 use super::layout::{
     Block, Body, Isa, MOST_SUMS, Runs, Scratch, by_blocks, by_even_blocks, call_block,
     call_block_on, call_rows, offsets, strides, table_fits,
@@ -33,17 +32,15 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
     let in_per_group = spec.in_channels_per_group();
     let taps: usize = axes.iter().map(Axis::kernel).product();
     let (channels, _) = isa.forward_block(out_per_group, taps)?;
-    let mut source = Source::of(spec)?;
     let (outer, last) = axes.split_at(axes.len() - 1);
     let last = &last[0];
+    let most = isa.row_along(channels, last.output());
+    let (in_place, source, scratch) = input_reads(spec, most)?;
     let filter = in_per_group * taps;
     // `ROWS`: an input channel and a tap of the axes but the last, for each row.
     if !table_fits(&[in_per_group, taps / last.kernel()]) {
         return None;
     }
-    let most = isa.row_along(channels, last.output());
-    let in_place = InPlace::of(spec, most);
-    let scratch = input_scratch(spec, &mut source, in_place.as_ref())?;
     let scratch = scratch.vectors("packed", filter, channels)?;
 
     // Each row of the register block: an input channel and a tap on every axis but the
@@ -130,25 +127,21 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
     Some(Body::new(Block::Channels, &scratch, &body))
 }
 
-/// The scratch of the input's copy: a padded copy of `source`, or where the layer reads
-/// `in_place`, the copies of its edges and bands, `source` then being the input itself.
-fn input_scratch(spec: &Spec, source: &mut Source, in_place: Option<&InPlace>) -> Option<Scratch> {
-    if let Some(in_place) = in_place {
-        let inputs: Vec<usize> = spec.axes().iter().map(Axis::input).collect();
-        *source = Source {
-            strides: strides(&inputs),
-            plane: product(&inputs)?,
-            extents: inputs,
-            padded: false,
-            phases: 1,
-        };
-        return in_place.scratch(spec, Scratch::default());
+/// Where the forward pass of `spec`, its rows cut into blocks of at most `most` outputs,
+/// reads its input: in place with copies of its edges, or from a padded copy, or (an
+/// unpadded layer) in place; with the scratch of the copies.
+fn input_reads(spec: &Spec, most: usize) -> Option<(Option<InPlace>, Source, Scratch)> {
+    if let Some(in_place) = InPlace::of(spec, most) {
+        let scratch = in_place.scratch(spec)?;
+        return Some((Some(in_place), Source::input(spec)?, scratch));
     }
-    if source.padded {
-        Scratch::default().part("padded", &[spec.in_channels(), source.plane])
+    let source = Source::of(spec)?;
+    let scratch = if source.padded {
+        Scratch::default().part("padded", &[spec.in_channels(), source.plane])?
     } else {
-        Some(Scratch::default())
-    }
+        Scratch::default()
+    };
+    Some((None, source, scratch))
 }
 
 /// The register block of `size` outputs by `channels` from output `first` along a row,

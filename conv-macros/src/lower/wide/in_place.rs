@@ -15,6 +15,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::layout::{Scratch, even_blocks};
+use super::source::read_extent;
 use crate::lower::tokens::{number, numbers};
 
 /// How the channel block of a padded layer of one or two axes reads its input in place.
@@ -23,9 +24,8 @@ pub(super) struct InPlace {
     row: Edges,
     /// Along the first of two axes.
     bands: Option<Bands>,
-    /// The input's rows (1 for one axis) and their length.
+    /// The input's rows: 1 for one axis.
     rows: usize,
-    width: usize,
 }
 
 /// A row's ends, which the blocks of outputs at its two ends read, copied with the
@@ -62,18 +62,26 @@ impl Edges {
     /// [`by_even_blocks`](super::layout::by_even_blocks) cuts it.
     fn along(axis: &Axis, most: usize) -> Self {
         let (stride, pad, input) = (axis.stride(), axis.pad_before(), axis.input());
-        let reach = (axis.kernel() - 1) * axis.dilation();
-        let extent = (axis.output() - 1) * stride + reach + 1;
-        let (mut head, mut tail) = (0, extent);
-        for (first, size) in even_blocks(axis.output(), most) {
+        let extent = read_extent(axis);
+        let reads = |(first, size): (usize, usize)| {
             let at = first * stride;
-            let end = at + (size - 1) * stride + reach + 1;
-            if at < pad {
-                head = head.max(end);
-            } else if end > pad + input {
-                tail = tail.min(at);
-            }
-        }
+            (at, at + (size - 1) * stride + axis.effective_kernel())
+        };
+        // The blocks that start in the padding lead the row, those that reach past the
+        // input (and do not start in the padding) end it: only those are visited, so a
+        // row of millions of outputs costs no more to plan than a short one.
+        let blocks = || even_blocks(axis.output(), most).map(reads);
+        let head = blocks()
+            .take_while(|&(at, _)| at < pad)
+            .map(|(_, end)| end)
+            .max()
+            .unwrap_or(0);
+        let tail = blocks()
+            .rev()
+            .take_while(|&(at, end)| at >= pad && end > pad + input)
+            .map(|(at, _)| at)
+            .min()
+            .unwrap_or(extent);
         Edges {
             head,
             tail,
@@ -99,8 +107,7 @@ impl Bands {
             axis.input(),
             axis.output(),
         );
-        let reach = (axis.kernel() - 1) * axis.dilation();
-        let extent = (output - 1) * stride + reach + 1;
+        let (reach, extent) = (axis.effective_kernel() - 1, read_extent(axis));
         let top = pad.div_ceil(stride).min(output);
         // The first row whose window reaches past the input's last row.
         let bottom = (pad + input)
@@ -151,27 +158,22 @@ impl InPlace {
         {
             return None;
         }
-        let (last, bands, rows, padded_rows) = match axes {
-            [last] => (last, None, 1, 1),
-            [first, last] => (
-                last,
-                Some(Bands::along(first)?),
-                first.input(),
-                (first.output() - 1) * first.stride() + (first.kernel() - 1) * first.dilation() + 1,
-            ),
+        let (last, bands, rows) = match axes {
+            [last] => (last, None, 1),
+            [first, last] => (last, Some(Bands::along(first)?), first.input()),
             _ => return None,
         };
         let row = Edges::along(last, most);
-        let copied = rows * row.len() + bands.as_ref().map_or(0, |bands| bands.len() * row.extent);
-        if copied * 2 > padded_rows * row.extent {
+        let (band_rows, padded_rows) = bands
+            .as_ref()
+            .map_or((0, 1), |bands| (bands.len(), bands.extent));
+        let copied = rows
+            .checked_mul(row.len())?
+            .checked_add(band_rows.checked_mul(row.extent)?)?;
+        if copied.checked_mul(2)? > padded_rows.checked_mul(row.extent)? {
             return None;
         }
-        Some(InPlace {
-            row,
-            bands,
-            rows,
-            width: last.input(),
-        })
+        Some(InPlace { row, bands, rows })
     }
 
     /// Whether the blocks at a row's ends read a copy.
@@ -179,13 +181,13 @@ impl InPlace {
         self.row.len() > 0
     }
 
-    /// `scratch` with the copies' parts: `edges`, `bands`.
-    pub(super) fn scratch(&self, spec: &Spec, scratch: Scratch) -> Option<Scratch> {
+    /// The scratch of the copies: `edges`, `bands`.
+    pub(super) fn scratch(&self, spec: &Spec) -> Option<Scratch> {
         let channels = spec.in_channels();
         let scratch = if self.has_edges() {
-            scratch.part("edges", &[channels, self.rows, self.row.len()])?
+            Scratch::default().part("edges", &[channels, self.rows, self.row.len()])?
         } else {
-            scratch
+            Scratch::default()
         };
         match &self.bands {
             Some(bands) => scratch.part("bands", &[channels, bands.len(), self.row.extent]),
@@ -272,9 +274,9 @@ impl InPlace {
     /// row.
     fn copy_bands(&self, bands: &Bands, channels: usize) -> TokenStream {
         let (extent, pad) = (self.row.extent, self.row.pad);
-        let along = self.width.min(extent.saturating_sub(pad));
+        let along = self.row.input.min(extent.saturating_sub(pad));
         let [extent_literal, pad_literal, along_literal, width] =
-            [extent, pad, along, self.width].map(number);
+            [extent, pad, along, self.row.input].map(number);
         // Input rows `from..to` to band rows from `at`.
         let runs = [
             (0, bands.top_end, 0),
@@ -297,7 +299,7 @@ impl InPlace {
         });
         let runs: Vec<TokenStream> = runs.collect();
         let [band, plane, channels] =
-            [bands.len() * extent, self.rows * self.width, channels].map(number);
+            [bands.len() * extent, self.rows * self.row.input, channels].map(number);
         quote! {
             for (band, x_channel) in bands.chunks_exact_mut(#band).zip(x_sample.chunks_exact(#plane)).take(#channels) {
                 #(#runs)*
@@ -347,8 +349,16 @@ impl InPlace {
             extent,
             ..
         } = self.row;
-        let [stride, pad, head, tail, extent, len, width] =
-            [stride, pad, head, tail, extent, self.row.len(), self.width].map(number);
+        let [stride, pad, head, tail, extent, len, width] = [
+            stride,
+            pad,
+            head,
+            tail,
+            extent,
+            self.row.len(),
+            self.row.input,
+        ]
+        .map(number);
         // Where output row `p0`'s window starts in the edges' copy, and in the input.
         let (edge_row, in_place) = match &self.bands {
             Some(bands) => {
@@ -415,6 +425,51 @@ impl InPlace {
                 #from_copy
             } else {
                 #from_input
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Edges, even_blocks};
+
+    /// The ends found from the row's two ends are those of every block classified in turn:
+    /// a block that starts in the padding is at the head, else one that reaches past the
+    /// input is at the tail.
+    #[test]
+    fn the_ends_are_those_of_every_block() {
+        for input in [1, 2, 7, 30, 61] {
+            for (kernel, stride, dilation) in
+                [(1, 1, 1), (3, 1, 1), (3, 2, 2), (5, 3, 1), (8, 4, 1)]
+            {
+                for (before, after) in [(0, 1), (1, 1), (2, 3), (7, 0), (9, 9)] {
+                    let text = format!(
+                        "in=({input},) k={kernel} stride={stride} dilation={dilation} pad=(({before},{after}),)"
+                    );
+                    let Ok(spec) = conv_runtime::Spec::parse(&text) else {
+                        continue;
+                    };
+                    let axis = &spec.axes()[0];
+                    for most in [1, 4, 8, 16] {
+                        let edges = Edges::along(axis, most);
+                        let (mut head, mut tail) = (0, edges.extent);
+                        for (first, size) in even_blocks(axis.output(), most) {
+                            let at = first * stride;
+                            let end = at + (size - 1) * stride + axis.effective_kernel();
+                            if at < before {
+                                head = head.max(end);
+                            } else if end > before + input {
+                                tail = tail.min(at);
+                            }
+                        }
+                        assert_eq!(
+                            (edges.head, edges.tail),
+                            (head, tail),
+                            "{text}, blocks of {most}"
+                        );
+                    }
+                }
             }
         }
     }

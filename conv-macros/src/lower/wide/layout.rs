@@ -400,7 +400,10 @@ fn even_runs(length: usize, most: usize) -> [(usize, usize, usize); 2] {
 }
 
 /// Each block of [`by_even_blocks`], in order along the row: its first position and size.
-pub(super) fn even_blocks(length: usize, most: usize) -> impl Iterator<Item = (usize, usize)> {
+pub(super) fn even_blocks(
+    length: usize,
+    most: usize,
+) -> impl DoubleEndedIterator<Item = (usize, usize)> {
     even_runs(length, most)
         .into_iter()
         .flat_map(|(size, count, start)| (0..count).map(move |block| (start + block * size, size)))

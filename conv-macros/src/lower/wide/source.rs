@@ -22,6 +22,12 @@ pub(super) struct Source {
     pub(super) phases: usize,
 }
 
+/// The positions along `axis` the windows read from the start of its padding:
+/// `(output − 1)·stride + d·(k − 1) + 1`.
+pub(super) fn read_extent(axis: &Axis) -> usize {
+    (axis.output() - 1) * axis.stride() + axis.effective_kernel()
+}
+
 impl Source {
     /// `None` where the copy's element count would not fit `usize` (a padded plane can
     /// outgrow the validated input's).
@@ -30,20 +36,27 @@ impl Source {
         let padded = axes
             .iter()
             .any(|axis| axis.pad_before() > 0 || axis.pad_after() > 0);
-        let extents: Vec<usize> = if padded {
-            axes.iter()
-                .map(|axis| {
-                    (axis.output() - 1) * axis.stride() + (axis.kernel() - 1) * axis.dilation() + 1
-                })
-                .collect()
-        } else {
-            axes.iter().map(Axis::input).collect()
-        };
+        if !padded {
+            return Self::input(spec);
+        }
+        let extents: Vec<usize> = axes.iter().map(read_extent).collect();
         Some(Source {
             strides: strides(&extents),
             plane: product(&extents)?,
             extents,
             padded,
+            phases: 1,
+        })
+    }
+
+    /// The input itself, read in place whether or not the layer pads.
+    pub(super) fn input(spec: &Spec) -> Option<Self> {
+        let extents: Vec<usize> = spec.axes().iter().map(Axis::input).collect();
+        Some(Source {
+            strides: strides(&extents),
+            plane: product(&extents)?,
+            extents,
+            padded: false,
             phases: 1,
         })
     }
