@@ -43,6 +43,8 @@ pub(crate) mod parallel;
 pub(crate) mod portable;
 pub(crate) mod scalar;
 pub(crate) mod scratch;
+#[cfg(test)]
+mod tests;
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 #[allow(
     unsafe_code,

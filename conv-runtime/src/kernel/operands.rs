@@ -124,30 +124,40 @@ pub struct Stencil<'a, T> {
 }
 
 /// The operands of the register block `stencil_dots`, the weight gradient of a depthwise
-/// layer's channel: `KY × MT` runs of `NL` partial sums read
+/// layer's channel, its input read in place: `KY × MT` runs of `NL` partial sums read
 ///
 /// ```text
-/// delta[m·width + r·NL + l] · source[shift + (m + y)·step + taps[t] + r·NL + l]
+/// delta[m·width + r·NL + l] · input(m + y, taps[t] + r·NL + l − left)
 /// ```
 ///
 /// for each of the `rows` rows `m` of δ and the `runs` runs `r` along it, `y` over `KY`
 /// rows of taps and `t` over the `MT` taps along a row: each `sums[y][t]` then adds up
-/// to one weight's gradient. As in [`Stencil`], the rows of δ and of taps advance
-/// through the source by the same `step`, so that a row of the source read once serves
-/// every row of taps.
+/// to one weight's gradient. `input(i, c)` is column `c` of the block's row `i`,
+/// `source[shift + (i − present.0)·step + c]`, where the row lies in the input
+/// (`present.0 ≤ i < present.1`) and `0 ≤ c < columns`; elsewhere it is the layer's
+/// padding, zeros: the products of a row of padding are not formed, and a column of it
+/// reads a zero lane. As in [`Stencil`], the rows of δ and of taps advance through the
+/// input by the same `step`, so that a row read once serves every row of taps.
 pub struct StencilDots<'a, T> {
     /// δ, contiguous rows of `width` values.
     pub delta: &'a [T],
     /// The values of a row of δ: the lanes of its runs past them read zeros, which meet
-    /// the source as the structural zeros of the block's spare lanes.
+    /// the input as the structural zeros of the block's spare lanes.
     pub width: usize,
-    /// What the rows of the input are read from.
+    /// The input the rows are read from, in place.
     pub source: &'a [T],
-    /// Where the first row of δ reads its input.
+    /// Where the block's row `present.0` starts in `source`.
     pub shift: usize,
-    /// The distance in `source` from one row to the next, of δ or of taps.
+    /// The distance in `source` from one of the block's rows to the next.
     pub step: usize,
-    /// Where each tap along a row reads, from the row's start; `MT` of them.
+    /// The block's rows that lie in the input, `first..end`; the others, up to
+    /// `rows + KY − 1`, lie in its padding.
+    pub present: (usize, usize),
+    /// The padding before a row: where a row's column 0 is, from where its taps count.
+    pub left: usize,
+    /// The values of a row of the input.
+    pub columns: usize,
+    /// Where each tap along a row reads, from the padded row's start; `MT` of them.
     pub taps: &'a [usize],
     /// The rows of δ.
     pub rows: usize,

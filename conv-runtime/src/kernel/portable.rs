@@ -208,12 +208,12 @@ pub fn stencil<T: Clone, const MR: usize, const KY: usize, const NL: usize>(
 /// runs of `NL` partial sums, with the [`StencilDots`]' operands,
 ///
 /// ```text
-/// sums[y][t][l] += delta[m·width + r·NL + l]
-///                · source[shift + (m + y)·step + taps[t] + r·NL + l]
+/// sums[y][t][l] += delta[m·width + r·NL + l] · input(m + y, taps[t] + r·NL + l − left)
 /// ```
 ///
 /// over the rows `m` of δ, then the runs `r` along a row, in that order; δ reads zero
-/// where `r·NL + l` is past the row's `width`.
+/// where `r·NL + l` is past the row's `width`, the input zero in its padding's columns,
+/// and no product is formed with a row of its padding.
 #[inline(always)]
 #[allow(
     clippy::inline_always,
@@ -230,10 +230,14 @@ pub fn stencil_dots<T: Scalar, const KY: usize, const MT: usize, const NL: usize
         source,
         shift,
         step,
+        present: (first, end),
+        left,
+        columns,
         taps,
         rows,
         runs,
     } = operands;
+    let zero = T::zero();
     for m in 0..rows {
         for r in 0..runs {
             let delta_run: [T; NL] = core::array::from_fn(|l| {
@@ -245,9 +249,15 @@ pub fn stencil_dots<T: Scalar, const KY: usize, const MT: usize, const NL: usize
                 }
             });
             for (y, sums) in sums.iter_mut().enumerate() {
+                let i = m + y;
+                if i < first || i >= end {
+                    continue;
+                }
+                let row = &source[shift + (i - first) * step..][..columns];
                 for (sums, &tap) in sums.iter_mut().zip(taps) {
-                    let run = &source[shift + (m + y) * step + tap + r * NL..][..NL];
-                    for ((sum, a), b) in sums.iter_mut().zip(&delta_run).zip(run) {
+                    for (l, (sum, a)) in sums.iter_mut().zip(&delta_run).enumerate() {
+                        let column = (tap + r * NL + l).checked_sub(left);
+                        let b = column.and_then(|column| row.get(column)).unwrap_or(&zero);
                         multiply_add(sum, a, b);
                     }
                 }

@@ -29,6 +29,7 @@ vectors!(
     _mm256_fmadd_ps,
     store_first,
     load_first,
+    load_lanes,
     |_avx2| Portable
 );
 
@@ -74,4 +75,34 @@ unsafe fn load_first(from: &[f32]) -> __m256 {
     // SAFETY: the caller's build has the features; the mask's set lanes are the first
     // floats of `from`, and the masked load reads no others.
     unsafe { arch::_mm256_maskload_ps(from.as_ptr(), first_lanes(from.len())) }
+}
+
+/// Lanes `first..first + from.len()` (within the 8) loaded from `from`, zeros in the
+/// others.
+///
+/// # Safety
+///
+/// The processor has the build's features.
+#[inline(always)]
+#[allow(clippy::inline_always, reason = "inlined into the build's code")]
+unsafe fn load_lanes(from: &[f32], first: usize) -> __m256 {
+    let first = first.min(8);
+    let end = (first + from.len()).min(8);
+    let [first, end] = [first, end].map(|lane| i32::try_from(lane).unwrap_or(8));
+    // SAFETY: the caller's build has the features. The mask's set lanes are
+    // `first..end`; the masked load reads lane `l` at `from[l − first]` for those alone,
+    // all within `from`, and not the others (nor the address they would have, which may
+    // lie before `from`).
+    unsafe {
+        let lanes = arch::_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        let mask = arch::_mm256_andnot_si256(
+            arch::_mm256_cmpgt_epi32(arch::_mm256_set1_epi32(first), lanes),
+            arch::_mm256_cmpgt_epi32(arch::_mm256_set1_epi32(end), lanes),
+        );
+        arch::_mm256_maskload_ps(
+            from.as_ptr()
+                .wrapping_sub(usize::try_from(first).unwrap_or(0)),
+            mask,
+        )
+    }
 }

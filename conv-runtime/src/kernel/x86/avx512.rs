@@ -37,6 +37,7 @@ vectors!(
     _mm512_fmadd_ps,
     store_first,
     load_first,
+    load_lanes,
     |avx512| avx512.avx2()
 );
 
@@ -68,4 +69,22 @@ unsafe fn load_first(from: &[f32]) -> __m512 {
     // SAFETY: the mask's lanes are the first `lanes` floats, all within `from`; the
     // masked load reads no others.
     unsafe { arch::_mm512_maskz_loadu_ps(mask, from.as_ptr()) }
+}
+
+/// Lanes `first..first + from.len()` (within the 16) loaded from `from`, zeros in the
+/// others.
+///
+/// # Safety
+///
+/// The processor has the build's features.
+#[inline(always)]
+#[allow(clippy::inline_always, reason = "inlined into the build's code")]
+unsafe fn load_lanes(from: &[f32], first: usize) -> __m512 {
+    let first = first.min(16);
+    let lanes = from.len().min(16 - first);
+    let mask = u16::try_from(((1_u32 << lanes) - 1) << first).unwrap_or(u16::MAX);
+    // SAFETY: the masked load reads lane `l` at `from[l − first]`, for the mask's lanes
+    // alone, all within `from`; the others are not read (nor is the address they would
+    // have, which may lie before `from`).
+    unsafe { arch::_mm512_maskz_loadu_ps(mask, from.as_ptr().wrapping_sub(first)) }
 }

@@ -13,12 +13,13 @@ use core::arch::x86_64 as arch;
 /// One build's module body from its vectors: `$token` and the `Kernel` method that runs
 /// with it, the target features, the vector type and its `f32` lanes, how to zero, load,
 /// store, broadcast and fused-multiply-add (`a · b + c` rounded once), how to store a
-/// vector's first lanes and to load them with zeros in the rest (fewer than all), and the
+/// vector's first lanes and to load them with zeros in the rest (fewer than all), how to
+/// load some lanes from the first given on, zeros in the others, and the
 /// narrower build a block falls back to where its shape does not fit the vectors.
 macro_rules! vectors {
     ($token:ident, $method:ident, $feature:literal, $vector:ty, $lanes:literal,
      $zero:ident, $load:ident, $store:ident, $splat:ident, $fmadd:ident,
-     $store_first:ident, $load_first:ident, |$this:ident| $narrower:expr) => {
+     $store_first:ident, $load_first:ident, $load_lanes:ident, |$this:ident| $narrower:expr) => {
         use super::arch;
         use crate::kernel::build::{Build, Kernel, $token};
         use crate::kernel::operands::{Block, Dots, Rows, Stencil, StencilDots};
@@ -433,10 +434,12 @@ macro_rules! vectors {
             }
         }
 
-        /// The block of `portable::stencil_dots`: for each row of the source, its runs
-        /// at every tap along the row are loaded once and multiplied into the sums of
-        /// every row of taps, each with the row of δ that reads the source there. A run
-        /// past δ's `width` loads its first lanes alone (`$load_first`), zeros in the rest.
+        /// The block of `portable::stencil_dots`: for each row of the input it reads, its
+        /// runs at every tap along the row are loaded once and multiplied into the sums
+        /// of every row of taps, each with the row of δ that reads the input there. A run
+        /// past δ's `width` loads its first lanes alone (`$load_first`), zeros in the
+        /// rest; a run reaching past either end of an input row loads the lanes within it
+        /// alone (`$load_lanes`).
         /// # Safety
         ///
         /// The processor has the build's features (see [`vector_block`]).
@@ -453,6 +456,9 @@ macro_rules! vectors {
                 source,
                 shift,
                 step,
+                present: (first, end),
+                left,
+                columns,
                 taps,
                 rows,
                 runs,
@@ -467,26 +473,35 @@ macro_rules! vectors {
                     }
                 }
             }
-            if rows == 0 {
-                return;
-            }
-            let row_length = runs * NL;
-            let reach = taps.iter().max().map_or(0, |&tap| tap + row_length);
-            // Everything the block reads, checked once: the loops below index within
-            // these slices by arithmetic alone.
-            let source = &source[shift..][..(rows + KY - 2) * step + reach];
+            // δ, checked once: the loop below indexes within it by arithmetic alone.
             let delta = &delta[..rows * width];
-            // Source row `i` meets δ row `i − y` at taps of row `y`.
-            for i in 0..rows + KY - 1 {
-                let row = source[i * step..].as_ptr();
+            // Input row `i` meets δ row `i − y` at taps of row `y`.
+            for i in first..end.min(rows + KY - 1) {
+                let row = &source[shift + (i - first) * step..][..columns];
                 for r in 0..runs {
                     for part in 0..count {
                         let at = r * NL + part * $lanes;
                         let mut values = [unsafe { arch::$zero() }; MT];
                         for (value, &tap) in values.iter_mut().zip(taps) {
-                            // SAFETY: `i·step + tap + at + $lanes` is at most
-                            // `(rows + KY − 2)·step + reach`, the length of `source`.
-                            *value = unsafe { arch::$load(row.add(tap + at)) };
+                            // The lanes within the row: all, some (the rest zeros), or
+                            // none.
+                            let start = tap + at;
+                            *value = if start >= left && start - left + $lanes <= columns {
+                                // SAFETY: the `$lanes` floats from `start − left` lie
+                                // within `row`.
+                                unsafe { arch::$load(row.as_ptr().add(start - left)) }
+                            } else {
+                                let lowest = left.saturating_sub(start);
+                                let past = (columns + left).saturating_sub(start).min($lanes);
+                                if lowest < past {
+                                    let from = &row[start + lowest - left..][..past - lowest];
+                                    // SAFETY: the caller's build has the features; only
+                                    // the floats of `from` are loaded.
+                                    unsafe { $load_lanes(from, lowest) }
+                                } else {
+                                    unsafe { arch::$zero() }
+                                }
+                            };
                         }
                         // The lanes of δ's row within its `width`: all, or the first
                         // (the rest read zeros), or none past the row's end.

@@ -8,8 +8,9 @@
 //!   into the output.
 //! - [`grad_input`]: at stride 1 with one output channel per group, the same over δ, the
 //!   forward pass of the dual layer (δ padded by `(k − 1)·d − pad`, the kernel turned).
-//! - [`grad_weight`](weight_gradient::grad_weight): `dots` partial sums of δ times the
-//!   channel's plane, each of a tap's gradient.
+//! - [`grad_weight`](weight_gradient::grad_weight): `stencil_dots` partial sums of δ
+//!   times the channel's plane, each of a tap's gradient, both read in place, without a
+//!   copy.
 
 mod weight_gradient;
 

@@ -1,19 +1,19 @@
-//! The weight gradient of a depthwise layer: for each input channel, its planes (one per
-//! sample) copied with zeros where the layer pads; then each weight's gradient as
-//! `stencil_dots` partial sums of δ, read where it is in `dz` (the runs past a row's end
-//! loading zeros), times the copy along rows. Copying δ's planes too, with zeros past the
-//! rows' ends, took a fifth of `mobilenet-dw`'s weight gradient.
+//! The weight gradient of a depthwise layer: each weight's gradient as `stencil_dots`
+//! partial sums of δ times the input, both read where they are (the runs past a row's end
+//! of δ, and the columns of the padding, loading zeros; the rows of the padding skipped).
+//! Copying δ's planes with zeros past the rows' ends took a fifth of `mobilenet-dw`'s
+//! weight gradient, and copying each input channel's plane with its padding a third of
+//! what was left: the copy's stores, unaligned, and the reads of the input it did not
+//! overlap with any arithmetic.
 
 use conv_runtime::{Axis, Spec};
-use proc_macro2::{Literal, TokenStream};
-use quote::quote;
+use proc_macro2::{Ident, Literal, TokenStream};
+use quote::{format_ident, quote};
 
-use super::super::layout::{
-    AVX2, Block, Body, Isa, MOST_SUMS, Scratch, offsets, strides, table_fits,
-};
+use super::super::layout::{AVX2, Block, Body, Isa, MOST_SUMS, Scratch, strides, table_fits};
 use super::super::source::Source;
-use super::{Stacked, positions};
-use crate::lower::tokens::number;
+use super::Stacked;
+use crate::lower::tokens::{linear, nest, number};
 
 /// The most blocks of sums whose code one channel's weight gradient writes.
 const MOST_BLOCKS: usize = 64;
@@ -37,8 +37,8 @@ pub(in super::super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
     };
     let vectors = lanes.div_ceil(isa.lanes);
     let runs = last.output().div_ceil(lanes);
-    let row_length = runs.checked_mul(lanes)?;
-    let source = Source::with_runs(spec, row_length)?;
+    runs.checked_mul(lanes)?;
+    let source = Source::input(spec)?;
     let stacked = Stacked::of(spec, &source);
     let kernel = stacked.kernel;
     let looped = outer.len() - usize::from(kernel > 1);
@@ -50,65 +50,53 @@ pub(in super::super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
     if block_count > MOST_BLOCKS || !table_fits(&outer_taps) || !table_fits(&[last.kernel()]) {
         return None;
     }
-    let scratch = Scratch::default().part("planes", &[spec.batch(), source.plane])?;
 
-    // `TAP_ROWS`: where the taps of the looped axes read; `TAPS`: those along a row.
-    let outer_reach = source.outer(spec, Axis::dilation);
-    let tap_rows = offsets(&outer_taps, &outer_reach[..looped]);
-    let (tap_count, tap_rows) = (number(tap_rows.len()), tap_rows.into_iter().map(number));
-    let taps: Vec<usize> = (0..last.kernel())
-        .map(|tap| tap * last.dilation())
-        .collect();
-    let (row_taps, taps) = (number(taps.len()), taps.into_iter().map(number));
+    // `TAP_ROWS`: the taps of the looped axes, one index per axis; `TAPS`: where those
+    // along a row read, from the padded row's start.
+    let mut tap_rows: Vec<Vec<usize>> = vec![Vec::new()];
+    for &taps in &outer_taps {
+        tap_rows = tap_rows
+            .into_iter()
+            .flat_map(|row| (0..taps).map(move |tap| row.iter().copied().chain([tap]).collect()))
+            .collect();
+    }
+    let (tap_count, looped_literal) = (number(tap_rows.len()), number(looped));
+    let tap_rows = tap_rows.into_iter().map(|taps| {
+        let taps = taps.into_iter().map(number);
+        quote!([#(#taps),*])
+    });
+    let taps = (0..last.kernel()).map(|tap| number(tap * last.dilation()));
+    let row_taps = number(last.kernel());
 
-    let code = blocks(
-        spec,
-        &source,
-        &stacked,
-        [lanes, runs, rows_block, taps_block],
-    );
-    let plane = number(source.plane);
-    let batch = Literal::usize_suffixed(spec.batch());
-
-    let input_plane: usize = axes.iter().map(Axis::input).product();
-    let copy = source.copy(spec, 1);
-    let [input_plane, per_group, filter_taps, in_channels] = [
-        input_plane,
+    let code = blocks(spec, &stacked, [lanes, runs, rows_block, taps_block]);
+    let [per_group, filter_taps] = [
         spec.out_channels_per_group(),
         axes.iter().map(Axis::kernel).product(),
-        spec.in_channels(),
     ]
     .map(number);
     let groups = Literal::usize_suffixed(spec.groups());
     let body = quote! {
-        const TAP_ROWS: [usize; #tap_count] = [#(#tap_rows),*];
+        const TAP_ROWS: [[usize; #looped_literal]; #tap_count] = [#(#tap_rows),*];
         const TAPS: [usize; #row_taps] = [#(#taps),*];
         for group in 0..#groups {
-            // The channel's plane in each sample. The copies rewrite the same places each
-            // time: the rest stays zero.
-            for n in 0..#batch {
-                let x_sample = &x[(n * #in_channels + group) * #input_plane..][..#input_plane];
-                let padded = &mut planes[n * #plane..][..#plane];
-                #copy
-            }
             for member in 0..#per_group {
                 let o = group * #per_group + member;
                 let filter = &mut dw[o * #filter_taps..][..#filter_taps];
-                for (tap_row, &tap_shift) in TAP_ROWS.iter().enumerate() {
+                for (tap_row, row_taps) in TAP_ROWS.iter().enumerate() {
                     #code
                 }
             }
         }
     };
-    Some(Body::new(Block::Stencil, &scratch, &body))
+    Some(Body::new(Block::Stencil, &Scratch::default(), &body))
 }
 
-/// The blocks of sums of one filter's row of taps (`tap_row`), each over every sample and
-/// position, and the sums of their lanes into `filter`: `[lanes, runs, rows, taps]` the
-/// lanes of a run, the runs along a row, and the rows and taps of taps of a block.
+/// The blocks of sums of one filter's row of taps (`tap_row`, whose taps on the looped
+/// axes are `row_taps`), each over every sample and position, and the sums of their
+/// lanes into `filter`: `[lanes, runs, rows, taps]` the lanes of a run, the runs along a
+/// row, and the rows and taps of taps of a block.
 fn blocks(
     spec: &Spec,
-    source: &Source,
     stacked: &Stacked,
     [lanes, runs, rows_block, taps_block]: [usize; 4],
 ) -> TokenStream {
@@ -124,28 +112,40 @@ fn blocks(
     let outputs: Vec<usize> = axes.iter().map(Axis::output).collect();
     let delta_strides = strides(&outputs[..axes.len() - 1])
         .into_iter()
-        .map(|stride| stride * last.output())
-        .collect::<Vec<usize>>();
-    let output_plane: usize = outputs.iter().product();
+        .map(|stride| stride * last.output());
+    let input_plane: usize = axes.iter().map(Axis::input).product();
     let [
-        plane,
+        input_plane,
+        in_channels,
         output_plane,
         out_channels,
         lanes_literal,
-        runs_literal,
-        rows_literal,
+        runs,
+        rows,
+        step,
+        width,
+        columns,
+        left,
     ] = [
-        source.plane,
-        output_plane,
+        input_plane,
+        spec.in_channels(),
+        outputs.iter().product(),
         spec.out_channels(),
         lanes,
         runs,
         rows,
+        step,
+        last.output(),
+        last.input(),
+        last.pad_before(),
     ]
     .map(number);
-    let (step_literal, width) = (number(step), number(last.output()));
     let (kernel_literal, last_kernel) = (number(kernel), number(last.kernel()));
     let batch = Literal::usize_suffixed(spec.batch());
+
+    let positions: Vec<Ident> = (0..rest).map(|index| format_ident!("p{index}")).collect();
+    let reads = plane_reads(spec, &positions);
+    let delta_start = linear(&positions.iter().zip(delta_strides).collect::<Vec<_>>());
     let mut code = TokenStream::new();
     for y0 in (0..kernel).step_by(rows_block) {
         for t0 in (0..last.kernel()).step_by(taps_block) {
@@ -153,25 +153,31 @@ fn blocks(
                 rows_block.min(kernel - y0),
                 taps_block.min(last.kernel() - t0),
             );
+            let stacked_rows = stacked_rows(spec, stacked, y0);
             let [ky, mt, y0, t0, t1] = [ky, mt, y0, t0, t0 + mt].map(number);
-            let call = positions(spec, source, rest, &delta_strides, |shift, delta_start| {
-                quote! {
+            let call = quote! {
+                if let Some(origin) = #reads {
+                    #stacked_rows
                     T::stencil_dots::<_, #ky, #mt, #lanes_literal>(
                         token,
                         &mut sums,
                         ::convsym::__private::StencilDots {
                             delta: &dz[(n * #out_channels + o) * #output_plane + #delta_start..],
                             width: #width,
-                            source: &planes[..],
-                            shift: n * #plane + #shift + tap_shift + #y0 * #step_literal,
-                            step: #step_literal,
+                            source: &x[(n * #in_channels + group) * #input_plane..][..#input_plane],
+                            shift,
+                            step: #step,
+                            present,
+                            left: #left,
+                            columns: #columns,
                             taps: &TAPS[#t0..#t1],
-                            rows: #rows_literal,
-                            runs: #runs_literal,
+                            rows: #rows,
+                            runs: #runs,
                         },
                     );
                 }
-            });
+            };
+            let call = nest(&positions, axes[..rest].iter().map(Axis::output), call);
             code.extend(quote! {
                 let mut sums: [[[T; #lanes_literal]; #mt]; #ky] = ::core::array::from_fn(|_| {
                     ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()))
@@ -191,6 +197,103 @@ fn blocks(
             });
         }
     }
-
     code
+}
+
+/// Where the window of the position `positions` on the axes before the stacked one, at
+/// the taps `row_taps`, starts in a channel's plane of the input: `Some(offset)`, or
+/// `None` where it lies in the padding on one of them, and has no terms.
+fn plane_reads(spec: &Spec, positions: &[Ident]) -> TokenStream {
+    let axes = spec.axes();
+    let input_strides = strides(&axes.iter().map(Axis::input).collect::<Vec<_>>());
+    let reads = positions
+        .iter()
+        .zip(axes)
+        .zip(input_strides)
+        .enumerate()
+        .map(|(index, ((position, axis), input_stride))| {
+            let [stride, dilation, pad, input, input_stride] = [
+                axis.stride(),
+                axis.dilation(),
+                axis.pad_before(),
+                axis.input(),
+                input_stride,
+            ]
+            .map(number);
+            quote! {{
+                let at = #position * #stride + row_taps[#index] * #dilation;
+                (#pad..#pad + #input).contains(&at).then(|| (at - #pad) * #input_stride)
+            }}
+        });
+    let count = number(positions.len());
+    quote!({
+        let reads: [Option<usize>; #count] = [#(#reads),*];
+        reads.into_iter().sum::<Option<usize>>()
+    })
+}
+
+/// The statements that give a block of the rows of taps from `y0` on its `present` rows
+/// of the stacked axis and the `shift` of the first, from `origin`, where the window
+/// starts on the axes before it: the block's row `i` reads the padded row
+/// `i·stride + base` of that axis. A layer of one axis has one row.
+fn stacked_rows(spec: &Spec, stacked: &Stacked, y0: usize) -> TokenStream {
+    let axes = spec.axes();
+    if axes.len() == 1 {
+        return quote!(let (present, shift) = ((0, 1), origin););
+    }
+    let rows_axis = &axes[stacked.rest];
+    let input_stride: usize = axes[stacked.rest + 1..].iter().map(Axis::input).product();
+    let [stride, dilation, pad, input, input_stride] = [
+        rows_axis.stride(),
+        rows_axis.dilation(),
+        rows_axis.pad_before(),
+        rows_axis.input(),
+        input_stride,
+    ]
+    .map(number);
+    // Its taps are the block's rows of taps, or, looped, one of `row_taps`.
+    let base = if stacked.kernel > 1 {
+        let y0 = number(y0);
+        quote!(#y0 * #dilation)
+    } else {
+        let index = number(stacked.rest);
+        quote!(row_taps[#index] * #dilation)
+    };
+    quote! {
+        let base = #base;
+        let first = usize::saturating_sub(#pad, base).div_ceil(#stride);
+        let end = usize::saturating_sub(#pad + #input, base).div_ceil(#stride);
+        let present = (first, end.max(first));
+        let shift = origin + (first * #stride + base).saturating_sub(#pad) * #input_stride;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use conv_runtime::Spec;
+    use conv_runtime::derive::Section;
+
+    use super::super::super::{Block, builds};
+
+    /// `mobilenet-dw` and the depthwise layers of `tests/macro_wide.rs` (strided, on one
+    /// and three axes, two outputs per group): their weight gradient runs this body in
+    /// both builds, and needs no scratch. `tests/scratch.rs`, which sees which build ran
+    /// from what a pass allocates, cannot tell it from the portable build.
+    #[test]
+    fn depthwise_weight_gradients_read_in_place() {
+        for text in [
+            "in=56 k=3 pad=1 cin=144 cout=144 groups=144",
+            "in=(9,57) k=3 stride=(2,1) pad=1 cin=2 cout=2 groups=2 batch=2",
+            "in=(3,4,57) k=(2,3,3) pad=(1,0,2) cin=2 cout=2 groups=2",
+            "in=(70,) k=5 dilation=2 pad=((3,1),) cin=4 cout=4 groups=4 bias batch=2",
+            "in=(6,19) k=3 pad=1 cin=3 cout=6 groups=3 bias",
+        ] {
+            let spec = Spec::parse(text).expect("a valid layer");
+            let (avx2, avx512) = builds(&spec, Section::GradWeight).expect("wide builds");
+            for body in [avx2, avx512] {
+                assert_eq!(body.block, Block::Stencil, "{text}");
+                assert_eq!(body.scratch, 0, "{text}");
+            }
+        }
+    }
 }
