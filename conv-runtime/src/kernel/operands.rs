@@ -89,26 +89,29 @@ pub struct Dots<'a, T> {
 ///
 /// ```text
 /// out[m·out_step + j] = start
-///     + Σ weights[(p·KY + y)·taps.len() + t] · source[planes[p] + shift + (m + y)·step + taps[t] + j]
+///     + Σ weights[(p·KY + y)·taps.len() + t] · input(p, m + y, taps[t] + j − left)
 /// ```
 ///
 /// over each plane `p`, each tap `t` along a row and each of the `KY` rows of taps `y`.
-/// The output rows `m` and the kernel's rows `y` advance through the source by the same
-/// `step`, so that a row read once serves up to `KY` outputs: a depthwise layer's
-/// channel at stride 1. The builds compute whole blocks of `MR` rows and `NL` outputs
-/// and store only those inside `rows` and `width`: the source must reach as far as the
-/// whole blocks read.
+/// `input(p, i, c)` is `source[planes[p] + shift + (i − present.0)·step + c]` where row
+/// `i` lies in the input (`present.0 ≤ i < present.1`) and `0 ≤ c < columns`, and a zero
+/// of the padding elsewhere: its rows form no products, its columns read zero lanes. A
+/// padded copy is read as an input without padding (`present` all its rows, `left` 0,
+/// `columns` its rows' length). The output rows `m` and the kernel's rows `y` advance
+/// through the source by the same `step`, so that a row read once serves up to `KY`
+/// outputs: a depthwise layer's channel at stride 1. The builds compute whole blocks of
+/// `MR` rows and `NL` outputs and store only those inside `rows` and `width`.
 pub struct Stencil<'a, T> {
     /// What the rows are read from.
     pub source: &'a [T],
     /// Where each plane of taps (the taps of the axes before the last two) starts in
     /// `source`, before `shift`.
     pub planes: &'a [usize],
-    /// Added to every plane's start: where the first output row reads.
+    /// Added to every plane's start: where row `present.0` starts.
     pub shift: usize,
     /// The distance in `source` from one row to the next, of outputs or of taps.
     pub step: usize,
-    /// Where each tap along a row reads, from the row's start: `KX` of them, the block's
+    /// Where each tap along a row reads, from the padded row's start: `KX` of them, the block's
     /// constant (the vector builds run the portable block on any other number).
     pub taps: &'a [usize],
     /// The weights, `KY` rows of `taps.len()` per plane.
@@ -121,6 +124,12 @@ pub struct Stencil<'a, T> {
     pub width: usize,
     /// The distance in `out` from one output row to the next.
     pub out_step: usize,
+    /// The rows that lie in the input, `first..end`.
+    pub present: (usize, usize),
+    /// The padding before a row: where a row's column 0 is, from where its taps count.
+    pub left: usize,
+    /// The values of a row of the input.
+    pub columns: usize,
 }
 
 /// The operands of the register block `stencil_dots`, the weight gradient of a depthwise

@@ -159,11 +159,12 @@ pub fn dots<T, const OB: usize, const MR: usize, const NL: usize>(
 ///
 /// ```text
 /// out[m·out_step + j] = start
-///     + Σ weights[(p·KY + y)·taps.len() + t] · source[planes[p] + shift + (m + y)·step + taps[t] + j]
+///     + Σ weights[(p·KY + y)·taps.len() + t] · input(p, m + y, taps[t] + j − left)
 /// ```
 ///
 /// the terms added over the planes `p`, then the taps `t` along a row, then the rows of
-/// taps `y`, in that order. Row `m + y` of the source feeds output row `m` with the
+/// taps `y`, in that order; no term is formed with a row of the padding, and its columns
+/// read zeros. Row `m + y` of the source feeds output row `m` with the
 /// weights of row `y`: the vector builds read it once for all of them. `MR` and `NL`,
 /// the rows and outputs along a row the vector builds keep in registers, change nothing
 /// here.
@@ -172,7 +173,7 @@ pub fn dots<T, const OB: usize, const MR: usize, const NL: usize>(
     clippy::inline_always,
     reason = "the block must be compiled into each build"
 )]
-pub fn stencil<T: Clone, const MR: usize, const KY: usize, const NL: usize>(
+pub fn stencil<T: Scalar, const MR: usize, const KY: usize, const NL: usize>(
     out: &mut [T],
     operands: Stencil<'_, T>,
     multiply_add: impl Fn(&mut T, &T, &T),
@@ -188,14 +189,20 @@ pub fn stencil<T: Clone, const MR: usize, const KY: usize, const NL: usize>(
         rows,
         width,
         out_step,
+        present: (first, end),
+        left,
+        columns,
     } = operands;
+    let zero = T::zero();
     for m in 0..rows {
         for (j, sum) in out[m * out_step..][..width].iter_mut().enumerate() {
             sum.clone_from(start);
             for (&plane, weights) in planes.iter().zip(weights.chunks_exact(KY * taps.len())) {
                 for (t, &tap) in taps.iter().enumerate() {
-                    for y in 0..KY {
-                        let value = &source[plane + shift + (m + y) * step + tap + j];
+                    for y in (0..KY).filter(|y| (first..end).contains(&(m + y))) {
+                        let row = &source[plane + shift + (m + y - first) * step..][..columns];
+                        let column = (tap + j).checked_sub(left);
+                        let value = column.and_then(|column| row.get(column)).unwrap_or(&zero);
                         multiply_add(sum, &weights[y * taps.len() + t], value);
                     }
                 }

@@ -4,7 +4,7 @@
 use alloc::vec::Vec;
 
 use super::build::Build;
-use super::operands::StencilDots;
+use super::operands::{Stencil, StencilDots};
 use super::portable;
 
 /// Small integers, some negative, from a seed: exact in `f32`, products and sums too.
@@ -130,5 +130,113 @@ fn the_wide_stencil_dots_follow_their_formula() {
         let avx512 = super::build::Avx512(());
         check::<_, 1, 8>(avx512);
         check::<_, 3, 16>(avx512);
+    }
+}
+
+/// `Stencil`'s formula, term by term, for `rows` rows of `width` outputs.
+fn stencil_formula<const KY: usize>(operands: &Stencil<'_, f32>) -> Vec<f32> {
+    let (first, end) = operands.present;
+    let taps = operands.taps.len();
+    let mut out = Vec::new();
+    for m in 0..operands.rows {
+        for j in 0..operands.width {
+            let mut sum = *operands.start;
+            for (&plane, weights) in operands
+                .planes
+                .iter()
+                .zip(operands.weights.chunks_exact(KY * taps))
+            {
+                for (t, &tap) in operands.taps.iter().enumerate() {
+                    for y in 0..KY {
+                        let (row, column) = (m + y, (tap + j).checked_sub(operands.left));
+                        let input = match column {
+                            Some(column)
+                                if (first..end).contains(&row) && column < operands.columns =>
+                            {
+                                operands.source[plane
+                                    + operands.shift
+                                    + (row - first) * operands.step
+                                    + column]
+                            }
+                            _ => 0.0,
+                        };
+                        sum += weights[y * taps + t] * input;
+                    }
+                }
+            }
+            out.push(sum);
+        }
+    }
+    out
+}
+
+/// Two planes of rows whose taps reach past both ends of the input's rows, a last run
+/// shorter than a vector, and rows of the padding before and after the input's; other
+/// values lie between the rows, which no term may read.
+fn stencil_case<const KY: usize>(check: impl Fn(Stencil<'_, f32>)) {
+    let (rows, width, columns, left) = (5, 21, 19, 2);
+    let step = columns + 3;
+    let source = values(2 * step * (rows + KY) + 40, 4);
+    let weights = values(2 * KY * 3, 5);
+    let operands = Stencil {
+        source: &source,
+        planes: &[0, step * (rows + KY) + 7],
+        shift: 4,
+        step,
+        taps: &[0, 2, 5],
+        weights: &weights,
+        start: &1.0,
+        rows,
+        width,
+        out_step: width,
+        present: (1, rows + KY - 2),
+        left,
+        columns,
+    };
+    check(operands);
+}
+
+/// The block's output, rows of `width` one after another.
+fn stencil_output(operands: &Stencil<'_, f32>, block: impl FnOnce(&mut [f32])) -> Vec<f32> {
+    let mut out = alloc::vec![f32::NAN; operands.rows * operands.width];
+    block(&mut out);
+    out
+}
+
+#[test]
+fn the_portable_stencil_follows_its_formula() {
+    fn check<const KY: usize>() {
+        stencil_case::<KY>(|operands| {
+            let out = stencil_output(&operands, |out| {
+                portable::stencil::<_, 4, KY, 16>(out, operands, |sum, a, b| *sum += a * b);
+            });
+            assert_eq!(out, stencil_formula::<KY>(&operands), "KY = {KY}");
+        });
+    }
+    check::<1>();
+    check::<3>();
+}
+
+#[cfg(all(feature = "std", any(target_arch = "x86", target_arch = "x86_64")))]
+#[test]
+fn the_wide_stencils_follow_their_formula() {
+    fn check<B: Build, const KY: usize>(build: B) {
+        stencil_case::<KY>(|operands| {
+            let out = stencil_output(&operands, |out| {
+                assert!(
+                    build.stencil::<4, KY, 3, 16>(out, operands),
+                    "the build runs the block"
+                );
+            });
+            assert_eq!(out, stencil_formula::<KY>(&operands), "KY = {KY}");
+        });
+    }
+    if super::x86::avx2::detected() {
+        check::<_, 1>(super::build::Avx2(()));
+        check::<_, 3>(super::build::Avx2(()));
+    }
+    if super::x86::avx512::detected() {
+        check::<_, 1>(super::build::Avx512(()));
+        check::<_, 3>(super::build::Avx512(()));
     }
 }

@@ -30,6 +30,9 @@ vectors!(
     store_first,
     load_first,
     load_lanes,
+    __m256i,
+    lanes_mask,
+    load_masked,
     |_avx2| Portable
 );
 
@@ -86,23 +89,42 @@ unsafe fn load_first(from: &[f32]) -> __m256 {
 #[inline(always)]
 #[allow(clippy::inline_always, reason = "inlined into the build's code")]
 unsafe fn load_lanes(from: &[f32], first: usize) -> __m256 {
-    let first = first.min(8);
-    let end = (first + from.len()).min(8);
-    let [first, end] = [first, end].map(|lane| i32::try_from(lane).unwrap_or(8));
-    // SAFETY: the caller's build has the features. The mask's set lanes are
-    // `first..end`; the masked load reads lane `l` at `from[l − first]` for those alone,
-    // all within `from`, and not the others (nor the address they would have, which may
-    // lie before `from`).
+    // SAFETY: the caller's build has the features; the mask's lanes read `from` alone.
+    unsafe {
+        let mask = lanes_mask(first, first + from.len());
+        load_masked(from.as_ptr().wrapping_sub(first.min(8)), mask)
+    }
+}
+
+/// The mask of lanes `first..end` (within the 8; their sign bits), for [`load_masked`].
+///
+/// # Safety
+///
+/// The processor has the build's features.
+#[inline(always)]
+#[allow(clippy::inline_always, reason = "inlined into the build's code")]
+unsafe fn lanes_mask(first: usize, end: usize) -> __m256i {
+    let [first, end] = [first, end].map(|lane| i32::try_from(lane.min(8)).unwrap_or(8));
+    // SAFETY: the caller's build has the features.
     unsafe {
         let lanes = arch::_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        let mask = arch::_mm256_andnot_si256(
+        arch::_mm256_andnot_si256(
             arch::_mm256_cmpgt_epi32(arch::_mm256_set1_epi32(first), lanes),
             arch::_mm256_cmpgt_epi32(arch::_mm256_set1_epi32(end), lanes),
-        );
-        arch::_mm256_maskload_ps(
-            from.as_ptr()
-                .wrapping_sub(usize::try_from(first).unwrap_or(0)),
-            mask,
         )
     }
+}
+
+/// The lanes of `mask` loaded from `from` on (lane `l` from `from + l`), zeros in the
+/// others.
+///
+/// # Safety
+///
+/// The processor has the build's features, and the floats of the mask's lanes lie within
+/// one slice; the others are not read (nor need their addresses be).
+#[inline(always)]
+#[allow(clippy::inline_always, reason = "inlined into the build's code")]
+unsafe fn load_masked(from: *const f32, mask: __m256i) -> __m256 {
+    // SAFETY: the caller's guarantees; a masked load reads the mask's lanes alone.
+    unsafe { arch::_mm256_maskload_ps(from, mask) }
 }

@@ -38,6 +38,9 @@ vectors!(
     store_first,
     load_first,
     load_lanes,
+    u16,
+    lanes_mask,
+    load_masked,
     |avx512| avx512.avx2()
 );
 
@@ -80,11 +83,36 @@ unsafe fn load_first(from: &[f32]) -> __m512 {
 #[inline(always)]
 #[allow(clippy::inline_always, reason = "inlined into the build's code")]
 unsafe fn load_lanes(from: &[f32], first: usize) -> __m512 {
-    let first = first.min(16);
-    let lanes = from.len().min(16 - first);
-    let mask = u16::try_from(((1_u32 << lanes) - 1) << first).unwrap_or(u16::MAX);
-    // SAFETY: the masked load reads lane `l` at `from[l − first]`, for the mask's lanes
-    // alone, all within `from`; the others are not read (nor is the address they would
-    // have, which may lie before `from`).
-    unsafe { arch::_mm512_maskz_loadu_ps(mask, from.as_ptr().wrapping_sub(first)) }
+    // SAFETY: the caller's build has the features; the mask's lanes read `from` alone.
+    unsafe {
+        let mask = lanes_mask(first, first + from.len());
+        load_masked(from.as_ptr().wrapping_sub(first), mask)
+    }
+}
+
+/// The mask of lanes `first..end` (within the 16), for [`load_masked`].
+///
+/// # Safety
+///
+/// The processor has the build's features.
+#[inline(always)]
+#[allow(clippy::inline_always, reason = "inlined into the build's code")]
+unsafe fn lanes_mask(first: usize, end: usize) -> u16 {
+    let (first, end) = (first.min(16), end.min(16));
+    let below = |lanes: usize| (1_u32 << lanes) - 1;
+    u16::try_from(below(end) & !below(first)).unwrap_or(u16::MAX)
+}
+
+/// The lanes of `mask` loaded from `from` on (lane `l` from `from + l`), zeros in the
+/// others.
+///
+/// # Safety
+///
+/// The processor has the build's features, and the floats of the mask's lanes lie within
+/// one slice; the others are not read (nor need their addresses be).
+#[inline(always)]
+#[allow(clippy::inline_always, reason = "inlined into the build's code")]
+unsafe fn load_masked(from: *const f32, mask: u16) -> __m512 {
+    // SAFETY: the caller's guarantees; a masked load reads the mask's lanes alone.
+    unsafe { arch::_mm512_maskz_loadu_ps(mask, from) }
 }

@@ -14,12 +14,14 @@ use core::arch::x86_64 as arch;
 /// with it, the target features, the vector type and its `f32` lanes, how to zero, load,
 /// store, broadcast and fused-multiply-add (`a · b + c` rounded once), how to store a
 /// vector's first lanes and to load them with zeros in the rest (fewer than all), how to
-/// load some lanes from the first given on, zeros in the others, and the
+/// load some lanes from the first given on, zeros in the others (of a slice, or through
+/// a mask made once for many loads), and the
 /// narrower build a block falls back to where its shape does not fit the vectors.
 macro_rules! vectors {
     ($token:ident, $method:ident, $feature:literal, $vector:ty, $lanes:literal,
      $zero:ident, $load:ident, $store:ident, $splat:ident, $fmadd:ident,
-     $store_first:ident, $load_first:ident, $load_lanes:ident, |$this:ident| $narrower:expr) => {
+     $store_first:ident, $load_first:ident, $load_lanes:ident, $mask:ty, $lanes_mask:ident,
+     $load_masked:ident, |$this:ident| $narrower:expr) => {
         use super::arch;
         use crate::kernel::build::{Build, Kernel, $token};
         use crate::kernel::operands::{Block, Dots, Rows, Stencil, StencilDots};
@@ -359,12 +361,13 @@ macro_rules! vectors {
         }
 
         /// The block of `portable::stencil`, in blocks of `MR` rows by one vector of
-        /// outputs along them: each row of the source a block reads is loaded once for
+        /// outputs along them: each row of the input a block reads is loaded once for
         /// each tap along the row and multiplied into the sums of every row of taps that
         /// reads it, rather than once per sum. Within a tap the loops are as long as the
         /// constants `MR` and `KY`, so that they unroll and the sums and the tap's `KY`
-        /// weights stay in registers. The rows of `source` reach whole vectors past each
-        /// output row's end (the caller's `NL` runs).
+        /// weights stay in registers. A vector reaching into the padding on either side of
+        /// a row loads the lanes within the row alone (`$load_lanes`), zeros in the rest;
+        /// the rows of the padding are not read.
         ///
         /// # Safety
         ///
@@ -387,27 +390,70 @@ macro_rules! vectors {
                 rows,
                 width,
                 out_step,
+                present: (present, end),
+                left,
+                columns,
                 ..
             } = operands;
-            // The source a block reads from each plane's start: its rows, each as far as
-            // the last tap's vector reaches.
-            let span = (MR + KY - 2) * step + taps.iter().max().map_or(0, |&tap| tap + $lanes);
             let start = unsafe { arch::$splat(*start) };
             for first in (0..rows).step_by(MR) {
+                // The block's rows of the input, `first + low..first + high`.
+                let low = present.saturating_sub(first);
+                let high = end.saturating_sub(first).min(MR + KY - 1);
                 // Past the first, the vectors of a run start every `$lanes` outputs.
                 for at in (0..width).step_by($lanes) {
                     let mut sums = [start; MR];
                     for (&plane, weights) in planes.iter().zip(weights.chunks_exact(KY * KX)) {
-                        let block = &source[plane + shift + first * step + at..][..span];
+                        if low >= high {
+                            break;
+                        }
+                        // The rows the block reads, each as long as the input's: checked
+                        // once, and read below within them by arithmetic alone.
+                        let block = &source[plane + shift + (first + low - present) * step..]
+                            [..(high - low - 1) * step + columns];
                         for (t, &tap) in taps.iter().enumerate() {
                             let tap_weights: [$vector; KY] = ::core::array::from_fn(|y| unsafe {
                                 arch::$splat(weights[y * KX + t])
                             });
+                            // The lanes within a row: all, some (the rest zeros), or none.
+                            let column = tap + at;
+                            let whole = column >= left && column - left + $lanes <= columns;
+                            let lowest = left.saturating_sub(column);
+                            let past = (columns + left).saturating_sub(column).min($lanes);
+                            let mask: Option<$mask> = (!whole && lowest < past)
+                                .then(|| unsafe { $lanes_mask(lowest, past) });
+                            // A loop of constant length, unrolled with the sums in
+                            // registers; the rows of the padding are passed over.
                             for row in 0..MR + KY - 1 {
-                                let run = &block[row * step + tap..][..$lanes];
-                                // SAFETY: `run` is `$lanes` floats, an unaligned load's
-                                // width.
-                                let values = unsafe { arch::$load(run.as_ptr()) };
+                                if row < low || row >= high {
+                                    continue;
+                                }
+                                let row_start = (row - low) * step;
+                                let values = if whole {
+                                    // SAFETY: the `$lanes` floats from `column − left` lie
+                                    // within the row, which lies within `block`.
+                                    unsafe {
+                                        arch::$load(block.as_ptr().add(row_start + column - left))
+                                    }
+                                } else if let Some(mask) = mask {
+                                    // SAFETY: the caller's build has the features; the
+                                    // mask's lanes `lowest..past` read the row's columns
+                                    // `column + lowest − left ..` up to its end, within
+                                    // `block`.
+                                    unsafe {
+                                        $load_masked(
+                                            block
+                                                .as_ptr()
+                                                .wrapping_add(row_start + column)
+                                                .wrapping_sub(left),
+                                            mask,
+                                        )
+                                    }
+                                } else {
+                                    // Zeros still: the sums of either build add the same
+                                    // terms, whichever of its vectors a column falls in.
+                                    unsafe { arch::$zero() }
+                                };
                                 for (y, weight) in tap_weights.iter().enumerate() {
                                     // Row `row` is row `y` of the taps of sum `row − y`.
                                     if row >= y && row - y < MR {
