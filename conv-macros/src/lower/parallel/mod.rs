@@ -272,11 +272,12 @@ impl<'a> Split<'a> {
         // A grouped layer's wide builds choose their blocks from all its channels, so a
         // task of fewer groups could take another block and add in another order: the
         // split is over samples alone. Not so a depthwise layer's (one channel in and out
-        // per group), which work one channel at a time: its forward pass and input
-        // gradient are cut into runs of whole channels, read and written in place, where
-        // tiles of rows copied every channel's rows and ran slower on two threads than
-        // the one-thread kernel (mobilenet-dw at batch 1: 160 µs against 70 µs).
-        let depthwise = cin == 1 && cout == 1 && section != Section::GradWeight;
+        // per group), which work one channel at a time: each pass is cut into runs of
+        // whole channels, read and written in place (the weight gradient's over the
+        // whole batch, its channels of the input and of δ gathered past one sample),
+        // where tiles of rows copied every channel's rows and ran slower on two threads
+        // than the one-thread kernel (mobilenet-dw at batch 1: 160 µs against 70 µs).
+        let depthwise = cin == 1 && cout == 1;
         if grouped && !depthwise {
             per_task = units;
         }

@@ -97,6 +97,10 @@ impl Split<'_> {
                 run("dz", output_sample, cout * output_plane, task.output_len())
             }
             (Section::GradInput, _) => run("dz", output_sample, 0, task.output_len()),
+            // One sample: the task's groups of the input are one run, read where they are.
+            (_, "x") if grouped && batch == 1 => {
+                run("x", 0, unit_in * input_plane, task.input_len())
+            }
             (_, "x") if grouped => gather(
                 "x",
                 unit_in * input_plane,

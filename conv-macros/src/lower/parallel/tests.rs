@@ -97,11 +97,11 @@ fn blocks_and_groups() {
     assert_eq!(split(down, Section::GradWeight), (128, 32));
     let speech = "in=(8000,) k=11 pad=5 cin=32 cout=32";
     assert_eq!(split(speech, Section::GradWeight), (32, 16));
-    // Depthwise: runs of 3 channels (2^16 multiply-adds), its weight gradient whole.
+    // Depthwise: runs of 3 channels (2^16 multiply-adds), every pass.
     let depthwise = "in=56 k=3 pad=1 cin=144 cout=144 groups=144";
     assert_eq!(split(depthwise, Section::Forward), (144, 3));
     assert_eq!(split(depthwise, Section::GradInput), (144, 3));
-    assert_eq!(split(depthwise, Section::GradWeight), (144, 144));
+    assert_eq!(split(depthwise, Section::GradWeight), (144, 3));
     // `tests/parallel.rs`'s `TiledDepthwise`: 46 = 9 · 5 + 1, a last task of one group.
     let remainder = "in=(40,40) k=3 pad=1 cin=46 cout=46 groups=46";
     assert_eq!(split(remainder, Section::Forward), (46, 5));
