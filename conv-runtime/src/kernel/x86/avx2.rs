@@ -29,7 +29,6 @@ vectors!(
     _mm256_fmadd_ps,
     store_first,
     load_first,
-    load_lanes,
     __m256i,
     lanes_mask,
     load_masked,
@@ -78,22 +77,6 @@ unsafe fn load_first(from: &[f32]) -> __m256 {
     // SAFETY: the caller's build has the features; the mask's set lanes are the first
     // floats of `from`, and the masked load reads no others.
     unsafe { arch::_mm256_maskload_ps(from.as_ptr(), first_lanes(from.len())) }
-}
-
-/// Lanes `first..first + from.len()` (within the 8) loaded from `from`, zeros in the
-/// others.
-///
-/// # Safety
-///
-/// The processor has the build's features.
-#[inline(always)]
-#[allow(clippy::inline_always, reason = "inlined into the build's code")]
-unsafe fn load_lanes(from: &[f32], first: usize) -> __m256 {
-    // SAFETY: the caller's build has the features; the mask's lanes read `from` alone.
-    unsafe {
-        let mask = lanes_mask(first, first + from.len());
-        load_masked(from.as_ptr().wrapping_sub(first.min(8)), mask)
-    }
 }
 
 /// The mask of lanes `first..end` (within the 8; their sign bits), for [`load_masked`].

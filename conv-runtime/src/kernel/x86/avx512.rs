@@ -37,7 +37,6 @@ vectors!(
     _mm512_fmadd_ps,
     store_first,
     load_first,
-    load_lanes,
     u16,
     lanes_mask,
     load_masked,
@@ -72,22 +71,6 @@ unsafe fn load_first(from: &[f32]) -> __m512 {
     // SAFETY: the mask's lanes are the first `lanes` floats, all within `from`; the
     // masked load reads no others.
     unsafe { arch::_mm512_maskz_loadu_ps(mask, from.as_ptr()) }
-}
-
-/// Lanes `first..first + from.len()` (within the 16) loaded from `from`, zeros in the
-/// others.
-///
-/// # Safety
-///
-/// The processor has the build's features.
-#[inline(always)]
-#[allow(clippy::inline_always, reason = "inlined into the build's code")]
-unsafe fn load_lanes(from: &[f32], first: usize) -> __m512 {
-    // SAFETY: the caller's build has the features; the mask's lanes read `from` alone.
-    unsafe {
-        let mask = lanes_mask(first, first + from.len());
-        load_masked(from.as_ptr().wrapping_sub(first), mask)
-    }
 }
 
 /// The mask of lanes `first..end` (within the 16), for [`load_masked`].

@@ -14,15 +14,14 @@ use core::arch::x86_64 as arch;
 /// with it, the target features, the vector type and its `f32` lanes, how to zero, load,
 /// store, broadcast and fused-multiply-add (`a · b + c` rounded once), how to store a
 /// vector's first lanes and to load them with zeros in the rest (fewer than all), how to
-/// load some lanes from the first given on, zeros in the others (of a slice, or through
-/// a mask made once for many loads), and the
+/// make a mask of some lanes and load those lanes alone, zeros in the others, and the
 /// narrower build a block falls back to where its shape does not fit the vectors.
 macro_rules! vectors {
     ($token:ident, $method:ident, $feature:literal, $vector:ty, $lanes:literal,
      $zero:ident, $load:ident, $store:ident, $splat:ident, $fmadd:ident,
-     $store_first:ident, $load_first:ident, $load_lanes:ident, $mask:ty, $lanes_mask:ident,
-     $load_masked:ident, |$this:ident| $narrower:expr) => {
-        use super::arch;
+     $store_first:ident, $load_first:ident, $mask:ty, $lanes_mask:ident, $load_masked:ident,
+     |$this:ident| $narrower:expr) => {
+        use super::{Within, arch};
         use crate::kernel::build::{Build, Kernel, $token};
         use crate::kernel::operands::{Block, Dots, Rows, Stencil, StencilDots};
 
@@ -366,8 +365,9 @@ macro_rules! vectors {
         /// reads it, rather than once per sum. Within a tap the loops are as long as the
         /// constants `MR` and `KY`, so that they unroll and the sums and the tap's `KY`
         /// weights stay in registers. A vector reaching into the padding on either side of
-        /// a row loads the lanes within the row alone (`$load_lanes`), zeros in the rest;
-        /// the rows of the padding are not read.
+        /// a row loads the lanes within the row alone ([`Within`]), zeros in the rest,
+        /// through a mask made once for all the rows; the rows of the padding are not
+        /// read.
         ///
         /// # Safety
         ///
@@ -403,10 +403,9 @@ macro_rules! vectors {
                 // Past the first, the vectors of a run start every `$lanes` outputs.
                 for at in (0..width).step_by($lanes) {
                     let mut sums = [start; MR];
+                    // A block whose rows all lie in the padding keeps its first terms.
+                    let planes = if low < high { planes } else { &[] };
                     for (&plane, weights) in planes.iter().zip(weights.chunks_exact(KY * KX)) {
-                        if low >= high {
-                            break;
-                        }
                         // The rows the block reads, each as long as the input's: checked
                         // once, and read below within them by arithmetic alone.
                         let block = &source[plane + shift + (first + low - present) * step..]
@@ -415,13 +414,13 @@ macro_rules! vectors {
                             let tap_weights: [$vector; KY] = ::core::array::from_fn(|y| unsafe {
                                 arch::$splat(weights[y * KX + t])
                             });
-                            // The lanes within a row: all, some (the rest zeros), or none.
-                            let column = tap + at;
-                            let whole = column >= left && column - left + $lanes <= columns;
-                            let lowest = left.saturating_sub(column);
-                            let past = (columns + left).saturating_sub(column).min($lanes);
-                            let mask: Option<$mask> = (!whole && lowest < past)
-                                .then(|| unsafe { $lanes_mask(lowest, past) });
+                            let within = Within::of(tap + at, left, columns, $lanes);
+                            let mask: Option<$mask> = match within {
+                                Within::Some { lowest, past, .. } => {
+                                    Some(unsafe { $lanes_mask(lowest, past) })
+                                }
+                                _ => None,
+                            };
                             // A loop of constant length, unrolled with the sums in
                             // registers; the rows of the padding are passed over.
                             for row in 0..MR + KY - 1 {
@@ -429,30 +428,28 @@ macro_rules! vectors {
                                     continue;
                                 }
                                 let row_start = (row - low) * step;
-                                let values = if whole {
-                                    // SAFETY: the `$lanes` floats from `column − left` lie
-                                    // within the row, which lies within `block`.
-                                    unsafe {
-                                        arch::$load(block.as_ptr().add(row_start + column - left))
-                                    }
-                                } else if let Some(mask) = mask {
-                                    // SAFETY: the caller's build has the features; the
-                                    // mask's lanes `lowest..past` read the row's columns
-                                    // `column + lowest − left ..` up to its end, within
-                                    // `block`.
-                                    unsafe {
+                                let values = match (within, mask) {
+                                    // SAFETY: the `$lanes` floats from `column` lie within
+                                    // the row's `columns`, which lie within `block`.
+                                    (Within::All { column }, _) => unsafe {
+                                        arch::$load(block.as_ptr().add(row_start + column))
+                                    },
+                                    // SAFETY: the caller's build has the features; lane
+                                    // `l` of the mask's `lowest..past` reads the row's
+                                    // column `column + l − lowest`, within its `columns`
+                                    // and so within `block`.
+                                    (Within::Some { lowest, column, .. }, Some(mask)) => unsafe {
                                         $load_masked(
                                             block
                                                 .as_ptr()
-                                                .wrapping_add(row_start + column)
-                                                .wrapping_sub(left),
+                                                .add(row_start + column)
+                                                .wrapping_sub(lowest),
                                             mask,
                                         )
-                                    }
-                                } else {
+                                    },
                                     // Zeros still: the sums of either build add the same
                                     // terms, whichever of its vectors a column falls in.
-                                    unsafe { arch::$zero() }
+                                    _ => unsafe { arch::$zero() },
                                 };
                                 for (y, weight) in tap_weights.iter().enumerate() {
                                     // Row `row` is row `y` of the taps of sum `row − y`.
@@ -485,7 +482,7 @@ macro_rules! vectors {
         /// of every row of taps, each with the row of δ that reads the input there. A run
         /// past δ's `width` loads its first lanes alone (`$load_first`), zeros in the
         /// rest; a run reaching past either end of an input row loads the lanes within it
-        /// alone (`$load_lanes`).
+        /// alone ([`Within`]).
         /// # Safety
         ///
         /// The processor has the build's features (see [`vector_block`]).
@@ -529,24 +526,26 @@ macro_rules! vectors {
                         let at = r * NL + part * $lanes;
                         let mut values = [unsafe { arch::$zero() }; MT];
                         for (value, &tap) in values.iter_mut().zip(taps) {
-                            // The lanes within the row: all, some (the rest zeros), or
-                            // none.
-                            let start = tap + at;
-                            *value = if start >= left && start - left + $lanes <= columns {
-                                // SAFETY: the `$lanes` floats from `start − left` lie
+                            *value = match Within::of(tap + at, left, columns, $lanes) {
+                                // SAFETY: the `$lanes` floats from `column` lie within
+                                // `row`.
+                                Within::All { column } => unsafe {
+                                    arch::$load(row.as_ptr().add(column))
+                                },
+                                // SAFETY: the caller's build has the features; lane `l` of
+                                // the mask's `lowest..past` reads `row[column + l − lowest]`,
                                 // within `row`.
-                                unsafe { arch::$load(row.as_ptr().add(start - left)) }
-                            } else {
-                                let lowest = left.saturating_sub(start);
-                                let past = (columns + left).saturating_sub(start).min($lanes);
-                                if lowest < past {
-                                    let from = &row[start + lowest - left..][..past - lowest];
-                                    // SAFETY: the caller's build has the features; only
-                                    // the floats of `from` are loaded.
-                                    unsafe { $load_lanes(from, lowest) }
-                                } else {
-                                    unsafe { arch::$zero() }
-                                }
+                                Within::Some {
+                                    lowest,
+                                    past,
+                                    column,
+                                } => unsafe {
+                                    $load_masked(
+                                        row.as_ptr().add(column).wrapping_sub(lowest),
+                                        $lanes_mask(lowest, past),
+                                    )
+                                },
+                                Within::None => unsafe { arch::$zero() },
                             };
                         }
                         // The lanes of δ's row within its `width`: all, or the first
@@ -584,6 +583,46 @@ macro_rules! vectors {
             }
         }
     };
+}
+
+/// The lanes of a vector of `lanes` floats that lie within a row of the input read in
+/// place, the vector starting at column `start` of the padded row, whose `left` columns of
+/// padding come before the row's `columns` values.
+#[derive(Clone, Copy)]
+enum Within {
+    /// Every lane: the vector starts at the row's `column`.
+    All { column: usize },
+    /// Lanes `lowest..past`, lane `lowest` at the row's `column`; the others are padding.
+    Some {
+        lowest: usize,
+        past: usize,
+        column: usize,
+    },
+    /// None: the vector lies in the padding.
+    None,
+}
+
+impl Within {
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "inlined into the blocks' loops")]
+    fn of(start: usize, left: usize, columns: usize, lanes: usize) -> Self {
+        if start >= left && start - left + lanes <= columns {
+            return Within::All {
+                column: start - left,
+            };
+        }
+        let lowest = left.saturating_sub(start);
+        let past = (columns + left).saturating_sub(start).min(lanes);
+        if lowest < past {
+            Within::Some {
+                lowest,
+                past,
+                column: start + lowest - left,
+            }
+        } else {
+            Within::None
+        }
+    }
 }
 
 pub(super) mod avx2;

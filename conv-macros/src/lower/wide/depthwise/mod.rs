@@ -251,6 +251,48 @@ fn reads(spec: &Spec, blocks: &Blocks, runs: usize) -> Option<(Source, bool, Scr
     Some((source, false, scratch))
 }
 
+/// The statements that give a block of the rows of taps from `y0` on, reading the input
+/// in place (`source`), its `present` rows of the stacked axis and the `shift` of the
+/// first, from `origin`, where the window starts on the axes before it: the block's row
+/// `i` reads the padded row `i·stride + base` of that axis (where its taps are looped
+/// over, `base` is from `row_taps`). A layer of one axis has one row.
+pub(super) fn stacked_rows(
+    spec: &Spec,
+    source: &Source,
+    stacked: &Stacked,
+    y0: usize,
+) -> TokenStream {
+    let axes = spec.axes();
+    if axes.len() == 1 {
+        return quote!(let (present, shift) = ((0, 1), origin););
+    }
+    let rows_axis = &axes[stacked.rest];
+    let input_stride = source.strides[stacked.rest];
+    let [stride, dilation, pad, input, input_stride] = [
+        rows_axis.stride(),
+        rows_axis.dilation(),
+        rows_axis.pad_before(),
+        rows_axis.input(),
+        input_stride,
+    ]
+    .map(number);
+    // Its taps are the block's rows of taps, or, looped, one of `row_taps`.
+    let base = if stacked.kernel > 1 {
+        let y0 = number(y0);
+        quote!(#y0 * #dilation)
+    } else {
+        let index = number(stacked.rest);
+        quote!(row_taps[#index] * #dilation)
+    };
+    quote! {
+        let base = #base;
+        let first = usize::saturating_sub(#pad, base).div_ceil(#stride);
+        let end = usize::saturating_sub(#pad + #input, base).div_ceil(#stride);
+        let present = (first, end.max(first));
+        let shift = origin + (first * #stride + base).saturating_sub(#pad) * #input_stride;
+    }
+}
+
 /// The `stencil` calls of one output channel, each over the rows of the axis before the
 /// last, for a position `p…` on the axes before it; reading `x_channel` in place, or the
 /// padded copy.
@@ -267,47 +309,27 @@ fn stencil_calls(spec: &Spec, source: &Source, blocks: &Blocks, in_place: bool) 
     let [mr, ky, kx, nl] = [blocks.rows, kernel, last.kernel(), blocks.run].map(number);
     let [rows, step, width] = [rows, step, last.output()].map(number);
     // The input's rows the blocks read, where its first is, and its columns; a copy is
-    // read as an input without padding.
-    let (reads, present, first_row, left, columns) = if in_place {
-        let (present, first_row) = match axes.split_first() {
-            Some((rows_axis, [_])) => {
-                let (stride, pad) = (rows_axis.stride(), rows_axis.pad_before());
-                let first = pad.div_ceil(stride);
-                let end = (pad + rows_axis.input()).div_ceil(stride);
-                (
-                    quote!((#first, #end)),
-                    (first * stride - pad) * last.input(),
-                )
-            }
-            _ => (quote!((0, 1)), 0),
-        };
+    // read as an input without padding, all its rows present.
+    let (reads, rows_in, left, columns) = if in_place {
         let [left, columns] = [last.pad_before(), last.input()].map(number);
-        (quote!(x_channel), present, first_row, left, columns)
+        let rows_in = stacked_rows(spec, source, &Stacked::of(spec, source), 0);
+        (quote!(x_channel), rows_in, left, columns)
     } else {
+        let rows_in = quote!(let (present, shift) = ((0, usize::MAX), origin););
         let columns = number(source.extents[axes.len() - 1]);
-        (
-            quote!(padded),
-            quote!((0, usize::MAX)),
-            0,
-            number(0),
-            columns,
-        )
+        (quote!(padded), rows_in, number(0), columns)
     };
-    positions(spec, source, rest, &output_strides, |shift, out_start| {
-        let shift = if first_row == 0 {
-            shift
-        } else {
-            let first_row = number(first_row);
-            quote!(#shift + #first_row)
-        };
+    positions(spec, source, rest, &output_strides, |origin, out_start| {
         quote! {
+            let origin = #origin;
+            #rows_in
             T::stencil::<_, #mr, #ky, #kx, #nl>(
                 token,
                 &mut z_channel[#out_start..],
                 ::convsym::__private::Stencil {
                     source: &#reads[..],
                     planes: &PLANES,
-                    shift: #shift,
+                    shift,
                     step: #step,
                     taps: &TAPS,
                     weights: &filter[..],
@@ -315,7 +337,7 @@ fn stencil_calls(spec: &Spec, source: &Source, blocks: &Blocks, in_place: bool) 
                     rows: #rows,
                     width: #width,
                     out_step: #width,
-                    present: #present,
+                    present,
                     left: #left,
                     columns: #columns,
                 },

@@ -12,7 +12,7 @@ use quote::{format_ident, quote};
 
 use super::super::layout::{AVX2, Block, Body, Isa, MOST_SUMS, Scratch, strides, table_fits};
 use super::super::source::Source;
-use super::Stacked;
+use super::{Stacked, stacked_rows};
 use crate::lower::tokens::{linear, nest, number};
 
 /// The most blocks of sums whose code one channel's weight gradient writes.
@@ -37,6 +37,7 @@ pub(in super::super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
     };
     let vectors = lanes.div_ceil(isa.lanes);
     let runs = last.output().div_ceil(lanes);
+    // The runs reach whole vectors past a row's end: their last lane must have an index.
     runs.checked_mul(lanes)?;
     let source = Source::input(spec)?;
     let stacked = Stacked::of(spec, &source);
@@ -68,7 +69,12 @@ pub(in super::super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
     let taps = (0..last.kernel()).map(|tap| number(tap * last.dilation()));
     let row_taps = number(last.kernel());
 
-    let code = blocks(spec, &stacked, [lanes, runs, rows_block, taps_block]);
+    let code = blocks(
+        spec,
+        &source,
+        &stacked,
+        [lanes, runs, rows_block, taps_block],
+    );
     let [per_group, filter_taps] = [
         spec.out_channels_per_group(),
         axes.iter().map(Axis::kernel).product(),
@@ -97,6 +103,7 @@ pub(in super::super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
 /// row, and the rows and taps of taps of a block.
 fn blocks(
     spec: &Spec,
+    source: &Source,
     stacked: &Stacked,
     [lanes, runs, rows_block, taps_block]: [usize; 4],
 ) -> TokenStream {
@@ -144,7 +151,7 @@ fn blocks(
     let batch = Literal::usize_suffixed(spec.batch());
 
     let positions: Vec<Ident> = (0..rest).map(|index| format_ident!("p{index}")).collect();
-    let reads = plane_reads(spec, &positions);
+    let reads = plane_reads(spec, source, &positions);
     let delta_start = linear(&positions.iter().zip(delta_strides).collect::<Vec<_>>());
     let mut code = TokenStream::new();
     for y0 in (0..kernel).step_by(rows_block) {
@@ -153,7 +160,7 @@ fn blocks(
                 rows_block.min(kernel - y0),
                 taps_block.min(last.kernel() - t0),
             );
-            let stacked_rows = stacked_rows(spec, stacked, y0);
+            let stacked_rows = stacked_rows(spec, source, stacked, y0);
             let [ky, mt, y0, t0, t1] = [ky, mt, y0, t0, t0 + mt].map(number);
             let call = quote! {
                 if let Some(origin) = #reads {
@@ -203,13 +210,11 @@ fn blocks(
 /// Where the window of the position `positions` on the axes before the stacked one, at
 /// the taps `row_taps`, starts in a channel's plane of the input: `Some(offset)`, or
 /// `None` where it lies in the padding on one of them, and has no terms.
-fn plane_reads(spec: &Spec, positions: &[Ident]) -> TokenStream {
-    let axes = spec.axes();
-    let input_strides = strides(&axes.iter().map(Axis::input).collect::<Vec<_>>());
+fn plane_reads(spec: &Spec, source: &Source, positions: &[Ident]) -> TokenStream {
     let reads = positions
         .iter()
-        .zip(axes)
-        .zip(input_strides)
+        .zip(spec.axes())
+        .zip(source.strides.iter().copied())
         .enumerate()
         .map(|(index, ((position, axis), input_stride))| {
             let [stride, dilation, pad, input, input_stride] = [
@@ -230,42 +235,6 @@ fn plane_reads(spec: &Spec, positions: &[Ident]) -> TokenStream {
         let reads: [Option<usize>; #count] = [#(#reads),*];
         reads.into_iter().sum::<Option<usize>>()
     })
-}
-
-/// The statements that give a block of the rows of taps from `y0` on its `present` rows
-/// of the stacked axis and the `shift` of the first, from `origin`, where the window
-/// starts on the axes before it: the block's row `i` reads the padded row
-/// `i·stride + base` of that axis. A layer of one axis has one row.
-fn stacked_rows(spec: &Spec, stacked: &Stacked, y0: usize) -> TokenStream {
-    let axes = spec.axes();
-    if axes.len() == 1 {
-        return quote!(let (present, shift) = ((0, 1), origin););
-    }
-    let rows_axis = &axes[stacked.rest];
-    let input_stride: usize = axes[stacked.rest + 1..].iter().map(Axis::input).product();
-    let [stride, dilation, pad, input, input_stride] = [
-        rows_axis.stride(),
-        rows_axis.dilation(),
-        rows_axis.pad_before(),
-        rows_axis.input(),
-        input_stride,
-    ]
-    .map(number);
-    // Its taps are the block's rows of taps, or, looped, one of `row_taps`.
-    let base = if stacked.kernel > 1 {
-        let y0 = number(y0);
-        quote!(#y0 * #dilation)
-    } else {
-        let index = number(stacked.rest);
-        quote!(row_taps[#index] * #dilation)
-    };
-    quote! {
-        let base = #base;
-        let first = usize::saturating_sub(#pad, base).div_ceil(#stride);
-        let end = usize::saturating_sub(#pad + #input, base).div_ceil(#stride);
-        let present = (first, end.max(first));
-        let shift = origin + (first * #stride + base).saturating_sub(#pad) * #input_stride;
-    }
 }
 
 #[cfg(test)]
