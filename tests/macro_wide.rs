@@ -77,9 +77,9 @@ macro_rules! layers {
 
 layers! {
     // Output rows of 10: one block of 10 sums (one vector of 16 channels, AVX-512), or
-    // two of 5 (two vectors, AVX2).
+    // blocks of 4, 3 and 3 (two vectors, AVX2).
     LenetC3 [] { in = 14, k = 5, cin = 6, cout = 16, unroll = loops }
-    // Rows of 21: blocks of 11 and 10 sums (AVX-512), of 6, 5, 5 and 5 (AVX2).
+    // Rows of 21: blocks of 11 and 10 sums (AVX-512), of 4, 4, 4, 3, 3 and 3 (AVX2).
     Rows21 [] { in = (6, 25), k = 5, cin = 2, cout = 16, unroll = loops }
     // Padded and strided, with a bias and two samples.
     StridedPadded [bias] { in = (11, 13), k = 3, stride = 2, pad = 1, cin = 3, cout = 16, bias, batch = 2, unroll = loops }
@@ -87,7 +87,7 @@ layers! {
     Audio [] { in = (103,), k = 9, stride = 4, dilation = 2, pad = ((3, 1),), cout = 8, unroll = loops }
     // One long padded axis: the forward pass reads the input in place and only the
     // blocks at either end read a copy of the row's ends (blocks of 16 and 15 outputs
-    // in AVX-512, of 6 and 5 in AVX2); the last input is read by no window.
+    // in AVX-512, of 4 and 3 in AVX2); the last input is read by no window.
     LineEdges [bias] { in = (301,), k = 5, stride = 2, pad = ((2, 3),), cin = 3, cout = 16, bias, batch = 2, unroll = loops }
     // Padding wider than a block: two blocks at the start read the copy, dilated.
     LineWidePad [] { in = (200,), k = 3, dilation = 2, pad = ((14, 9),), cin = 2, cout = 8, unroll = loops }

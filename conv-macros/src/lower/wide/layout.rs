@@ -25,14 +25,30 @@ pub(super) struct Isa {
     pub(super) lanes: usize,
     /// Registers the sums may take, leaving the rest for operands.
     pub(super) sums: usize,
+    /// Registers the sums may take in blocks whose loaded operands each serve several
+    /// taps and stay live across them: the channel block, where at stride 1 the
+    /// compiler broadcasts each input value once for every tap along the row that reads
+    /// it (`MR + KX − 1` registers besides the sums and the weights), and the depthwise
+    /// weight gradient's `stencil_dots`, whose runs of δ serve every tap. With AVX2's
+    /// 12 sums both spilled sums to the stack inside their innermost loops; with 8, no
+    /// sum spills. On an AMD Zen 4, whose 256-bit and 512-bit multiply-adds have the
+    /// same bound, the AVX2 build's forward pass of `resnet-3x3` went from 4.14–4.15 to
+    /// 2.24–2.26 ms and `mobilenet-dw`'s weight gradient from 177–180 to 152–161 µs
+    /// (`BENCHMARKS.md`, "The AVX2 build on a Zen 4").
+    pub(super) shared_sums: usize,
 }
 
 /// Sixteen 32-byte registers.
-pub(super) const AVX2: Isa = Isa { lanes: 8, sums: 12 };
+pub(super) const AVX2: Isa = Isa {
+    lanes: 8,
+    sums: 12,
+    shared_sums: 8,
+};
 /// Thirty-two 64-byte registers.
 pub(super) const AVX512: Isa = Isa {
     lanes: 16,
     sums: 16,
+    shared_sums: 16,
 };
 
 impl Isa {
@@ -46,7 +62,7 @@ impl Isa {
 
     /// The forward pass's channel block for a group of `channels` output channels, whose
     /// filters have `taps` taps: the block's channels and the most sums along a row
-    /// ([`Isa::row`]). For a 1×1 kernel, AVX-512 takes up to four vectors of channels
+    /// ([`Isa::channel_row`]). For a 1×1 kernel, AVX-512 takes up to four vectors of channels
     /// (64) times 4 sums, so that the input, which streams from memory there, is read
     /// once for every 64 channels rather than 32. Blocks that fill AVX-512's registers
     /// with sums (issue 9: 28, as 7 outputs by 64 channels or 14 by 32; or 24, as 6 by
@@ -67,7 +83,13 @@ impl Isa {
                 .into_iter()
                 .find(|block| channels.is_multiple_of(*block))?
         };
-        Some((block, self.row(block)))
+        Some((block, self.channel_row(block)))
+    }
+
+    /// [`Isa::row`] for the channel block, within [`Isa::shared_sums`].
+    fn channel_row(self, channels: usize) -> usize {
+        self.row(channels)
+            .min(self.shared_sums / channels.div_ceil(self.lanes))
     }
 
     /// The most sums along a row for a block of `channels`.
@@ -81,8 +103,8 @@ impl Isa {
         most.min(self.sums / channels.div_ceil(self.lanes))
     }
 
-    /// The most sums per block along a row of `length` for a block of `channels`: as
-    /// [`Isa::row`], or twice as many for a block of one vector where the registers hold
+    /// The most sums per block along a row of `length` for the forward pass's block of
+    /// `channels`: as [`Isa::channel_row`], or twice as many for a block of one vector where the registers hold
     /// them and the row is not a whole number of blocks of [`Isa::row`], which
     /// [`by_even_blocks`] would cut into shorter ones. In the AVX-512 build, one vector of
     /// 16 channels, forward passes with rows of 10, 12 and 20 in blocks of 10, 12 and 10
@@ -91,9 +113,9 @@ impl Isa {
     /// rows of 16 in one block rather than two of 8 measured 6% slower (`strided-padded`,
     /// issue 9, Intel Xeon).
     pub(super) fn row_along(self, channels: usize, length: usize) -> usize {
-        let most = self.row(channels);
+        let most = self.channel_row(channels);
         let one_vector = channels.div_ceil(self.lanes) == 1;
-        if one_vector && self.sums >= 2 * most && !length.is_multiple_of(most) {
+        if one_vector && self.shared_sums >= 2 * most && !length.is_multiple_of(most) {
             2 * most
         } else {
             most

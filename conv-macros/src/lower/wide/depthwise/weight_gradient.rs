@@ -44,8 +44,12 @@ pub(in super::super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
     let kernel = stacked.kernel;
     let looped = outer.len() - usize::from(kernel > 1);
     // Sums: blocks of taps along the row times blocks of rows of taps.
-    let taps_block = last.kernel().min(MOST_SUMS).min(isa.sums / vectors).max(1);
-    let rows_block = kernel.min(isa.sums / (taps_block * vectors)).max(1);
+    let taps_block = last
+        .kernel()
+        .min(MOST_SUMS)
+        .min(isa.shared_sums / vectors)
+        .max(1);
+    let rows_block = kernel.min(isa.shared_sums / (taps_block * vectors)).max(1);
     let block_count = kernel.div_ceil(rows_block) * last.kernel().div_ceil(taps_block);
     let outer_taps: Vec<usize> = outer[..looped].iter().map(Axis::kernel).collect();
     if block_count > MOST_BLOCKS || !table_fits(&outer_taps) || !table_fits(&[last.kernel()]) {
