@@ -190,6 +190,14 @@ convsym::conv!(
 );
 
 convsym::conv!(
+    /// Depthwise at stride 1, three samples: the weight gradient in runs of 6 channels,
+    /// the last of 5, each reading its channels of the input and of δ where they lie in
+    /// every sample.
+    struct DepthwiseSamples;
+    in = (12, 37), k = 3, pad = 1, cin = 23, cout = 23, groups = 23, batch = 3
+);
+
+convsym::conv!(
     /// One axis, strided with a remainder, an odd batch: a task per sample.
     struct Line;
     in = (201,), k = 7, stride = 3, cin = 6, cout = 10, batch = 3, bias
@@ -311,6 +319,18 @@ fn groups() {
 #[test]
 fn depthwise() {
     compare("Depthwise", &passes!(Depthwise), 4, Infinity::Nowhere);
+    compare(
+        "DepthwiseSamples",
+        &passes!(DepthwiseSamples),
+        27,
+        Infinity::Nowhere,
+    );
+    compare(
+        "DepthwiseSamples",
+        &passes!(DepthwiseSamples),
+        28,
+        Infinity::InData,
+    );
 }
 
 #[test]

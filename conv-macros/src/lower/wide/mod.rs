@@ -85,6 +85,20 @@ pub(super) fn grad_weight_reading(
     build(AVX2).zip(build(AVX512))
 }
 
+/// The depthwise weight gradient's AVX2 and AVX-512 bodies where both are its
+/// `stencil_dots` blocks (as [`builds`] chooses them), reading `x` and `dz` with
+/// `channels` channels per sample (the input's, δ's).
+pub(super) fn depthwise_grad_weight_reading(
+    spec: &Spec,
+    channels: [usize; 2],
+) -> Option<(Body, Body)> {
+    if grad_weight(spec, AVX2).is_some() || grad_weight(spec, AVX512).is_some() {
+        return None;
+    }
+    let build = |isa| depthwise::grad_weight_reading(spec, isa, channels);
+    build(AVX2).zip(build(AVX512))
+}
+
 /// Where the weight gradient's channel block pads a copy of the input: the elements of
 /// a channel of the copy, and the statements that copy one channel, `x_sample`, into
 /// `padded`, its zeros.

@@ -27,7 +27,7 @@ use super::layout::{
 use super::source::Source;
 use crate::lower::tokens::{linear, nest, number};
 
-pub(super) use weight_gradient::grad_weight;
+pub(super) use weight_gradient::{grad_weight, grad_weight_reading};
 
 /// `forward_into`'s wide body for `isa` on a depthwise layer whose last axis has stride 1.
 pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {

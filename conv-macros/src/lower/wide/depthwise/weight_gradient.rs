@@ -21,6 +21,17 @@ const MOST_BLOCKS: usize = 64;
 /// `grad_weight_into`'s wide body for `isa` on a depthwise layer whose last axis has
 /// stride 1.
 pub(in super::super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
+    grad_weight_reading(spec, isa, [spec.in_channels(), spec.out_channels()])
+}
+
+/// [`grad_weight`] reading `x` and `dz` with `channels` channels in each sample, the
+/// input's and δ's: a parallel task's channels read where they lie among all the
+/// layer's, the arrays starting at the task's first.
+pub(in super::super) fn grad_weight_reading(
+    spec: &Spec,
+    isa: Isa,
+    channels: [usize; 2],
+) -> Option<Body> {
     let axes = spec.axes();
     let (outer, last) = axes.split_at(axes.len() - 1);
     let last = &last[0];
@@ -78,6 +89,7 @@ pub(in super::super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
         &source,
         &stacked,
         [lanes, runs, rows_block, taps_block],
+        channels,
     );
     let [per_group, filter_taps] = [
         spec.out_channels_per_group(),
@@ -104,12 +116,14 @@ pub(in super::super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
 /// The blocks of sums of one filter's row of taps (`tap_row`, whose taps on the looped
 /// axes are `row_taps`), each over every sample and position, and the sums of their
 /// lanes into `filter`: `[lanes, runs, rows, taps]` the lanes of a run, the runs along a
-/// row, and the rows and taps of taps of a block.
+/// row, and the rows and taps of taps of a block; `x` and `dz` hold `[in_channels,
+/// out_channels]` channels per sample.
 fn blocks(
     spec: &Spec,
     source: &Source,
     stacked: &Stacked,
     [lanes, runs, rows_block, taps_block]: [usize; 4],
+    [in_channels, out_channels]: [usize; 2],
 ) -> TokenStream {
     let axes = spec.axes();
     let last = &axes[axes.len() - 1];
@@ -139,9 +153,9 @@ fn blocks(
         left,
     ] = [
         input_plane,
-        spec.in_channels(),
+        in_channels,
         outputs.iter().product(),
-        spec.out_channels(),
+        out_channels,
         lanes,
         runs,
         rows,
