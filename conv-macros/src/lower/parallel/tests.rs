@@ -234,8 +234,9 @@ fn pointwise_runs() {
 }
 
 /// Over a batch, a weight gradient task reads its block of δ's channels in place where
-/// the channel block computes it, in every sample through the whole layer's stride, and
-/// where the layer pads, the input padded once before the tasks.
+/// the channel block or the depthwise blocks compute it, in every sample through the
+/// whole layer's stride, and where the channel block pads, the input padded once before
+/// the tasks.
 #[test]
 fn weight_gradient_reads_delta_in_place() {
     // Whether the weight gradient's tasks read δ in place, and the input padded once.
@@ -263,9 +264,13 @@ fn weight_gradient_reads_delta_in_place() {
     // One sample: its run of δ is read in place as it stands, and its tasks pad their own.
     let one = quote::quote!(in = 56, k = 3, stride = 2, pad = 1, cin = 128, cout = 128);
     assert_eq!(reads(one), (false, false));
-    // Groups of several channels are one task per pass; a depthwise layer's weight
-    // gradient is not the channel block.
+    // A depthwise layer's weight gradient is not the channel block: its tasks, runs of
+    // channels, read δ (and the input) in place with their own blocks, which pad nothing.
     let depthwise =
         quote::quote!(in = 16, k = 3, pad = 1, cin = 32, cout = 32, groups = 32, batch = 4);
-    assert_eq!(reads(depthwise), (false, false));
+    assert_eq!(reads(depthwise), (true, false));
+    // Groups of several channels are one task per pass.
+    let grouped =
+        quote::quote!(in = 16, k = 3, pad = 1, cin = 64, cout = 64, groups = 4, batch = 4);
+    assert_eq!(reads(grouped), (false, false));
 }
