@@ -91,6 +91,17 @@ pub trait Build: Copy {
     ) -> bool {
         false
     }
+    /// `transpose` in this build.
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+    fn transpose<const CB: usize>(
+        self,
+        source: &[f32],
+        plane: usize,
+        vectors: &mut [[f32; CB]],
+    ) -> bool {
+        false
+    }
     /// `dots` in this build.
     #[inline(always)]
     #[allow(clippy::inline_always, reason = "compiled into the caller's build")]

@@ -300,3 +300,25 @@ pub fn store<T: Clone, const MR: usize, const CB: usize>(
         }
     }
 }
+
+/// Runs of `CB` channels' values at each position, the reverse of [`store`]'s
+/// transposition:
+///
+/// ```text
+/// vectors[p][c] = source[c·plane + p]
+/// ```
+///
+/// for every position `p` of `vectors`: the weight gradient's δ, packed so that its
+/// channels at one position load as vectors.
+#[inline(always)]
+#[allow(
+    clippy::inline_always,
+    reason = "the transposition must be compiled into each build"
+)]
+pub fn transpose<T: Clone, const CB: usize>(source: &[T], plane: usize, vectors: &mut [[T; CB]]) {
+    for (p, vector) in vectors.iter_mut().enumerate() {
+        for (c, value) in vector.iter_mut().enumerate() {
+            value.clone_from(&source[c * plane + p]);
+        }
+    }
+}

@@ -131,6 +131,20 @@ pub trait Wide: Sized {
     {
         portable::store(sums, z, plane);
     }
+    /// `portable::transpose` in a kernel's wide `build`: for `f32`, in the build's
+    /// vectors.
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+    fn transpose<B: Build, const CB: usize>(
+        _: B,
+        source: &[Self],
+        plane: usize,
+        vectors: &mut [[Self; CB]],
+    ) where
+        Self: Scalar,
+    {
+        portable::transpose(source, plane, vectors);
+    }
     /// `portable::rows` in a kernel's wide `build`: for `f32`, in the build's vectors.
     #[inline(always)]
     #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
@@ -272,6 +286,18 @@ primitive!(
         ) {
             if !build.store(sums, z, plane) {
                 portable::store(sums, z, plane);
+            }
+        }
+        #[inline(always)]
+        #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
+        fn transpose<B: Build, const CB: usize>(
+            build: B,
+            source: &[Self],
+            plane: usize,
+            vectors: &mut [[Self; CB]],
+        ) {
+            if !build.transpose(source, plane, vectors) {
+                portable::transpose(source, plane, vectors);
             }
         }
         #[inline(always)]

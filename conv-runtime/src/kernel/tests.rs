@@ -240,3 +240,35 @@ fn the_wide_stencils_follow_their_formula() {
         check::<_, 3>(super::build::Avx512(()));
     }
 }
+
+#[cfg(all(feature = "std", any(target_arch = "x86", target_arch = "x86_64")))]
+#[test]
+fn the_wide_transpositions_write_what_the_portable_one_writes() {
+    /// `positions` positions of `CB` channels `plane` apart, whose runs end short of the
+    /// next channel's: values between them that no vector may take.
+    fn check<B: Build, const CB: usize>(build: B, positions: usize) {
+        let plane = positions + 5;
+        let source = values(CB * plane, 5);
+        let mut expected = alloc::vec![[0.0; CB]; positions];
+        portable::transpose(&source, plane, &mut expected);
+        let mut vectors = alloc::vec![[0.0; CB]; positions];
+        assert!(
+            build.transpose(&source, plane, &mut vectors),
+            "the build runs the transposition"
+        );
+        assert_eq!(vectors, expected, "CB = {CB}, {positions} positions");
+    }
+    fn each<B: Build>(build: B) {
+        for positions in [1, 7, 8, 9, 16, 21] {
+            check::<_, 8>(build, positions);
+            check::<_, 16>(build, positions);
+            check::<_, 32>(build, positions);
+        }
+    }
+    if super::x86::avx2::detected() {
+        each(super::build::Avx2(()));
+    }
+    if super::x86::avx512::detected() {
+        each(super::build::Avx512(()));
+    }
+}

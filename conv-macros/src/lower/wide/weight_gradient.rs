@@ -143,11 +143,7 @@ pub(super) fn grad_weight_reading(
                 for (i, vectors) in packed.chunks_exact_mut(#last_output).take(rows.len()).enumerate() {
                     #sample_row
                     let d_block = &dz[n * #output_sample + first * #output_plane_literal + row * #last_output..];
-                    for (p, vector) in vectors.iter_mut().enumerate() {
-                        for (c, value) in vector.iter_mut().enumerate() {
-                            value.clone_from(&d_block[c * #output_plane_literal + p]);
-                        }
-                    }
+                    T::transpose::<_, #channels_literal>(token, d_block, #output_plane_literal, vectors);
                 }
                 #store
             }
