@@ -34,7 +34,8 @@ pub(super) struct Isa {
     /// sum spills. On an AMD Zen 4, whose 256-bit and 512-bit multiply-adds have the
     /// same bound, the AVX2 build's forward pass of `resnet-3x3` went from 4.14–4.15 to
     /// 2.24–2.26 ms and `mobilenet-dw`'s weight gradient from 177–180 to 152–161 µs
-    /// (`BENCHMARKS.md`, "The AVX2 build on a Zen 4").
+    /// (`BENCHMARKS.md`, "The AVX2 build on a Zen 4: fewer sums where operands serve
+    /// several taps").
     pub(super) shared_sums: usize,
 }
 
