@@ -68,7 +68,7 @@ macro_rules! vectors {
                 unsafe { vector_rows(sums, operands) };
                 true
             }
-            /// [`vector_store`] where the sums are whole groups of 4 outputs by 8 channels.
+            /// [`super::squares::store`] where the sums are whole groups of 4 outputs by 8 channels.
             #[inline(always)]
             fn store<const MR: usize, const CB: usize>(
                 self,
@@ -79,11 +79,11 @@ macro_rules! vectors {
                 if MR % 4 != 0 || CB % 8 != 0 {
                     return false;
                 }
-                // SAFETY: the token proves the processor has the features.
-                unsafe { vector_store(sums, z, plane) };
+                // SAFETY: the token proves the processor has the features, AVX among them.
+                unsafe { super::squares::store(sums, z, plane) };
                 true
             }
-            /// [`vector_transpose`] where the channels are groups of 8.
+            /// [`super::squares::transpose`] where the channels are groups of 8.
             #[inline(always)]
             fn transpose<const CB: usize>(
                 self,
@@ -94,8 +94,8 @@ macro_rules! vectors {
                 if CB % 8 != 0 {
                     return false;
                 }
-                // SAFETY: the token proves the processor has the features.
-                unsafe { vector_transpose(source, plane, vectors) };
+                // SAFETY: the token proves the processor has the features, AVX among them.
+                unsafe { super::squares::transpose(source, plane, vectors) };
                 true
             }
             /// [`vector_dots`] where `NL` is one or two of the vectors.
@@ -197,123 +197,6 @@ macro_rules! vectors {
                 for (part, sum) in sums.chunks_exact_mut($lanes).zip(vector_sums) {
                     // SAFETY: `part` is `$lanes` floats, an unaligned store's width.
                     unsafe { arch::$store(part.as_mut_ptr(), *sum) };
-                }
-            }
-        }
-
-        /// `portable::store` for groups of 4 outputs by 8 channels: each group's four
-        /// 8-lane vectors (one per output) transposed in registers into four vectors of
-        /// two channels' 4 outputs, each half stored whole, rather than a lane at a time.
-        /// # Safety
-        ///
-        /// The processor has the build's features (see [`vector_block`]).
-        #[inline(always)]
-        #[allow(clippy::inline_always, reason = "inlined into the build's code")]
-        unsafe fn vector_store<const MR: usize, const CB: usize>(
-            sums: &[[f32; CB]; MR],
-            z: &mut [f32],
-            plane: usize,
-        ) {
-            // SAFETY (every intrinsic below): the caller's build has the features.
-            for m in (0..MR).step_by(4) {
-                for part in (0..CB).step_by(8) {
-                    let [r0, r1, r2, r3]: [arch::__m256; 4] = ::core::array::from_fn(|i| {
-                        let row = &sums[m + i][part..][..8];
-                        // SAFETY: `row` is 8 floats, an unaligned load's width.
-                        unsafe { arch::_mm256_loadu_ps(row.as_ptr()) }
-                    });
-                    // Per 128-bit half: `(r0[0], r1[0], r0[1], r1[1])`, and so on.
-                    let (low01, high01) = (unsafe { arch::_mm256_unpacklo_ps(r0, r1) }, unsafe {
-                        arch::_mm256_unpackhi_ps(r0, r1)
-                    });
-                    let (low23, high23) = (unsafe { arch::_mm256_unpacklo_ps(r2, r3) }, unsafe {
-                        arch::_mm256_unpackhi_ps(r2, r3)
-                    });
-                    // Channel `k` of the group's four outputs in the lower half of
-                    // `channels[k]`, channel `k + 4`'s in the upper.
-                    let channels = [
-                        unsafe { arch::_mm256_shuffle_ps::<0x44>(low01, low23) },
-                        unsafe { arch::_mm256_shuffle_ps::<0xEE>(low01, low23) },
-                        unsafe { arch::_mm256_shuffle_ps::<0x44>(high01, high23) },
-                        unsafe { arch::_mm256_shuffle_ps::<0xEE>(high01, high23) },
-                    ];
-                    for (k, pair) in channels.into_iter().enumerate() {
-                        let halves = [unsafe { arch::_mm256_castps256_ps128(pair) }, unsafe {
-                            arch::_mm256_extractf128_ps::<1>(pair)
-                        }];
-                        for (half, outputs) in halves.into_iter().enumerate() {
-                            let run = &mut z[(part + k + 4 * half) * plane + m..][..4];
-                            // SAFETY: `run` is 4 floats, an unaligned store's width.
-                            unsafe { arch::_mm_storeu_ps(run.as_mut_ptr(), outputs) };
-                        }
-                    }
-                }
-            }
-        }
-
-        /// `portable::transpose` for groups of 8 channels: 8 positions of each of a
-        /// group's channels loaded as one vector, the 8×8 square transposed in registers,
-        /// each position's 8 channels stored whole; the last positions short of 8 a
-        /// value at a time. Element by element, the compiler wrote this loop with
-        /// scatters, which took 9% of `resnet-1x1`'s weight gradient on an AMD Zen 4.
-        /// Not inlined: it runs once per row of δ, and inlined into a weight gradient's
-        /// body it made the compiler stop inlining that body's own small closures.
-        /// # Safety
-        ///
-        /// The processor has the build's features (see [`vector_block`]).
-        #[target_feature(enable = $feature)]
-        #[inline(never)]
-        unsafe fn vector_transpose<const CB: usize>(
-            source: &[f32],
-            plane: usize,
-            vectors: &mut [[f32; CB]],
-        ) {
-            // The intrinsics on registers are safe in a function with the features; the
-            // loads and stores take pointers.
-            let whole = vectors.len() - vectors.len() % 8;
-            for p in (0..whole).step_by(8) {
-                for part in (0..CB).step_by(8) {
-                    let rows: [arch::__m256; 8] = ::core::array::from_fn(|i| {
-                        let run = &source[(part + i) * plane + p..][..8];
-                        // SAFETY: `run` is 8 floats, an unaligned load's width.
-                        unsafe { arch::_mm256_loadu_ps(run.as_ptr()) }
-                    });
-                    // Pairs of channels interleaved, then fours (`fours[i]`: positions
-                    // `p + i % 4` and `p + i % 4 + 4` of channels `i / 4 * 4..`, one a
-                    // 128-bit half), then the halves joined: position `p + j`'s 8.
-                    let pairs: [arch::__m256; 8] = ::core::array::from_fn(|i| {
-                        let (a, b) = (rows[i / 2 * 2], rows[i / 2 * 2 + 1]);
-                        if i % 2 == 0 {
-                            arch::_mm256_unpacklo_ps(a, b)
-                        } else {
-                            arch::_mm256_unpackhi_ps(a, b)
-                        }
-                    });
-                    let fours: [arch::__m256; 8] = ::core::array::from_fn(|i| {
-                        let first = i / 4 * 4 + i % 4 / 2;
-                        let (a, b) = (pairs[first], pairs[first + 2]);
-                        if i % 2 == 0 {
-                            arch::_mm256_shuffle_ps::<0x44>(a, b)
-                        } else {
-                            arch::_mm256_shuffle_ps::<0xEE>(a, b)
-                        }
-                    });
-                    for j in 0..8 {
-                        let (low, high) = (fours[j % 4], fours[j % 4 + 4]);
-                        let column = if j < 4 {
-                            arch::_mm256_permute2f128_ps::<0x20>(low, high)
-                        } else {
-                            arch::_mm256_permute2f128_ps::<0x31>(low, high)
-                        };
-                        let to = &mut vectors[p + j][part..][..8];
-                        // SAFETY: `to` is 8 floats, an unaligned store's width.
-                        unsafe { arch::_mm256_storeu_ps(to.as_mut_ptr(), column) };
-                    }
-                }
-            }
-            for (p, vector) in vectors.iter_mut().enumerate().skip(whole) {
-                for (c, value) in vector.iter_mut().enumerate() {
-                    *value = source[c * plane + p];
                 }
             }
         }
@@ -709,3 +592,4 @@ impl Within {
 
 pub(super) mod avx2;
 pub(super) mod avx512;
+mod squares;
