@@ -92,7 +92,7 @@ pub(super) fn depthwise_grad_weight_reading(
     spec: &Spec,
     channels: [usize; 2],
 ) -> Option<(Body, Body)> {
-    if grad_weight(spec, AVX2).is_some() || grad_weight(spec, AVX512).is_some() {
+    if blocks(spec, Section::GradWeight) != Some((Block::Stencil, Block::Stencil)) {
         return None;
     }
     let build = |isa| depthwise::grad_weight_reading(spec, isa, channels);
