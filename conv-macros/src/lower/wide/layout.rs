@@ -25,18 +25,18 @@ pub(super) struct Isa {
     pub(super) lanes: usize,
     /// Registers the sums may take, leaving the rest for operands.
     pub(super) sums: usize,
-    /// Registers the sums may take in blocks whose loaded operands each serve several
-    /// taps and stay live across them: the channel block, where at stride 1 the
-    /// compiler broadcasts each input value once for every tap along the row that reads
-    /// it (`MR + KX − 1` registers besides the sums and the weights), and the depthwise
-    /// weight gradient's `stencil_dots`, whose runs of δ serve every tap. With AVX2's
-    /// 12 sums both spilled sums to the stack inside their innermost loops; with 8, no
-    /// sum spills. On an AMD Zen 4, whose 256-bit and 512-bit multiply-adds have the
-    /// same bound, the AVX2 build's forward pass of `resnet-3x3` went from 4.14–4.15 to
-    /// 2.24–2.26 ms and `mobilenet-dw`'s weight gradient from 177–180 to 152–161 µs
+    /// Registers the sums may take in the channel block, whose loaded operands each
+    /// serve several taps and stay live across them: at stride 1 the compiler
+    /// broadcasts each input value once for every tap along the row that reads it
+    /// (`MR + KX − 1` registers besides the sums and the weights). With AVX2's 12 sums
+    /// it spilled sums to the stack inside its innermost loop; with 8, no sum spills.
+    /// On an AMD Zen 4, whose 256-bit and 512-bit multiply-adds have the same bound,
+    /// the AVX2 build's forward pass of `resnet-3x3` went from 4.14–4.15 to 2.24–2.26 ms
     /// (`BENCHMARKS.md`, "The AVX2 build on a Zen 4: fewer sums where operands serve
     /// several taps").
     pub(super) shared_sums: usize,
+    /// The vector registers.
+    pub(super) registers: usize,
 }
 
 /// Sixteen 32-byte registers.
@@ -44,12 +44,14 @@ pub(super) const AVX2: Isa = Isa {
     lanes: 8,
     sums: 12,
     shared_sums: 8,
+    registers: 16,
 };
 /// Thirty-two 64-byte registers.
 pub(super) const AVX512: Isa = Isa {
     lanes: 16,
     sums: 16,
     shared_sums: 16,
+    registers: 32,
 };
 
 impl Isa {

@@ -46,7 +46,6 @@ pub(in super::super) fn grad_weight_reading(
     } else {
         AVX2.lanes
     };
-    let vectors = lanes.div_ceil(isa.lanes);
     let runs = last.output().div_ceil(lanes);
     // The runs reach whole vectors past a row's end: their last lane must have an index.
     runs.checked_mul(lanes)?;
@@ -54,13 +53,16 @@ pub(in super::super) fn grad_weight_reading(
     let stacked = Stacked::of(spec, &source);
     let kernel = stacked.kernel;
     let looped = outer.len() - usize::from(kernel > 1);
-    // Sums: blocks of taps along the row times blocks of rows of taps.
-    let taps_block = last
-        .kernel()
-        .min(MOST_SUMS)
-        .min(isa.shared_sums / vectors)
+    // Sums: blocks of taps along the row times blocks of rows of taps, one vector of
+    // the build each (`stencil_dots` sums a run of two AVX2 vectors one vector's lanes
+    // at a time), within the registers the block leaves: beside the sums it holds the
+    // input at each of its taps, a vector of δ and an edge's lane mask. A 3×3 kernel
+    // takes one block of 9 sums in both builds.
+    let taps_block = last.kernel().min(MOST_SUMS).min(isa.sums).max(1);
+    let rows_block = kernel
+        .min(isa.sums / taps_block)
+        .min(isa.registers.saturating_sub(taps_block + 2) / taps_block)
         .max(1);
-    let rows_block = kernel.min(isa.shared_sums / (taps_block * vectors)).max(1);
     let block_count = kernel.div_ceil(rows_block) * last.kernel().div_ceil(taps_block);
     let outer_taps: Vec<usize> = outer[..looped].iter().map(Axis::kernel).collect();
     if block_count > MOST_BLOCKS || !table_fits(&outer_taps) || !table_fits(&[last.kernel()]) {
