@@ -41,12 +41,14 @@ pub(in super::super) fn grad_input(spec: &Spec, isa: Isa) -> Option<Body> {
         (number(last.input()), number(last.stride()), number(length));
     let staged = Staged::of(&runs, &phases);
     if let Some(staged) = &staged {
-        scratch = scratch.part("staged", &[in_per_group, staged.phases, staged.length])?;
+        scratch = scratch.part("staged", &[in_per_group, staged.phases, staged.span])?;
     }
 
     let mut constants = TokenStream::new();
     let mut packs = TokenStream::new();
     let mut bodies = TokenStream::new();
+    // Each reached phase's inputs and the block of one run of them.
+    let mut blocks = Vec::new();
     for Phase {
         first: phase,
         inputs: count,
@@ -54,11 +56,9 @@ pub(in super::super) fn grad_input(spec: &Spec, isa: Isa) -> Option<Body> {
     } in &phases
     {
         let count = number(*count);
+        let phase = *phase;
         if reach.is_empty() {
-            bodies.extend(match &staged {
-                Some(staged) => staged.zeros(in_per_group, *phase),
-                None => unreached(spec, *phase),
-            });
+            bodies.extend(unreached(spec, staged.as_ref(), phase));
             continue;
         }
         let (rows_name, packed) = (
@@ -74,14 +74,12 @@ pub(in super::super) fn grad_input(spec: &Spec, isa: Isa) -> Option<Body> {
         scratch = scratch.part(&packed.to_string(), &[taps / last.kernel(), width])?;
         packs.extend(pack_phase(spec, reach, &packed));
         let (width, channels) = (number(width), number(in_per_group));
-        let store = match &staged {
-            Some(staged) => staged.store(&runs, *phase, &count),
-            None => store_phase(
-                &runs,
-                (*phase, count.clone()),
-                (&input_plane, &last_input, &last_stride),
-            ),
-        };
+        let store = store_phase(
+            staged.as_ref(),
+            &runs,
+            (phase, count.clone()),
+            (&input_plane, &last_input, &last_stride),
+        );
         let call = call_rows(
             (runs.sums, runs.run),
             &quote! {
@@ -97,24 +95,28 @@ pub(in super::super) fn grad_input(spec: &Spec, isa: Isa) -> Option<Body> {
             #call
         };
         tap_nest = nest(&tap_names, outer.iter().map(Axis::kernel), tap_nest);
-        let span = number(runs.span());
         let channel_loop = runs.channel_loop(in_per_group, "c0");
-        bodies.extend(quote! {
-            for j0 in (0..#count).step_by(#span) {
+        blocks.push((
+            count,
+            quote! {
                 #channel_loop {
                     let mut sums: [[T; #run]; #sums] =
                         ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
                     #tap_nest
                     #store
                 }
-            }
-        });
+            },
+        ));
     }
-    let interleave = staged.map(|staged| staged.interleave(spec));
+    bodies.extend(phase_runs(
+        spec,
+        staged.as_ref(),
+        &blocks,
+        (phases[0].inputs, runs.span()),
+    ));
     let mut rows_nest = quote! {
         let row_start = (#input_flat) * #last_input;
         #bodies
-        #interleave
     };
     rows_nest = nest(&inputs, outer.iter().map(Axis::input), rows_nest);
     let body = frame(spec, (before, length), &constants, &packs, &rows_nest);
@@ -252,98 +254,138 @@ fn pack_phase(spec: &Spec, reach: &[(usize, usize)], packed: &Ident) -> TokenStr
     }
 }
 
-/// Each phase's inputs of a row, for every channel of the group, in a row of their own:
-/// `staged[(c · phases + phase) · length + j]` for input `phase + s·j` of channel `c`.
+/// A run of each phase's inputs, for every channel of the group, in a row of its own:
+/// `staged[(c · phases + phase) · span + l]` for input `phase + s·(j0 + l)` of channel
+/// `c`, the run from `j0`.
 struct Staged {
     phases: usize,
-    /// The inputs of the first phase, the most any phase has.
-    length: usize,
+    /// The inputs of a run of one phase: a block's.
+    span: usize,
 }
 
 impl Staged {
-    /// Where a block of channels stores its phases: into a row each, the phases then
-    /// interleaved into the input's row after the last. Stored at the stride, the sums
-    /// were written with scatters: a fifth of `upsample-1d`'s forward pass (the input
-    /// gradient of its dual layer), 76–88 µs where the rows take 58–68 µs (AMD Zen 4).
+    /// Where the blocks store their phases when the stride makes several: each phase's
+    /// run into a row of the scratch, the phases of the run then interleaved into the
+    /// input's row. Stored at the stride, the sums were written with scatters: a fifth
+    /// of `upsample-1d`'s forward pass (the input gradient of its dual layer), 76–88 µs
+    /// where the rows take 58–68 µs (AMD Zen 4).
+    /// A block along the row of a lone channel keeps its stores at the stride: staged, the
+    /// code of a 1-D layer grew past what `lower::transposed`'s tests allow for it.
     fn of(runs: &Runs, phases: &[Phase]) -> Option<Self> {
-        (runs.channels && phases.len() > 1).then(|| Staged {
+        (runs.channels && phases.len() > 1).then_some(Staged {
             phases: phases.len(),
-            length: phases[0].inputs,
+            span: runs.span(),
         })
     }
 
-    /// The statements that store a block's `sums`, the first `count` inputs of `phase`
-    /// from `j0` on, into the phase's rows.
-    fn store(&self, runs: &Runs, phase: usize, count: &Literal) -> TokenStream {
-        let (phases, length, phase, run) = (
-            number(self.phases),
-            number(self.length),
-            number(phase),
-            number(runs.run),
-        );
+    /// The statements that store a block's `sums`, the inputs of `phase` from `j0` on
+    /// (fewer past its `count`), into the phase's row of each of its channels.
+    fn store(&self, phase: usize, count: &Literal) -> TokenStream {
+        let (phases, span, phase) = (number(self.phases), number(self.span), number(phase));
         quote! {
-            let stored = (#count - j0.min(#count)).min(#run);
+            let stored = (#count - j0).min(#span);
             for (m, sums) in sums.iter().enumerate() {
-                let row = &mut staged[((c0 + m) * #phases + #phase) * #length..][..#length];
-                row[j0..][..stored].clone_from_slice(&sums[..stored]);
+                let row = &mut staged[((c0 + m) * #phases + #phase) * #span..][..#span];
+                row[..stored].clone_from_slice(&sums[..stored]);
+            }
+        }
+    }
+
+    /// [`phase_runs`] staged: a run of each phase, then the run's inputs interleaved.
+    fn runs(&self, spec: &Spec, blocks: &[(Literal, TokenStream)], first: usize) -> TokenStream {
+        let (first, span) = (number(first), number(self.span));
+        let phases = blocks
+            .iter()
+            .map(|(count, block)| quote!(if j0 < #count { #block }));
+        let interleave = self.interleave(spec);
+        quote! {
+            for j0 in (0..#first).step_by(#span) {
+                #(#phases)*
+                #interleave
             }
         }
     }
 
     /// The statements that zero the rows of `phase`, which no tap reaches.
     fn zeros(&self, channels: usize, phase: usize) -> TokenStream {
-        let (phases, length, phase, channels) = (
+        let (phases, span, phase, channels) = (
             number(self.phases),
-            number(self.length),
+            number(self.span),
             number(phase),
             number(channels),
         );
         quote! {
             for c in 0..#channels {
-                for value in &mut staged[(c * #phases + #phase) * #length..][..#length] {
+                for value in &mut staged[(c * #phases + #phase) * #span..][..#span] {
                     *value = T::zero();
                 }
             }
         }
     }
 
-    /// The statements that write each channel's phases into its row of `dx` at
-    /// `row_start`, input `phase + s·j` from `staged`.
+    /// The statements that write the run from `j0` of each channel's phases into its row
+    /// of `dx` at `row_start`: input `phase + s·(j0 + l)` from `staged`.
     fn interleave(&self, spec: &Spec) -> TokenStream {
         let axes = spec.axes();
         let last = &axes[axes.len() - 1];
-        let (phases, length) = (number(self.phases), number(self.length));
-        let (input_plane, last_input) = (
+        let (phases, span) = (number(self.phases), number(self.span));
+        let (input_plane, last_input, stride) = (
             number(axes.iter().map(Axis::input).product::<usize>()),
             number(last.input()),
+            number(last.stride()),
         );
-        let whole = number(last.input() / self.phases);
         quote! {
-            for (c, rows) in staged.chunks_exact(#phases * #length).enumerate() {
+            let first = j0 * #stride;
+            let end = (first + #span * #stride).min(#last_input);
+            for (c, rows) in staged.chunks_exact(#phases * #span).enumerate() {
                 let dx_row = &mut dx_group[c * #input_plane + row_start..][..#last_input];
                 let rows: [&[T]; #phases] =
-                    ::core::array::from_fn(|phase| &rows[phase * #length..][..#length]);
-                let mut chunks = dx_row.chunks_exact_mut(#phases);
-                for (j, inputs) in (&mut chunks).take(#whole).enumerate() {
+                    ::core::array::from_fn(|phase| &rows[phase * #span..][..#span]);
+                let mut chunks = dx_row[first..end].chunks_exact_mut(#phases);
+                for (l, inputs) in (&mut chunks).take(#span).enumerate() {
                     for (dx, row) in inputs.iter_mut().zip(&rows) {
-                        dx.clone_from(&row[j]);
+                        dx.clone_from(&row[l]);
                     }
                 }
+                let l = (end - first) / #phases;
                 for (dx, row) in chunks.into_remainder().iter_mut().zip(&rows) {
-                    dx.clone_from(&row[#whole]);
+                    dx.clone_from(&row[l]);
                 }
             }
         }
     }
 }
 
+/// The runs of every reached phase, `blocks` holding each one's inputs and the block of
+/// one run of them: phase after phase, or with `staged`, a run of each in turn;
+/// `(first, span)` the inputs of the first phase (the most) and of a run.
+fn phase_runs(
+    spec: &Spec,
+    staged: Option<&Staged>,
+    blocks: &[(Literal, TokenStream)],
+    (first, span): (usize, usize),
+) -> TokenStream {
+    if let Some(staged) = staged {
+        return staged.runs(spec, blocks, first);
+    }
+    let span = number(span);
+    let runs = blocks
+        .iter()
+        .map(|(count, block)| quote!(for j0 in (0..#count).step_by(#span) { #block }));
+    quote!(#(#runs)*)
+}
+
 /// The statements that store a block's `sums` for the inputs `phase + s·(j0 + l)` of the
-/// row at `row_start`, the first `count` of the phase.
+/// row at `row_start`, the first `count` of the phase (with `staged`, into its rows).
 fn store_phase(
+    staged: Option<&Staged>,
     runs: &Runs,
     (phase, count): (usize, Literal),
     (input_plane, last_input, last_stride): (&Literal, &Literal, &Literal),
 ) -> TokenStream {
+    if let Some(staged) = staged {
+        return staged.store(phase, &count);
+    }
     let phase = number(phase);
     if runs.channels {
         quote! {
@@ -365,8 +407,11 @@ fn store_phase(
 }
 
 /// The statements that zero the inputs of a phase that no tap reaches, in the row at
-/// `row_start` of every channel of the group.
-fn unreached(spec: &Spec, phase: usize) -> TokenStream {
+/// `row_start` of every channel of the group (with `staged`, its rows).
+fn unreached(spec: &Spec, staged: Option<&Staged>, phase: usize) -> TokenStream {
+    if let Some(staged) = staged {
+        return staged.zeros(spec.in_channels_per_group(), phase);
+    }
     let axes = spec.axes();
     let last = &axes[axes.len() - 1];
     let (channels, phase) = (number(spec.in_channels_per_group()), number(phase));
