@@ -269,8 +269,9 @@ impl Staged {
     /// input's row. Stored at the stride, the sums were written with scatters: a fifth
     /// of `upsample-1d`'s forward pass (the input gradient of its dual layer), 76–88 µs
     /// where the rows take 58–68 µs (AMD Zen 4).
-    /// A block along the row of a lone channel keeps its stores at the stride: staged, the
-    /// code of a 1-D layer grew past what `lower::transposed`'s tests allow for it.
+    /// A block along the row of a lone channel keeps its stores at the stride: staged (in
+    /// whole rows), the code of a 1-D layer grew past what `lower::transposed`'s tests
+    /// allow for it.
     fn of(runs: &Runs, phases: &[Phase]) -> Option<Self> {
         (runs.channels && phases.len() > 1).then_some(Staged {
             phases: phases.len(),
