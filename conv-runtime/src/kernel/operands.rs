@@ -166,7 +166,8 @@ pub struct StencilDots<'a, T> {
     pub left: usize,
     /// The values of a row of the input.
     pub columns: usize,
-    /// Where each tap along a row reads, from the padded row's start; `MT` of them.
+    /// Where each tap along a row reads, from the padded row's start, ascending; `MT`
+    /// of them.
     pub taps: &'a [usize],
     /// The rows of δ.
     pub rows: usize,

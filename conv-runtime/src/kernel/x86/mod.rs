@@ -496,7 +496,8 @@ macro_rules! vectors {
                     for r in 0..runs {
                         let at = r * NL + part * $lanes;
                         let mut values = [unsafe { arch::$zero() }; MT];
-                        // Every tap's vector within the row: no lane to check.
+                        // The taps ascend: where the first and the last vector lie
+                        // within the row every one does, and none is checked alone.
                         let inside = taps.first().is_some_and(|&tap| tap + at >= left)
                             && taps
                                 .last()
@@ -508,29 +509,30 @@ macro_rules! vectors {
                                 // width.
                                 *value = unsafe { arch::$load(lanes.as_ptr()) };
                             }
-                        }
-                        for (value, &tap) in values.iter_mut().zip(taps).filter(|_| !inside) {
-                            *value = match Within::of(tap + at, left, columns, $lanes) {
-                                // SAFETY: the `$lanes` floats from `column` lie within
-                                // `row`.
-                                Within::All { column } => unsafe {
-                                    arch::$load(row.as_ptr().add(column))
-                                },
-                                // SAFETY: the caller's build has the features; lane `l` of
-                                // the mask's `lowest..past` reads `row[column + l − lowest]`,
-                                // within `row`.
-                                Within::Some {
-                                    lowest,
-                                    past,
-                                    column,
-                                } => unsafe {
-                                    $load_masked(
-                                        row.as_ptr().add(column).wrapping_sub(lowest),
-                                        $lanes_mask(lowest, past),
-                                    )
-                                },
-                                Within::None => unsafe { arch::$zero() },
-                            };
+                        } else {
+                            for (value, &tap) in values.iter_mut().zip(taps) {
+                                *value = match Within::of(tap + at, left, columns, $lanes) {
+                                    // SAFETY: the `$lanes` floats from `column` lie within
+                                    // `row`.
+                                    Within::All { column } => unsafe {
+                                        arch::$load(row.as_ptr().add(column))
+                                    },
+                                    // SAFETY: the caller's build has the features; lane
+                                    // `l` of the mask's `lowest..past` reads
+                                    // `row[column + l − lowest]`, within `row`.
+                                    Within::Some {
+                                        lowest,
+                                        past,
+                                        column,
+                                    } => unsafe {
+                                        $load_masked(
+                                            row.as_ptr().add(column).wrapping_sub(lowest),
+                                            $lanes_mask(lowest, past),
+                                        )
+                                    },
+                                    Within::None => unsafe { arch::$zero() },
+                                };
+                            }
                         }
                         // The lanes of δ's row within its `width`: all, or the first
                         // (the rest read zeros), or none past the row's end.
@@ -568,46 +570,9 @@ macro_rules! vectors {
     };
 }
 
-/// The lanes of a vector of `lanes` floats that lie within a row of the input read in
-/// place, the vector starting at column `start` of the padded row, whose `left` columns of
-/// padding come before the row's `columns` values.
-#[derive(Clone, Copy)]
-enum Within {
-    /// Every lane: the vector starts at the row's `column`.
-    All { column: usize },
-    /// Lanes `lowest..past`, lane `lowest` at the row's `column`; the others are padding.
-    Some {
-        lowest: usize,
-        past: usize,
-        column: usize,
-    },
-    /// None: the vector lies in the padding.
-    None,
-}
-
-impl Within {
-    #[inline(always)]
-    #[allow(clippy::inline_always, reason = "inlined into the blocks' loops")]
-    fn of(start: usize, left: usize, columns: usize, lanes: usize) -> Self {
-        if start >= left && start - left + lanes <= columns {
-            return Within::All {
-                column: start - left,
-            };
-        }
-        let lowest = left.saturating_sub(start);
-        let past = (columns + left).saturating_sub(start).min(lanes);
-        if lowest < past {
-            Within::Some {
-                lowest,
-                past,
-                column: start + lowest - left,
-            }
-        } else {
-            Within::None
-        }
-    }
-}
-
 pub(super) mod avx2;
 pub(super) mod avx512;
 mod squares;
+mod within;
+
+use within::Within;
