@@ -267,8 +267,10 @@ impl Staged {
     /// Where the blocks store their phases when the stride makes several: each phase's
     /// run into a row of the scratch, the phases of the run then interleaved into the
     /// input's row. Stored at the stride, the sums were written with scatters: a fifth
-    /// of `upsample-1d`'s forward pass (the input gradient of its dual layer), 76–88 µs
-    /// where the rows take 58–68 µs (AMD Zen 4).
+    /// of `upsample-1d`'s forward pass (the input gradient of its dual layer), 76–87 µs
+    /// where the staged runs take 60–63 µs (AMD Zen 4, `BENCHMARKS.md`, "The strided
+    /// input gradient's phases interleaved from rows").
+    ///
     /// A block along the row of a lone channel keeps its stores at the stride: staged (in
     /// whole rows), the code of a 1-D layer grew past what `lower::transposed`'s tests
     /// allow for it.
