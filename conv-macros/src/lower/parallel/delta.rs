@@ -12,7 +12,7 @@
 
 use conv_runtime::Spec;
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{format_ident, quote};
 
 use super::super::{kernel_impl, loops, wide, with_scratch};
 use super::operands::planes;
@@ -83,37 +83,58 @@ pub(super) fn grad_weight_task(spec: &Spec, task: &Spec) -> Option<TokenStream> 
         quote!(#unpadded #body)
     });
     let batch = spec.batch();
-    let [input, weights, run, sample, batch, delta, unit] = [
-        task.input_len(),
-        task.weight_len(),
-        task.output_len() / batch,
-        sample,
-        batch,
-        task.output_len(),
-        planes(spec).1,
-    ]
-    .map(number);
     let portable = loops::grad_weight(task);
+    let dz_gathered = gathered("dz", task.output_len() / batch, sample, batch);
     let portable = quote! {
         let Pass { x, #padded_field dz, dw } = self;
-        let dz = &::convsym::__private::par::gather(dz, 0, #run, #sample, #batch);
-        let dz: &[T; #delta] = ::convsym::__private::par::array(dz);
+        #dz_gathered
         #portable
     };
-    let kernel = kernel_impl(&quote!('_), &portable, &quote!(true), (&avx2, &avx512));
-    Some(quote! {
-        struct Pass<'a, T> {
+    let [input, weights, unit] = [task.input_len(), task.weight_len(), planes(spec).1].map(number);
+    Some(reading_task(
+        &quote! {
             x: &'a [T; #input],
             #padded_type
             dz: &'a [T],
             dw: &'a mut [T; #weights],
-        }
-        #kernel
-        T::run(Pass {
+        },
+        &quote! {
             x: ::convsym::__private::par::array(x),
             #padded_value
             dz: &dz[first * #unit..],
             dw: ::convsym::__private::par::array_mut(dw),
-        });
-    })
+        },
+        &portable,
+        (&avx2, &avx512),
+    ))
+}
+
+/// A weight-gradient task whose wide builds read the pass's operands in place: `Pass`,
+/// its fields declared by `fields` and set to `values`, run through `portable` and the
+/// wide builds `avx2` and `avx512`.
+pub(super) fn reading_task(
+    fields: &TokenStream,
+    values: &TokenStream,
+    portable: &TokenStream,
+    (avx2, avx512): (&TokenStream, &TokenStream),
+) -> TokenStream {
+    let kernel = kernel_impl(&quote!('_), portable, &quote!(true), (avx2, avx512));
+    quote! {
+        struct Pass<'a, T> { #fields }
+        #kernel
+        T::run(Pass { #values });
+    }
+}
+
+/// For a portable build, which reads a task's operands as one array: `tensor`, rebound to
+/// its runs of `run` values, one every `sample` values of each of the `batch` samples,
+/// gathered into a vector.
+pub(super) fn gathered(tensor: &str, run: usize, sample: usize, batch: usize) -> TokenStream {
+    let tensor = format_ident!("{tensor}");
+    let len = number(run * batch);
+    let [run, sample, batch] = [run, sample, batch].map(number);
+    quote! {
+        let #tensor = &::convsym::__private::par::gather(#tensor, 0, #run, #sample, #batch);
+        let #tensor: &[T; #len] = ::convsym::__private::par::array(#tensor);
+    }
 }

@@ -13,7 +13,8 @@ use conv_runtime::Spec;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::super::{kernel_impl, loops, wide, with_scratch};
+use super::super::{loops, wide, with_scratch};
+use super::delta::{gathered, reading_task};
 use super::operands::planes;
 use crate::lower::tokens::number;
 
@@ -31,52 +32,46 @@ pub(super) fn grad_weight_task(spec: &Spec, task: &Spec) -> Option<TokenStream> 
     let fields = quote!(x, dz, dw);
     let [avx2, avx512] = [avx2, avx512].map(|body| with_scratch(&body, &fields));
     let (input_plane, output_plane, _) = planes(spec);
-    let per_group = spec.out_channels_per_group();
-    let [
-        x_run,
-        x_sample,
-        dz_run,
-        dz_sample,
-        batch,
-        input,
-        delta,
-        weights,
-        x_unit,
-        dz_unit,
-    ] = [
-        task.in_channels() * input_plane,
-        spec.in_channels() * input_plane,
-        task.out_channels() * output_plane,
-        spec.out_channels() * output_plane,
-        spec.batch(),
-        task.input_len(),
-        task.output_len(),
-        task.weight_len(),
-        input_plane,
-        per_group * output_plane,
-    ]
-    .map(number);
+    let batch = spec.batch();
+    let [x_gathered, dz_gathered] = [
+        gathered(
+            "x",
+            task.in_channels() * input_plane,
+            spec.in_channels() * input_plane,
+            batch,
+        ),
+        gathered(
+            "dz",
+            task.out_channels() * output_plane,
+            spec.out_channels() * output_plane,
+            batch,
+        ),
+    ];
     let portable = loops::grad_weight(task);
     let portable = quote! {
         let Pass { x, dz, dw } = self;
-        let x = &::convsym::__private::par::gather(x, 0, #x_run, #x_sample, #batch);
-        let x: &[T; #input] = ::convsym::__private::par::array(x);
-        let dz = &::convsym::__private::par::gather(dz, 0, #dz_run, #dz_sample, #batch);
-        let dz: &[T; #delta] = ::convsym::__private::par::array(dz);
+        #x_gathered
+        #dz_gathered
         #portable
     };
-    let kernel = kernel_impl(&quote!('_), &portable, &quote!(true), (&avx2, &avx512));
-    Some(quote! {
-        struct Pass<'a, T> {
+    let [weights, x_unit, dz_unit] = [
+        task.weight_len(),
+        input_plane,
+        spec.out_channels_per_group() * output_plane,
+    ]
+    .map(number);
+    Some(reading_task(
+        &quote! {
             x: &'a [T],
             dz: &'a [T],
             dw: &'a mut [T; #weights],
-        }
-        #kernel
-        T::run(Pass {
+        },
+        &quote! {
             x: &x[first * #x_unit..],
             dz: &dz[first * #dz_unit..],
             dw: ::convsym::__private::par::array_mut(dw),
-        });
-    })
+        },
+        &portable,
+        (&avx2, &avx512),
+    ))
 }
