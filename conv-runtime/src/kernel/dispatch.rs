@@ -71,6 +71,21 @@ pub fn dispatch<K: Kernel>(kernel: K) -> bool {
     false
 }
 
+/// `check(values)` compiled for the widest build ([`widest`]): a pass over a kernel's
+/// operands or output (`Wide::all_finite`) then takes that build's vectors, where the
+/// baseline target's would take four or eight times the instructions (on `upsample-1d`'s
+/// input gradient, the check of its 32 000 outputs took 7% of the call with SSE2).
+#[inline]
+pub fn widest_check<T, F: Fn(&[T]) -> bool>(values: &[T], check: F) -> bool {
+    match widest() {
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        Width::Avx512 => avx512::check(values, check),
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        Width::Avx2 => avx2::check(values, check),
+        _ => check(values),
+    }
+}
+
 /// Runs `kernel`'s portable build, out of line: where a wide build's outputs, checked
 /// after it ran, were not all finite (a path taken only on infinite or NaN data).
 #[cold]

@@ -230,16 +230,19 @@ macro_rules! primitive {
     )*};
 }
 
-/// Whether every value of a float slice is finite, as one pass that vectorises: an `or`
-/// over the whole slice rather than a loop that stops at the first infinity or NaN,
-/// whose branch per element would cost more than the rare early exit saves.
+/// Whether every value of a float slice is finite, as one pass that vectorises, in the
+/// widest build's vectors: an `or` over the whole slice rather than a loop that stops at
+/// the first infinity or NaN, whose branch per element would cost more than the rare
+/// early exit saves.
 macro_rules! all_finite {
     () => {
         #[inline]
         fn all_finite(values: &[Self]) -> bool {
-            !values
-                .iter()
-                .fold(false, |any, value| any | !value.is_finite())
+            super::dispatch::widest_check(values, |values: &[Self]| {
+                !values
+                    .iter()
+                    .fold(false, |any, value| any | !value.is_finite())
+            })
         }
     };
 }

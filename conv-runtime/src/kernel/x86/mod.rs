@@ -36,6 +36,20 @@ macro_rules! vectors {
             unsafe { build(kernel) }
         }
 
+        /// `check(values)` compiled with this build's instructions, so that a pass over
+        /// the values vectorises to its width; `widest_check` calls it only where
+        /// [`detected`] holds.
+        #[inline]
+        pub(in crate::kernel) fn check<T, F: Fn(&[T]) -> bool>(values: &[T], check: F) -> bool {
+            #[target_feature(enable = $feature)]
+            fn build<T, F: Fn(&[T]) -> bool>(values: &[T], check: F) -> bool {
+                check(values)
+            }
+            // SAFETY: `widest_check` calls `check` only where `detected` found the
+            // features.
+            unsafe { build(values, check) }
+        }
+
         #[allow(clippy::inline_always, reason = "compiled into the caller's build")]
         impl Build for $token {
             /// [`vector_block`] where `CB` is one to four of the vectors.
