@@ -274,3 +274,33 @@ fn weight_gradient_reads_delta_in_place() {
         quote::quote!(in = 16, k = 3, pad = 1, cin = 64, cout = 64, groups = 4, batch = 4);
     assert_eq!(reads(grouped), (false, false));
 }
+
+/// The input gradient's row tiles read their rows of δ in place where the layer takes
+/// `rows` over δ (input channels that fill no vector of the other blocks), and gather
+/// them where it takes another block.
+#[test]
+fn input_gradient_tiles_read_delta_in_place() {
+    let reads = |layer: proc_macro2::TokenStream| -> (bool, bool) {
+        let expansion = expansion(layer);
+        let method = expansion
+            .split("pub fn ")
+            .find(|method| method.starts_with("grad_input_par_into"))
+            .unwrap_or_default();
+        (
+            method.contains("for_each_tile"),
+            method.contains("STARTS [tile] *") && method.contains("iter :: once (dz)"),
+        )
+    };
+    // `tests/parallel.rs`'s `TiledStrided`, and `resnet-stem`.
+    let strided = quote::quote!(in = (42, 24), k = 5, stride = 2, pad = 2, cin = 3, cout = 16);
+    assert_eq!(reads(strided), (true, true));
+    let stem = quote::quote!(in = 224, k = 7, stride = 2, pad = 3, cin = 3, cout = 64);
+    assert_eq!(reads(stem), (true, true));
+    // `tests/parallel.rs`'s `Tiled`: 9 input channels fill no vector of the dual layer's
+    // channel block, and take `rows` over δ at stride 1 too.
+    let tiled = quote::quote!(in = (12, 10), k = 3, pad = 1, cin = 9, cout = 64, bias);
+    assert_eq!(reads(tiled), (true, true));
+    // `resnet-3x3`: the dual layer's forward pass, whose tiles gather δ's rows.
+    let dual = quote::quote!(in = 56, k = 3, pad = 1, cin = 64, cout = 64);
+    assert_eq!(reads(dual), (true, false));
+}

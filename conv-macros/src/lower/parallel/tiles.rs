@@ -15,7 +15,7 @@ use conv_runtime::{Axis, Spec};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{Array, Split, planes};
+use super::{Array, Split, delta, planes};
 use crate::lower::tokens::number;
 
 /// Tasks a pass is cut into at least, where its rows allow: enough for the 2-core machine
@@ -205,7 +205,10 @@ impl Split<'_> {
             let mut arms = Vec::new();
             let last = kinds.len() - 1;
             for (position, (layer, members)) in kinds.iter().enumerate() {
-                let body = self.task_of(layer, true, inputs, output)?;
+                let body = match self.in_place_tile(layer) {
+                    Some(body) => body,
+                    None => self.task_of(layer, true, inputs, output)?,
+                };
                 let members = members.iter().copied().map(number);
                 let pattern = if position == last {
                     quote!(_)
@@ -241,6 +244,22 @@ impl Split<'_> {
                 let first = block * #per_task;
                 #dispatch
             });
+        })
+    }
+
+    /// A tile of the input gradient whose task reads its rows of δ where they lie
+    /// ([`delta::grad_input_tile`]), its weights bound as any task's.
+    fn in_place_tile(&self, layer: &Spec) -> Option<TokenStream> {
+        if self.section != Section::GradInput {
+            return None;
+        }
+        let body = delta::grad_input_tile(self.spec, layer)?;
+        let weights = self.operand("w", layer, true);
+        let len = number(layer.weight_len());
+        Some(quote! {
+            #weights
+            let w: &[T; #len] = ::convsym::__private::par::array(w);
+            #body
         })
     }
 }

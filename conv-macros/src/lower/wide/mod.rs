@@ -99,6 +99,17 @@ pub(super) fn depthwise_grad_weight_reading(
     build(AVX2).zip(build(AVX512))
 }
 
+/// The input gradient's AVX2 and AVX-512 bodies where both are `rows` over δ by phase
+/// (as [`builds`] chooses them), for a layer of one sample that reads δ where it lies,
+/// `delta_plane` elements from one channel to the next: a row tile's.
+pub(super) fn grad_input_reading(spec: &Spec, delta_plane: usize) -> Option<(Body, Body)> {
+    if blocks(spec, Section::GradInput) != Some((Block::PhaseRows, Block::PhaseRows)) {
+        return None;
+    }
+    let build = |isa| input_gradient::grad_input_reading(spec, isa, delta_plane);
+    build(AVX2).zip(build(AVX512))
+}
+
 /// Where the weight gradient's channel block pads a copy of the input: the elements of
 /// a channel of the copy, and the statements that copy one channel, `x_sample`, into
 /// `padded`, its zeros.

@@ -16,7 +16,7 @@ use super::pointwise::pointwise;
 use crate::lower::tokens::number;
 
 pub(super) use channels::grad_input_channels;
-pub(super) use rows::grad_input;
+pub(super) use rows::{grad_input, grad_input_reading};
 
 /// `grad_input_into`'s wide body for `isa` at stride 1, where the phases' blocks do not
 /// serve the layer best: the input gradient is the forward pass of a dual layer, δ padded

@@ -16,6 +16,23 @@ use crate::lower::tokens::{linear, nest, number};
 /// reach the phase, from a copy of δ padded along the last axis with zeros wherever no
 /// output reads: no tap ever multiplies a dilated δ's inserted zeros.
 pub(in super::super) fn grad_input(spec: &Spec, isa: Isa) -> Option<Body> {
+    phase_rows(spec, isa, None)
+}
+
+/// [`grad_input`] for a row tile's layer (one sample, its rows of δ a run of each of the
+/// whole layer's δ channels), reading δ where it lies, `delta_plane` elements from one
+/// channel to the next: its task then copies δ once, into the padded copy, rather than
+/// gathering its rows first.
+pub(in super::super) fn grad_input_reading(
+    spec: &Spec,
+    isa: Isa,
+    delta_plane: usize,
+) -> Option<Body> {
+    phase_rows(spec, isa, Some(delta_plane))
+}
+
+/// [`grad_input`], reading δ in place with `delta_plane` elements a channel where `Some`.
+fn phase_rows(spec: &Spec, isa: Isa, delta_plane: Option<usize>) -> Option<Body> {
     let axes = spec.axes();
     let (outer, last) = axes.split_at(axes.len() - 1);
     let last = &last[0];
@@ -61,10 +78,8 @@ pub(in super::super) fn grad_input(spec: &Spec, isa: Isa) -> Option<Body> {
             bodies.extend(unreached(spec, staged.as_ref(), phase));
             continue;
         }
-        let (rows_name, packed) = (
-            format_ident!("PHASE_{phase}"),
-            format_ident!("packed_{phase}"),
-        );
+        let rows_name = format_ident!("PHASE_{phase}");
+        let packed = format_ident!("packed_{phase}");
         let rows: Vec<usize> = (0..out_per_group)
             .flat_map(|o| reach.iter().map(move |&(_, offset)| o * row_plane + offset))
             .collect();
@@ -119,7 +134,8 @@ pub(in super::super) fn grad_input(spec: &Spec, isa: Isa) -> Option<Body> {
         #bodies
     };
     rows_nest = nest(&inputs, outer.iter().map(Axis::input), rows_nest);
-    let body = frame(spec, (before, length), &constants, &packs, &rows_nest);
+    let rows = (before, length, delta_plane);
+    let body = frame(spec, rows, &constants, &packs, &rows_nest)?;
     Some(Body::new(Block::PhaseRows, &scratch, &body))
 }
 
@@ -430,14 +446,16 @@ fn unreached(spec: &Spec, staged: Option<&Staged>, phase: usize) -> TokenStream 
     }
 }
 
-/// The input gradient's groups and samples around `rows_nest`, with padded δ.
+/// The input gradient's groups and samples around `rows_nest`, with padded δ, `before`
+/// zeros and `length` elements a row; δ read in place with `delta_plane` elements from
+/// one channel to the next where that is `Some` (`None` for a layer of several samples).
 fn frame(
     spec: &Spec,
-    (before, length): (usize, usize),
+    (before, length, delta_plane): (usize, usize, Option<usize>),
     constants: &TokenStream,
     packs: &TokenStream,
     rows_nest: &TokenStream,
-) -> TokenStream {
+) -> Option<TokenStream> {
     let axes = spec.axes();
     let last = &axes[axes.len() - 1];
     let (in_per_group, out_per_group) =
@@ -445,28 +463,59 @@ fn frame(
     let taps: usize = axes.iter().map(Axis::kernel).product();
     let length_literal = number(length);
     let output_plane = axes.iter().map(Axis::output).product::<usize>();
-    let (input_sample, output_sample, input_group, output_group, weight_group) = (
+    let (input_sample, output_sample, input_group, weight_group) = (
         number(spec.in_channels() * axes.iter().map(Axis::input).product::<usize>()),
         number(spec.out_channels() * output_plane),
         number(in_per_group * axes.iter().map(Axis::input).product::<usize>()),
-        number(out_per_group * output_plane),
         number(out_per_group * in_per_group * taps),
     );
     let (before, last_output) = (number(before), number(last.output()));
-    quote! {
-        #constants
-        for (group, w_group) in w.chunks_exact(#weight_group).enumerate() {
-            #packs
-            let samples = dx.chunks_exact_mut(#input_sample).zip(dz.chunks_exact(#output_sample));
-            for (dx_sample, d_sample) in samples {
-                let dx_group = &mut dx_sample[group * #input_group..][..#input_group];
-                let d_group = &d_sample[group * #output_group..][..#output_group];
-                // δ with zeros before and after each row of the last axis.
+    let (samples, delta_group, copy) = match delta_plane {
+        None => (
+            quote!(dx.chunks_exact_mut(#input_sample).zip(dz.chunks_exact(#output_sample))),
+            {
+                let group = number(out_per_group * output_plane);
+                quote!(&d_sample[group * #group..][..#group])
+            },
+            quote! {
                 for (row, d_row) in padded.chunks_exact_mut(#length_literal).zip(d_group.chunks_exact(#last_output)) {
                     row[#before..][..#last_output].clone_from_slice(d_row);
                 }
+            },
+        ),
+        Some(plane) if spec.batch() == 1 => {
+            let (plane_literal, rows) = (number(plane), output_plane / last.output());
+            let (channel_rows, channel_len) = (number(rows * length), number(output_plane));
+            (
+                quote!(dx.chunks_exact_mut(#input_sample).zip(::core::iter::once(dz))),
+                {
+                    let group = number(out_per_group * plane);
+                    quote!(&d_sample[group * #group..])
+                },
+                quote! {
+                    for (c, rows) in padded.chunks_exact_mut(#channel_rows).enumerate() {
+                        let d_rows = &d_group[c * #plane_literal..][..#channel_len];
+                        for (row, d_row) in rows.chunks_exact_mut(#length_literal).zip(d_rows.chunks_exact(#last_output)) {
+                            row[#before..][..#last_output].clone_from_slice(d_row);
+                        }
+                    }
+                },
+            )
+        }
+        Some(_) => return None,
+    };
+    Some(quote! {
+        #constants
+        for (group, w_group) in w.chunks_exact(#weight_group).enumerate() {
+            #packs
+            let samples = #samples;
+            for (dx_sample, d_sample) in samples {
+                let dx_group = &mut dx_sample[group * #input_group..][..#input_group];
+                let d_group = #delta_group;
+                // δ with zeros before and after each row of the last axis.
+                #copy
                 #rows_nest
             }
         }
-    }
+    })
 }
