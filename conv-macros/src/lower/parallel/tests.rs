@@ -20,6 +20,15 @@ fn expansion(layer: proc_macro2::TokenStream) -> String {
     tokens.unwrap_or_default()
 }
 
+/// The text of the method `name` of `layer`'s expansion, up to the next method.
+fn method(layer: proc_macro2::TokenStream, name: &str) -> String {
+    expansion(layer)
+        .split("pub fn ")
+        .find(|method| method.starts_with(name))
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// `tests/parallel.rs`'s first layer: every pass leaves a smaller last task.
 #[test]
 fn remainders() {
@@ -241,11 +250,7 @@ fn pointwise_runs() {
 fn weight_gradient_reads_delta_in_place() {
     // Whether the weight gradient's tasks read δ in place, and the input padded once.
     let reads = |layer: proc_macro2::TokenStream| -> (bool, bool) {
-        let expansion = expansion(layer);
-        let method = expansion
-            .split("pub fn ")
-            .find(|method| method.starts_with("grad_weight_par_into"))
-            .unwrap_or_default();
+        let method = method(layer, "grad_weight_par_into");
         (
             method.contains("dz : & dz [first *"),
             method.contains("par :: pad ("),
@@ -281,11 +286,7 @@ fn weight_gradient_reads_delta_in_place() {
 #[test]
 fn input_gradient_tiles_read_delta_in_place() {
     let reads = |layer: proc_macro2::TokenStream| -> (bool, bool) {
-        let expansion = expansion(layer);
-        let method = expansion
-            .split("pub fn ")
-            .find(|method| method.starts_with("grad_input_par_into"))
-            .unwrap_or_default();
+        let method = method(layer, "grad_input_par_into");
         (
             method.contains("for_each_tile"),
             method.contains("STARTS [tile] *") && method.contains("iter :: once (dz)"),
