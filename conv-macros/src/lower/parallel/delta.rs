@@ -159,9 +159,9 @@ pub(super) fn grad_input_tile(spec: &Spec, task: &Spec) -> Option<TokenStream> {
     ))
 }
 
-/// A task whose wide builds read the pass's operands in place: `Pass`,
-/// its fields declared by `fields` and set to `values`, run through `portable` and the
-/// wide builds `avx2` and `avx512`.
+/// A task whose wide builds read the pass's operands in place: `Pass`, its fields
+/// declared by `fields` and set to `values`, run through `portable` and the wide builds
+/// `avx2` and `avx512`.
 pub(super) fn reading_task(
     fields: &TokenStream,
     values: &TokenStream,
