@@ -355,7 +355,7 @@ pub(super) fn call_block_on(
 }
 
 /// `sums`, `size` sums of `channels` each from zero, [`call_block`] on them, then `store`
-/// for each sum, with `m` its position in the block, `c` its channel and `sum` its value.
+/// for each position of the block, with `m` the position and `sums` its channels' sums.
 pub(super) fn zeroed_block(
     (size, channels): (usize, usize),
     shift: &TokenStream,
@@ -369,9 +369,7 @@ pub(super) fn zeroed_block(
             ::core::array::from_fn(|_| ::core::array::from_fn(|_| T::zero()));
         #block
         for (m, sums) in sums.into_iter().enumerate() {
-            for (c, sum) in sums.into_iter().enumerate() {
-                #store
-            }
+            #store
         }
     }
 }

@@ -13,7 +13,7 @@
 
 use conv_runtime::{Axis, Spec};
 use proc_macro2::{Ident, TokenStream};
-use quote::{format_ident, quote};
+use quote::{ToTokens, format_ident, quote};
 
 use super::super::layout::{
     Block, Body, Isa, MOST_PHASES, Scratch, by_even_blocks, offsets, strides, table_fits,
@@ -21,6 +21,15 @@ use super::super::layout::{
 };
 use super::super::source::Source;
 use crate::lower::tokens::{linear, nest, number};
+
+/// The most sums a row of the input stages, 64 KiB of `f32`: its phases' blocks store
+/// their sums there, a vector of channels per input, and the row goes to dx in one
+/// transposing store. Stored one sum at a time at the stride, the sums of `resnet-down`'s
+/// input gradient took 11% of its samples (issue 9, AMD Zen 4).
+const MOST_STAGED: usize = 16_384;
+
+/// The inputs of a row each call of the transposing store takes.
+const STORED: usize = 8;
 
 /// `grad_input_into`'s wide body for `isa` where the input channels of a group fill the
 /// channel block's vectors: for each sample, each block of input channels and each phase
@@ -56,27 +65,22 @@ pub(in super::super) fn grad_input_channels(spec: &Spec, isa: Isa) -> Option<Bod
     } else {
         Scratch::default()
     };
-    let scratch = scratch.vectors("packed", out_per_group * reached, channels)?;
+    let mut scratch = scratch.vectors("packed", out_per_group * reached, channels)?;
+    let row_length = axes[axes.len() - 1].input();
+    let staged = row_length * channels <= MOST_STAGED;
+    if staged {
+        scratch = scratch.vectors("staged", row_length, channels)?;
+    }
 
     let geometry = Geometry {
         spec,
         source: &source,
         channels,
         most_sums,
+        staged,
     };
-    let mut tap_lists = Vec::new();
-    let mut bodies = TokenStream::new();
-    let mut first_vector = 0;
-    for phase in &phases {
-        if phase.iter().any(|axis| axis.taps.is_empty()) {
-            bodies.extend(geometry.zeros(phase));
-        } else {
-            let (body, tap_list, vectors) = geometry.phase(phase, first_vector);
-            bodies.extend(body);
-            tap_lists.push(tap_list);
-            first_vector += vectors;
-        }
-    }
+    let last_phases = per_axis[per_axis.len() - 1].phases.len();
+    let (bodies, tap_lists) = geometry.phases(&phases, last_phases);
     if tap_lists.is_empty() {
         // No input is read: the portable build's zeros.
         return None;
@@ -280,6 +284,9 @@ struct Geometry<'a> {
     channels: usize,
     /// The most positions along a row per block.
     most_sums: usize,
+    /// Whether the phases' sums are staged by input row (`staged`) rather than stored
+    /// into dx one at a time.
+    staged: bool,
 }
 
 impl Geometry<'_> {
@@ -363,27 +370,127 @@ impl Geometry<'_> {
         let last_stride = number(last_axis.stride());
         let input_plane = number(axes.iter().map(Axis::input).product::<usize>());
         let geometry = [last.taps.len(), 1, last.reach];
+        let phase_literal = number(last.phase);
         let call = |size: usize, first: TokenStream| {
-            let store =
-                quote!(dx_block[c * #input_plane + row + (#first + m) * #last_stride] = sum;);
+            let store = if self.staged {
+                quote!(staged[#phase_literal + (#first + m) * #last_stride] = sums;)
+            } else {
+                quote! {
+                    for (c, sum) in sums.into_iter().enumerate() {
+                        dx_block[c * #input_plane + row + (#first + m) * #last_stride] = sum;
+                    }
+                }
+            };
             zeroed_block((size, channels), &quote!(shift + #first), geometry, &store)
         };
         let row_body = by_even_blocks(last.inputs, self.most_sums, call);
-        let rows_nest = self.rows(phase, true, &row_body);
-        let body = quote! {
-            {
+        let block = |body: &TokenStream| {
+            quote! {{
                 const ROWS: [usize; #row_count] = [#(#rows),*];
                 let packed = &packed[#first_vector_literal..][..#vector_count];
-                #rows_nest
-            }
+                #body
+            }}
+        };
+        let body = if self.staged {
+            block(&row_body)
+        } else {
+            block(&self.rows(phase, true, &row_body))
         };
         (body, taps, vectors)
     }
 
+    /// Every phase's statements, and each reached phase's taps: the phases in groups of
+    /// `last_phases`, those that share their phase on every axis but the last
+    /// ([`Geometry::group`]).
+    fn phases(
+        &self,
+        phases: &[Vec<AxisPhase>],
+        last_phases: usize,
+    ) -> (TokenStream, Vec<Vec<usize>>) {
+        let mut tap_lists = Vec::new();
+        let mut bodies = TokenStream::new();
+        let mut first_vector = 0;
+        // The phases that share their phase on every axis but the last: one row loop for
+        // them all where their sums are staged, each phase's a block within it.
+        for group in phases.chunks(last_phases) {
+            let mut rows = Vec::new();
+            for phase in group {
+                if phase.iter().any(|axis| axis.taps.is_empty()) {
+                    rows.push(self.zeros(phase));
+                } else {
+                    let (body, tap_list, vectors) = self.phase(phase, first_vector);
+                    rows.push(body);
+                    tap_lists.push(tap_list);
+                    first_vector += vectors;
+                }
+            }
+            let reads = group
+                .iter()
+                .any(|phase| phase.iter().all(|axis| !axis.taps.is_empty()));
+            bodies.extend(self.group(&group[0], &rows, reads));
+        }
+        (bodies, tap_lists)
+    }
+
+    /// The statements of a group of phases that share their phase on every axis but the
+    /// last (`first` the group's first, of phase 0 on the last axis), each phase's
+    /// statements in `phases`, `reads` where one of them reads δ: where the sums are
+    /// staged, one loop over the group's input rows, each row's phases staged then
+    /// stored into dx at once; else the phases' own loops one after another.
+    fn group(&self, first: &[AxisPhase], phases: &[TokenStream], reads: bool) -> TokenStream {
+        if !self.staged {
+            return quote!(#(#phases)*);
+        }
+        let axes = self.spec.axes();
+        let length = axes[axes.len() - 1].input();
+        let (whole, rest) = (length / STORED, length % STORED);
+        let (channels, input_plane) = (
+            number(self.channels),
+            number(axes.iter().map(Axis::input).product::<usize>()),
+        );
+        // The transposing store in pieces of 8 inputs, as the forward pass's blocks
+        // call it: with the whole row at once, the compiler left its loads out of line.
+        let store = |at: TokenStream, count: usize| {
+            let count = number(count);
+            quote! {
+                T::store::<_, #count, #channels>(
+                    token,
+                    ::convsym::__private::par::array(&staged[#at..][..#count]),
+                    &mut dx_block[row + #at..],
+                    #input_plane,
+                );
+            }
+        };
+        let pieces = (whole > 0).then(|| {
+            let stored = number(STORED);
+            let (whole, piece) = (number(whole), store(quote!(p * #stored), STORED));
+            quote!(for p in 0..#whole { #piece })
+        });
+        let last = (rest > 0).then(|| store(number(whole * STORED).into_token_stream(), rest));
+        let body = quote! {
+            #(#phases)*
+            #pieces
+            #last
+        };
+        self.rows(first, reads, &body)
+    }
+
     /// The statements that zero a phase's inputs in every channel of the block.
     fn zeros(&self, phase: &[AxisPhase]) -> TokenStream {
-        let axes = self.spec.axes();
         let last = &phase[phase.len() - 1];
+        if self.staged {
+            let (inputs, first, stride) = (
+                number(last.inputs),
+                number(last.phase),
+                number(self.spec.axes()[phase.len() - 1].stride()),
+            );
+            return quote! {
+                for j in 0..#inputs {
+                    staged[#first + j * #stride] = ::core::array::from_fn(|_| T::zero());
+                }
+            };
+        }
+        let axes = self.spec.axes();
         let input_plane = number(axes.iter().map(Axis::input).product::<usize>());
         let (channels, inputs, stride) = (
             number(self.channels),
