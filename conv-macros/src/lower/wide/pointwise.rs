@@ -12,11 +12,11 @@ use crate::lower::tokens::{number, numbers};
 
 /// The vectors along a plane in a register block: two, so that the input's run a block
 /// reads for all its input channels (`cin` × 2 vectors, 32 KiB for 256 channels of
-/// AVX-512) stays in the L1 cache while every block of output channels reads it. A run
-/// that fills the L1 cache, as that one does, was also tried in chunks of 16 KiB of
-/// channels, every block over a chunk before the next and its sums waiting in the output:
-/// no faster on `resnet-1x1` (AMD Zen 4, best of 600 calls 998–1 052 µs before,
-/// 1 014–1 111 after), so not kept.
+/// AVX-512) stays in the L1 cache while every block of output channels reads it. Also
+/// tried on `resnet-1x1` (AMD Zen 4, best of 600 calls) and not kept: the run's channels
+/// in chunks of 16 KiB, every block over a chunk before the next and its sums waiting in
+/// the output (998–1 052 µs before, 1 014–1 111 after), and with those chunks three
+/// vectors by 8 channels (24 sums; medians 1 117–1 260 before, 1 216–1 337 after).
 const VECTORS: usize = 2;
 
 /// The bytes of input a body copies at once, up to 8 runs of every input channel: small
@@ -36,8 +36,10 @@ const SPAN_BYTES: usize = 128 << 10;
 /// quarter of the L1 cache's sets and evict each other before the next block of channels
 /// reads them: on `resnet-1x1` the copy took the forward pass from 861 to 722 µs, and
 /// copying four runs of each row at once (reads of 512 bytes in order) to 700 µs (issue
-/// 9, Intel Xeon, one thread). Asking for the next span's rows ahead (`prefetch`, into
-/// the L1 or the L2 cache, before each run or each block) measured no faster. A plane's
+/// 9, Intel Xeon, one thread). On an AMD Zen 4, whole runs read in place gave a faster
+/// best call and a slower median (935–1 017 against 1 024–1 047 µs, 1 455–1 625 against
+/// 1 198–1 278 µs). Asking for the next span's rows ahead (`prefetch`, into the L1 or
+/// the L2 cache, before each run or each block) measured no faster. A plane's
 /// last run, shorter than a block, is copied the same way; the lanes past it are summed
 /// and not stored.
 ///
