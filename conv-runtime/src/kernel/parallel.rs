@@ -280,20 +280,30 @@ fn padded<T: Scalar + Send + Sync>(
     if !T::runs_wide() {
         return Vec::new();
     }
-    let mut padded = alloc::vec![T::zero(); x.len() / plane * padded_plane];
+    let len = x.len() / plane * padded_plane;
     #[cfg(feature = "parallel")]
     {
         use rayon::prelude::*;
+        // The zeros are written by the pool's threads, each its part (rayon's collect
+        // into a vector's spare room): zeroed on the calling thread alone, as one
+        // `vec![zero; len]`, the 2 MB of `upsample-1d`'s weight gradient at batch 8 took
+        // it from 300-317 µs to 419-450 µs on two threads, slower than one (378-393 µs).
+        let mut padded = Vec::with_capacity(len);
+        padded.par_extend(rayon::iter::repeat_n(T::zero(), len));
         padded
             .par_chunks_mut(padded_plane)
             .zip(x.par_chunks(plane))
             .for_each(|(padded, channel)| copy(channel, padded));
+        padded
     }
     #[cfg(not(feature = "parallel"))]
-    for (padded, channel) in padded.chunks_mut(padded_plane).zip(x.chunks(plane)) {
-        copy(channel, padded);
+    {
+        let mut padded = alloc::vec![T::zero(); len];
+        for (padded, channel) in padded.chunks_mut(padded_plane).zip(x.chunks(plane)) {
+            copy(channel, padded);
+        }
+        padded
     }
-    padded
 }
 
 /// `slice` as the array a kernel body takes.
