@@ -92,6 +92,10 @@ layers! {
     DwB8 "mobilenet-dw-b8" { in = 56, k = 3, pad = 1, cin = 144, cout = 144, groups = 144, batch = 8 }
     SpeechB1 "speech-1d-b1" { in = (8000,), k = 11, pad = 5, cin = 32, cout = 32 }
     SpeechB8 "speech-1d-b8" { in = (8000,), k = 11, pad = 5, cin = 32, cout = 32, batch = 8 }
+    DcganB1 "dcgan-up-b1" { in = 28, k = 4, stride = 2, pad = 1, cin = 64, cout = 32, transposed }
+    DcganB8 "dcgan-up-b8" { in = 28, k = 4, stride = 2, pad = 1, cin = 64, cout = 32, transposed, batch = 8 }
+    UpsampleB1 "upsample-1d-b1" { in = (2000,), k = 8, stride = 4, pad = 2, cin = 16, cout = 8, transposed }
+    UpsampleB8 "upsample-1d-b8" { in = (2000,), k = 8, stride = 4, pad = 2, cin = 16, cout = 8, transposed, batch = 8 }
     // Small layers the parallel forms have tasks for (two tasks of 2^16 multiply-adds or
     // more, `SPLIT_FROM` in the runtime), of 2 and 8 times that work: under the threshold
     // in force (`THRESHOLD`, 2^21), so their parallel forms run on the calling thread.
