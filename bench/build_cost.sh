@@ -9,6 +9,7 @@
 #
 #   bash bench/build_cost.sh                       # prints a Markdown table
 #   CONVSYM_ONE_THREAD=1 bash bench/build_cost.sh  # without the `_par_into` forms
+#   CONVSYM_LAYERS='resnet|dcgan' bash bench/build_cost.sh  # the layers whose names match
 #
 # The layers are those of bench/src/shapes.rs (kept in step by hand: the list below).
 set -euo pipefail
@@ -87,6 +88,7 @@ read -r base_cpu base_wall _ <<< "$(build)"
 echo "| layer | keys | added processor s | added wall-clock s | peak MiB |"
 echo "|---|---|---:|---:|---:|"
 while IFS='|' read -r name keys; do
+  [[ "$name" =~ ${CONVSYM_LAYERS:-.} ]] || continue
   program "$keys"
   read -r cpu wall memory <<< "$(build)"
   printf '| %s | `%s` | %.1f | %.1f | %d |\n' "$name" "$keys" \
