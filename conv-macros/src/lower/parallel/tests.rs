@@ -266,9 +266,14 @@ fn weight_gradient_reads_delta_in_place() {
     assert_eq!(reads(down), (true, true));
     let transposed = quote::quote!(in = (12, 9), k = 4, stride = 2, pad = 1, cin = 32, cout = 16, batch = 2, transposed, bias);
     assert_eq!(reads(transposed), (true, true));
-    // One sample: its run of δ is read in place as it stands, and its tasks pad their own.
+    // One sample, four tasks of 32 channels: the input padded once for all of them too.
     let one = quote::quote!(in = 56, k = 3, stride = 2, pad = 1, cin = 128, cout = 128);
-    assert_eq!(reads(one), (false, false));
+    assert_eq!(reads(one), (true, true));
+    // `tests/parallel.rs`'s one-sample layers that check this path's bits.
+    let blocks = quote::quote!(in = (6, 6), k = 3, pad = 1, cin = 9, cout = 128, bias);
+    assert_eq!(reads(blocks), (true, true));
+    let tiled = quote::quote!(in = (12, 10), k = 3, pad = 1, cin = 9, cout = 64, bias);
+    assert_eq!(reads(tiled), (true, true));
     // A depthwise layer's weight gradient is not the channel block: its tasks, runs of
     // channels, read δ (and the input) in place with their own blocks, which pad nothing.
     let depthwise =
