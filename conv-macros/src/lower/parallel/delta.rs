@@ -24,9 +24,9 @@ use crate::lower::tokens::number;
 /// The statements before a weight gradient's tasks: `padded`, the input padded once for
 /// every task where `spec`'s channel block pads it (empty where the wide builds do not
 /// run); `None` where the layer does not pad, or its tasks do not read δ in place.
-pub(super) fn before_tasks(spec: &Spec) -> Option<TokenStream> {
+pub(super) fn before_tasks(spec: &Spec, tasks: usize) -> Option<TokenStream> {
     let (plane, copy) = wide::padded_copy(spec)?;
-    in_place(spec)?;
+    in_place(spec, tasks)?;
     let (input_plane, _, _) = planes(spec);
     let [input_plane, plane] = [input_plane, plane].map(number);
     Some(quote! {
@@ -35,16 +35,19 @@ pub(super) fn before_tasks(spec: &Spec) -> Option<TokenStream> {
     })
 }
 
-/// `spec`'s δ sample stride, where its tasks read δ in place: a layer of one group whose
-/// wide builds are the channel block. At a batch of one the tasks read δ in place as it
-/// stands anyway; what they gain there is the input padded once: `resnet-down`'s four
-/// tasks each padded the whole input, and on two threads its weight gradient took
-/// 1.20–1.37 ms against 1.13–1.22 ms with the copy shared (`resnet-stem`'s two tasks
-/// 1.14–1.26 against 1.12–1.14 ms; five alternations of the `speedup` bench, AMD Zen 4).
-fn in_place(spec: &Spec) -> Option<usize> {
+/// `spec`'s δ sample stride, where its `tasks` tasks read δ in place: a layer of one
+/// group whose wide builds are the channel block, over a batch, or in one sample where
+/// the tasks are more than two. A sample's tasks read δ in place as it stands anyway;
+/// what they gain is the input padded once: `resnet-down`'s four tasks each padded the
+/// whole input, and on two threads its weight gradient took 1.20–1.37 ms against
+/// 1.13–1.22 ms with the copy shared (five alternations of the `speedup` bench, AMD Zen
+/// 4). Two tasks pad at once on two threads either way, and the shared copy measured
+/// within the noise, both ways (`dcgan-up`: 261–262 → 283–285 µs in the `threads` bench,
+/// 277–281 → 264–268 µs in the `speedup` bench).
+fn in_place(spec: &Spec, tasks: usize) -> Option<usize> {
     let (_, output_plane, _) = planes(spec);
     let sample = spec.out_channels() * output_plane;
-    if spec.groups() != 1 {
+    if spec.groups() != 1 || (spec.batch() == 1 && tasks <= 2) {
         return None;
     }
     // The whole layer's wide builds must be the channel block too, which adds each
@@ -54,11 +57,11 @@ fn in_place(spec: &Spec) -> Option<usize> {
 }
 
 /// The body of a task that computes the weight gradient of `task`, the output channels
-/// `first..` of `spec` over its whole batch, reading δ in place (and the input from
-/// `padded` where [`before_tasks`] makes it); `None` where the wide builds of `spec` or
-/// of `task` are not the channel block.
-pub(super) fn grad_weight_task(spec: &Spec, task: &Spec) -> Option<TokenStream> {
-    let sample = in_place(spec)?;
+/// `first..` of `spec` over its whole batch, one of `tasks`, reading δ in place (and the
+/// input from `padded` where [`before_tasks`] makes it); `None` where [`in_place`] says
+/// not to.
+pub(super) fn grad_weight_task(spec: &Spec, task: &Spec, tasks: usize) -> Option<TokenStream> {
+    let sample = in_place(spec, tasks)?;
     let padded_before = wide::padded_copy(spec).is_some();
     let (avx2, avx512) = wide::grad_weight_reading(task, sample, padded_before)?;
     let (padded_field, padded_type, padded_value, fields) = if padded_before {

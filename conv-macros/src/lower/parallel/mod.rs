@@ -334,7 +334,7 @@ impl<'a> Split<'a> {
             (Some(blocks), Some(tiled)) => {
                 // Only the forward pass and the input gradient have tiles: a task per
                 // sample and block.
-                let tasks = number(self.units.div_ceil(self.per_task) * self.spec.batch());
+                let tasks = number(self.block_count() * self.spec.batch());
                 Some(quote! {
                     if ::convsym::__private::par::enough(#tasks) { #blocks } else { #tiled }
                 })
@@ -363,7 +363,7 @@ impl<'a> Split<'a> {
         let (sample_len, per_task) = (number(self.sample_len), number(self.per_task));
         let out = &output.name;
         let before = match self.section {
-            Section::GradWeight => delta::before_tasks(self.spec),
+            Section::GradWeight => delta::before_tasks(self.spec, self.block_count()),
             _ => None,
         };
         // The weight gradient's one "sample" is the whole batch.
@@ -381,13 +381,18 @@ impl<'a> Split<'a> {
         })
     }
 
+    /// The blocks of a sample (of the whole batch for the weight gradient).
+    fn block_count(&self) -> usize {
+        self.units.div_ceil(self.per_task)
+    }
+
     /// A task of `count` units from `first` in sample `n`: its operands cut (or gathered)
     /// into arrays, and the loops of the layer that task is; `None` if those loops would
     /// take another build than the layer's.
     fn task(&self, count: usize, inputs: &[&Array], output: &Array) -> Option<TokenStream> {
         let layer = self.layer(count)?;
         let in_place = match self.section {
-            Section::GradWeight => delta::grad_weight_task(self.spec, &layer)
+            Section::GradWeight => delta::grad_weight_task(self.spec, &layer, self.block_count())
                 .or_else(|| depthwise::grad_weight_task(self.spec, &layer)),
             _ => None,
         };

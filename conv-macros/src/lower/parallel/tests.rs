@@ -266,14 +266,18 @@ fn weight_gradient_reads_delta_in_place() {
     assert_eq!(reads(down), (true, true));
     let transposed = quote::quote!(in = (12, 9), k = 4, stride = 2, pad = 1, cin = 32, cout = 16, batch = 2, transposed, bias);
     assert_eq!(reads(transposed), (true, true));
-    // One sample, four tasks of 32 channels: the input padded once for all of them too.
+    // One sample, four tasks of 32 channels: the input padded once for all of them too;
+    // two tasks pad their own, as a task of one sample reads its run of δ in place anyway.
     let one = quote::quote!(in = 56, k = 3, stride = 2, pad = 1, cin = 128, cout = 128);
     assert_eq!(reads(one), (true, true));
-    // `tests/parallel.rs`'s one-sample layers that check this path's bits.
+    let two = quote::quote!(in = 56, k = 3, pad = 1, cin = 64, cout = 64);
+    assert_eq!(reads(two), (false, false));
+    // `tests/parallel.rs`'s one-sample layers that check each path's bits: four tasks of
+    // 32 channels, and two.
     let blocks = quote::quote!(in = (6, 6), k = 3, pad = 1, cin = 9, cout = 128, bias);
     assert_eq!(reads(blocks), (true, true));
     let tiled = quote::quote!(in = (12, 10), k = 3, pad = 1, cin = 9, cout = 64, bias);
-    assert_eq!(reads(tiled), (true, true));
+    assert_eq!(reads(tiled), (false, false));
     // A depthwise layer's weight gradient is not the channel block: its tasks, runs of
     // channels, read δ (and the input) in place with their own blocks, which pad nothing.
     let depthwise =
