@@ -309,7 +309,8 @@ pub fn store<T: Clone, const MR: usize, const CB: usize>(
 /// ```
 ///
 /// for every position `p` of `vectors`: the weight gradient's δ, packed so that its
-/// channels at one position load as vectors.
+/// channels at one position load as vectors, and the forward pass's filters, a block's
+/// channels at one tap.
 #[inline(always)]
 #[allow(
     clippy::inline_always,

@@ -1,7 +1,7 @@
 //! The two transpositions between a block's channels and a layout of channel planes,
 //! 8 lanes wide, the same in both x86 builds (both have AVX): a forward block's sums
-//! stored into the output's planes, and δ's planes packed as vectors over channels for
-//! the weight gradient's block.
+//! stored into the output's planes, and δ's planes (or a block's filters) packed as
+//! vectors over channels for the weight gradient's block (or the forward pass's).
 
 #[cfg(target_arch = "x86")]
 use core::arch::x86 as arch;
