@@ -34,7 +34,7 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
     let (channels, _) = isa.forward_block(out_per_group, taps)?;
     let (outer, last) = axes.split_at(axes.len() - 1);
     let last = &last[0];
-    let most = isa.row_along(channels, last.output());
+    let most = isa.row_along(channels);
     let (in_place, source, scratch) = input_reads(spec, most)?;
     let filter = in_per_group * taps;
     // `ROWS`: an input channel and a tap of the axes but the last, for each row.

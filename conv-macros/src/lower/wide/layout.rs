@@ -106,19 +106,23 @@ impl Isa {
         most.min(self.sums / channels.div_ceil(self.lanes))
     }
 
-    /// The most sums per block along a row of `length` for the forward pass's block of
-    /// `channels`: as [`Isa::channel_row`], or twice as many for a block of one vector where the registers hold
-    /// them and the row is not a whole number of blocks of [`Isa::row`], which
-    /// [`by_even_blocks`] would cut into shorter ones. In the AVX-512 build, one vector of
-    /// 16 channels, forward passes with rows of 10, 12 and 20 in blocks of 10, 12 and 10
-    /// against 5, 6 and 7 took 3.98 against 4.82–5.79 µs (`lenet-c3`), 3.72–3.82 against
-    /// 4.48–5.39 and 5.75–5.78 against 6.57–7.81 µs (6 input channels, 5×5 kernels);
-    /// rows of 16 in one block rather than two of 8 measured 6% slower (`strided-padded`,
-    /// issue 9, Intel Xeon).
-    pub(super) fn row_along(self, channels: usize, length: usize) -> usize {
+    /// The most sums per block along a row for the forward pass's block of `channels`: as
+    /// [`Isa::channel_row`], or twice as many for a block of one vector where the
+    /// registers hold them. Each broadcast input value then serves more outputs, and
+    /// [`by_even_blocks`] cuts a row that is not a whole number of blocks into even
+    /// ones. In the AVX-512 build, one vector of 16 channels: forward passes with rows of
+    /// 10, 12 and 20 in blocks of 10, 12 and 10 against 5, 6 and 7 took 3.98 against
+    /// 4.82–5.79 µs (`lenet-c3`), 3.72–3.82 against 4.48–5.39 and 5.75–5.78 against
+    /// 6.57–7.81 µs (6 input channels, 5×5 kernels); `upsample-1d`'s input gradient (its
+    /// dual's forward pass, rows of 2 000) in blocks of 16 against 8, 38.3 against
+    /// 40.6–40.8 µs, and `strided-padded`'s forward pass (rows of 16) 6.6 against 6.7 µs
+    /// (AMD Zen 4). On an Intel Xeon the rows of 16 in one block had measured 6% slower
+    /// than two of 8 (`strided-padded`, issue 9), and were then kept to rows that are not
+    /// a whole number of blocks of 8; that machine has not been measured since.
+    pub(super) fn row_along(self, channels: usize) -> usize {
         let most = self.channel_row(channels);
         let one_vector = channels.div_ceil(self.lanes) == 1;
-        if one_vector && self.shared_sums >= 2 * most && !length.is_multiple_of(most) {
+        if one_vector && self.shared_sums >= 2 * most {
             2 * most
         } else {
             most
