@@ -147,9 +147,15 @@ pub(super) fn grad_weight_reading(
                 }
                 #store
             }
-            for (i, vector) in partial.iter().enumerate() {
+            // The sums into the block's filters: 8 taps at a time through the build's
+            // transposing store, the last few a value at a time.
+            let (eights, rest) = partial.as_chunks::<8>();
+            for (index, sums) in eights.iter().enumerate() {
+                T::store::<_, 8, #channels_literal>(token, sums, &mut dw_block[index * 8..], #filter_literal);
+            }
+            for (i, vector) in rest.iter().enumerate() {
                 for (c, sum) in vector.iter().enumerate() {
-                    dw_block[c * #filter_literal + i].clone_from(sum);
+                    dw_block[c * #filter_literal + eights.len() * 8 + i].clone_from(sum);
                 }
             }
         }
