@@ -137,26 +137,22 @@ pub(in super::super) fn grad_input_channels(spec: &Spec, isa: Isa) -> Option<Bod
 }
 
 /// The statements that pack the weights of a block of input channels from `first` on:
-/// each phase's sub-kernel (its taps in `tap_lists`, flat indices of the kernel) as
-/// vectors over the channels, `[phase][o][tap of the phase]`. Each output channel's
-/// filters are transposed once, every tap, in the build's 8-lane squares into `tapped`,
-/// and each phase takes its taps' vectors from there. Gathered a value at a time, the
+/// each phase's sub-kernel (in `tap_lists`, its first vector and its taps as flat
+/// indices of the kernel) as vectors over the channels, `[phase][o][tap of the phase]`.
+/// Each output channel's filters are transposed once, every tap, in the build's 8-lane
+/// squares into `tapped`, and each phase takes its taps' vectors from there. Gathered a value at a time, the
 /// pass took 1% longer: `resnet-down`'s input gradient 2 121–2 138 against 2 098–2 119 µs,
 /// `dcgan-up`'s forward pass 467 against 462–463 µs (AMD Zen 4).
-fn pack(spec: &Spec, tap_lists: &[Vec<usize>], channels: usize) -> TokenStream {
+fn pack(spec: &Spec, tap_lists: &[(usize, Vec<usize>)], channels: usize) -> TokenStream {
     let taps: usize = spec.axes().iter().map(Axis::kernel).product();
-    let out_per_group = spec.out_channels_per_group();
-    // Each list's first vector: the lists one after another, each `out_per_group` times.
-    let mut first = 0;
-    let lists = tap_lists.iter().map(|list| {
-        let (at, len) = (number(first), number(list.len()));
-        first += out_per_group * list.len();
+    let lists = tap_lists.iter().map(|(at, list)| {
+        let (at, len) = (number(*at), number(list.len()));
         let list = list.iter().copied().map(number);
         quote!((#at, #len, &[#(#list),*][..]))
     });
     let (in_per_group, out_per_group, taps, channels) = (
         number(spec.in_channels_per_group()),
-        number(out_per_group),
+        number(spec.out_channels_per_group()),
         number(taps),
         number(channels),
     );
@@ -408,14 +404,14 @@ impl Geometry<'_> {
         (body, taps, vectors)
     }
 
-    /// Every phase's statements, and each reached phase's taps: the phases in groups of
-    /// `last_phases`, those that share their phase on every axis but the last
-    /// ([`Geometry::group`]).
+    /// Every phase's statements, and each reached phase's first vector in `packed` and
+    /// taps: the phases in groups of `last_phases`, those that share their phase on every
+    /// axis but the last ([`Geometry::group`]).
     fn phases(
         &self,
         phases: &[Vec<AxisPhase>],
         last_phases: usize,
-    ) -> (TokenStream, Vec<Vec<usize>>) {
+    ) -> (TokenStream, Vec<(usize, Vec<usize>)>) {
         let mut tap_lists = Vec::new();
         let mut bodies = TokenStream::new();
         let mut first_vector = 0;
@@ -429,7 +425,7 @@ impl Geometry<'_> {
                 } else {
                     let (body, tap_list, vectors) = self.phase(phase, first_vector);
                     rows.push(body);
-                    tap_lists.push(tap_list);
+                    tap_lists.push((first_vector, tap_list));
                     first_vector += vectors;
                 }
             }
