@@ -96,6 +96,9 @@ layers! {
     // each row's ends. Then strided, dilated, padded unevenly, with two bands of rows at
     // the top, a bias and two samples.
     PlaneEdges [] { in = (20, 120), k = 3, pad = 1, cin = 2, cout = 16, unroll = loops }
+    // Read in place with no padding along the first axis: no output row reads a band of
+    // padded rows (the band copy was a loop over chunks of none, which panicked).
+    PlaneNoBands [] { in = (6, 40), k = 3, pad = ((0, 0), (1, 1)), cin = 2, cout = 8, unroll = loops }
     PlaneBands [bias] {
         in = (61, 200), k = (3, 5), stride = 2, dilation = (2, 1), pad = ((3, 2), (2, 4)),
         cin = 2, cout = 8, bias, batch = 2, unroll = loops

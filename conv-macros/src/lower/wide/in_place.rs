@@ -298,6 +298,11 @@ impl InPlace {
             })
         });
         let runs: Vec<TokenStream> = runs.collect();
+        // Unpadded along the first axis, no output row reads a band: nothing to copy (and
+        // no band of a row to cut the copy into).
+        if runs.is_empty() {
+            return TokenStream::new();
+        }
         let [band, plane, channels] =
             [bands.len() * extent, self.rows * self.row.input, channels].map(number);
         quote! {
