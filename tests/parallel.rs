@@ -220,10 +220,20 @@ convsym::conv!(
 
 convsym::conv!(
     /// Two 32-channel blocks of outputs, too few tasks for eight cores: the forward pass is
-    /// cut into tiles of 3 output rows (the first and last padded, the middle ones not),
-    /// the input gradient's 9 input channels into blocks of 5 and 4, each in row tiles.
+    /// cut into tiles of 3 output rows (each the same layer, over its input rows with the
+    /// padding's rows gathered as zeros), the input gradient's 9 input channels into
+    /// blocks of 5 and 4, each in row tiles (the first and last padded, the middle ones
+    /// not).
     struct Tiled;
     in = (12, 10), k = 3, pad = 1, cin = 9, cout = 64, bias
+);
+
+convsym::conv!(
+    /// Rows long enough for the forward pass to read its input in place: two blocks of 8
+    /// output channels, each in three tiles of 6 output rows, a layer unpadded along its
+    /// rows (whose in-place reads once panicked, as `resnet-3x3`'s did on four threads).
+    struct TiledInPlace;
+    in = (18, 40), k = 3, pad = 1, cin = 4, cout = 16
 );
 
 convsym::conv!(
@@ -296,6 +306,13 @@ convsym::conv!(
 );
 
 convsym::conv!(
+    /// Pointwise, one sample of one block of 8 output channels, too little work for row
+    /// tiles: in the wide builds the forward pass is cut along the plane all the same.
+    struct PointwiseOneBlock;
+    in = (40, 20), k = 1, cin = 12, cout = 8
+);
+
+convsym::conv!(
     /// Below the threshold: the parallel forms run the one-thread kernels.
     struct Small;
     in = 30, k = 3, cin = 2, cout = 3, bias
@@ -362,6 +379,12 @@ fn pointwise_runs_of_the_plane() {
         26,
         Infinity::Nowhere,
     );
+    compare(
+        "PointwiseOneBlock",
+        &passes!(PointwiseOneBlock),
+        27,
+        Infinity::Nowhere,
+    );
 }
 
 #[test]
@@ -374,6 +397,12 @@ fn row_tiles() {
         Infinity::Nowhere,
     );
     compare("TiledLine", &passes!(TiledLine), 15, Infinity::Nowhere);
+    compare(
+        "TiledInPlace",
+        &passes!(TiledInPlace),
+        28,
+        Infinity::Nowhere,
+    );
     compare(
         "TiledDepthwise",
         &passes!(TiledDepthwise),

@@ -121,19 +121,19 @@ fn blocks<T: Send>(
 /// be shorter) being channels of `plane` elements, each cut into tiles of `tile` elements
 /// (the last may be shorter). A tile's rows of every channel of its block are not
 /// contiguous in `out`: `local` holds them one channel after another, and is copied back
-/// after the task.
+/// after the task. With `whole`, every channel of `local` takes `tile` elements, the last
+/// tile's too: a task whose layer computes a whole tile's rows wherever it lies writes the
+/// rows past the plane there, and they are dropped.
 pub fn for_each_tile<T, F>(
     out: &mut [T],
-    sample: usize,
-    block: usize,
-    plane: usize,
-    tile: usize,
+    [sample, block, plane, tile]: [usize; 4],
+    whole: bool,
     task: F,
 ) where
-    T: Wide + Clone + Send,
+    T: Scalar + Send,
     F: Fn(usize, usize, usize, &mut [T]) + Sync,
 {
-    tiles(out, [sample, block, plane, tile], &task);
+    tiles(out, [sample, block, plane, tile], whole, &task);
 }
 
 /// A task of [`for_each_tile`]: sample, block, tile, and the tile's output.
@@ -141,9 +141,10 @@ type TileTask<'a, T> = &'a (dyn Fn(usize, usize, usize, &mut [T]) + Sync);
 
 /// [`for_each_tile`] with its task behind a reference, as [`blocks`], and its sizes in one
 /// array: sample, block, plane and tile.
-fn tiles<T: Wide + Clone + Send>(
+fn tiles<T: Scalar + Send>(
     out: &mut [T],
     [sample, block, plane, tile]: [usize; 4],
+    whole: bool,
     task: TileTask<'_, T>,
 ) {
     // Each tile's pieces, one per channel of its block, borrowed apart from the others.
@@ -161,16 +162,18 @@ fn tiles<T: Wide + Clone + Send>(
             }
         }
     }
+    let room = |piece: &[T]| if whole { tile } else { piece.len() };
     let run = |(index, block, tile, mut pieces): (usize, usize, usize, Vec<&mut [T]>)| {
-        let mut local = Buffer::with_capacity(pieces.iter().map(|piece| piece.len()).sum());
+        let mut local = Buffer::with_capacity(pieces.iter().map(|piece| room(piece)).sum());
         for piece in &pieces {
             local.extend_from_slice(piece);
+            local.extend(core::iter::repeat_n(T::zero(), room(piece) - piece.len()));
         }
         task(index, block, tile, &mut local[..]);
         let mut rest = &local[..];
         for piece in &mut pieces {
-            let (head, tail) = rest.split_at(piece.len());
-            piece.clone_from_slice(head);
+            let (head, tail) = rest.split_at(room(piece));
+            piece.clone_from_slice(&head[..piece.len()]);
             rest = tail;
         }
     };
@@ -254,6 +257,32 @@ pub fn gather<T: Wide + Clone>(
     for index in 0..runs {
         let first = start + index * stride;
         gathered.extend_from_slice(&source[first..first + run]);
+    }
+    gathered
+}
+
+/// Rows `first..first + rows` of `channels` channels of `source`, channel `c` the `plane`
+/// elements from `start + c · plane` in rows of `row`, copied into one vector, channel
+/// after channel, with zeros for the rows outside the plane (`first` may be negative): a
+/// forward tile's input, the layer's padding along its first axis made real, so that
+/// every tile of a pass is the same layer.
+pub fn gather_rows<T: Scalar>(
+    source: &[T],
+    start: usize,
+    first: isize,
+    [rows, row, plane, channels]: [usize; 4],
+) -> Buffer<T> {
+    let mut gathered = Buffer::with_capacity(channels * rows * row);
+    // The rows before the plane, those in it, those after it.
+    let before = first.unsigned_abs().min(rows) * usize::from(first < 0);
+    let from = first.max(0).unsigned_abs().min(plane / row);
+    let inside = (rows - before).min(plane / row - from);
+    let zeros = |count: usize| core::iter::repeat_n(T::zero(), count * row);
+    for channel in 0..channels {
+        let channel = &source[start + channel * plane..][..plane];
+        gathered.extend(zeros(before));
+        gathered.extend_from_slice(&channel[from * row..][..inside * row]);
+        gathered.extend(zeros(rows - before - inside));
     }
     gathered
 }
@@ -368,18 +397,23 @@ mod tests {
         let int = |value: usize| i64::try_from(value).expect("a small index");
         // Two samples of two blocks (2 channels, then 1) of planes of 5, tiles of 2.
         let mut out: Vec<i64> = (0..30).collect();
-        for_each_tile(&mut out, 15, 10, 5, 2, |sample, block, tile, local| {
-            let expected: Vec<i64> = (0..if block == 0 { 2 } else { 1 })
-                .flat_map(|channel| {
-                    let start = sample * 15 + block * 10 + channel * 5 + tile * 2;
-                    int(start)..int((start + 2).min(sample * 15 + block * 10 + channel * 5 + 5))
-                })
-                .collect();
-            assert_eq!(local, expected);
-            for value in local {
-                *value += int(100 * (sample + 1) + 10 * block + tile);
-            }
-        });
+        for_each_tile(
+            &mut out,
+            [15, 10, 5, 2],
+            false,
+            |sample, block, tile, local| {
+                let expected: Vec<i64> = (0..if block == 0 { 2 } else { 1 })
+                    .flat_map(|channel| {
+                        let start = sample * 15 + block * 10 + channel * 5 + tile * 2;
+                        int(start)..int((start + 2).min(sample * 15 + block * 10 + channel * 5 + 5))
+                    })
+                    .collect();
+                assert_eq!(local, expected);
+                for value in local {
+                    *value += int(100 * (sample + 1) + 10 * block + tile);
+                }
+            },
+        );
         let expected: Vec<i64> = (0..30)
             .map(|at| {
                 let (sample, within) = (at / 15, at % 15);
@@ -388,6 +422,43 @@ mod tests {
             })
             .collect();
         assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn whole_tiles_give_every_channel_a_whole_tile_and_drop_the_rows_past_the_plane() {
+        // One sample of one block of 2 channels of 5 rows, tiles of 2 rows: the last
+        // tile's channels take 2 rows in `local` too, of which only the first goes back.
+        let mut out: Vec<i64> = (0..10).collect();
+        for_each_tile(&mut out, [10, 10, 5, 2], true, |_, _, tile, local| {
+            let expected: Vec<i64> = match tile {
+                0 => vec![0, 1, 5, 6],
+                1 => vec![2, 3, 7, 8],
+                _ => vec![4, 0, 9, 0],
+            };
+            assert_eq!(local, expected);
+            for value in local {
+                *value += 100;
+            }
+        });
+        assert_eq!(out, (100..110).collect::<Vec<i64>>());
+    }
+
+    #[test]
+    fn gathered_rows_outside_the_plane_are_zeros() {
+        // Two channels of 3 rows of 2, from element 1 of the source.
+        let source: Vec<i64> = (0..13).collect();
+        let rows = |first: isize, rows: usize| -> Vec<i64> {
+            gather_rows(&source, 1, first, [rows, 2, 6, 2]).to_vec()
+        };
+        assert_eq!(rows(-1, 3), [0, 0, 1, 2, 3, 4, 0, 0, 7, 8, 9, 10]);
+        assert_eq!(rows(1, 3), [3, 4, 5, 6, 0, 0, 9, 10, 11, 12, 0, 0]);
+        assert_eq!(
+            rows(-2, 6),
+            [
+                0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 0, 0, 0, 0, 0, 0, 7, 8, 9, 10, 11, 12, 0, 0
+            ]
+        );
+        assert_eq!(rows(4, 1), [0, 0, 0, 0]);
     }
 
     /// The runs `for_each_span` gives a pool of `threads` over `samples` samples of 3

@@ -80,24 +80,30 @@ pub(super) fn methods(kernels: &Kernels) -> TokenStream {
         let doc = format!(
             " `{serial}` on rayon's current pool, with the same bits whatever its threads."
         );
+        let serial = quote!(self.#serial(#(#names,)* #out););
         let tasks = if !split {
             None
         } else if spec.transposed() {
             transposed::transposed(spec, *section)
         } else {
-            Split::new(spec, &kernels.layer.text, *section)
-                .tasks(inputs, output)
-                .map(|tasks| {
-                    let tasks = match spans::plane_tasks(spec, *section, inputs, output) {
-                        Some(spans) => quote! {
-                            if <T as ::convsym::__private::Wide>::runs_wide() { #spans } else { #tasks }
-                        },
-                        None => tasks,
-                    };
-                    (tasks, Finite::of_pass(spec, *section, inputs, output))
-                })
+            let spans = spans::plane_tasks(spec, *section, inputs, output);
+            let mut split = Split::new(spec, &kernels.layer.text, *section);
+            if spans.is_some() && *section == Section::Forward {
+                // The spans run wherever the wide builds do, the only builds whose
+                // forward tiles keep the bits (`tiles::whole`).
+                split.tiles = None;
+            }
+            let tasks = match (spans, split.tasks(inputs, output)) {
+                (Some(spans), tasks) => {
+                    let tasks = tasks.unwrap_or_else(|| serial.clone());
+                    Some(quote! {
+                        if <T as ::convsym::__private::Wide>::runs_wide() { #spans } else { #tasks }
+                    })
+                }
+                (None, tasks) => tasks,
+            };
+            tasks.map(|tasks| (tasks, Finite::of_pass(spec, *section, inputs, output)))
         };
-        let serial = quote!(self.#serial(#(#names,)* #out););
         let body = if let Some((tasks, finite)) = tasks {
             let (before, after) = checks(finite, out, &serial);
             quote! {
@@ -330,14 +336,25 @@ impl<'a> Split<'a> {
         let tiled = self
             .tiles
             .and_then(|tiles| self.tiled(tiles, inputs, output));
+        // The forward pass's tiles give the one-thread kernel's bits only in the wide
+        // builds (`tiles::whole`): elsewhere its blocks run, or the one-thread loops.
+        let wide = if self.section == Section::Forward {
+            quote!(<T as ::convsym::__private::Wide>::runs_wide())
+        } else {
+            quote!(true)
+        };
         match (blocks, tiled) {
             (Some(blocks), Some(tiled)) => {
                 // Only the forward pass and the input gradient have tiles: a task per
                 // sample and block.
                 let tasks = number(self.block_count() * self.spec.batch());
                 Some(quote! {
-                    if ::convsym::__private::par::enough(#tasks) { #blocks } else { #tiled }
+                    if ::convsym::__private::par::enough(#tasks) || !#wide { #blocks } else { #tiled }
                 })
+            }
+            (None, Some(tiled)) if self.section == Section::Forward => {
+                let (serial, _) = looped(self.spec, self.section, inputs, output, None);
+                Some(quote!(if #wide { #tiled } else { #serial }))
             }
             (blocks, tiled) => blocks.or(tiled),
         }

@@ -43,36 +43,14 @@ impl Split<'_> {
         };
         let grouped = self.grouped;
         let batch = spec.batch();
-        // A row tile's rows of the tensor it reads by rows (the input, or δ), from row
-        // `STARTS[tile]` of each of its channels.
-        let rows = |tensor: &str, sample: usize, per_unit: usize| {
-            let (plane, axis_rows, channels, len) = if tensor == "x" {
-                let rows = spec.axes()[0].input();
-                (input_plane, rows, task.in_channels(), task.input_len())
-            } else {
-                let rows = spec.axes()[0].output();
-                (output_plane, rows, task.out_channels(), task.output_len())
-            };
-            let tensor = format_ident!("{tensor}");
-            let terms: Vec<(&Ident, usize)> = [(&n, sample), (&first, per_unit)]
-                .into_iter()
-                .filter(|(_, factor)| *factor != 0)
-                .collect();
-            let start = linear(&terms);
-            let [row, plane, run, channels] =
-                [plane / axis_rows, plane, len / channels, channels].map(number);
-            quote! {
-                let #tensor = &::convsym::__private::par::gather(#tensor, #start + STARTS[tile] * #row, #run, #plane, #channels);
-            }
-        };
         match (self.section, name) {
-            (Section::Forward, "x") if tiled => rows(
-                "x",
+            (Section::Forward, "x") if tiled => self.tile_rows(
+                task,
                 input_sample,
                 if grouped { unit_in * input_plane } else { 0 },
             ),
-            (Section::GradInput, "dz") if tiled => rows(
-                "dz",
+            (Section::GradInput, "dz") if tiled => self.tile_rows(
+                task,
                 output_sample,
                 if grouped { cout * output_plane } else { 0 },
             ),
@@ -118,6 +96,51 @@ impl Split<'_> {
                 output_sample,
                 batch,
             ),
+        }
+    }
+
+    /// The statement that binds the tensor a row tile of `task` reads by rows (the input
+    /// for the forward pass, δ for the input gradient) to its rows of each of the task's
+    /// channels, from row `STARTS[tile]`, in sample `n` (`sample` elements apart) from
+    /// unit `first` (`per_unit` elements apart).
+    fn tile_rows(&self, task: &Spec, sample: usize, per_unit: usize) -> TokenStream {
+        let (input_plane, output_plane, _) = planes(self.spec);
+        let axis = &self.spec.axes()[0];
+        let (tensor, plane, axis_rows, channels, len) = match self.section {
+            Section::Forward => (
+                "x",
+                input_plane,
+                axis.input(),
+                task.in_channels(),
+                task.input_len(),
+            ),
+            _ => (
+                "dz",
+                output_plane,
+                axis.output(),
+                task.out_channels(),
+                task.output_len(),
+            ),
+        };
+        let tensor = format_ident!("{tensor}");
+        let (n, first) = (format_ident!("n"), format_ident!("first"));
+        let terms: Vec<(&Ident, usize)> = [(&n, sample), (&first, per_unit)]
+            .into_iter()
+            .filter(|(_, factor)| *factor != 0)
+            .collect();
+        let start = linear(&terms);
+        let row = plane / axis_rows;
+        if self.section == Section::Forward {
+            // Every forward tile is the same layer: its rows of the input from the padded
+            // input's, the padding's rows zeros (`tiles::whole`).
+            let sizes = [len / channels / row, row, plane, channels].map(number);
+            return quote! {
+                let #tensor = &::convsym::__private::par::gather_rows(#tensor, #start, STARTS[tile], [#(#sizes),*]);
+            };
+        }
+        let [row, plane, run, channels] = [row, plane, len / channels, channels].map(number);
+        quote! {
+            let #tensor = &::convsym::__private::par::gather(#tensor, #start + STARTS[tile] * #row, #run, #plane, #channels);
         }
     }
 }

@@ -157,6 +157,10 @@ fn which_passes_tile() {
             "ttb",
         ),
         (
+            quote::quote!(in = (18, 40), k = 3, pad = 1, cin = 4, cout = 16),
+            "ttb",
+        ),
+        (
             quote::quote!(in = (3000,), k = 11, pad = 5, cin = 8, cout = 8),
             "tt-",
         ),
@@ -313,4 +317,20 @@ fn input_gradient_tiles_read_delta_in_place() {
     // `resnet-3x3`: the dual layer's forward pass, whose tiles gather δ's rows.
     let dual = quote::quote!(in = 56, k = 3, pad = 1, cin = 64, cout = 64);
     assert_eq!(reads(dual), (true, false));
+}
+
+/// A pointwise forward pass is cut along the plane wherever the wide builds run, even with
+/// one block of channels and too little work for row tiles (`tests/parallel.rs`'s
+/// `PointwiseOneBlock`); it has no row tiles, which would run only where the spans do.
+#[test]
+fn pointwise_forward_runs_of_the_plane() {
+    let one_block = quote::quote!(in = (40, 20), k = 1, cin = 12, cout = 8);
+    let forward = method(one_block, "forward_par_into");
+    assert!(forward.contains("for_each_span"), "{forward}");
+    let resnet = method(
+        quote::quote!(in = 56, k = 1, cin = 256, cout = 64),
+        "forward_par_into",
+    );
+    assert!(resnet.contains("for_each_span") && resnet.contains("for_each_block"));
+    assert!(!resnet.contains("for_each_tile"), "{resnet}");
 }

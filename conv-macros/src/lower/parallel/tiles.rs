@@ -1,14 +1,16 @@
 //! Row tiles: a forward pass or an input gradient cut along its first axis as well, for the
 //! layers whose samples and channel blocks make fewer tasks than [`TASKS`].
 //!
-//! A tile of the output's rows is itself a layer: the same keys with the first axis cut to
-//! the rows the tile reads, and padding only where the whole layer's padding falls inside
-//! them. Its loops therefore add every output's terms in the order the whole layer's loops
-//! do (the same channels, the same taps, the same padding zeros), and the tile's result
-//! has the same bits. For the input gradient the tile is a run of input rows, the layer
+//! A tile is itself a layer, whose loops add every output's terms in the order the whole
+//! layer's loops do (the same channels, the same taps, the same padding zeros), so the
+//! tile's result has the same bits. A forward tile of the output's rows reads the input's
+//! rows its windows reach, the padding along the first axis gathered as real zeros: one
+//! layer for every tile, the first, the middle ones and the last ([`whole`]), compiled once
+//! per block size where a layer of its own per kind of tile took 40–45% of the build of
+//! the parallel forms. For the input gradient the tile is a run of input rows, the layer
 //! is cut to the rows of δ whose windows reach them, and the rows of those windows outside
 //! the tile become its padding; the phase of each row in the stride does not change
-//! (`pad_before` moves with the tile's first row).
+//! (`pad_before` moves with the tile's first row): a layer per kind of tile ([`crop`]).
 
 use conv_runtime::derive::Section;
 use conv_runtime::{Axis, Spec};
@@ -125,6 +127,39 @@ pub(super) fn crop(spec: &Spec, section: Section, first: usize, end: usize) -> O
     })
 }
 
+/// The layer every forward tile of `tiles.rows` output rows of `spec` computes, wherever it
+/// lies, and the first row each tile reads of the input (negative where it starts in the
+/// padding): the rows its windows reach, the padding along the first axis made real zeros
+/// by its gather (`par::gather_rows`), so that one body serves the first tile, the middle
+/// ones and the last, whose rows past the output it computes from zeros and drops.
+///
+/// The wide builds add the padding's zeros as they add any input (their blocks read a
+/// padded copy), so a tile adds every output's terms in the whole layer's order: the same
+/// bits. The portable loops skip the padding, so the sign of a zero sum could differ: the
+/// tiles run only where the wide builds do (`Split::tasks`).
+fn whole(spec: &Spec, tiles: Tiles) -> Option<(Spec, Vec<TokenStream>)> {
+    let axis = &spec.axes()[0];
+    let (stride, pad) = (axis.stride(), axis.pad_before());
+    let reads = (tiles.rows - 1) * stride + axis.effective_kernel();
+    let layer = Spec::parse(&text(spec, reads, (0, 0))).ok()?;
+    if layer.axes()[0].output() != tiles.rows {
+        return None;
+    }
+    let firsts = (0..tiles.count)
+        .map(|tile| {
+            let first = tile * tiles.rows * stride;
+            if first >= pad {
+                let after = number(first - pad);
+                quote!(#after)
+            } else {
+                let before = number(pad - first);
+                quote!(-#before)
+            }
+        })
+        .collect();
+    Some((layer, firsts))
+}
+
 /// `spec` written out with its first axis `input` long and padded by `pads`.
 fn text(spec: &Spec, input: usize, pads: (usize, usize)) -> String {
     let axes = spec.axes();
@@ -168,9 +203,11 @@ fn text(spec: &Spec, input: usize, pads: (usize, usize)) -> String {
 
 impl Split<'_> {
     /// `par::for_each_tile` over the output: each sample's channel blocks cut into row
-    /// tiles, a task's body for each kind of tile (the first, the middle ones, the last,
-    /// each a layer of its own) and block (full, and the last when the units do not
-    /// divide); `None` if a tile is not a layer, or its loops would take another build.
+    /// tiles, a task's body for each kind of tile and block (full, and the last when the
+    /// units do not divide); `None` if a tile is not a layer, or its loops would take
+    /// another build. A forward tile is one layer wherever it lies ([`whole`]); an input
+    /// gradient's is cropped to its rows, a kind for the first, the middle ones and the
+    /// last ([`crop`]).
     pub(super) fn tiled(
         &self,
         tiles: Tiles,
@@ -183,20 +220,28 @@ impl Split<'_> {
             Section::Forward => (axis.output(), output_plane),
             _ => (axis.input(), input_plane),
         };
+        let whole = self.section == Section::Forward;
         let rest = self.units % self.per_task;
-        let mut starts = vec![0; tiles.count];
+        let mut starts = vec![quote!(0); tiles.count];
         let mut blocks = Vec::new();
         for count in [self.per_task, rest] {
             if count == 0 {
                 continue;
             }
             let block = self.layer(count)?;
+            if whole {
+                let (layer, firsts) = self::whole(&block, tiles)?;
+                starts = firsts;
+                blocks.push(self.task_of(&layer, true, inputs, output)?);
+                continue;
+            }
             // Tiles whose layers are equal share one body.
             let mut kinds: Vec<(Spec, Vec<usize>)> = Vec::new();
             for (index, start) in starts.iter_mut().enumerate() {
                 let (first, end) = tiles.range(index, rows);
                 let Crop { layer, first_read } = crop(&block, self.section, first, end)?;
-                *start = first_read;
+                let first_read = number(first_read);
+                *start = quote!(#first_read);
                 match kinds.iter_mut().find(|(kind, _)| *kind == layer) {
                     Some((_, members)) => members.push(index),
                     None => kinds.push((layer, vec![index])),
@@ -237,10 +282,10 @@ impl Split<'_> {
             tiles.count,
         ]
         .map(number);
-        let starts = starts.into_iter().map(number);
+        let start_type = if whole { quote!(isize) } else { quote!(usize) };
         Some(quote! {
-            ::convsym::__private::par::for_each_tile(#out, #sample_len, #block_len, #plane, #tile_len, |n, block, tile, #out| {
-                const STARTS: [usize; #count] = [#(#starts),*];
+            ::convsym::__private::par::for_each_tile(#out, [#sample_len, #block_len, #plane, #tile_len], #whole, |n, block, tile, #out| {
+                const STARTS: [#start_type; #count] = [#(#starts),*];
                 let first = block * #per_task;
                 #dispatch
             });
