@@ -1,7 +1,8 @@
 //! The parallel forms (`…_par_into`) against the one-thread kernels, bit for bit: in pools
 //! of 1, 2 and 7 threads, in every build this processor has, on layers whose channels,
 //! groups or samples leave a smaller last task, on non-integer data (where another order
-//! of additions would change the last bits), and with an infinity among the data.
+//! of additions would change the last bits), and with an infinity among the data; then
+//! the benchmark suite's real layers in pools of 3 and 8 threads, in the wide builds.
 
 mod common;
 
@@ -95,6 +96,17 @@ enum Infinity {
 }
 
 fn compare(layer: &str, passes: &Passes, seed: u64, infinite: Infinity) {
+    compare_on(layer, passes, seed, infinite, (&WIDTHS, &THREADS));
+}
+
+/// [`compare`] in the builds `widths` and pools of `threads`.
+fn compare_on(
+    layer: &str,
+    passes: &Passes,
+    seed: u64,
+    infinite: Infinity,
+    (widths, threads): (&[Width], &[usize]),
+) {
     let [x_len, w_len, b_len, z_len] = passes.sizes;
     let (mut x, mut w, b, mut dz) = (
         data(x_len, seed),
@@ -123,10 +135,10 @@ fn compare(layer: &str, passes: &Passes, seed: u64, infinite: Infinity) {
     // The layers are small, to run quickly unoptimised: just above the least work that
     // has tasks, far under the threshold in force by default.
     kernel::set_parallel_threshold(1 << 16);
-    for width in WIDTHS {
+    for &width in widths {
         kernel::set_widest(width);
         let one = run(false);
-        for threads in THREADS {
+        for &threads in threads {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
@@ -460,4 +472,38 @@ fn infinite_operands() {
         23,
         Infinity::InWeights,
     );
+}
+
+// The benchmark suite's real layers at batch 1, where a pool of more threads than a
+// pass's channel blocks cuts them into row tiles: layers of the size of the tiles that
+// panicked on 3 threads and more in five passes (`resnet-stem`, `resnet-3x3` and
+// `resnet-down` forward, `resnet-3x3` and `dcgan-up` input gradients), which the small
+// layers above did not reach. In the wide builds only (the portable loops' tiles are the
+// small layers' own), on 3 and 8 threads.
+macro_rules! real_layers {
+    ($($test:ident $layer:ident $seed:literal { $($keys:tt)* })*) => {$(
+        convsym::conv!(
+            /// A layer of the benchmark suite.
+            struct $layer;
+            $($keys)*
+        );
+
+        #[test]
+        fn $test() {
+            let at_scale = (&[Width::Avx2, Width::Avx512][..], &[3, 8][..]);
+            let name = stringify!($layer);
+            compare_on(name, &passes!($layer), $seed, Infinity::Nowhere, at_scale);
+        }
+    )*};
+}
+
+real_layers! {
+    resnet_stem_on_many_threads ResnetStem 40 { in = 224, k = 7, stride = 2, pad = 3, cin = 3, cout = 64 }
+    resnet_3x3_on_many_threads Resnet3x3 41 { in = 56, k = 3, pad = 1, cin = 64, cout = 64 }
+    resnet_1x1_on_many_threads Resnet1x1 42 { in = 56, k = 1, cin = 256, cout = 64 }
+    resnet_down_on_many_threads ResnetDown 43 { in = 56, k = 3, stride = 2, pad = 1, cin = 128, cout = 128 }
+    mobilenet_dw_on_many_threads MobilenetDw 44 { in = 56, k = 3, pad = 1, cin = 144, cout = 144, groups = 144 }
+    speech_1d_on_many_threads Speech1d 45 { in = (8000,), k = 11, pad = 5, cin = 32, cout = 32 }
+    dcgan_up_on_many_threads DcganUp 46 { in = 28, k = 4, stride = 2, pad = 1, cin = 64, cout = 32, transposed }
+    upsample_1d_on_many_threads Upsample1d 47 { in = (2000,), k = 8, stride = 4, pad = 2, cin = 16, cout = 8, transposed }
 }
