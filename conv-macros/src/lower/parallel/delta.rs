@@ -118,6 +118,13 @@ pub(super) fn grad_weight_task(spec: &Spec, task: &Spec, tasks: usize) -> Option
     ))
 }
 
+/// Whether the input gradient's row tiles of `spec` may read δ where it lies: one group,
+/// its wide builds `rows` over δ ([`grad_input_tile`]).
+pub(super) fn reads_delta_in_place(spec: &Spec) -> bool {
+    let phase_rows = Some((Block::PhaseRows, Block::PhaseRows));
+    spec.groups() == 1 && wide::blocks(spec, Section::GradInput) == phase_rows
+}
+
 /// The body of a row tile's task of the input gradient of `spec`, whose layer is `task`,
 /// reading its rows of δ where they lie (from row `STARTS[tile]` of every channel of
 /// sample `n`), its `w` bound already; `None` where the wide builds of `spec` or of
@@ -126,8 +133,7 @@ pub(super) fn grad_weight_task(spec: &Spec, task: &Spec, tasks: usize) -> Option
 /// `resnet-stem`'s input gradient on two threads. The portable build, which runs where
 /// no wide one does, gathers them as before.
 pub(super) fn grad_input_tile(spec: &Spec, task: &Spec) -> Option<TokenStream> {
-    let phase_rows = Some((Block::PhaseRows, Block::PhaseRows));
-    if spec.groups() != 1 || wide::blocks(spec, Section::GradInput) != phase_rows {
+    if !reads_delta_in_place(spec) {
         return None;
     }
     let (_, plane, _) = planes(spec);

@@ -88,9 +88,9 @@ pub(super) fn methods(kernels: &Kernels) -> TokenStream {
         } else {
             let spans = spans::plane_tasks(spec, *section, inputs, output);
             let mut split = Split::new(spec, &kernels.layer.text, *section);
-            if spans.is_some() && *section == Section::Forward {
-                // The spans run wherever the wide builds do, the only builds whose
-                // forward tiles keep the bits (`tiles::whole`).
+            if spans.is_some() && split.whole_tiles() {
+                // The spans run wherever the wide builds do, the only builds where tiles
+                // of one layer keep the bits (`tiles::whole`).
                 split.tiles = None;
             }
             let tasks = match (spans, split.tasks(inputs, output)) {
@@ -336,9 +336,10 @@ impl<'a> Split<'a> {
         let tiled = self
             .tiles
             .and_then(|tiles| self.tiled(tiles, inputs, output));
-        // The forward pass's tiles give the one-thread kernel's bits only in the wide
-        // builds (`tiles::whole`): elsewhere its blocks run, or the one-thread loops.
-        let wide = if self.section == Section::Forward {
+        // Tiles of one layer give the one-thread kernel's bits only in the wide builds
+        // (`tiles::whole`): elsewhere the blocks run, or the one-thread loops.
+        let whole = self.whole_tiles();
+        let wide = if whole {
             quote!(<T as ::convsym::__private::Wide>::runs_wide())
         } else {
             quote!(true)
@@ -352,7 +353,7 @@ impl<'a> Split<'a> {
                     if ::convsym::__private::par::enough(#tasks) || !#wide { #blocks } else { #tiled }
                 })
             }
-            (None, Some(tiled)) if self.section == Section::Forward => {
+            (None, Some(tiled)) if whole => {
                 let (serial, _) = looped(self.spec, self.section, inputs, output, None);
                 Some(quote!(if #wide { #tiled } else { #serial }))
             }

@@ -130,9 +130,9 @@ impl Split<'_> {
             .collect();
         let start = linear(&terms);
         let row = plane / axis_rows;
-        if self.section == Section::Forward {
-            // Every forward tile is the same layer: its rows of the input from the padded
-            // input's, the padding's rows zeros (`tiles::whole`).
+        if self.whole_tiles() {
+            // Every tile is the same layer: its rows of the tensor from the padded
+            // tensor's, the padding's rows zeros (`tiles::whole`).
             let sizes = [len / channels / row, row, plane, channels].map(number);
             return quote! {
                 let #tensor = &::convsym::__private::par::gather_rows(#tensor, #start, STARTS[tile], [#(#sizes),*]);

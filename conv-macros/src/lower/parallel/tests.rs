@@ -321,16 +321,16 @@ fn input_gradient_tiles_read_delta_in_place() {
 
 /// A pointwise forward pass is cut along the plane wherever the wide builds run, even with
 /// one block of channels and too little work for row tiles (`tests/parallel.rs`'s
-/// `PointwiseOneBlock`); it has no row tiles, which would run only where the spans do.
+/// `PointwiseOneBlock`); it and the input gradient of `resnet-1x1` have no row tiles, which
+/// would run only where the spans do.
 #[test]
 fn pointwise_forward_runs_of_the_plane() {
     let one_block = quote::quote!(in = (40, 20), k = 1, cin = 12, cout = 8);
     let forward = method(one_block, "forward_par_into");
     assert!(forward.contains("for_each_span"), "{forward}");
-    let resnet = method(
-        quote::quote!(in = 56, k = 1, cin = 256, cout = 64),
-        "forward_par_into",
-    );
-    assert!(resnet.contains("for_each_span") && resnet.contains("for_each_block"));
-    assert!(!resnet.contains("for_each_tile"), "{resnet}");
+    for pass in ["forward_par_into", "grad_input_par_into"] {
+        let resnet = method(quote::quote!(in = 56, k = 1, cin = 256, cout = 64), pass);
+        assert!(resnet.contains("for_each_span") && resnet.contains("for_each_block"));
+        assert!(!resnet.contains("for_each_tile"), "{resnet}");
+    }
 }

@@ -3,14 +3,16 @@
 //!
 //! A tile is itself a layer, whose loops add every output's terms in the order the whole
 //! layer's loops do (the same channels, the same taps, the same padding zeros), so the
-//! tile's result has the same bits. A forward tile of the output's rows reads the input's
-//! rows its windows reach, the padding along the first axis gathered as real zeros: one
-//! layer for every tile, the first, the middle ones and the last ([`whole`]), compiled once
-//! per block size where a layer of its own per kind of tile took 40–45% of the build of
-//! the parallel forms. For the input gradient the tile is a run of input rows, the layer
-//! is cut to the rows of δ whose windows reach them, and the rows of those windows outside
-//! the tile become its padding; the phase of each row in the stride does not change
-//! (`pad_before` moves with the tile's first row): a layer per kind of tile ([`crop`]).
+//! tile's result has the same bits. Where it can, every tile of a pass is one layer
+//! ([`whole`]): a forward tile reads the input rows its windows reach, the padding along
+//! the first axis gathered as real zeros; an input gradient's tile of whole strides reads
+//! the rows of δ of every window that reaches it, those outside δ gathered as zeros. One
+//! body per block size, where a layer per kind of tile (first, middle, last) took 40–45%
+//! of the build of the parallel forms. Where an input gradient's tiles read δ in place
+//! (rows outside δ are not there to read) or are not whole strides, the layer is cut to
+//! the tile's rows of δ, the rows of its windows outside the tile become its padding and
+//! the phase of each row in the stride does not change (`pad_before` moves with the
+//! tile's first row): a layer per kind of tile ([`crop`]).
 
 use conv_runtime::derive::Section;
 use conv_runtime::{Axis, Spec};
@@ -127,33 +129,66 @@ pub(super) fn crop(spec: &Spec, section: Section, first: usize, end: usize) -> O
     })
 }
 
-/// The layer every forward tile of `tiles.rows` output rows of `spec` computes, wherever it
-/// lies, and the first row each tile reads of the input (negative where it starts in the
-/// padding): the rows its windows reach, the padding along the first axis made real zeros
-/// by its gather (`par::gather_rows`), so that one body serves the first tile, the middle
-/// ones and the last, whose rows past the output it computes from zeros and drops.
+/// The layer every tile of `tiles.rows` rows of `section`'s output of `spec` computes,
+/// wherever it lies, and the first row each tile reads (negative where it starts before
+/// the tensor), so that one body serves the first tile, the middle ones and the last,
+/// whose rows past the output it computes and drops.
 ///
-/// The wide builds add the padding's zeros as they add any input (their blocks read a
+/// A forward tile reads the input rows its windows reach, unpadded along the first axis,
+/// the padding's rows gathered as zeros (`par::gather_rows`). An input gradient's tile of
+/// input rows, a whole number of strides (so that every tile's rows fall in the same
+/// phases), reads the rows of δ of every window that reaches them, those before δ's first
+/// and past its last gathered as zeros, and is padded as the middle tiles are.
+///
+/// The wide builds add the padding's zeros as they add any value (their blocks read a
 /// padded copy), so a tile adds every output's terms in the whole layer's order: the same
 /// bits. The portable loops skip the padding, so the sign of a zero sum could differ: the
 /// tiles run only where the wide builds do (`Split::tasks`).
-fn whole(spec: &Spec, tiles: Tiles) -> Option<(Spec, Vec<TokenStream>)> {
+fn whole(spec: &Spec, section: Section, tiles: Tiles) -> Option<(Spec, Vec<TokenStream>)> {
     let axis = &spec.axes()[0];
-    let (stride, pad) = (axis.stride(), axis.pad_before());
-    let reads = (tiles.rows - 1) * stride + axis.effective_kernel();
-    let layer = Spec::parse(&text(spec, reads, (0, 0))).ok()?;
-    if layer.axes()[0].output() != tiles.rows {
+    let signed = |value: usize| isize::try_from(value).ok();
+    let (stride, pad, reach) = (
+        signed(axis.stride())?,
+        signed(axis.pad_before())?,
+        signed(axis.effective_kernel())?,
+    );
+    let rows = signed(tiles.rows)?;
+    // Each tile's first row read, the rows it reads, and its padding.
+    let tile = |index: usize| -> Option<(isize, isize, (isize, isize))> {
+        let first = signed(index)? * rows;
+        if section == Section::Forward {
+            return Some((first * stride - pad, (rows - 1) * stride + reach, (0, 0)));
+        }
+        let windows = (first + pad - reach).div_euclid(stride) + 1;
+        let end = (first + rows + pad - 1).div_euclid(stride) + 1;
+        let before = first - (windows * stride - pad);
+        let after = (end - 1) * stride - pad + reach - (first + rows);
+        Some((windows, end - windows, (before, after)))
+    };
+    let (_, reads, pads) = tile(0)?;
+    let firsts: Vec<isize> = (0..tiles.count)
+        .map(|index| {
+            let (first, other_reads, other_pads) = tile(index)?;
+            (other_reads == reads && other_pads == pads).then_some(first)
+        })
+        .collect::<Option<_>>()?;
+    let unsigned = |value: isize| usize::try_from(value).ok();
+    let (input, outputs) = match section {
+        Section::Forward => (unsigned(reads)?, tiles.rows),
+        _ => (tiles.rows, unsigned(reads)?),
+    };
+    let layer = Spec::parse(&text(spec, input, (unsigned(pads.0)?, unsigned(pads.1)?))).ok()?;
+    if layer.axes()[0].output() != outputs {
         return None;
     }
-    let firsts = (0..tiles.count)
-        .map(|tile| {
-            let first = tile * tiles.rows * stride;
-            if first >= pad {
-                let after = number(first - pad);
-                quote!(#after)
+    let firsts = firsts
+        .into_iter()
+        .map(|first| {
+            let magnitude = number(first.unsigned_abs());
+            if first < 0 {
+                quote!(-#magnitude)
             } else {
-                let before = number(pad - first);
-                quote!(-#before)
+                quote!(#magnitude)
             }
         })
         .collect();
@@ -205,9 +240,9 @@ impl Split<'_> {
     /// `par::for_each_tile` over the output: each sample's channel blocks cut into row
     /// tiles, a task's body for each kind of tile and block (full, and the last when the
     /// units do not divide); `None` if a tile is not a layer, or its loops would take
-    /// another build. A forward tile is one layer wherever it lies ([`whole`]); an input
-    /// gradient's is cropped to its rows, a kind for the first, the middle ones and the
-    /// last ([`crop`]).
+    /// another build. A tile is one layer wherever it lies where [`Split::whole_tiles`]
+    /// says so ([`whole`]), else cropped to its rows, a kind for the first, the middle ones
+    /// and the last ([`crop`]).
     pub(super) fn tiled(
         &self,
         tiles: Tiles,
@@ -220,7 +255,7 @@ impl Split<'_> {
             Section::Forward => (axis.output(), output_plane),
             _ => (axis.input(), input_plane),
         };
-        let whole = self.section == Section::Forward;
+        let whole = self.whole_tiles();
         let rest = self.units % self.per_task;
         let mut starts = vec![quote!(0); tiles.count];
         let mut blocks = Vec::new();
@@ -230,7 +265,7 @@ impl Split<'_> {
             }
             let block = self.layer(count)?;
             if whole {
-                let (layer, firsts) = self::whole(&block, tiles)?;
+                let (layer, firsts) = self::whole(&block, self.section, tiles)?;
                 starts = firsts;
                 blocks.push(self.task_of(&layer, true, inputs, output)?);
                 continue;
@@ -290,6 +325,22 @@ impl Split<'_> {
                 #dispatch
             });
         })
+    }
+
+    /// Whether every tile of the pass is one layer ([`whole`]): the forward pass's always;
+    /// the input gradient's where its tiles are whole strides and do not read δ in place
+    /// (rows before δ's first are not there to read).
+    pub(super) fn whole_tiles(&self) -> bool {
+        match self.section {
+            Section::Forward => true,
+            Section::GradInput => {
+                let stride = self.spec.axes()[0].stride();
+                self.tiles
+                    .is_some_and(|tiles| tiles.rows.is_multiple_of(stride))
+                    && !delta::reads_delta_in_place(self.spec)
+            }
+            _ => false,
+        }
     }
 
     /// A tile of the input gradient whose task reads its rows of δ where they lie
