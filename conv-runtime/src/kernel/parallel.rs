@@ -264,8 +264,8 @@ pub fn gather<T: Wide + Clone>(
 /// Rows `first..first + rows` of `channels` channels of `source`, channel `c` the `plane`
 /// elements from `start + c · plane` in rows of `row`, copied into one vector, channel
 /// after channel, with zeros for the rows outside the plane (`first` may be negative): a
-/// forward tile's input, the layer's padding along its first axis made real, so that
-/// every tile of a pass is the same layer.
+/// row tile's input (δ for an input gradient), the padding along the first axis made
+/// real, so that every tile of a pass is the same layer.
 pub fn gather_rows<T: Scalar>(
     source: &[T],
     start: usize,
@@ -273,10 +273,15 @@ pub fn gather_rows<T: Scalar>(
     [rows, row, plane, channels]: [usize; 4],
 ) -> Buffer<T> {
     let mut gathered = Buffer::with_capacity(channels * rows * row);
-    // The rows before the plane, those in it, those after it.
-    let before = first.unsigned_abs().min(rows) * usize::from(first < 0);
-    let from = first.max(0).unsigned_abs().min(plane / row);
-    let inside = (rows - before).min(plane / row - from);
+    let plane_rows = plane / row;
+    // The rows before the plane, those in it (from row `from`), those after it.
+    let before = if first < 0 {
+        first.unsigned_abs().min(rows)
+    } else {
+        0
+    };
+    let from = usize::try_from(first).map_or(0, |first| first.min(plane_rows));
+    let inside = (rows - before).min(plane_rows - from);
     let zeros = |count: usize| core::iter::repeat_n(T::zero(), count * row);
     for channel in 0..channels {
         let channel = &source[start + channel * plane..][..plane];
