@@ -88,9 +88,9 @@ pub(super) fn methods(kernels: &Kernels) -> TokenStream {
         } else {
             let spans = spans::plane_tasks(spec, *section, inputs, output);
             let mut split = Split::new(spec, &kernels.layer.text, *section);
-            if spans.is_some() && split.whole_tiles() {
+            if spans.is_some() && split.whole {
                 // The spans run wherever the wide builds do, the only builds where tiles
-                // of one layer keep the bits (`tiles::whole`).
+                // of one layer keep the bits (`tiles::crop`).
                 split.tiles = None;
             }
             let tasks = match (spans, split.tasks(inputs, output)) {
@@ -200,6 +200,8 @@ struct Split<'a> {
     /// The rows of the forward pass's output, or of the input gradient, cut into tiles
     /// where the samples and channel blocks make few tasks.
     tiles: Option<Tiles>,
+    /// Whether those tiles are whole, all one layer ([`tiles::whole`]).
+    whole: bool,
 }
 
 impl<'a> Split<'a> {
@@ -322,6 +324,7 @@ impl<'a> Split<'a> {
             unit_len,
             sample_len,
             tiles,
+            whole: tiles::whole(spec, section, tiles),
         }
     }
 
@@ -337,8 +340,8 @@ impl<'a> Split<'a> {
             .tiles
             .and_then(|tiles| self.tiled(tiles, inputs, output));
         // Tiles of one layer give the one-thread kernel's bits only in the wide builds
-        // (`tiles::whole`): elsewhere the blocks run, or the one-thread loops.
-        let whole = self.whole_tiles();
+        // (`tiles::crop`): elsewhere the blocks run, or the one-thread loops.
+        let whole = self.whole;
         let wide = if whole {
             quote!(<T as ::convsym::__private::Wide>::runs_wide())
         } else {

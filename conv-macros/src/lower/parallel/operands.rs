@@ -130,9 +130,9 @@ impl Split<'_> {
             .collect();
         let start = linear(&terms);
         let row = plane / axis_rows;
-        if self.whole_tiles() {
+        if self.whole {
             // Every tile is the same layer: its rows of the tensor from the padded
-            // tensor's, the padding's rows zeros (`tiles::whole`).
+            // tensor's, the padding's rows zeros (`tiles::crop`).
             let sizes = [len / channels / row, row, plane, channels].map(number);
             return quote! {
                 let #tensor = &::convsym::__private::par::gather_rows(#tensor, #start, STARTS[tile], [#(#sizes),*]);

@@ -3,8 +3,8 @@
 //!
 //! A tile is itself a layer, whose loops add every output's terms in the order the whole
 //! layer's loops do (the same channels, the same taps, the same padding zeros), so the
-//! tile's result has the same bits. Where it can, every tile of a pass is one layer
-//! ([`whole`]): a forward tile reads the input rows its windows reach, the padding along
+//! tile's result has the same bits. Where it can ([`whole`]), every tile of a pass is one
+//! layer ([`crop`]): a forward tile reads the input rows its windows reach, the padding along
 //! the first axis gathered as real zeros; an input gradient's tile of whole strides reads
 //! the rows of δ of every window that reaches it, those outside δ gathered as zeros. One
 //! body per block size, where a layer per kind of tile (first, middle, last) took 40–45%
@@ -67,16 +67,35 @@ impl Tiles {
 }
 
 /// A tile's layer and the first row it reads of the tensor it reads by rows (the input
-/// for the forward pass, δ for the input gradient).
+/// for the forward pass, δ for the input gradient), negative where a whole tile starts
+/// before it.
 pub(super) struct Crop {
     pub(super) layer: Spec,
-    pub(super) first_read: usize,
+    pub(super) first_read: isize,
 }
 
 /// The layer that computes rows `first..end` of `section`'s output of `spec` (output rows
 /// for the forward pass, input rows for the input gradient); `None` where those rows are
 /// not a layer's whole output (rows no window reaches, a stride wider than the kernel).
-pub(super) fn crop(spec: &Spec, section: Section, first: usize, end: usize) -> Option<Crop> {
+///
+/// Cropped (`whole` false), the tile reads the rows of the tensor that are there, and the
+/// whole layer's padding that falls in its windows becomes its own: the first tile, the
+/// middle ones and the last are layers of their own. `whole`, it reads every row its
+/// windows reach, those outside the tensor gathered as zeros (`par::gather_rows`): the
+/// input's padding for the forward pass, the windows before δ's first and past its last
+/// for the input gradient. Then every tile of as many rows is the same layer (for the
+/// input gradient, where the tiles are whole strides, so that their rows fall in the same
+/// phases), and the last computes a whole tile and drops its rows past the output. The
+/// wide builds add the padding's zeros as they add any value (their blocks read a padded
+/// copy), so such a tile adds every output's terms in the whole layer's order, the same
+/// bits; the portable loops skip the padding, so the sign of a zero sum could differ: the
+/// whole tiles run only where the wide builds do (`Split::tasks`).
+pub(super) fn crop(
+    spec: &Spec,
+    section: Section,
+    (first, end): (usize, usize),
+    whole: bool,
+) -> Option<Crop> {
     let axis = &spec.axes()[0];
     let signed = |value: usize| i128::try_from(value).ok();
     let (stride, reach, pad) = (
@@ -93,7 +112,11 @@ pub(super) fn crop(spec: &Spec, section: Section, first: usize, end: usize) -> O
             let output = signed(axis.output())?;
             let before = (first + pad - reach).div_euclid(stride) + 1;
             let after = (end + pad - 1).div_euclid(stride) + 1;
-            (before.max(0), after.min(output))
+            if whole {
+                (before, after)
+            } else {
+                (before.max(0), after.min(output))
+            }
         }
         _ => return None,
     };
@@ -102,6 +125,7 @@ pub(super) fn crop(spec: &Spec, section: Section, first: usize, end: usize) -> O
         (windows.1 - 1) * stride - pad + reach,
     );
     let rows = match section {
+        Section::Forward if whole => (start, stop),
         Section::Forward => (start.max(0), stop.min(input)),
         _ => (first, end),
     };
@@ -125,74 +149,23 @@ pub(super) fn crop(spec: &Spec, section: Section, first: usize, end: usize) -> O
     };
     Some(Crop {
         layer,
-        first_read: usize::try_from(first_read).ok()?,
+        first_read: isize::try_from(first_read).ok()?,
     })
 }
 
-/// The layer every tile of `tiles.rows` rows of `section`'s output of `spec` computes,
-/// wherever it lies, and the first row each tile reads (negative where it starts before
-/// the tensor), so that one body serves the first tile, the middle ones and the last,
-/// whose rows past the output it computes and drops.
-///
-/// A forward tile reads the input rows its windows reach, unpadded along the first axis,
-/// the padding's rows gathered as zeros (`par::gather_rows`). An input gradient's tile of
-/// input rows, a whole number of strides (so that every tile's rows fall in the same
-/// phases), reads the rows of δ of every window that reaches them, those before δ's first
-/// and past its last gathered as zeros, and is padded as the middle tiles are.
-///
-/// The wide builds add the padding's zeros as they add any value (their blocks read a
-/// padded copy), so a tile adds every output's terms in the whole layer's order: the same
-/// bits. The portable loops skip the padding, so the sign of a zero sum could differ: the
-/// tiles run only where the wide builds do (`Split::tasks`).
-fn whole(spec: &Spec, section: Section, tiles: Tiles) -> Option<(Spec, Vec<TokenStream>)> {
-    let axis = &spec.axes()[0];
-    let signed = |value: usize| isize::try_from(value).ok();
-    let (stride, pad, reach) = (
-        signed(axis.stride())?,
-        signed(axis.pad_before())?,
-        signed(axis.effective_kernel())?,
-    );
-    let rows = signed(tiles.rows)?;
-    // Each tile's first row read, the rows it reads, and its padding.
-    let tile = |index: usize| -> Option<(isize, isize, (isize, isize))> {
-        let first = signed(index)? * rows;
-        if section == Section::Forward {
-            return Some((first * stride - pad, (rows - 1) * stride + reach, (0, 0)));
+/// Whether `section`'s tiles (`tiles`) of `spec` are whole ([`crop`]): the forward pass's
+/// always; the input gradient's where they are whole strides and do not read δ in place
+/// (rows before δ's first are not there to read).
+pub(super) fn whole(spec: &Spec, section: Section, tiles: Option<Tiles>) -> bool {
+    match section {
+        Section::Forward => true,
+        Section::GradInput => {
+            let stride = spec.axes()[0].stride();
+            tiles.is_some_and(|tiles| tiles.rows.is_multiple_of(stride))
+                && !delta::reads_delta_in_place(spec)
         }
-        let windows = (first + pad - reach).div_euclid(stride) + 1;
-        let end = (first + rows + pad - 1).div_euclid(stride) + 1;
-        let before = first - (windows * stride - pad);
-        let after = (end - 1) * stride - pad + reach - (first + rows);
-        Some((windows, end - windows, (before, after)))
-    };
-    let (_, reads, pads) = tile(0)?;
-    let firsts: Vec<isize> = (0..tiles.count)
-        .map(|index| {
-            let (first, other_reads, other_pads) = tile(index)?;
-            (other_reads == reads && other_pads == pads).then_some(first)
-        })
-        .collect::<Option<_>>()?;
-    let unsigned = |value: isize| usize::try_from(value).ok();
-    let (input, outputs) = match section {
-        Section::Forward => (unsigned(reads)?, tiles.rows),
-        _ => (tiles.rows, unsigned(reads)?),
-    };
-    let layer = Spec::parse(&text(spec, input, (unsigned(pads.0)?, unsigned(pads.1)?))).ok()?;
-    if layer.axes()[0].output() != outputs {
-        return None;
+        _ => false,
     }
-    let firsts = firsts
-        .into_iter()
-        .map(|first| {
-            let magnitude = number(first.unsigned_abs());
-            if first < 0 {
-                quote!(-#magnitude)
-            } else {
-                quote!(#magnitude)
-            }
-        })
-        .collect();
-    Some((layer, firsts))
 }
 
 /// `spec` written out with its first axis `input` long and padded by `pads`.
@@ -240,9 +213,9 @@ impl Split<'_> {
     /// `par::for_each_tile` over the output: each sample's channel blocks cut into row
     /// tiles, a task's body for each kind of tile and block (full, and the last when the
     /// units do not divide); `None` if a tile is not a layer, or its loops would take
-    /// another build. A tile is one layer wherever it lies where [`Split::whole_tiles`]
-    /// says so ([`whole`]), else cropped to its rows, a kind for the first, the middle ones
-    /// and the last ([`crop`]).
+    /// another build. Where the pass's tiles are whole ([`whole`]) they are all one layer,
+    /// else each is cropped to its rows, a kind for the first, the middle ones and the
+    /// last ([`crop`]).
     pub(super) fn tiled(
         &self,
         tiles: Tiles,
@@ -255,7 +228,7 @@ impl Split<'_> {
             Section::Forward => (axis.output(), output_plane),
             _ => (axis.input(), input_plane),
         };
-        let whole = self.whole_tiles();
+        let whole = self.whole;
         let rest = self.units % self.per_task;
         let mut starts = vec![quote!(0); tiles.count];
         let mut blocks = Vec::new();
@@ -264,19 +237,18 @@ impl Split<'_> {
                 continue;
             }
             let block = self.layer(count)?;
-            if whole {
-                let (layer, firsts) = self::whole(&block, self.section, tiles)?;
-                starts = firsts;
-                blocks.push(self.task_of(&layer, true, inputs, output)?);
-                continue;
-            }
-            // Tiles whose layers are equal share one body.
+            // Tiles whose layers are equal share one body: whole tiles are all one.
             let mut kinds: Vec<(Spec, Vec<usize>)> = Vec::new();
             for (index, start) in starts.iter_mut().enumerate() {
                 let (first, end) = tiles.range(index, rows);
-                let Crop { layer, first_read } = crop(&block, self.section, first, end)?;
-                let first_read = number(first_read);
-                *start = quote!(#first_read);
+                let end = if whole { first + tiles.rows } else { end };
+                let Crop { layer, first_read } = crop(&block, self.section, (first, end), whole)?;
+                let magnitude = number(first_read.unsigned_abs());
+                *start = if first_read < 0 {
+                    quote!(-#magnitude)
+                } else {
+                    quote!(#magnitude)
+                };
                 match kinds.iter_mut().find(|(kind, _)| *kind == layer) {
                     Some((_, members)) => members.push(index),
                     None => kinds.push((layer, vec![index])),
@@ -295,9 +267,16 @@ impl Split<'_> {
                 } else {
                     quote!(#(#members)|*)
                 };
-                arms.push(quote!(#pattern => { #body }));
+                arms.push((pattern, body));
             }
-            blocks.push(quote!(match tile { #(#arms)* }));
+            blocks.push(if let [(_, body)] = arms.as_slice() {
+                body.clone()
+            } else {
+                let arms = arms
+                    .iter()
+                    .map(|(pattern, body)| quote!(#pattern => { #body }));
+                quote!(match tile { #(#arms)* })
+            });
         }
         let dispatch = match blocks.as_slice() {
             [full] => full.clone(),
@@ -325,22 +304,6 @@ impl Split<'_> {
                 #dispatch
             });
         })
-    }
-
-    /// Whether every tile of the pass is one layer ([`whole`]): the forward pass's always;
-    /// the input gradient's where its tiles are whole strides and do not read δ in place
-    /// (rows before δ's first are not there to read).
-    pub(super) fn whole_tiles(&self) -> bool {
-        match self.section {
-            Section::Forward => true,
-            Section::GradInput => {
-                let stride = self.spec.axes()[0].stride();
-                self.tiles
-                    .is_some_and(|tiles| tiles.rows.is_multiple_of(stride))
-                    && !delta::reads_delta_in_place(self.spec)
-            }
-            _ => false,
-        }
     }
 
     /// A tile of the input gradient whose task reads its rows of δ where they lie
