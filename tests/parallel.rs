@@ -325,6 +325,21 @@ convsym::conv!(
 );
 
 convsym::conv!(
+    /// Tasks that run the layer's own wide builds on their part of the pass (one sample,
+    /// its output channels, or half its input channels: `convsym::__private::Part`),
+    /// from every sample of three.
+    struct Parts;
+    in = (9, 11), k = 3, pad = 1, cin = 64, cout = 8, batch = 3
+);
+
+convsym::conv!(
+    /// Parts of the phases' channel block past stride 1, and of the forward pass with a
+    /// bias.
+    struct PhaseParts;
+    in = (13, 10), k = 3, stride = 2, pad = 1, cin = 64, cout = 16, batch = 2, bias
+);
+
+convsym::conv!(
     /// Below the threshold: the parallel forms run the one-thread kernels.
     struct Small;
     in = 30, k = 3, cin = 2, cout = 3, bias
@@ -375,6 +390,24 @@ fn three_axes() {
 #[test]
 fn input_channels_past_a_register_block() {
     compare("Inputs", &passes!(Inputs), 10, Infinity::Nowhere);
+}
+
+#[test]
+fn parts_of_the_layers_own_builds() {
+    compare("Parts", &passes!(Parts), 29, Infinity::Nowhere);
+    compare("Parts", &passes!(Parts), 30, Infinity::InData);
+    compare(
+        "PhaseParts",
+        &passes!(PhaseParts bias),
+        31,
+        Infinity::Nowhere,
+    );
+    compare(
+        "PhaseParts",
+        &passes!(PhaseParts bias),
+        32,
+        Infinity::InWeights,
+    );
 }
 
 #[test]

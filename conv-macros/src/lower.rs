@@ -215,6 +215,10 @@ impl Array {
 enum Check {
     /// The kernel itself, as `dispatched` says.
     Own,
+    /// The kernel itself, in a method given the `part` of the pass to compute
+    /// (`wide::Body::parts`): checked where it is the whole pass, by the caller where
+    /// it is a task.
+    OwnInParts,
     /// Its caller: a parallel form's task, whose form checks the whole pass once
     /// (`parallel::methods`), so that every task runs the same build.
     Caller,
@@ -280,8 +284,11 @@ fn dispatched(
 ) -> TokenStream {
     let names: Vec<&Ident> = inputs.iter().map(|array| &array.name).collect();
     let Finite { met, after } = Finite::of(inputs, output, avx2, avx512);
+    let parts = avx2.parts.is_some() && avx512.parts.is_some();
     let finite = if after || met.is_empty() || check == Check::Caller {
         quote!(true)
+    } else if parts {
+        quote!(self.part.task || #(T::all_finite(self.#met))&&*)
     } else {
         quote!(#(T::all_finite(self.#met))&&*)
     };
@@ -291,30 +298,78 @@ fn dispatched(
     });
     let (out, out_len) = (&output.name, number(output.len));
     let fields = quote!(#(#names,)* #out);
-    let (avx2, avx512) = (with_scratch(avx2, &fields), with_scratch(avx512, &fields));
-    let run = if after && check == Check::Own {
+    let (avx2, avx512) = if parts {
+        (
+            with_scratch_in_parts(avx2, &fields),
+            with_scratch_in_parts(avx512, &fields),
+        )
+    } else {
+        (with_scratch(avx2, &fields), with_scratch(avx512, &fields))
+    };
+    let own_check = after && check != Check::Caller;
+    if !parts {
+        let run = if own_check {
+            quote! {
+                if T::run(Pass { #(#names,)* #out: &mut *#out })
+                    && !T::all_finite(&#out[..])
+                    && !(#(T::all_finite(#met))&&*)
+                {
+                    ::convsym::__private::rerun(Pass { #fields });
+                }
+            }
+        } else {
+            quote!(T::run(Pass { #fields });)
+        };
+        let portable = quote! {
+            let Pass { #fields } = self;
+            #portable
+        };
+        let kernel = kernel_impl(&quote!('_), &portable, &finite, (&avx2, &avx512));
+        return quote! {
+            struct Pass<'a, T> {
+                #(#names: #types,)*
+                #out: &'a mut [T; #out_len],
+            }
+            #kernel
+            #run
+        };
+    }
+    // A body that computes parts (`wide::Body::parts`): its output a slice, `part` its
+    // field. The method it is the body of is given `part` (`Kernels::methods`), or, for a
+    // task's own layer, it is the whole pass. Only the whole reaches the portable build:
+    // a parallel form runs its parts where the wide builds run.
+    let part = match check {
+        Check::OwnInParts => TokenStream::new(),
+        Check::Own | Check::Caller => quote!(let part = ::convsym::__private::Part::WHOLE;),
+    };
+    let run = if own_check {
         quote! {
-            if T::run(Pass { #(#names,)* #out: &mut *#out })
+            if T::run(Pass { #(#names,)* #out: &mut *#out, part })
+                && !part.task
                 && !T::all_finite(&#out[..])
                 && !(#(T::all_finite(#met))&&*)
             {
-                ::convsym::__private::rerun(Pass { #fields });
+                ::convsym::__private::rerun(Pass { #fields, part });
             }
         }
     } else {
-        quote!(T::run(Pass { #fields });)
+        quote!(T::run(Pass { #fields, part });)
     };
     let portable = quote! {
-        let Pass { #fields } = self;
+        let Pass { #fields, .. } = self;
+        let #out: &mut [T; #out_len] = ::convsym::__private::par::array_mut(#out);
         #portable
     };
     let kernel = kernel_impl(&quote!('_), &portable, &finite, (&avx2, &avx512));
     quote! {
         struct Pass<'a, T> {
             #(#names: #types,)*
-            #out: &'a mut [T; #out_len],
+            #out: &'a mut [T],
+            part: ::convsym::__private::Part,
         }
         #kernel
+        #part
+        let #out: &mut [T] = &mut #out[..];
         #run
     }
 }
@@ -347,6 +402,21 @@ fn kernel_impl(
                 #avx512
             }
         }
+    }
+}
+
+/// Whether both wide builds of `section` compute parts of the pass (`wide::Body::parts`).
+fn in_parts(spec: &Spec, section: Section) -> bool {
+    wide::builds(spec, section)
+        .is_some_and(|(avx2, avx512)| avx2.parts.is_some() && avx512.parts.is_some())
+}
+
+/// The hidden method that computes a part of `section` ([`Kernels::method`]).
+fn parts_method(section: Section) -> Ident {
+    match section {
+        Section::Forward => format_ident!("forward_part"),
+        Section::GradInput => format_ident!("grad_input_part"),
+        _ => format_ident!("grad_weight_part"),
     }
 }
 
@@ -394,11 +464,28 @@ fn with_scratch(body: &wide::Body, fields: &TokenStream) -> TokenStream {
             let scratch: &mut [T] = &mut scratch[..];
         }
     });
+    // A body that computes parts (`wide::Body::parts`) in a pass without them: the whole.
+    let whole = body
+        .parts
+        .map(|_| quote!(let part = ::convsym::__private::Part::WHOLE;));
     quote! {
         #scratch
         let Pass { #fields } = self;
+        #whole
         #tokens
     }
+}
+
+/// [`with_scratch`] for a `Pass` whose field `part` its body computes.
+fn with_scratch_in_parts(body: &wide::Body, fields: &TokenStream) -> TokenStream {
+    with_scratch(
+        &wide::Body {
+            parts: None,
+            tokens: body.tokens.clone(),
+            ..*body
+        },
+        &quote!(#fields, part),
+    )
 }
 
 /// The kernels' signatures and bodies.
@@ -441,6 +528,50 @@ impl<'a> Kernels<'a> {
             .flatten()
     }
 
+    /// The `_into` method `name` of `section`, on `inputs` into `output`: its body, or,
+    /// where the wide builds compute parts of the pass (`wide::Body::parts`), a call of
+    /// the hidden method `parts` has the body, given the whole pass; and the most
+    /// scratch, in scalars, its wide builds take.
+    fn method(
+        &self,
+        (section, name, doc): (Section, &str, &str),
+        inputs: &[&Array],
+        output: &Array,
+    ) -> (TokenStream, usize) {
+        let spec = &self.layer.spec;
+        let scalar = quote!(T: ::convsym::Scalar);
+        let method = format_ident!("{name}");
+        let parameters: Vec<TokenStream> = inputs.iter().map(|array| array.parameter()).collect();
+        let out_parameter = output.output();
+        let in_parts = self.sections().is_none() && !spec.transposed() && in_parts(spec, section);
+        if !in_parts {
+            let (body, scratch) = self.body(section, inputs, output);
+            let method = quote! {
+                #[doc = #doc]
+                pub fn #method<#scalar>(self, #(#parameters,)* #out_parameter) {
+                    #body
+                }
+            };
+            return (method, scratch);
+        }
+        let (body, scratch) = looped(spec, section, inputs, output, Some(Check::OwnInParts));
+        let parts = parts_method(section);
+        let names = inputs.iter().map(|array| &array.name);
+        let out = &output.name;
+        let method = quote! {
+            #[doc = #doc]
+            pub fn #method<#scalar>(self, #(#parameters,)* #out_parameter) {
+                self.#parts(#(#names,)* #out, ::convsym::__private::Part::WHOLE);
+            }
+
+            #[doc(hidden)]
+            fn #parts<#scalar>(self, #(#parameters,)* #out: &mut [T], part: ::convsym::__private::Part) {
+                #body
+            }
+        };
+        (method, scratch)
+    }
+
     /// A kernel body: unrolled from `section`'s equations, or the loops; and the most
     /// scratch, in scalars, its wide builds take.
     fn body(&self, section: Section, inputs: &[&Array], output: &Array) -> (TokenStream, usize) {
@@ -459,6 +590,49 @@ impl<'a> Kernels<'a> {
             return transposed::body(spec, section);
         }
         looped(spec, section, inputs, output, Some(Check::Own))
+    }
+
+    /// `forward_into`, `grad_input_into` and `grad_weight_into` ([`Kernels::method`]), and
+    /// the most scratch, in scalars, any of them takes.
+    fn methods_into(&self, forward_inputs: &[&Array]) -> ([TokenStream; 3], usize) {
+        let Kernels {
+            x,
+            w,
+            z,
+            dz,
+            dx,
+            dw,
+            ..
+        } = self;
+        let (forward_into, forward_scratch) = self.method(
+            (
+                Section::Forward,
+                "forward_into",
+                " The forward pass into caller memory, for outputs too large for the stack.",
+            ),
+            forward_inputs,
+            z,
+        );
+        let (grad_input_into, input_scratch) = self.method(
+            (
+                Section::GradInput,
+                "grad_input_into",
+                " The input gradient into caller memory.",
+            ),
+            &[w, dz],
+            dx,
+        );
+        let (grad_weight_into, weight_scratch) = self.method(
+            (
+                Section::GradWeight,
+                "grad_weight_into",
+                " The weight gradient into caller memory.",
+            ),
+            &[x, dz],
+            dw,
+        );
+        let scratch = forward_scratch.max(input_scratch).max(weight_scratch);
+        ([forward_into, grad_input_into, grad_weight_into], scratch)
     }
 
     /// The one-thread methods, and the most scratch, in scalars, any of them takes.
@@ -484,12 +658,9 @@ impl<'a> Kernels<'a> {
         });
         let b_argument = bias.then(|| quote!(b,));
         let forward_inputs: Vec<&Array> = if bias { vec![x, w, b] } else { vec![x, w] };
-        let (forward, forward_scratch) = self.body(Section::Forward, &forward_inputs, z);
-        let (grad_input, input_scratch) = self.body(Section::GradInput, &[w, dz], dx);
-        let (grad_weight, weight_scratch) = self.body(Section::GradWeight, &[x, dz], dw);
-        let scratch = forward_scratch.max(input_scratch).max(weight_scratch);
-        let [output, input_gradient, weight_gradient, bias_gradient] =
-            [z, dx, dw, db].map(Array::output);
+        let ([forward_into, grad_input_into, grad_weight_into], scratch) =
+            self.methods_into(&forward_inputs);
+        let [input_gradient, weight_gradient, bias_gradient] = [dx, dw, db].map(Array::output);
         let b_type = b.ty();
         let scalar = quote!(T: ::convsym::Scalar);
         let zeros = quote!(::core::array::from_fn(|_| T::zero()));
@@ -502,10 +673,7 @@ impl<'a> Kernels<'a> {
                 z
             }
 
-            /// The forward pass into caller memory, for outputs too large for the stack.
-            pub fn forward_into<#scalar>(self, #x_parameter, #w_parameter, #b_parameter #output) {
-                #forward
-            }
+            #forward_into
 
             /// The input gradient `∂L/∂x` from the weight and `dz = ∂L/∂z`.
             #[must_use]
@@ -515,10 +683,7 @@ impl<'a> Kernels<'a> {
                 dx
             }
 
-            /// The input gradient into caller memory.
-            pub fn grad_input_into<#scalar>(self, #w_parameter, #dz_parameter, #input_gradient) {
-                #grad_input
-            }
+            #grad_input_into
 
             /// The weight gradient `∂L/∂w` from the input and `dz = ∂L/∂z`.
             #[must_use]
@@ -528,10 +693,7 @@ impl<'a> Kernels<'a> {
                 dw
             }
 
-            /// The weight gradient into caller memory.
-            pub fn grad_weight_into<#scalar>(self, #x_parameter, #dz_parameter, #weight_gradient) {
-                #grad_weight
-            }
+            #grad_weight_into
         };
         let grad_bias = bias.then(|| {
             let (grad_bias, _) = self.body(Section::GradBias, &[dz], db);

@@ -58,7 +58,7 @@ pub use spec::{Argument, Axis, Error, Padding, Spec, Value};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__wide_scratch as wide_scratch;
-    pub use crate::kernel::build::{Avx2, Avx512, Build, Kernel};
+    pub use crate::kernel::build::{Avx2, Avx512, Build, Kernel, Part};
     pub use crate::kernel::dispatch::{dispatch, rerun};
     pub use crate::kernel::operands::{Block, Dots, Rows, Stencil, StencilDots};
     pub use crate::kernel::scalar::Wide;

@@ -53,6 +53,43 @@ pub trait Kernel: Sized {
     }
 }
 
+/// The part of a pass a kernel computes: the whole pass, or one task of a parallel form,
+/// which a wide build that cuts its output into blocks of channels computes with the same
+/// code (so the same bits) as the whole, compiled once for both.
+///
+/// A task's output is a run of whole blocks of `sample`'s channels (or groups), from unit
+/// `first`: its output slice, whose length says how many. The whole pass is sample 0 from
+/// unit 0, its output slice all of the output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Part {
+    /// The sample of a task; 0 for the whole pass, which runs every sample.
+    pub sample: usize,
+    /// The task's first unit (output channel, input channel or group); 0 for the whole.
+    pub first: usize,
+    /// Whether this is a task, whose caller checked the operands for the whole pass
+    /// ([`Kernel::finite`] then holds).
+    pub task: bool,
+}
+
+impl Part {
+    /// The whole pass.
+    pub const WHOLE: Part = Part {
+        sample: 0,
+        first: 0,
+        task: false,
+    };
+
+    /// The task of `sample`'s units from `first`.
+    #[must_use]
+    pub const fn task(sample: usize, first: usize) -> Part {
+        Part {
+            sample,
+            first,
+            task: true,
+        }
+    }
+}
+
 /// A wide build's register blocks for `f32`, in its own vectors where the block's shape
 /// fits them, else in a narrower build's. Each returns whether it ran: `false`, having
 /// done nothing, where no vectors of the build fit (a build has none off x86), and the

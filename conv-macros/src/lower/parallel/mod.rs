@@ -88,10 +88,14 @@ pub(super) fn methods(kernels: &Kernels) -> TokenStream {
         } else {
             let spans = spans::plane_tasks(spec, *section, inputs, output);
             let mut split = Split::new(spec, &kernels.layer.text, *section);
-            if spans.is_some() && split.whole {
-                // The spans run wherever the wide builds do, the only builds where tiles
-                // of one layer keep the bits (`tiles::crop`).
-                split.tiles = None;
+            if spans.is_some() {
+                // The spans run wherever the wide builds do: the blocks (and tiles) run
+                // only where they do not, in the portable build. Tiles of one layer keep
+                // the bits only in the wide builds (`tiles::crop`): none.
+                split.bodies = Bodies::Portable;
+                if split.whole {
+                    split.tiles = None;
+                }
             }
             let tasks = match (spans, split.tasks(inputs, output)) {
                 (Some(spans), tasks) => {
@@ -202,6 +206,22 @@ struct Split<'a> {
     tiles: Option<Tiles>,
     /// Whether those tiles are whole, all one layer ([`tiles::whole`]).
     whole: bool,
+    /// What a task runs.
+    bodies: Bodies,
+}
+
+/// What a pass's tasks run, beside the reads in place of [`delta`] and [`depthwise`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Bodies {
+    /// The layer's own methods on their parts where its wide builds compute parts
+    /// ([`Split::part`]), else the loops of each task's own layer, in every build.
+    Own,
+    /// The loops of each task's own layer, in every build: a transposed layer's, whose
+    /// pass is its dual's, which no method of the layer computes in parts.
+    Dual,
+    /// The loops of each task's own layer, portable: a pointwise layer's, whose wide builds
+    /// run its spans, so that the tasks run only where the wide builds do not.
+    Portable,
 }
 
 impl<'a> Split<'a> {
@@ -325,6 +345,7 @@ impl<'a> Split<'a> {
             sample_len,
             tiles,
             whole: tiles::whole(spec, section, tiles),
+            bodies: Bodies::Own,
         }
     }
 
@@ -402,14 +423,23 @@ impl<'a> Split<'a> {
         })
     }
 
+    /// The builds a task's own layer is compiled in: the portable one alone where the
+    /// tasks run only where the wide builds do not ([`Bodies::Portable`]), else all three,
+    /// checked by the form.
+    fn wide(&self) -> Option<Check> {
+        (self.bodies != Bodies::Portable).then_some(Check::Caller)
+    }
+
     /// The blocks of a sample (of the whole batch for the weight gradient).
     fn block_count(&self) -> usize {
         self.units.div_ceil(self.per_task)
     }
 
-    /// A task of `count` units from `first` in sample `n`: its operands cut (or gathered)
-    /// into arrays, and the loops of the layer that task is; `None` if those loops would
-    /// take another build than the layer's.
+    /// A task of `count` units from `first` in sample `n`: a weight gradient's reading δ
+    /// in place ([`delta`], [`depthwise`]), else a call of the layer's own wide builds on
+    /// its part ([`Split::part`]), else its operands cut (or gathered) into arrays and the
+    /// loops of the layer that task is; `None` if those loops would take another build
+    /// than the layer's.
     fn task(&self, count: usize, inputs: &[&Array], output: &Array) -> Option<TokenStream> {
         let layer = self.layer(count)?;
         let in_place = match self.section {
@@ -417,16 +447,58 @@ impl<'a> Split<'a> {
                 .or_else(|| depthwise::grad_weight_task(self.spec, &layer)),
             _ => None,
         };
-        in_place.or_else(|| self.task_of(&layer, false, inputs, output))
+        if in_place.is_some() {
+            return in_place;
+        }
+        if self.bodies == Bodies::Portable {
+            return self.task_of(&layer, (false, None), inputs, output);
+        }
+        if let Some(part) = self.part(count, inputs, output) {
+            // The portable loops of the task's layer elsewhere: their sums are the whole
+            // layer's portable sums, channel by channel.
+            let portable = self.task_of(&layer, (false, None), inputs, output)?;
+            return Some(quote! {
+                if <T as ::convsym::__private::Wide>::runs_wide() { #part } else { #portable }
+            });
+        }
+        self.task_of(&layer, (false, Some(Check::Caller)), inputs, output)
+    }
+
+    /// A task of `count` units from `first` in sample `n` as a call of the layer's own
+    /// wide builds on that part of the pass (`Kernels::method`), which compiles no body
+    /// of its own: where both builds compute parts in blocks that `count` and every
+    /// task's first unit are whole numbers of. `None` elsewhere.
+    fn part(&self, count: usize, inputs: &[&Array], output: &Array) -> Option<TokenStream> {
+        let (avx2, avx512) = wide::builds(self.spec, self.section)?;
+        let whole = |units: Option<usize>| {
+            units.is_some_and(|units| {
+                count.is_multiple_of(units) && self.per_task.is_multiple_of(units)
+            })
+        };
+        if self.bodies != Bodies::Own || !whole(avx2.parts) || !whole(avx512.parts) {
+            return None;
+        }
+        let method = super::parts_method(self.section);
+        let names = inputs.iter().map(|array| &array.name);
+        let out = &output.name;
+        let sample = if self.section == Section::GradWeight {
+            quote!(0)
+        } else {
+            quote!(n)
+        };
+        Some(quote! {
+            self.#method(#(#names,)* #out, ::convsym::__private::Part::task(#sample, first));
+        })
     }
 
     /// A task computing the layer `task`, a part of this one: its operands (rows of them
-    /// from `STARTS[tile]` when `tiled`) and its loops; `None` if those loops would take
+    /// from `STARTS[tile]` when `tiled`) and its loops, in the builds `wide` names (with
+    /// the caller's check) or the portable build alone; `None` if those loops would take
     /// another build than the layer's.
     fn task_of(
         &self,
         task: &Spec,
-        tiled: bool,
+        (tiled, wide): (bool, Option<Check>),
         inputs: &[&Array],
         output: &Array,
     ) -> Option<TokenStream> {
@@ -457,7 +529,7 @@ impl<'a> Split<'a> {
         let (name, len) = (&out.name, number(out.len));
         let references: Vec<&Array> = arrays.iter().collect();
         // Each task cuts its own scratch (a smaller layer's copies) while it runs.
-        let (body, _) = looped(task, self.section, &references, &out, Some(Check::Caller));
+        let (body, _) = looped(task, self.section, &references, &out, wide);
         Some(quote! {
             #(#bindings)*
             let #name: &mut [T; #len] = ::convsym::__private::par::array_mut(#name);

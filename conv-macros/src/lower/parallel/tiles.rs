@@ -19,7 +19,7 @@ use conv_runtime::{Axis, Spec};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{Array, Split, delta, planes};
+use super::{Array, Bodies, Split, delta, planes};
 use crate::lower::tokens::number;
 
 /// Tasks a pass is cut into at least, where its rows allow: enough for the 2-core machine
@@ -259,7 +259,7 @@ impl Split<'_> {
             for (position, (layer, members)) in kinds.iter().enumerate() {
                 let body = match self.in_place_tile(layer) {
                     Some(body) => body,
-                    None => self.task_of(layer, true, inputs, output)?,
+                    None => self.task_of(layer, (true, self.wide()), inputs, output)?,
                 };
                 let members = members.iter().copied().map(number);
                 let pattern = if position == last {
@@ -309,7 +309,7 @@ impl Split<'_> {
     /// A tile of the input gradient whose task reads its rows of δ where they lie
     /// ([`delta::grad_input_tile`]), its weights bound as any task's.
     fn in_place_tile(&self, layer: &Spec) -> Option<TokenStream> {
-        if self.section != Section::GradInput {
+        if self.section != Section::GradInput || self.bodies == Bodies::Portable {
             return None;
         }
         let body = delta::grad_input_tile(self.spec, layer)?;

@@ -5,7 +5,7 @@ use conv_runtime::Spec;
 use conv_runtime::derive::Section;
 use proc_macro2::TokenStream;
 
-use super::Split;
+use super::{Bodies, Split};
 use crate::lower::transposed::AsDual;
 use crate::lower::{Array, Finite};
 
@@ -18,7 +18,13 @@ pub(super) fn transposed(spec: &Spec, section: Section) -> Option<(TokenStream, 
     let dual = spec.dual().filter(|dual| *dual == spec.connections())?;
     let pass = AsDual::of(spec, section)?;
     let inputs: Vec<&Array> = pass.inputs.iter().collect();
-    let tasks = Split::new(&dual, &dual.to_string(), pass.section).tasks(&inputs, &pass.output)?;
+    let text = dual.to_string();
+    // The tasks compute the dual's pass, which no method of this layer computes in parts.
+    let split = Split {
+        bodies: Bodies::Dual,
+        ..Split::new(&dual, &text, pass.section)
+    };
+    let tasks = split.tasks(&inputs, &pass.output)?;
     let finite = Finite::of_pass(&dual, pass.section, &inputs, &pass.output).map(|finite| Finite {
         met: finite
             .met

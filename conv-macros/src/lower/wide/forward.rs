@@ -100,9 +100,15 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
     } else {
         quote!(::core::array::from_fn(|_| T::zero()))
     };
+    // `part` ([`Body::parts`]): the whole pass, every sample's blocks, or a task's run of
+    // blocks of one sample, from its first channel.
     let body = quote! {
         const ROWS: [usize; #row_count] = [#(#row_offsets),*];
-        for (x_sample, z_sample) in x.chunks_exact(#input_sample).zip(z.chunks_exact_mut(#output_sample)) {
+        let samples = x[part.sample * #input_sample..].chunks_exact(#input_sample);
+        let sample_part = z.len().min(#output_sample);
+        let blocks_of_samples = z.chunks_exact_mut(sample_part);
+        let (first_block, w) = (part.first / #channels_literal, &w[part.first * #filter..]);
+        for (x_sample, z_sample) in samples.zip(blocks_of_samples) {
             #copy
             let sample: &[T] = #source_sample;
             let blocks = z_sample
@@ -110,6 +116,7 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
                 .zip(w.chunks_exact(#block_filters))
                 .enumerate();
             for (index, (z_block, w_block)) in blocks {
+                let index = first_block + index;
                 let source = &sample[index / #blocks_per_group * #group_source..][..#group_source];
                 #groups
                 let first = index * #channels_literal;
@@ -122,7 +129,7 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
             }
         }
     };
-    Some(Body::new(Block::Channels, &scratch, &body))
+    Some(Body::new(Block::Channels, &scratch, &body).in_parts(channels))
 }
 
 /// Where the forward pass of `spec`, its rows cut into blocks of at most `most` outputs,

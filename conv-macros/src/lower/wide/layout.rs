@@ -203,6 +203,10 @@ pub(in super::super) struct Body {
     pub(in super::super) scratch: usize,
     pub(in super::super) zeros_meet: ZerosMeet,
     pub(in super::super) block: Block,
+    /// Where the body computes a part of the pass (`part: Part`, its output a slice of
+    /// whole blocks: `convsym::__private::Part`), the units (channels or groups) of its
+    /// blocks, which a part's first unit and length must be multiples of.
+    pub(in super::super) parts: Option<usize>,
 }
 
 /// The kind of register block a body runs. Two kinds add an output's terms in different
@@ -249,6 +253,16 @@ impl Body {
             scratch: scratch.len(),
             zeros_meet: ZerosMeet::Every,
             block,
+            parts: None,
+        }
+    }
+
+    /// The body, which computes any part of whole blocks of `units` units
+    /// ([`Body::parts`]).
+    pub(super) fn in_parts(self, units: usize) -> Self {
+        Body {
+            parts: Some(units),
+            ..self
         }
     }
 

@@ -42,7 +42,15 @@ const ONE_TILE_BYTES: usize = 1 << 20;
 /// `partial`, in the same order of terms as in one pass.
 pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
     let output_plane: usize = spec.axes().iter().map(Axis::output).product();
-    grad_weight_reading(spec, isa, spec.out_channels() * output_plane, false)
+    let channels = tiles(spec, &Source::of(spec)?, isa)?.0;
+    let body = grad_weight_reading(spec, isa, spec.out_channels() * output_plane, false)?;
+    // `part` ([`Body::parts`]): the whole pass, or a task's run of blocks from its first
+    // channel, which reads its channels of δ in place.
+    let channels_literal = number(channels);
+    let part = quote! {
+        let first_block = part.first / #channels_literal;
+    };
+    Some(body.after(&part).in_parts(channels))
 }
 
 /// [`grad_weight`] reading δ with `dz_sample` elements from one sample to the next (more
@@ -116,6 +124,10 @@ pub(super) fn grad_weight_reading(
     );
     let (block_filters, filter_literal) = (number(channels * filter), number(filter));
     let rows_per_sample = output_plane / last.output();
+    // A body for a task's own layer, which reads a wider δ, computes it whole; else the
+    // part [`grad_weight`] binds `first_block` for.
+    let first_block = (dz_sample != spec.out_channels() * output_plane || padded_before)
+        .then(|| quote!(let first_block = 0;));
     let (all_rows, tile, last_output) = (number(all_rows), number(tile), number(last.output()));
     // The sample and row within it of the tile's row `i`.
     let sample_row = if rows_per_sample == 1 {
@@ -127,10 +139,12 @@ pub(super) fn grad_weight_reading(
     let body = quote! {
         const ROWS: [usize; #row_count] = [#(#rows),*];
         const TAP_ROWS: [usize; #tap_count] = [#(#tap_rows),*];
+        #first_block
         let x_sample: &[T] = x;
         #copy
         let source: &[T] = #whole;
         for (index, dw_block) in dw.chunks_exact_mut(#block_filters).enumerate() {
+            let index = first_block + index;
             let first = index * #channels_literal;
             let group_channel = index / #blocks_per_group * #in_per_group;
             for vector in partial.iter_mut() {

@@ -121,12 +121,19 @@ pub(in super::super) fn grad_input_channels(spec: &Spec, isa: Isa) -> Option<Bod
             let first = index % #blocks_per_group * #channels;
         }
     };
+    let units = channels;
     let channels = number(channels);
+    // `part` ([`Body::parts`]): the whole pass, every sample's blocks, or a task's run of
+    // blocks of one sample, from its first input channel.
     let body = quote! {
-        for (x_sample, dx_sample) in dz.chunks_exact(#output_sample).zip(dx.chunks_exact_mut(#input_sample)) {
+        let samples = dz[part.sample * #output_sample..].chunks_exact(#output_sample);
+        let sample_part = dx.len().min(#input_sample);
+        let first_block = part.first / #channels;
+        for (x_sample, dx_sample) in samples.zip(dx.chunks_exact_mut(sample_part)) {
             #copy
             let sample: &[T] = #source_sample;
             for (index, dx_block) in dx_sample.chunks_exact_mut(#block_inputs).enumerate() {
+                let index = first_block + index;
                 #block_of_group
                 let source = &sample[group * #group_source..][..#group_source];
                 let w_group = &w[group * #weight_group..][..#weight_group];
@@ -136,7 +143,7 @@ pub(in super::super) fn grad_input_channels(spec: &Spec, isa: Isa) -> Option<Bod
             }
         }
     };
-    Some(Body::new(Block::PhaseChannels, &scratch, &body))
+    Some(Body::new(Block::PhaseChannels, &scratch, &body).in_parts(units))
 }
 
 /// The statements that pack the weights of a block of input channels from `first` on:

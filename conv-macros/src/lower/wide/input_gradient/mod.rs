@@ -41,6 +41,7 @@ pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<Body> {
         scratch,
         zeros_meet,
         block,
+        parts,
     } = forward(&dual, isa)?;
     let axes = spec.axes();
     let taps: usize = axes.iter().map(Axis::kernel).product();
@@ -57,13 +58,25 @@ pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<Body> {
         number(out_per_group * in_per_group * taps),
         number(weight_len),
     );
+    let input_plane: usize = axes.iter().map(Axis::input).product();
+    let (input_sample, input_plane) = (
+        number(spec.in_channels() * input_plane),
+        number(input_plane),
+    );
     Some(Body {
         tokens: quote! {
             let (flipped, scratch) = scratch.split_at_mut(#weight_len_literal);
             // `flipped[c][o][q] = w[o][c][taps − 1 − q]` within each group: the dual
-            // layer's filters, one per input channel, the kernel turned by 180°.
+            // layer's filters, one per input channel, the kernel turned by 180°; those of
+            // the part's input channels alone (a task's are some of one group's).
+            let part_channels = dx.len().min(#input_sample) / #input_plane;
             for (w_group, flipped_group) in w.chunks_exact(#group_filters).zip(flipped.chunks_exact_mut(#group_filters)) {
-                for (c, filters) in flipped_group.chunks_exact_mut(#out_literal * #taps_literal).enumerate() {
+                let filters_of_part = flipped_group
+                    .chunks_exact_mut(#out_literal * #taps_literal)
+                    .enumerate()
+                    .skip(part.first)
+                    .take(part_channels);
+                for (c, filters) in filters_of_part {
                     for (o, filter) in filters.chunks_exact_mut(#taps_literal).enumerate() {
                         let source = &w_group[(o * #in_literal + c) * #taps_literal..][..#taps_literal];
                         for (q, weight) in filter.iter_mut().enumerate() {
@@ -78,6 +91,7 @@ pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<Body> {
         scratch: scratch.checked_add(weight_len)?,
         zeros_meet,
         block,
+        parts,
     })
 }
 
