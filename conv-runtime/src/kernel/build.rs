@@ -58,14 +58,18 @@ pub trait Kernel: Sized {
 /// code (so the same bits) as the whole, compiled once for both.
 ///
 /// A task's output is a run of whole blocks of `sample`'s channels (or groups), from unit
-/// `first`: its output slice, whose length says how many. The whole pass is sample 0 from
-/// unit 0, its output slice all of the output.
+/// `first`: its output slice, whose length says how many. A row tile's is those channels'
+/// output rows `rows[0]..rows[1]` along the first axis (the rows past the last are none),
+/// one channel's after another. The whole pass is sample 0 from unit 0, every row, its
+/// output slice all of the output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Part {
     /// The sample of a task; 0 for the whole pass, which runs every sample.
     pub sample: usize,
     /// The task's first unit (output channel, input channel or group); 0 for the whole.
     pub first: usize,
+    /// The output rows along the first axis, from the first to past the last.
+    pub rows: [usize; 2],
     /// Whether this is a task, whose caller checked the operands for the whole pass
     /// ([`Kernel::finite`] then holds).
     pub task: bool,
@@ -76,6 +80,7 @@ impl Part {
     pub const WHOLE: Part = Part {
         sample: 0,
         first: 0,
+        rows: [0, usize::MAX],
         task: false,
     };
 
@@ -85,6 +90,19 @@ impl Part {
         Part {
             sample,
             first,
+            rows: [0, usize::MAX],
+            task: true,
+        }
+    }
+
+    /// The task of `sample`'s units from `first`, in their output rows `rows` along the
+    /// first axis.
+    #[must_use]
+    pub const fn tile(sample: usize, first: usize, rows: [usize; 2]) -> Part {
+        Part {
+            sample,
+            first,
+            rows,
             task: true,
         }
     }

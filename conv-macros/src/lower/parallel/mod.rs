@@ -361,8 +361,9 @@ impl<'a> Split<'a> {
             .tiles
             .and_then(|tiles| self.tiled(tiles, inputs, output));
         // Tiles of one layer give the one-thread kernel's bits only in the wide builds
-        // (`tiles::crop`): elsewhere the blocks run, or the one-thread loops.
-        let whole = self.whole;
+        // (`tiles::crop`), and the layer's own builds compute row tiles only there
+        // (`Split::row_parts`): elsewhere the blocks run, or the one-thread loops.
+        let whole = self.whole || self.row_parts();
         let wide = if whole {
             quote!(<T as ::convsym::__private::Wide>::runs_wide())
         } else {

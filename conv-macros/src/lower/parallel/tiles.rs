@@ -1,6 +1,11 @@
 //! Row tiles: a forward pass or an input gradient cut along its first axis as well, for the
 //! layers whose samples and channel blocks make fewer tasks than [`TASKS`].
 //!
+//! Where the layer's own wide builds compute row tiles (the forward pass's channel block,
+//! and the input gradient as its dual's forward pass, on a plane or a volume), a tile is a
+//! call of them on its rows of its block ([`Split::row_parts`]): the one-thread kernel's
+//! code, reading the input where it lies. Elsewhere:
+//!
 //! A tile is itself a layer, whose loops add every output's terms in the order the whole
 //! layer's loops do (the same channels, the same taps, the same padding zeros), so the
 //! tile's result has the same bits. Where it can ([`whole`]), every tile of a pass is one
@@ -19,6 +24,7 @@ use conv_runtime::{Axis, Spec};
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use super::super::wide;
 use super::{Array, Bodies, Split, delta, planes};
 use crate::lower::tokens::number;
 
@@ -222,12 +228,10 @@ impl Split<'_> {
         inputs: &[&Array],
         output: &Array,
     ) -> Option<TokenStream> {
-        let axis = &self.spec.axes()[0];
-        let (input_plane, output_plane, _) = planes(self.spec);
-        let (rows, plane) = match self.section {
-            Section::Forward => (axis.output(), output_plane),
-            _ => (axis.input(), input_plane),
-        };
+        if self.row_parts() {
+            return Some(self.tiled_parts(tiles, inputs, output));
+        }
+        let (rows, plane) = self.rows_and_plane();
         let whole = self.whole;
         let rest = self.units % self.per_task;
         let mut starts = vec![quote!(0); tiles.count];
@@ -304,6 +308,60 @@ impl Split<'_> {
                 #dispatch
             });
         })
+    }
+
+    /// The rows of the pass's output along the first axis (the input's for the input
+    /// gradient), and the elements of an output plane.
+    fn rows_and_plane(&self) -> (usize, usize) {
+        let axis = &self.spec.axes()[0];
+        let (input_plane, output_plane, _) = planes(self.spec);
+        match self.section {
+            Section::Forward => (axis.output(), output_plane),
+            _ => (axis.input(), input_plane),
+        }
+    }
+
+    /// Whether the tiles are calls of the layer's own wide builds on their rows of their
+    /// block (`Part::tile`), which compute row tiles in whole blocks of every task
+    /// ([`wide::Body::rows`]).
+    pub(super) fn row_parts(&self) -> bool {
+        let rest = self.units % self.per_task;
+        self.bodies == Bodies::Own
+            && wide::builds(self.spec, self.section).is_some_and(|(avx2, avx512)| {
+                [avx2, avx512].iter().all(|body| {
+                    body.rows
+                        && body.parts.is_some_and(|units| {
+                            self.per_task.is_multiple_of(units) && rest.is_multiple_of(units)
+                        })
+                })
+            })
+    }
+
+    /// The tiles as calls of the layer's own wide builds ([`Split::row_parts`]): no tile
+    /// body of its own, and no copy of the input's rows, which the builds read where they
+    /// lie as for the whole pass; each tile's output, its rows of each channel of its
+    /// block, is copied back into place. They run only where the wide builds run.
+    fn tiled_parts(&self, tiles: Tiles, inputs: &[&Array], output: &Array) -> TokenStream {
+        let (rows, plane) = self.rows_and_plane();
+        let method = super::super::parts_method(self.section);
+        let names = inputs.iter().map(|array| &array.name);
+        let out = &output.name;
+        let [sample_len, block_len, plane, tile_len, per_task, tile_rows] = [
+            self.sample_len,
+            self.per_task * self.unit_len,
+            plane,
+            tiles.rows * (plane / rows),
+            self.per_task,
+            tiles.rows,
+        ]
+        .map(number);
+        quote! {
+            ::convsym::__private::par::for_each_tile(#out, [#sample_len, #block_len, #plane, #tile_len], false, |n, block, tile, #out| {
+                let first_row = tile * #tile_rows;
+                let part = ::convsym::__private::Part::tile(n, block * #per_task, [first_row, first_row + #tile_rows]);
+                self.#method(#(#names,)* #out, part);
+            });
+        }
     }
 
     /// A tile of the input gradient whose task reads its rows of δ where they lie

@@ -57,7 +57,6 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
     let row_count = number(row_offsets.len());
     let row_offsets = row_offsets.into_iter().map(number);
 
-    let output_plane: usize = axes.iter().map(Axis::output).product();
     let geometry = [last.kernel(), last.stride(), last.dilation()];
     let channels_literal = number(channels);
     let call = |size: usize, first: TokenStream| {
@@ -71,29 +70,27 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
                 token,
                 &sums,
                 &mut z_block[row + #first..],
-                #output_plane,
+                plane,
             );
         }}
     };
     let row_body = by_even_blocks(last.output(), most, call);
-    let positions_nest = rows_of_outputs(spec, &source, axes.len() - 1, &row_body);
-    let (copy, groups) = match &in_place {
-        Some(in_place) => (in_place.copy(spec), Some(in_place.groups(spec, channels))),
-        None if source.padded => (source.copy(spec, spec.in_channels()), None),
-        None => (TokenStream::new(), None),
-    };
+    // Row tiles (`Part::rows`) along the first of two axes or more: `plane`, a channel's
+    // outputs in the part, `row` counted from its first row.
+    let row_tiles = axes.len() > 1;
+    let positions_nest = rows_of_outputs(spec, &source, axes.len() - 1, &row_body, row_tiles);
+    let (copy, groups) = copies(spec, (in_place.as_ref(), &source), channels, row_tiles);
     let source_sample = if source.padded {
         quote!(&padded[..])
     } else {
         quote!(&x_sample[..])
     };
     let input_sample = number(spec.in_channels() * axes.iter().map(Axis::input).product::<usize>());
-    let output_sample =
-        number(spec.out_channels() * axes.iter().map(Axis::output).product::<usize>());
     let group_source = number(in_per_group * source.plane);
     let filter = number(filter);
     let block_filters = number(channels * in_per_group * taps);
-    let block_outputs = number(channels * axes.iter().map(Axis::output).product::<usize>());
+    let plane = part_plane(spec, row_tiles);
+    let out_channels = number(spec.out_channels());
     let blocks_per_group = number(out_per_group / channels);
     let start = if spec.bias() {
         quote!(::core::array::from_fn(|c| b[first + c].clone()))
@@ -101,18 +98,19 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
         quote!(::core::array::from_fn(|_| T::zero()))
     };
     // `part` ([`Body::parts`]): the whole pass, every sample's blocks, or a task's run of
-    // blocks of one sample, from its first channel.
+    // blocks of one sample, from its first channel, in some rows or all.
     let body = quote! {
         const ROWS: [usize; #row_count] = [#(#row_offsets),*];
+        #plane
         let samples = x[part.sample * #input_sample..].chunks_exact(#input_sample);
-        let sample_part = z.len().min(#output_sample);
+        let sample_part = z.len().min(#out_channels * plane);
         let blocks_of_samples = z.chunks_exact_mut(sample_part);
         let (first_block, w) = (part.first / #channels_literal, &w[part.first * #filter..]);
         for (x_sample, z_sample) in samples.zip(blocks_of_samples) {
             #copy
             let sample: &[T] = #source_sample;
             let blocks = z_sample
-                .chunks_exact_mut(#block_outputs)
+                .chunks_exact_mut(#channels_literal * plane)
                 .zip(w.chunks_exact(#block_filters))
                 .enumerate();
             for (index, (z_block, w_block)) in blocks {
@@ -129,7 +127,47 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
             }
         }
     };
-    Some(Body::new(Block::Channels, &scratch, &body).in_parts(channels))
+    let body = Body::new(Block::Channels, &scratch, &body);
+    Some(if row_tiles {
+        body.in_row_parts(channels)
+    } else {
+        body.in_parts(channels)
+    })
+}
+
+/// The forward channel block's copies of the input for each sample (with `row_tiles`,
+/// of a row tile's rows alone), and of a block's group where it reads in place.
+fn copies(
+    spec: &Spec,
+    (in_place, source): (Option<&InPlace>, &Source),
+    channels: usize,
+    row_tiles: bool,
+) -> (TokenStream, Option<TokenStream>) {
+    match in_place {
+        Some(in_place) => (
+            in_place.copy(spec, row_tiles),
+            Some(in_place.groups(spec, channels)),
+        ),
+        None if source.padded => (source.copy(spec, spec.in_channels()), None),
+        None => (TokenStream::new(), None),
+    }
+}
+
+/// The statements that bind `plane`, a channel's outputs in the part the forward pass's
+/// channel block computes, and with `row_tiles` its rows along the first axis,
+/// `first_row..end_row` (`Part::rows`).
+fn part_plane(spec: &Spec, row_tiles: bool) -> TokenStream {
+    let output_plane: usize = spec.axes().iter().map(Axis::output).product();
+    if !row_tiles {
+        let output_plane = number(output_plane);
+        return quote!(let plane = #output_plane;);
+    }
+    let rows = spec.axes()[0].output();
+    let [rows, row_len] = [rows, output_plane / rows].map(number);
+    quote! {
+        let (first_row, end_row) = (part.rows[0], part.rows[1].min(#rows));
+        let plane = (end_row - first_row) * #row_len;
+    }
 }
 
 /// Where the forward pass of `spec`, its rows cut into blocks of at most `most` outputs,
@@ -188,8 +226,16 @@ const LONG_ROW: usize = 16;
 
 /// `body` for each row of outputs along the last axis, with `row`, where the row starts
 /// in an output plane, and `shift`, where its first window starts in the source; the
-/// loops run over the first `looped` axes, those before the last or fewer.
-fn rows_of_outputs(spec: &Spec, source: &Source, looped: usize, body: &TokenStream) -> TokenStream {
+/// loops run over the first `looped` axes, those before the last or fewer. With
+/// `row_tiles`, the first axis over `first_row..end_row` alone, `row` counted from
+/// `first_row` (a row tile, `Part::rows`).
+fn rows_of_outputs(
+    spec: &Spec,
+    source: &Source,
+    looped: usize,
+    body: &TokenStream,
+    row_tiles: bool,
+) -> TokenStream {
     let axes = spec.axes();
     let outer = &axes[..looped];
     let output_strides = strides(&axes.iter().map(Axis::output).collect::<Vec<_>>());
@@ -204,12 +250,27 @@ fn rows_of_outputs(spec: &Spec, source: &Source, looped: usize, body: &TokenStre
         .collect();
     let starts: Vec<_> = positions.iter().zip(output_strides).collect();
     let (shift, start) = (linear(&steps), linear(&starts));
+    if row_tiles && let Some((first, rest)) = positions.split_first() {
+        let row_len = number(output_strides_first(spec));
+        let body = quote! {
+            let shift = #shift;
+            let row = #start - first_row * #row_len;
+            #body
+        };
+        let inner = nest(rest, outer[1..].iter().map(Axis::output), body);
+        return quote!(for #first in first_row..end_row { #inner });
+    }
     let body = quote! {
         let shift = #shift;
         let row = #start;
         #body
     };
     nest(&positions, outer.iter().map(Axis::output), body)
+}
+
+/// Outputs in a row of the first axis: every axis after it.
+fn output_strides_first(spec: &Spec) -> usize {
+    spec.axes()[1..].iter().map(Axis::output).product()
 }
 
 /// `forward_into`'s wide body for `isa` when the channel block does not suit the layer
@@ -280,7 +341,7 @@ pub(super) fn forward_rows_of(spec: &Spec, isa: Isa, flipped: bool) -> Option<Bo
                 }
             }
         };
-        rows_of_outputs(spec, &source, axes.len() - 1, &body)
+        rows_of_outputs(spec, &source, axes.len() - 1, &body, false)
     };
     let copy = source.copy(spec, spec.in_channels());
     let source_group = number(in_per_group * source.plane);
@@ -428,7 +489,7 @@ impl Stacked {
             }
         });
         // The rows of the axes before the stacked one.
-        rows_of_outputs(spec, source, rest.len(), &block)
+        rows_of_outputs(spec, source, rest.len(), &block, false)
     }
 }
 

@@ -199,7 +199,7 @@ impl InPlace {
     /// of zeros, which stay zero where the layer pads; then `EDGE_ROWS` and `BAND_ROWS`,
     /// where each row of a group's register block (an input channel and a tap of the
     /// first of two axes) starts in them, and `ROWS` in the input.
-    pub(super) fn copy(&self, spec: &Spec) -> TokenStream {
+    pub(super) fn copy(&self, spec: &Spec, row_tiles: bool) -> TokenStream {
         let in_per_group = spec.in_channels_per_group();
         let (kernel, dilation) = self
             .bands
@@ -214,7 +214,10 @@ impl InPlace {
         let edges = self.has_edges().then(|| {
             let len = self.row.len();
             let rows = table(self.rows * len, len);
-            let copy = self.copy_edges(spec.in_channels() * self.rows);
+            let copy = match self.bands.as_ref().filter(|_| row_tiles) {
+                Some(bands) => self.copy_tile_edges(bands, spec.in_channels()),
+                None => self.copy_edges(spec.in_channels() * self.rows),
+            };
             quote! {
                 #copy
                 const EDGE_ROWS: [usize; #count] = #rows;
@@ -266,6 +269,40 @@ impl InPlace {
             for (row, x_row) in edges.chunks_exact_mut(#len).zip(x_sample.chunks_exact(#input)).take(#rows) {
                 #head_copy
                 #tail_copy
+            }
+        }
+    }
+
+    /// [`InPlace::copy_edges`] for a row tile (`Part::rows`) of a plane's output rows,
+    /// `first_row..end_row`: the ends of the input rows their windows read alone, in
+    /// each of `channels` planes. A tile that copied every row's ends made `resnet-down`'s
+    /// forward pass 4% slower on four threads.
+    fn copy_tile_edges(&self, bands: &Bands, channels: usize) -> TokenStream {
+        let rows = self.rows;
+        let copy = self.copy_edges(rows);
+        let reach = (bands.kernel - 1) * bands.dilation + 1;
+        let [len, input, rows, channels, stride, pad, reach] = [
+            self.row.len(),
+            self.row.input,
+            rows,
+            channels,
+            bands.stride,
+            bands.pad,
+            reach,
+        ]
+        .map(number);
+        quote! {
+            let read_from = (first_row * #stride).saturating_sub(#pad);
+            let read_to = if end_row > first_row {
+                ((end_row - 1) * #stride + #reach).saturating_sub(#pad).min(#rows)
+            } else {
+                read_from
+            };
+            let edge_planes = edges.chunks_exact_mut(#len * #rows).zip(x_sample.chunks_exact(#input * #rows));
+            for (edges, x_sample) in edge_planes.take(#channels) {
+                let edges = &mut edges[read_from * #len..read_to * #len];
+                let x_sample = &x_sample[read_from * #input..read_to * #input];
+                #copy
             }
         }
     }

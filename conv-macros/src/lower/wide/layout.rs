@@ -207,6 +207,8 @@ pub(in super::super) struct Body {
     /// whole blocks: `convsym::__private::Part`), the units (channels or groups) of its
     /// blocks, which a part's first unit and length must be multiples of.
     pub(in super::super) parts: Option<usize>,
+    /// Whether those parts may be row tiles too (`Part::rows`).
+    pub(in super::super) rows: bool,
 }
 
 /// The kind of register block a body runs. Two kinds add an output's terms in different
@@ -254,6 +256,7 @@ impl Body {
             zeros_meet: ZerosMeet::Every,
             block,
             parts: None,
+            rows: false,
         }
     }
 
@@ -263,6 +266,15 @@ impl Body {
         Body {
             parts: Some(units),
             ..self
+        }
+    }
+
+    /// The body, which computes any part of whole blocks of `units` units in any rows
+    /// along the first axis ([`Body::rows`]).
+    pub(super) fn in_row_parts(self, units: usize) -> Self {
+        Body {
+            rows: true,
+            ..self.in_parts(units)
         }
     }
 

@@ -42,6 +42,7 @@ pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<Body> {
         zeros_meet,
         block,
         parts,
+        rows,
     } = forward(&dual, isa)?;
     let axes = spec.axes();
     let taps: usize = axes.iter().map(Axis::kernel).product();
@@ -58,10 +59,13 @@ pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<Body> {
         number(out_per_group * in_per_group * taps),
         number(weight_len),
     );
+    // The part's rows of an input channel: a row tile's (`Part::rows`), or every one.
     let input_plane: usize = axes.iter().map(Axis::input).product();
-    let (input_sample, input_plane) = (
+    let first_rows = axes[0].input();
+    let (input_sample, first_rows, row_len) = (
         number(spec.in_channels() * input_plane),
-        number(input_plane),
+        number(first_rows),
+        number(input_plane / first_rows),
     );
     Some(Body {
         tokens: quote! {
@@ -69,7 +73,8 @@ pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<Body> {
             // `flipped[c][o][q] = w[o][c][taps − 1 − q]` within each group: the dual
             // layer's filters, one per input channel, the kernel turned by 180°; those of
             // the part's input channels alone (a task's are some of one group's).
-            let part_channels = dx.len().min(#input_sample) / #input_plane;
+            let part_rows = part.rows[1].min(#first_rows) - part.rows[0];
+            let part_channels = dx.len().min(#input_sample) / (part_rows * #row_len);
             for (w_group, flipped_group) in w.chunks_exact(#group_filters).zip(flipped.chunks_exact_mut(#group_filters)) {
                 let filters_of_part = flipped_group
                     .chunks_exact_mut(#out_literal * #taps_literal)
@@ -92,6 +97,7 @@ pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<Body> {
         zeros_meet,
         block,
         parts,
+        rows,
     })
 }
 
