@@ -215,13 +215,39 @@ struct Split<'a> {
 enum Bodies {
     /// The layer's own methods on their parts where its wide builds compute parts
     /// ([`Split::part`]), else the loops of each task's own layer, in every build.
-    Own,
+    Own(Option<OwnParts>),
     /// The loops of each task's own layer, in every build: a transposed layer's, whose
     /// pass is its dual's, which no method of the layer computes in parts.
     Dual,
     /// The loops of each task's own layer, portable: a pointwise layer's, whose wide builds
     /// run its spans, so that the tasks run only where the wide builds do not.
     Portable,
+}
+
+/// The parts the layer's own wide builds compute (`wide::Body::parts`), where both do.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct OwnParts {
+    /// The units of a register block in each build, which a part is a whole number of.
+    units: [usize; 2],
+    /// Whether they compute row tiles too (`wide::Body::rows`).
+    rows: bool,
+}
+
+impl OwnParts {
+    /// Those of `section` of `spec`; `None` where a build computes none.
+    fn of(spec: &Spec, section: Section) -> Option<Self> {
+        let (avx2, avx512) = wide::builds(spec, section)?;
+        Some(OwnParts {
+            units: [avx2.parts?, avx512.parts?],
+            rows: avx2.rows && avx512.rows,
+        })
+    }
+
+    /// Whether every one of `counts` units is a whole number of blocks in both builds.
+    fn fit(self, counts: &[usize]) -> bool {
+        let whole = |count: &usize| self.units.iter().all(|units| count.is_multiple_of(*units));
+        counts.iter().all(whole)
+    }
 }
 
 impl<'a> Split<'a> {
@@ -345,7 +371,7 @@ impl<'a> Split<'a> {
             sample_len,
             tiles,
             whole: tiles::whole(spec, section, tiles),
-            bodies: Bodies::Own,
+            bodies: Bodies::Own(OwnParts::of(spec, section)),
         }
     }
 
@@ -451,9 +477,6 @@ impl<'a> Split<'a> {
         if in_place.is_some() {
             return in_place;
         }
-        if self.bodies == Bodies::Portable {
-            return self.task_of(&layer, (false, None), inputs, output);
-        }
         if let Some(part) = self.part(count, inputs, output) {
             // The portable loops of the task's layer elsewhere: their sums are the whole
             // layer's portable sums, channel by channel.
@@ -462,7 +485,7 @@ impl<'a> Split<'a> {
                 if <T as ::convsym::__private::Wide>::runs_wide() { #part } else { #portable }
             });
         }
-        self.task_of(&layer, (false, Some(Check::Caller)), inputs, output)
+        self.task_of(&layer, (false, self.wide()), inputs, output)
     }
 
     /// A task of `count` units from `first` in sample `n` as a call of the layer's own
@@ -470,13 +493,10 @@ impl<'a> Split<'a> {
     /// of its own: where both builds compute parts in blocks that `count` and every
     /// task's first unit are whole numbers of. `None` elsewhere.
     fn part(&self, count: usize, inputs: &[&Array], output: &Array) -> Option<TokenStream> {
-        let (avx2, avx512) = wide::builds(self.spec, self.section)?;
-        let whole = |units: Option<usize>| {
-            units.is_some_and(|units| {
-                count.is_multiple_of(units) && self.per_task.is_multiple_of(units)
-            })
+        let Bodies::Own(Some(parts)) = self.bodies else {
+            return None;
         };
-        if self.bodies != Bodies::Own || !whole(avx2.parts) || !whole(avx512.parts) {
+        if !parts.fit(&[count, self.per_task]) {
             return None;
         }
         let method = super::parts_method(self.section);

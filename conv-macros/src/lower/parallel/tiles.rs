@@ -24,7 +24,6 @@ use conv_runtime::{Axis, Spec};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::super::wide;
 use super::{Array, Bodies, Split, delta, planes};
 use crate::lower::tokens::number;
 
@@ -231,7 +230,7 @@ impl Split<'_> {
         if self.row_parts() {
             return Some(self.tiled_parts(tiles, inputs, output));
         }
-        let (rows, plane) = self.rows_and_plane();
+        let (rows, _) = self.rows_and_plane();
         let whole = self.whole;
         let rest = self.units % self.per_task;
         let mut starts = vec![quote!(0); tiles.count];
@@ -291,18 +290,11 @@ impl Split<'_> {
             _ => return None,
         };
         let out = &output.name;
-        let [sample_len, block_len, plane, tile_len, per_task, count] = [
-            self.sample_len,
-            self.per_task * self.unit_len,
-            plane,
-            tiles.rows * (plane / rows),
-            self.per_task,
-            tiles.count,
-        ]
-        .map(number);
+        let sizes = self.tile_sizes(tiles);
+        let [per_task, count] = [self.per_task, tiles.count].map(number);
         let start_type = if whole { quote!(isize) } else { quote!(usize) };
         Some(quote! {
-            ::convsym::__private::par::for_each_tile(#out, [#sample_len, #block_len, #plane, #tile_len], #whole, |n, block, tile, #out| {
+            ::convsym::__private::par::for_each_tile(#out, #sizes, #whole, |n, block, tile, #out| {
                 const STARTS: [#start_type; #count] = [#(#starts),*];
                 let first = block * #per_task;
                 #dispatch
@@ -326,15 +318,21 @@ impl Split<'_> {
     /// ([`wide::Body::rows`]).
     pub(super) fn row_parts(&self) -> bool {
         let rest = self.units % self.per_task;
-        self.bodies == Bodies::Own
-            && wide::builds(self.spec, self.section).is_some_and(|(avx2, avx512)| {
-                [avx2, avx512].iter().all(|body| {
-                    body.rows
-                        && body.parts.is_some_and(|units| {
-                            self.per_task.is_multiple_of(units) && rest.is_multiple_of(units)
-                        })
-                })
-            })
+        matches!(self.bodies, Bodies::Own(Some(parts)) if parts.rows && parts.fit(&[self.per_task, rest]))
+    }
+
+    /// `par::for_each_tile`'s sizes of `tiles`: a sample's elements, a block's, a plane's
+    /// and a tile's.
+    fn tile_sizes(&self, tiles: Tiles) -> TokenStream {
+        let (rows, plane) = self.rows_and_plane();
+        let sizes = [
+            self.sample_len,
+            self.per_task * self.unit_len,
+            plane,
+            tiles.rows * (plane / rows),
+        ]
+        .map(number);
+        quote!([#(#sizes),*])
     }
 
     /// The tiles as calls of the layer's own wide builds ([`Split::row_parts`]): no tile
@@ -342,21 +340,13 @@ impl Split<'_> {
     /// lie as for the whole pass; each tile's output, its rows of each channel of its
     /// block, is copied back into place. They run only where the wide builds run.
     fn tiled_parts(&self, tiles: Tiles, inputs: &[&Array], output: &Array) -> TokenStream {
-        let (rows, plane) = self.rows_and_plane();
         let method = super::super::parts_method(self.section);
         let names = inputs.iter().map(|array| &array.name);
         let out = &output.name;
-        let [sample_len, block_len, plane, tile_len, per_task, tile_rows] = [
-            self.sample_len,
-            self.per_task * self.unit_len,
-            plane,
-            tiles.rows * (plane / rows),
-            self.per_task,
-            tiles.rows,
-        ]
-        .map(number);
+        let sizes = self.tile_sizes(tiles);
+        let [per_task, tile_rows] = [self.per_task, tiles.rows].map(number);
         quote! {
-            ::convsym::__private::par::for_each_tile(#out, [#sample_len, #block_len, #plane, #tile_len], false, |n, block, tile, #out| {
+            ::convsym::__private::par::for_each_tile(#out, #sizes, false, |n, block, tile, #out| {
                 let first_row = tile * #tile_rows;
                 let part = ::convsym::__private::Part::tile(n, block * #per_task, [first_row, first_row + #tile_rows]);
                 self.#method(#(#names,)* #out, part);
