@@ -340,6 +340,16 @@ convsym::conv!(
 );
 
 convsym::conv!(
+    /// Transposed: parts of its dual layer's passes (`in = (14, 12), k = 4, stride = 2,
+    /// pad = 1, cin = 64, cout = 64`, two samples), through the hidden methods of this
+    /// layer that its one-thread kernels call: the forward pass as the dual's phases'
+    /// channel block, the input gradient as the dual's forward channel block, in blocks
+    /// of its channels and, on 7 threads, in row tiles.
+    struct TransposedParts;
+    in = (7, 6), k = 4, stride = 2, pad = 1, cin = 64, cout = 64, batch = 2, transposed, bias
+);
+
+convsym::conv!(
     /// Below the threshold: the parallel forms run the one-thread kernels.
     struct Small;
     in = 30, k = 3, cin = 2, cout = 3, bias
@@ -408,6 +418,10 @@ fn parts_of_the_layers_own_builds() {
         32,
         Infinity::InWeights,
     );
+    let transposed = passes!(TransposedParts bias);
+    compare("TransposedParts", &transposed, 33, Infinity::Nowhere);
+    compare("TransposedParts", &transposed, 34, Infinity::InData);
+    compare("TransposedParts", &transposed, 35, Infinity::InWeights);
 }
 
 #[test]

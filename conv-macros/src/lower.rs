@@ -267,8 +267,14 @@ impl<'a> Kernels<'a> {
         let method = format_ident!("{name}");
         let parameters: Vec<TokenStream> = inputs.iter().map(|array| array.parameter()).collect();
         let out_parameter = output.output();
-        let in_parts = self.sections().is_none() && !spec.transposed() && in_parts(spec, section);
-        if !in_parts {
+        let parted = if self.sections().is_some() {
+            None
+        } else if spec.transposed() {
+            transposed::in_parts(spec, section).map(Some)
+        } else {
+            in_parts(spec, section).then_some(None)
+        };
+        let Some(dual) = parted else {
             let (body, scratch) = self.body(section, inputs, output);
             let method = quote! {
                 #[doc = #doc]
@@ -277,19 +283,35 @@ impl<'a> Kernels<'a> {
                 }
             };
             return (method, scratch);
-        }
-        let (body, scratch) = looped(spec, section, inputs, output, Some(Check::OwnInParts));
+        };
+        // A transposed layer's part is its dual's (`transposed.rs`), on the dual's names.
+        let connections = spec.connections();
+        let (layer, pass, inputs, output) = match &dual {
+            Some(dual) => (
+                &connections,
+                dual.section,
+                dual.inputs.iter().collect(),
+                &dual.output,
+            ),
+            None => (spec, section, inputs.to_vec(), output),
+        };
+        let (body, scratch) = looped(layer, pass, &inputs, output, Some(Check::OwnInParts));
         let parts = parts_method(section);
-        let names = inputs.iter().map(|array| &array.name);
-        let out = &output.name;
+        let (names, out) = (inputs.iter().map(|array| &array.name), &output.name);
+        let whole = quote!(self.#parts(#(#names,)* #out, ::convsym::__private::Part::WHOLE););
+        let whole = match &dual {
+            Some(dual) => dual.around(spec, &whole),
+            None => whole,
+        };
+        let part_parameters = inputs.iter().map(|array| array.parameter());
         let method = quote! {
             #[doc = #doc]
             pub fn #method<#scalar>(self, #(#parameters,)* #out_parameter) {
-                self.#parts(#(#names,)* #out, ::convsym::__private::Part::WHOLE);
+                #whole
             }
 
             #[doc(hidden)]
-            fn #parts<#scalar>(self, #(#parameters,)* #out: &mut [T], part: ::convsym::__private::Part) {
+            fn #parts<#scalar>(self, #(#part_parameters,)* #out: &mut [T], part: ::convsym::__private::Part) {
                 #body
             }
         };

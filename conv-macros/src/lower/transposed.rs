@@ -39,6 +39,17 @@ pub(super) fn body(spec: &Spec, section: Section) -> (TokenStream, usize) {
     (pass.around(spec, &body), scratch)
 }
 
+/// `section` of the transposed layer `spec` as its dual's pass, where the dual's wide builds
+/// compute that pass in parts (`wide::Body::parts`), so that the layer's method for it
+/// calls a hidden method computing any part of the dual's pass (`Kernels::method`), which
+/// the parallel forms' tasks call too.
+pub(super) fn in_parts(spec: &Spec, section: Section) -> Option<AsDual> {
+    let connections = spec.connections();
+    let pass = AsDual::of(spec, section)?;
+    let dual = spec.dual().filter(|dual| *dual == connections)?;
+    super::in_parts(&dual, pass.section).then_some(pass)
+}
+
 /// A pass of a transposed layer as its dual's pass: which one, on which of the dual's
 /// operands (named as the dual reads them), and the names this layer's method gives
 /// them, the output's last.

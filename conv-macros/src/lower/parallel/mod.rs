@@ -208,6 +208,9 @@ struct Split<'a> {
     whole: bool,
     /// What a task runs.
     bodies: Bodies,
+    /// The layer's hidden method that computes a part of the pass, which [`Bodies::Own`]
+    /// tasks call: a transposed layer's is named after its own pass, not its dual's.
+    method: Ident,
 }
 
 /// What a pass's tasks run, beside the reads in place of [`delta`] and [`depthwise`].
@@ -217,7 +220,7 @@ enum Bodies {
     /// ([`Split::part`]), else the loops of each task's own layer, in every build.
     Own(Option<OwnParts>),
     /// The loops of each task's own layer, in every build: a transposed layer's, whose
-    /// pass is its dual's, which no method of the layer computes in parts.
+    /// pass is its dual's, where no method of the layer computes it in parts.
     Dual,
     /// The loops of each task's own layer, portable: a pointwise layer's, whose wide builds
     /// run its spans, so that the tasks run only where the wide builds do not.
@@ -372,6 +375,7 @@ impl<'a> Split<'a> {
             tiles,
             whole: tiles::whole(spec, section, tiles),
             bodies: Bodies::Own(OwnParts::of(spec, section)),
+            method: super::parts_method(section),
         }
     }
 
@@ -499,7 +503,7 @@ impl<'a> Split<'a> {
         if !parts.fit(&[count, self.per_task]) {
             return None;
         }
-        let method = super::parts_method(self.section);
+        let method = &self.method;
         let names = inputs.iter().map(|array| &array.name);
         let out = &output.name;
         let sample = if self.section == Section::GradWeight {

@@ -334,3 +334,41 @@ fn pointwise_forward_runs_of_the_plane() {
         assert!(!resnet.contains("for_each_tile"), "{resnet}");
     }
 }
+
+/// A transposed layer's tasks call its hidden methods on their parts of the dual's pass
+/// (`Kernels::method`), where the dual's wide builds compute parts, rather than compile
+/// the loops of a smaller layer: `tests/parallel.rs`'s `TransposedParts` in its forward
+/// pass (its dual's phases' channel block) and its input gradient (the dual's forward
+/// channel block), `dcgan-up` in its input gradient's tasks and row tiles.
+#[test]
+fn transposed_tasks_are_parts() {
+    let parts = || quote::quote!(in = (7, 6), k = 4, stride = 2, pad = 1, cin = 64, cout = 64, batch = 2, transposed, bias);
+    let dcgan =
+        || quote::quote!(in = 28, k = 4, stride = 2, pad = 1, cin = 64, cout = 32, transposed);
+    let task = ":: convsym :: __private :: Part :: task (n , first)";
+    for (layer, form, call) in [
+        (
+            parts(),
+            "forward_par_into",
+            format!("self . forward_part (w , dz , dx , {task})"),
+        ),
+        (
+            parts(),
+            "grad_input_par_into",
+            format!("self . grad_input_part (x , w , z , {task})"),
+        ),
+        (
+            dcgan(),
+            "grad_input_par_into",
+            format!("self . grad_input_part (x , w , z , {task})"),
+        ),
+        (
+            dcgan(),
+            "grad_input_par_into",
+            "self . grad_input_part (x , w , z , part)".to_owned(),
+        ),
+    ] {
+        let method = method(layer, form);
+        assert!(method.contains(&call), "{form}: {method}");
+    }
+}

@@ -340,7 +340,7 @@ impl Split<'_> {
     /// lie as for the whole pass; each tile's output, its rows of each channel of its
     /// block, is copied back into place. They run only where the wide builds run.
     fn tiled_parts(&self, tiles: Tiles, inputs: &[&Array], output: &Array) -> TokenStream {
-        let method = super::super::parts_method(self.section);
+        let method = &self.method;
         let names = inputs.iter().map(|array| &array.name);
         let out = &output.name;
         let sizes = self.tile_sizes(tiles);

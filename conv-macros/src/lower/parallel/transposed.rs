@@ -19,10 +19,19 @@ pub(super) fn transposed(spec: &Spec, section: Section) -> Option<(TokenStream, 
     let pass = AsDual::of(spec, section)?;
     let inputs: Vec<&Array> = pass.inputs.iter().collect();
     let text = dual.to_string();
-    // The tasks compute the dual's pass, which no method of this layer computes in parts.
-    let split = Split {
-        bodies: Bodies::Dual,
-        ..Split::new(&dual, &text, pass.section)
+    // The tasks compute the dual's pass: as parts, through this layer's hidden method,
+    // where its wide builds compute them (`transposed::in_parts`), else as its own loops.
+    let split = Split::new(&dual, &text, pass.section);
+    let split = if crate::lower::transposed::in_parts(spec, section).is_some() {
+        Split {
+            method: crate::lower::parts_method(section),
+            ..split
+        }
+    } else {
+        Split {
+            bodies: Bodies::Dual,
+            ..split
+        }
     };
     let tasks = split.tasks(&inputs, &pass.output)?;
     let finite = Finite::of_pass(&dual, pass.section, &inputs, &pass.output).map(|finite| Finite {
