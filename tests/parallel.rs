@@ -350,6 +350,16 @@ convsym::conv!(
 );
 
 convsym::conv!(
+    /// Padded by 18 rows after its input: on 7 threads the forward pass's last row tile
+    /// (rows 42..53 of two blocks of 32 channels) has windows only in that padding. The
+    /// AVX2 build reads the input in place, copying the ends of the rows a tile reads;
+    /// such a tile reads none, where its range of rows once began past the input's end
+    /// and panicked.
+    struct TileInPadding;
+    in = (36, 100), k = 3, pad = ((1, 18), (1, 1)), cin = 1, cout = 64
+);
+
+convsym::conv!(
     /// Below the threshold: the parallel forms run the one-thread kernels.
     struct Small;
     in = 30, k = 3, cin = 2, cout = 3, bias
@@ -422,6 +432,16 @@ fn parts_of_the_layers_own_builds() {
     compare("TransposedParts", &transposed, 33, Infinity::Nowhere);
     compare("TransposedParts", &transposed, 34, Infinity::InData);
     compare("TransposedParts", &transposed, 35, Infinity::InWeights);
+}
+
+#[test]
+fn row_tiles_in_the_padding() {
+    compare(
+        "TileInPadding",
+        &passes!(TileInPadding),
+        36,
+        Infinity::Nowhere,
+    );
 }
 
 #[test]

@@ -292,9 +292,10 @@ impl InPlace {
         ]
         .map(number);
         quote! {
-            let read_from = (first_row * #stride).saturating_sub(#pad);
+            // A tile of rows wholly in the padding after the input reads none of it.
+            let read_from = (first_row * #stride).saturating_sub(#pad).min(#rows);
             let read_to = if end_row > first_row {
-                ((end_row - 1) * #stride + #reach).saturating_sub(#pad).min(#rows)
+                ((end_row - 1) * #stride + #reach).saturating_sub(#pad).clamp(read_from, #rows)
             } else {
                 read_from
             };
