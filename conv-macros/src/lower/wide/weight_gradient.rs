@@ -42,15 +42,7 @@ const ONE_TILE_BYTES: usize = 1 << 20;
 /// `partial`, in the same order of terms as in one pass.
 pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
     let output_plane: usize = spec.axes().iter().map(Axis::output).product();
-    let channels = tiles(spec, &Source::of(spec)?, isa)?.0;
-    let body = grad_weight_reading(spec, isa, spec.out_channels() * output_plane, false)?;
-    // `part` ([`Body::parts`]): the whole pass, or a task's run of blocks from its first
-    // channel, which reads its channels of δ in place.
-    let channels_literal = number(channels);
-    let part = quote! {
-        let first_block = part.first / #channels_literal;
-    };
-    Some(body.after(&part).in_parts(channels))
+    grad_weight_reading(spec, isa, spec.out_channels() * output_plane, false)
 }
 
 /// [`grad_weight`] reading δ with `dz_sample` elements from one sample to the next (more
@@ -89,22 +81,7 @@ pub(super) fn grad_weight_reading(
     let scratch = scratch
         .vectors("packed", product(&[tile, last.output()])?, channels)?
         .vectors("partial", filter, channels)?;
-    // The block's rows: a sample and an output row, as an offset into the source.
-    let outer_outputs: Vec<usize> = outer.iter().map(Axis::output).collect();
-    let outer_steps = source.outer(spec, Axis::stride);
-    let sample = spec.in_channels() * source.plane;
-    let rows: Vec<usize> = (0..batch)
-        .flat_map(|n| {
-            offsets(&outer_outputs, &outer_steps)
-                .into_iter()
-                .map(move |offset| n * sample + offset)
-        })
-        .collect();
-    let (row_count, rows) = (number(rows.len()), rows.into_iter().map(number));
-    // The taps on the axes but the last: an offset into the source, and into a filter.
-    let outer_reach = source.outer(spec, Axis::dilation);
-    let tap_rows = offsets(&outer_taps, &outer_reach);
-    let (tap_count, tap_rows) = (number(tap_rows.len()), tap_rows.into_iter().map(number));
+    let tables = row_tables(spec, &source);
 
     let in_per_group = spec.in_channels_per_group();
     let channels_literal = number(channels);
@@ -124,10 +101,15 @@ pub(super) fn grad_weight_reading(
     );
     let (block_filters, filter_literal) = (number(channels * filter), number(filter));
     let rows_per_sample = output_plane / last.output();
-    // A body for a task's own layer, which reads a wider δ, computes it whole; else the
-    // part [`grad_weight`] binds `first_block` for.
-    let first_block = (dz_sample != spec.out_channels() * output_plane || padded_before)
-        .then(|| quote!(let first_block = 0;));
+    // The layer's own pass computes any `part` ([`Body::parts`]): the whole pass, or a
+    // task's run of blocks from its first channel, which reads its channels of δ in
+    // place. A body for a task's own layer, which reads a wider δ, computes it whole.
+    let own = dz_sample == spec.out_channels() * output_plane && !padded_before;
+    let first_block = if own {
+        quote!(part.first / #channels_literal)
+    } else {
+        quote!(0)
+    };
     let (all_rows, tile, last_output) = (number(all_rows), number(tile), number(last.output()));
     // The sample and row within it of the tile's row `i`.
     let sample_row = if rows_per_sample == 1 {
@@ -137,9 +119,8 @@ pub(super) fn grad_weight_reading(
         quote!(let (n, row) = ((r0 + i) / #rows_per_sample, (r0 + i) % #rows_per_sample);)
     };
     let body = quote! {
-        const ROWS: [usize; #row_count] = [#(#rows),*];
-        const TAP_ROWS: [usize; #tap_count] = [#(#tap_rows),*];
-        #first_block
+        #tables
+        let first_block = #first_block;
         let x_sample: &[T] = x;
         #copy
         let source: &[T] = #whole;
@@ -174,7 +155,33 @@ pub(super) fn grad_weight_reading(
             }
         }
     };
-    Some(Body::new(Block::Channels, &scratch, &body))
+    let body = Body::new(Block::Channels, &scratch, &body);
+    Some(if own { body.in_parts(channels) } else { body })
+}
+
+/// `ROWS`, the block's rows (a sample and an output row) as offsets into the source, and
+/// `TAP_ROWS`, the taps on the axes but the last as offsets into the source.
+fn row_tables(spec: &Spec, source: &Source) -> TokenStream {
+    let axes = spec.axes();
+    let outer = &axes[..axes.len() - 1];
+    let outer_outputs: Vec<usize> = outer.iter().map(Axis::output).collect();
+    let outer_taps: Vec<usize> = outer.iter().map(Axis::kernel).collect();
+    let outer_steps = source.outer(spec, Axis::stride);
+    let sample = spec.in_channels() * source.plane;
+    let rows: Vec<usize> = (0..spec.batch())
+        .flat_map(|n| {
+            offsets(&outer_outputs, &outer_steps)
+                .into_iter()
+                .map(move |offset| n * sample + offset)
+        })
+        .collect();
+    let tap_rows = offsets(&outer_taps, &source.outer(spec, Axis::dilation));
+    let (row_count, rows) = (number(rows.len()), rows.into_iter().map(number));
+    let (tap_count, tap_rows) = (number(tap_rows.len()), tap_rows.into_iter().map(number));
+    quote! {
+        const ROWS: [usize; #row_count] = [#(#rows),*];
+        const TAP_ROWS: [usize; #tap_count] = [#(#tap_rows),*];
+    }
 }
 
 /// [`grad_weight`]'s channel block, output rows (of every sample) and rows per tile: a

@@ -24,8 +24,9 @@ pub(super) unsafe fn store<const MR: usize, const CB: usize>(
 ) {
     // Every run stored lies in the first `(CB − 1) · plane + MR` floats: one check of the
     // length here, where a check per run cost 1% of `resnet-stem`'s forward pass once
-    // `plane` was no longer a constant (a row tile's, `Part::rows`).
-    let z = &mut z[..(CB - 1) * plane + MR];
+    // `plane` was no longer a constant (a row tile's, `Part::rows`). Saturated, a `plane`
+    // too large for `usize` fails the check rather than wrapping past it.
+    let z = &mut z[..(CB - 1).saturating_mul(plane).saturating_add(MR)];
     let base = z.as_mut_ptr();
     // SAFETY (every intrinsic below): the caller's processor has AVX.
     for m in (0..MR).step_by(4) {
