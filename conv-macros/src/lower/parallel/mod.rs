@@ -33,11 +33,13 @@ use quote::{format_ident, quote};
 use super::{Array, Check, Finite, Kernels, looped, wide};
 use crate::lower::tokens::number;
 use operands::{operand_array, planes};
+use parts::OwnParts;
 use tiles::Tiles;
 
 mod delta;
 mod depthwise;
 mod operands;
+mod parts;
 mod spans;
 mod tiles;
 mod transposed;
@@ -225,32 +227,6 @@ enum Bodies {
     /// The loops of each task's own layer, portable: a pointwise layer's, whose wide builds
     /// run its spans, so that the tasks run only where the wide builds do not.
     Portable,
-}
-
-/// The parts the layer's own wide builds compute (`wide::Body::parts`), where both do.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct OwnParts {
-    /// The units of a register block in each build, which a part is a whole number of.
-    units: [usize; 2],
-    /// Whether they compute row tiles too (`wide::Body::rows`).
-    rows: bool,
-}
-
-impl OwnParts {
-    /// Those of `section` of `spec`; `None` where a build computes none.
-    fn of(spec: &Spec, section: Section) -> Option<Self> {
-        let (avx2, avx512) = wide::builds(spec, section)?;
-        Some(OwnParts {
-            units: [avx2.parts?, avx512.parts?],
-            rows: avx2.rows && avx512.rows,
-        })
-    }
-
-    /// Whether every one of `counts` units is a whole number of blocks in both builds.
-    fn fit(self, counts: &[usize]) -> bool {
-        let whole = |count: &usize| self.units.iter().all(|units| count.is_multiple_of(*units));
-        counts.iter().all(whole)
-    }
 }
 
 impl<'a> Split<'a> {
@@ -490,30 +466,6 @@ impl<'a> Split<'a> {
             });
         }
         self.task_of(&layer, (false, self.wide()), inputs, output)
-    }
-
-    /// A task of `count` units from `first` in sample `n` as a call of the layer's own
-    /// wide builds on that part of the pass (`Kernels::method`), which compiles no body
-    /// of its own: where both builds compute parts in blocks that `count` and every
-    /// task's first unit are whole numbers of. `None` elsewhere.
-    fn part(&self, count: usize, inputs: &[&Array], output: &Array) -> Option<TokenStream> {
-        let Bodies::Own(Some(parts)) = self.bodies else {
-            return None;
-        };
-        if !parts.fit(&[count, self.per_task]) {
-            return None;
-        }
-        let method = &self.method;
-        let names = inputs.iter().map(|array| &array.name);
-        let out = &output.name;
-        let sample = if self.section == Section::GradWeight {
-            quote!(0)
-        } else {
-            quote!(n)
-        };
-        Some(quote! {
-            self.#method(#(#names,)* #out, ::convsym::__private::Part::task(#sample, first));
-        })
     }
 
     /// A task computing the layer `task`, a part of this one: its operands (rows of them

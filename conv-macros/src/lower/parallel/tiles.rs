@@ -313,17 +313,9 @@ impl Split<'_> {
         }
     }
 
-    /// Whether the tiles are calls of the layer's own wide builds on their rows of their
-    /// block (`Part::tile`), which compute row tiles in whole blocks of every task
-    /// ([`wide::Body::rows`]).
-    pub(super) fn row_parts(&self) -> bool {
-        let rest = self.units % self.per_task;
-        matches!(self.bodies, Bodies::Own(Some(parts)) if parts.rows && parts.fit(&[self.per_task, rest]))
-    }
-
     /// `par::for_each_tile`'s sizes of `tiles`: a sample's elements, a block's, a plane's
     /// and a tile's.
-    fn tile_sizes(&self, tiles: Tiles) -> TokenStream {
+    pub(super) fn tile_sizes(&self, tiles: Tiles) -> TokenStream {
         let (rows, plane) = self.rows_and_plane();
         let sizes = [
             self.sample_len,
@@ -333,25 +325,6 @@ impl Split<'_> {
         ]
         .map(number);
         quote!([#(#sizes),*])
-    }
-
-    /// The tiles as calls of the layer's own wide builds ([`Split::row_parts`]): no tile
-    /// body of its own, and no copy of the input's rows, which the builds read where they
-    /// lie as for the whole pass; each tile's output, its rows of each channel of its
-    /// block, is copied back into place. They run only where the wide builds run.
-    fn tiled_parts(&self, tiles: Tiles, inputs: &[&Array], output: &Array) -> TokenStream {
-        let method = &self.method;
-        let names = inputs.iter().map(|array| &array.name);
-        let out = &output.name;
-        let sizes = self.tile_sizes(tiles);
-        let [per_task, tile_rows] = [self.per_task, tiles.rows].map(number);
-        quote! {
-            ::convsym::__private::par::for_each_tile(#out, #sizes, false, |n, block, tile, #out| {
-                let first_row = tile * #tile_rows;
-                let part = ::convsym::__private::Part::tile(n, block * #per_task, [first_row, first_row + #tile_rows]);
-                self.#method(#(#names,)* #out, part);
-            });
-        }
     }
 
     /// A tile of the input gradient whose task reads its rows of δ where they lie

@@ -1,0 +1,102 @@
+//! Tasks that are parts of the pass the layer's own wide builds compute
+//! (`wide::Body::parts`): a task or a row tile is a call of the hidden method that holds
+//! the one-thread body (`Kernels::method`), given its `Part`, so that it compiles no body
+//! of its own and computes every output with the one-thread kernel's code.
+
+use conv_runtime::Spec;
+use conv_runtime::derive::Section;
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::tiles::Tiles;
+use super::{Array, Bodies, Split, wide};
+use crate::lower::tokens::number;
+
+/// The parts the layer's own wide builds compute (`wide::Body::parts`), where both do.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) struct OwnParts {
+    /// The units of a register block in each build, which a part is a whole number of.
+    units: [usize; 2],
+    /// Whether they compute row tiles too (`wide::Body::rows`).
+    rows: bool,
+}
+
+impl OwnParts {
+    /// Those of `section` of `spec`; `None` where a build computes none.
+    pub(super) fn of(spec: &Spec, section: Section) -> Option<Self> {
+        let (avx2, avx512) = wide::builds(spec, section)?;
+        Some(OwnParts {
+            units: [avx2.parts?, avx512.parts?],
+            rows: avx2.rows && avx512.rows,
+        })
+    }
+
+    /// Whether every one of `counts` units is a whole number of blocks in both builds.
+    fn fit(self, counts: &[usize]) -> bool {
+        let whole = |count: &usize| self.units.iter().all(|units| count.is_multiple_of(*units));
+        counts.iter().all(whole)
+    }
+}
+
+impl Split<'_> {
+    /// A task of `count` units from `first` in sample `n` as a call of the layer's own
+    /// wide builds on that part of the pass (`Kernels::method`), which compiles no body
+    /// of its own: where both builds compute parts in blocks that `count` and every
+    /// task's first unit are whole numbers of. `None` elsewhere.
+    pub(super) fn part(
+        &self,
+        count: usize,
+        inputs: &[&Array],
+        output: &Array,
+    ) -> Option<TokenStream> {
+        let Bodies::Own(Some(parts)) = self.bodies else {
+            return None;
+        };
+        if !parts.fit(&[count, self.per_task]) {
+            return None;
+        }
+        let method = &self.method;
+        let names = inputs.iter().map(|array| &array.name);
+        let out = &output.name;
+        let sample = if self.section == Section::GradWeight {
+            quote!(0)
+        } else {
+            quote!(n)
+        };
+        Some(quote! {
+            self.#method(#(#names,)* #out, ::convsym::__private::Part::task(#sample, first));
+        })
+    }
+
+    /// Whether the tiles are calls of the layer's own wide builds on their rows of their
+    /// block (`Part::tile`), which compute row tiles in whole blocks of every task
+    /// ([`wide::Body::rows`]).
+    pub(super) fn row_parts(&self) -> bool {
+        let rest = self.units % self.per_task;
+        matches!(self.bodies, Bodies::Own(Some(parts)) if parts.rows && parts.fit(&[self.per_task, rest]))
+    }
+
+    /// The tiles as calls of the layer's own wide builds ([`Split::row_parts`]): no tile
+    /// body of its own, and no copy of the input's rows, which the builds read where they
+    /// lie as for the whole pass; each tile's output, its rows of each channel of its
+    /// block, is copied back into place. They run only where the wide builds run.
+    pub(super) fn tiled_parts(
+        &self,
+        tiles: Tiles,
+        inputs: &[&Array],
+        output: &Array,
+    ) -> TokenStream {
+        let method = &self.method;
+        let names = inputs.iter().map(|array| &array.name);
+        let out = &output.name;
+        let sizes = self.tile_sizes(tiles);
+        let [per_task, tile_rows] = [self.per_task, tiles.rows].map(number);
+        quote! {
+            ::convsym::__private::par::for_each_tile(#out, #sizes, false, |n, block, tile, #out| {
+                let first_row = tile * #tile_rows;
+                let part = ::convsym::__private::Part::tile(n, block * #per_task, [first_row, first_row + #tile_rows]);
+                self.#method(#(#names,)* #out, part);
+            });
+        }
+    }
+}
