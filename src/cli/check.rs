@@ -106,10 +106,22 @@ pub fn run(
         }
     }
     if tally.not_checked() == 0 && code == 2 {
-        writeln!(
-            stderr,
-            "error: no equation found in `{source}`: write one per line, e.g. `z1 = w1*x1 + w2*x2`"
-        )?;
+        if tally.unreadable > 0 {
+            let lines = if tally.unreadable == 1 {
+                "the line marked `cannot read` above says"
+            } else {
+                "the lines marked `cannot read` above say"
+            };
+            writeln!(
+                stderr,
+                "error: no equation in `{source}` could be read: {lines} why"
+            )?;
+        } else {
+            writeln!(
+                stderr,
+                "error: no equation found in `{source}`: write one per line, e.g. `z1 = w1*x1 + w2*x2`"
+            )?;
+        }
     }
     Ok(code)
 }
@@ -124,6 +136,9 @@ struct Lines<'a> {
     /// The bytes still allowed.
     left: usize,
 }
+
+/// UTF-8's byte-order mark, U+FEFF.
+const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
 
 /// Why reading stopped before the end of the input.
 enum Unread {
@@ -194,7 +209,12 @@ impl Lines<'_> {
         if self.line.last() == Some(&b'\r') {
             self.line.pop();
         }
-        std::str::from_utf8(&self.line)
+        // A byte-order mark, which some Windows editors write first, is no text.
+        let text = match self.line.strip_prefix(BYTE_ORDER_MARK) {
+            Some(rest) if self.number == 1 => rest,
+            _ => &self.line[..],
+        };
+        std::str::from_utf8(text)
             .map(Some)
             .map_err(|_| Unread::NotText {
                 line: self.number,

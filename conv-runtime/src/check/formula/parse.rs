@@ -215,6 +215,14 @@ impl Parser<'_> {
         Ok(Formula { lhs, products })
     }
 
+    /// Whether the rest of the line holds a word, three letters or more (`over`,
+    /// `pad_lo`), which no formula of one layer's elements writes.
+    fn rest_has_word(&self) -> bool {
+        let rest = self.chars.get(self.position..).unwrap_or_default();
+        rest.split(|c| !c.is_ascii_alphabetic())
+            .any(|word| word.len() >= 3)
+    }
+
     fn rest_is_blank(&self, skip: usize) -> bool {
         self.chars
             .iter()
@@ -229,6 +237,11 @@ impl Parser<'_> {
         let mut limits = Vec::new();
         while self.eat('Σ') {
             let Some(close) = self.open_indices() else {
+                // A Σ that names no letters, followed by words: a general formula in
+                // prose, as `explain` writes `… = Σ δ[n, o, p] · w[o, c', q] over p·s + …`.
+                if self.rest_has_word() {
+                    return Err(Stop::Unbound);
+                }
                 return self.error("expected `_` after `Σ`, e.g. `Σ_{i,j}`");
             };
             loop {
@@ -236,6 +249,13 @@ impl Parser<'_> {
                 let Some(letter) = self.peek().filter(char::is_ascii_alphabetic) else {
                     return self.error("expected an index letter to sum over, e.g. `Σ_{i,j}`");
                 };
+                // A letter summed twice, or the left side's summed, would have no range of
+                // its own: its sum would never end.
+                if self.bound.contains(&letter) {
+                    return self.error(format!(
+                        "`{letter}` is already an index here: each Σ sums a letter of its own, as `Σ_{{i,j}}`"
+                    ));
+                }
                 self.position += 1;
                 summed.push(letter);
                 self.bound.push(letter);
@@ -408,7 +428,13 @@ impl Parser<'_> {
             }
             let coefficient = sign * number.unwrap_or(1);
             match self.atom()? {
-                Some(atom) => index.parts.push((coefficient, atom)),
+                // `i+i` is `2i`: an index holds each atom once, so that its size (and the
+                // search's changes to it) are bounded by the letters in scope, not by the
+                // line's length (an index of 3 000 `i`s once took seconds and gigabytes).
+                Some(atom) => match index.parts.iter_mut().find(|(_, part)| *part == atom) {
+                    Some((sum, _)) => *sum += coefficient,
+                    None => index.parts.push((coefficient, atom)),
+                },
                 None if number.is_some() => index.constant += coefficient,
                 None => return self.error("expected an index such as `2i+a`"),
             }

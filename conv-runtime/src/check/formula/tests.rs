@@ -106,6 +106,67 @@ fn the_general_convolution_is_no_formula_of_the_layer() {
     assert_eq!(parse_line(general), Line::Ignored);
 }
 
+/// A letter summed twice, or a letter of the left side summed, is refused where it is
+/// written: its sum had no range of its own and never ended (`Σ_{i} Σ_{i}` ran `check` out
+/// of memory, found fuzzing the tool).
+#[test]
+fn a_letter_summed_twice_is_refused_where_it_is_written() {
+    for (line, column, letter) in [
+        ("dw[a] = Σ_{i} Σ_{i} d[i]·x[i+a]", 18, 'i'),
+        ("dw[a, b] = Σ_{i,i} d[i, i]·x[i+a, i+b]", 17, 'i'),
+        ("dw[a] = Σ_{a} d[a]·x[a]", 12, 'a'),
+    ] {
+        let Line::Unreadable(error) = parse_line(line) else {
+            panic!("{line}: readable");
+        };
+        assert_eq!(error.column, column, "{line}");
+        assert_eq!(
+            error.message,
+            format!(
+                "`{letter}` is already an index here: each Σ sums a letter of its own, as `Σ_{{i,j}}`"
+            )
+        );
+    }
+}
+
+/// An index holds each letter once, `i+i` as `2i`: an index of 3 000 `i`s took the search
+/// seconds and gigabytes, each of its changes a copy of every part (found fuzzing the
+/// tool); it is judged at once, and wrong, as `3000i+a`.
+#[test]
+fn an_index_holds_each_letter_once() {
+    let long = format!(
+        "dw[a, b] = Σ_{{i,j}} d[i, j]·x[{}+a, 2j+b]",
+        "+i".repeat(3000).trim_start_matches('+')
+    );
+    let Line::Formula(formula) = parse_line(&long) else {
+        panic!("not read as a formula");
+    };
+    let index = &formula.products[0].factors[1].indices[0];
+    assert_eq!(index.parts.len(), 2, "{index:?}");
+    assert_eq!(index.parts[0].0, 3000);
+    let read = verdicts("in=5 k=3 stride=2", &long, None);
+    assert!(
+        matches!(read.as_slice(), [Verdict::Wrong { .. }]),
+        "{read:?}"
+    );
+}
+
+/// A Σ that names no letters is a general formula where words follow, as in `explain`'s
+/// prose; alone, it is a formula missing its letters.
+#[test]
+fn a_sigma_without_letters_is_prose_or_a_mistake() {
+    let prose =
+        "∂L/∂x[n, c, i] = Σ δ[n, o, p] · w[o, c', q] over p·s + q·d − pad_lo = i is the full";
+    assert_eq!(parse_line(prose), Line::Ignored);
+    let Line::Unreadable(error) = parse_line("dw[a] = Σ d[i]·x[i+a]") else {
+        panic!("readable");
+    };
+    assert_eq!(
+        (error.column, error.message.as_str()),
+        (11, "expected `_` after `Σ`, e.g. `Σ_{i,j}`")
+    );
+}
+
 #[test]
 fn what_cannot_be_expanded_is_said() {
     let layer = "in=5 k=3 stride=2";
