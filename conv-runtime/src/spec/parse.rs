@@ -141,6 +141,21 @@ impl Parser<'_> {
                 if digits.is_empty() {
                     return Err(self.unexpected("digits after `-`"));
                 }
+                // `2.5`, `1e30`, `0x5`, `5x`: a number of another kind, or a word run on,
+                // named whole rather than from the character the integer stops at.
+                if self
+                    .peek()
+                    .is_some_and(|c| c == '.' || c.is_ascii_alphanumeric())
+                {
+                    self.take_while(|c| c == '.' || c == '_' || c.is_ascii_alphanumeric());
+                    let written = &self.text[start..self.position];
+                    return Err(Error {
+                        message: format!(
+                            "expected an integer as the value of `{key}`, found `{written}`"
+                        ),
+                        span: Some(start..self.position),
+                    });
+                }
                 let written = &self.text[start..self.position];
                 Ok(Value::Integer {
                     digits: written.chars().filter(|&c| c != '_').collect(),
@@ -196,6 +211,27 @@ mod tests {
             error.message,
             "expected a value for `in`: an integer, a word or a tuple, found the end of the input"
         );
+    }
+
+    /// A number of another kind, or a word run on to an integer, is named whole, with its
+    /// key: `stride=2.5` was refused for an unexpected `.`, `in=1e30` for an unknown key
+    /// `e30` (and read as 1), found fuzzing the tool.
+    #[test]
+    fn names_a_value_that_is_no_integer_whole() {
+        for (text, found, span) in [
+            ("in=5 k=3 stride=2.5", "`stride`, found `2.5`", 16..19),
+            ("in=1e30 k=3", "`in`, found `1e30`", 3..7),
+            ("in=0x5 k=3", "`in`, found `0x5`", 3..6),
+            ("in=5 k=3 stride=2x", "`stride`, found `2x`", 16..18),
+            ("in=5 k=(3, 2.0)", "`k`, found `2.0`", 11..14),
+        ] {
+            let error = arguments(text).unwrap_err();
+            assert_eq!(
+                error.message,
+                format!("expected an integer as the value of {found}")
+            );
+            assert_eq!(error.span, Some(span), "{text}");
+        }
     }
 
     /// Nesting past [`MAX_NESTING`] is refused at the first tuple too deep, before the
