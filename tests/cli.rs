@@ -446,6 +446,34 @@ fn equations_too_long_to_hold_are_refused() {
     );
 }
 
+/// A layer without a bias has no `db` equation to refuse, however long its bias gradient
+/// would be: a transposed layer of 20 000 001 outputs, whose every equation has one term
+/// but a `db` would have 20 000 001, prints (it was refused for that `db`, found fuzzing
+/// the tool); with a bias, its one `db` equation is refused.
+#[test]
+fn no_bias_no_db_to_refuse() {
+    let keys = [
+        "in=(1,)",
+        "k=1",
+        "output_padding=20000000",
+        "dilation=20000001",
+        "transposed",
+    ];
+    let output = convsym(&[&keys[..], &["--only", "db"]].concat());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "");
+    assert_eq!(
+        stderr(&output),
+        "note: the layer has no bias, so there is no `db`; add `bias`\n"
+    );
+    let biased = convsym(&[&keys[..], &["bias", "--only", "db"]].concat());
+    assert_eq!(biased.status.code(), Some(2));
+    assert_eq!(
+        stderr(&biased),
+        "error: a `db` equation of this layer can have 20000001 terms, more than the 16777216 convsym holds at once\n"
+    );
+}
+
 /// An axis whose output fits `usize` but whose pairs of output and tap do not (12 taps
 /// over 2^61 outputs): `explain` refuses it for size, exit code 2. The count of
 /// multiply-adds summed those pairs in `usize` and panicked (found fuzzing `conv!`, which

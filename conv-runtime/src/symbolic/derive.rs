@@ -63,6 +63,8 @@ impl Section {
                 .saturating_mul(taps)
                 .saturating_add(usize::from(spec.bias())),
             Section::GradInput => spec.out_channels_per_group().saturating_mul(taps),
+            // A layer without a bias has no `db` equation, however many outputs it has.
+            Section::GradBias if !spec.bias() => 0,
             Section::GradWeight | Section::GradBias => spec.batch().saturating_mul(positions),
         }
     }
