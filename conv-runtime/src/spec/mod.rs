@@ -29,6 +29,7 @@ mod error;
 mod geometry;
 mod suggest;
 mod syntax;
+mod taps;
 mod unread;
 mod validate;
 
@@ -42,6 +43,7 @@ use core::ops::Range;
 pub use axis::{Axis, Padding, Unread};
 pub use error::Error;
 pub use syntax::{Argument, KEYS, MAX_NESTING, Value};
+pub use taps::Taps;
 
 /// A validated convolution layer.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

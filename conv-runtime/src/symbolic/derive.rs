@@ -13,8 +13,8 @@ use alloc::borrow::Cow;
 use alloc::vec::Vec;
 
 use super::expr::{Equation, Expr, Tensor, Term, Variable};
-use super::layout::{Layout, MAX_DIMS, for_each_index};
-use crate::spec::{Axis, Spec};
+use super::layout::{Layout, MAX_DIMS, for_each_index, for_each_tap};
+use crate::spec::{Axis, Spec, Taps};
 
 /// The four groups of equations a layer has, in the order they are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -85,25 +85,24 @@ impl Section {
         match self {
             Section::Forward => {
                 let [_, _, position @ ..] = Layout::new(&spec.output_shape()).unravel(flat);
-                let taps = product(&mut axes.iter().zip(position).map(|(axis, p)| {
-                    // Taps reading real input: p·s + t·d − pad_lo in 0..in.
-                    let start = wide(p) * wide(axis.stride());
-                    let low = wide(axis.pad_before()) - start;
-                    taps_between(axis, low, low + wide(axis.input()) - 1, 1, 0)
-                }));
+                let taps = product(
+                    &mut axes
+                        .iter()
+                        .zip(position)
+                        .map(|(axis, p)| axis.output_taps(p).count),
+                );
                 spec.in_channels_per_group()
                     .saturating_mul(taps)
                     .saturating_add(usize::from(spec.bias()))
             }
             Section::GradInput => {
                 let [_, _, position @ ..] = Layout::new(&spec.input_shape()).unravel(flat);
-                let taps = product(&mut axes.iter().zip(position).map(|(axis, i)| {
-                    // Taps some output reaches i from: t·d = i + pad_lo − p·s, p in 0..out.
-                    let reach = wide(i) + wide(axis.pad_before());
-                    let farthest = (wide(axis.output()) - 1) * wide(axis.stride());
-                    let residue = (i + axis.pad_before()) % axis.stride();
-                    taps_between(axis, reach - farthest, reach, axis.stride(), residue)
-                }));
+                let taps = product(
+                    &mut axes
+                        .iter()
+                        .zip(position)
+                        .map(|(axis, i)| axis.input_taps(i).count),
+                );
                 spec.out_channels_per_group().saturating_mul(taps)
             }
             Section::GradWeight => {
@@ -266,8 +265,16 @@ impl<'a> Deriver<'a> {
         self.spec.axes().len()
     }
 
-    fn kernel_dims(&self) -> &[usize] {
-        &self.weight.dims()[2..]
+    /// Each axis's taps, `taps(axis)`: those that join the equation's position to real
+    /// data, the only ones its loops visit.
+    fn taps(&self, taps: impl Fn(usize) -> Taps) -> [Taps; MAX_DIMS - 2] {
+        core::array::from_fn(|axis| {
+            if axis < self.rank() {
+                taps(axis)
+            } else {
+                Taps::default()
+            }
+        })
     }
 
     fn output_dims(&self) -> &[usize] {
@@ -280,9 +287,10 @@ impl<'a> Deriver<'a> {
         let [batch, out_channel, position @ ..] = self.output.unravel(flat);
         let group = spec.group_of_output(out_channel);
         let mut terms = Vec::new();
+        let taps = self.taps(|axis| spec.axes()[axis].output_taps(position[axis]));
         for channel_in_group in 0..spec.in_channels_per_group() {
             let channel = group * spec.in_channels_per_group() + channel_in_group;
-            for_each_index(self.kernel_dims(), |tap| {
+            for_each_tap(&taps[..self.rank()], |tap| {
                 let mut input = [batch, channel, 0, 0, 0];
                 for (axis, spec_axis) in spec.axes().iter().enumerate() {
                     match spec_axis.source(position[axis], tap[axis]) {
@@ -319,9 +327,10 @@ impl<'a> Deriver<'a> {
         let channel_in_group = channel % spec.in_channels_per_group();
         let mut terms = Vec::new();
         let outputs = spec.out_channels_per_group();
+        let taps = self.taps(|axis| spec.axes()[axis].input_taps(position[axis]));
         for out_channel in group * outputs..(group + 1) * outputs {
             let block = terms.len();
-            for_each_index(self.kernel_dims(), |tap| {
+            for_each_tap(&taps[..self.rank()], |tap| {
                 let mut output = [batch, out_channel, 0, 0, 0];
                 for (axis, spec_axis) in spec.axes().iter().enumerate() {
                     match spec_axis.target(position[axis], tap[axis]) {
@@ -399,67 +408,6 @@ fn swap_input_and_delta(expr: &Expr, extra: Option<Term>) -> Expr {
             .map(|term| Term::new(term.coefficient(), term.factors().iter().copied().map(swap)))
             .chain(extra),
     )
-}
-
-/// A size in the signed arithmetic of [`taps_between`], wide enough for any difference of
-/// two sizes or product of two.
-fn wide(size: usize) -> i128 {
-    i128::try_from(size).unwrap_or(i128::MAX)
-}
-
-/// How many taps `t` of `axis`'s kernel have `low ≤ t·d ≤ high` and
-/// `t·d ≡ residue (mod modulus)`, `d` the dilation: a range of taps, of which every
-/// `modulus / gcd(d, modulus)`-th one solves the congruence, counted without a loop.
-fn taps_between(axis: &Axis, low: i128, high: i128, modulus: usize, residue: usize) -> usize {
-    let dilation = wide(axis.dilation());
-    let first = (-(-low).div_euclid(dilation)).max(0);
-    let last = high.div_euclid(dilation).min(wide(axis.kernel()) - 1);
-    if high < 0 || first > last {
-        return 0;
-    }
-    let common = gcd(axis.dilation(), modulus);
-    if !residue.is_multiple_of(common) {
-        return 0;
-    }
-    let period = modulus / common;
-    // The first solution t0 of (d / g)·t ≡ residue / g (mod period); period = 1 when the
-    // stride is 1 or the dilation a multiple of it, and every tap solves it.
-    let solution = match inverse(axis.dilation() / common % period, period) {
-        Some(inverse) => {
-            let product = (residue / common % period) as u128 * inverse as u128;
-            wide((product % period as u128) as usize)
-        }
-        None => 0,
-    };
-    let period = wide(period);
-    let start = first + (solution - first).rem_euclid(period);
-    if start > last {
-        return 0;
-    }
-    usize::try_from((last - start) / period + 1).unwrap_or(usize::MAX)
-}
-
-fn gcd(mut a: usize, mut b: usize) -> usize {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
-}
-
-/// The inverse of `value` modulo `modulus`, for coprime values and a modulus above 1.
-fn inverse(value: usize, modulus: usize) -> Option<usize> {
-    if modulus <= 1 {
-        return None;
-    }
-    // The extended Euclidean algorithm: old_s · value ≡ old_r (mod modulus) throughout.
-    let (mut old_r, mut r) = (wide(value), wide(modulus));
-    let (mut old_s, mut s) = (1i128, 0i128);
-    while r != 0 {
-        let quotient = old_r / r;
-        (old_r, r) = (r, old_r - quotient * r);
-        (old_s, s) = (s, old_s - quotient * s);
-    }
-    (old_r == 1).then(|| old_s.rem_euclid(wide(modulus)) as usize)
 }
 
 /// Keeps the array patterns above honest: the index arrays are sized for the deepest

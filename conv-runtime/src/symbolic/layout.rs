@@ -1,5 +1,7 @@
 //! Row-major layouts: flat indices to multi-indices and back.
 
+use crate::spec::Taps;
+
 /// Tensors have at most 5 dimensions: batch or channel, channel, and up to 3 spatial axes.
 pub(crate) const MAX_DIMS: usize = 5;
 
@@ -66,6 +68,37 @@ pub(crate) fn for_each_index(dims: &[usize], mut visit: impl FnMut(&[usize])) {
                 break;
             }
             index[axis] = 0;
+        }
+    }
+}
+
+/// Calls `visit` with every multi-index whose axis `a` runs over the taps `taps[a]`, in
+/// row-major order: the kernel taps that join one position to real data on each axis
+/// ([`Axis::output_taps`](crate::spec::Axis::output_taps),
+/// [`Axis::input_taps`](crate::spec::Axis::input_taps)), not the whole kernel.
+pub(crate) fn for_each_tap(taps: &[Taps], mut visit: impl FnMut(&[usize])) {
+    if taps.iter().any(|taps| taps.count == 0) {
+        return;
+    }
+    let (mut index, mut counted) = ([0; MAX_DIMS], [0; MAX_DIMS]);
+    for (index, taps) in index.iter_mut().zip(taps) {
+        *index = taps.first;
+    }
+    loop {
+        visit(&index[..taps.len()]);
+        let mut axis = taps.len();
+        loop {
+            if axis == 0 {
+                return;
+            }
+            axis -= 1;
+            counted[axis] += 1;
+            if counted[axis] < taps[axis].count {
+                index[axis] += taps[axis].step;
+                break;
+            }
+            counted[axis] = 0;
+            index[axis] = taps[axis].first;
         }
     }
 }
