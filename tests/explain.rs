@@ -313,12 +313,25 @@ fn the_readme_shows_the_seeds_explanation_as_printed() {
 }
 
 /// Explaining builds every grid and both constructions in full: a layer past the bound is
-/// refused with exit code 2 before anything is allocated, never a crash.
+/// refused with exit code 2 before anything is allocated, never a crash. The count, worked
+/// by hand for `in=(3000,3000) k=3`: padded input 3000² = 9 000 000, padded δ 3002² =
+/// 9 012 004, twice the 2998²·9 = 80 892 036 multiply-adds, the input gradient's windows
+/// 3000²·9 = 81 000 000 and the weight gradient's 9·2998² = 80 892 036: 341 688 112.
 #[test]
 fn a_layer_too_large_to_explain_is_refused() {
-    let refusal = "error: the layer is too large to explain: its constructions build 179796076 elements, more than 4194304; `convsym` without `explain` streams its equations\n";
+    let refusal = "error: the layer is too large to explain: its constructions build 341688112 elements, more than 4194304; `convsym` without `explain` streams its equations\n";
     let (code, stdout, stderr) = convsym(&["explain", "in=(3000,3000)", "k=3"]);
     assert_eq!((code, stdout.as_str(), stderr.as_str()), (2, "", refusal));
+    // One output of a kernel as long as the input: few elements, but the input gradient's
+    // construction visits 20 000² products (it took 29 s before they were counted).
+    let (code, _, stderr) = convsym(&["explain", "in=(20000,)", "k=20000"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.starts_with(
+            "error: the layer is too large to explain: its constructions build 400119999 elements"
+        ),
+        "{stderr}"
+    );
     let svg = std::env::temp_dir().join("convsym-too-large.svg");
     let svg = svg.to_str().expect("a UTF-8 temporary path");
     let (code, _, stderr) = convsym(&["explain", "--svg", svg, "in=(3000,3000)", "k=3"]);
