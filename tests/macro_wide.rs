@@ -89,6 +89,10 @@ layers! {
     // blocks at either end read a copy of the row's ends (blocks of 16 and 15 outputs
     // in AVX-512, of 4 and 3 in AVX2); the last input is read by no window.
     LineEdges [bias] { in = (301,), k = 5, stride = 2, pad = ((2, 3),), cin = 3, cout = 16, bias, batch = 2, unroll = loops }
+    // Padded after the row alone, where the stride's remainder leaves that padding unread:
+    // the input is read in place with no copy at all (the block's choice between the
+    // copy and the input was an `if` without a condition, which did not compile).
+    LineUnreadPad [] { in = (60,), k = 5, stride = 3, pad = ((0, 1),), cin = 4, cout = 8, unroll = loops }
     // Padding wider than a block: two blocks at the start read the copy, dilated.
     LineWidePad [] { in = (200,), k = 3, dilation = 2, pad = ((14, 9),), cin = 2, cout = 8, unroll = loops }
     // Padded on two axes, the input read in place: the top and bottom output rows read

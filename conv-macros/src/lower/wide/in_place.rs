@@ -459,8 +459,17 @@ impl InPlace {
                 quote!(if #condition { #copy } else { #chosen })
             };
         }
-        let from_copy = block(quote!(rows), quote!(shift));
         let from_input = block(quote!(&ROWS), in_place);
+        if conditions.is_empty() {
+            // Padding that no window reaches, after a row whose stride leaves a remainder:
+            // every block reads the input in place (an `if` without a condition once made
+            // such a layer fail to compile).
+            return quote! {
+                let at = (#first) * #stride;
+                #from_input
+            };
+        }
+        let from_copy = block(quote!(rows), quote!(shift));
         quote! {
             let at = (#first) * #stride;
             if #(#conditions)||* {
