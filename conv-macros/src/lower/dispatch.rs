@@ -7,7 +7,7 @@ use conv_runtime::Spec;
 use conv_runtime::Tensor;
 use conv_runtime::derive::Section;
 use proc_macro2::{Ident, TokenStream};
-use quote::{format_ident, quote};
+use quote::{ToTokens, format_ident, quote};
 
 use super::tokens::number;
 use super::{Array, loops, wide};
@@ -263,11 +263,13 @@ pub(super) fn with_scratch(body: &wide::Body, fields: &TokenStream) -> TokenStre
 fn body_on(body: &wide::Body, fields: &TokenStream, whole: bool) -> TokenStream {
     let tokens = &body.tokens;
     let scratch = (body.scratch > 0).then(|| {
-        let len = number(body.scratch);
-        let size = if body.scratch <= conv_runtime::__private::STACK_SCRATCH {
-            quote!(small)
-        } else {
-            quote!(large)
+        let small = body.scratch <= conv_runtime::__private::STACK_SCRATCH;
+        let size = if small { quote!(small) } else { quote!(large) };
+        // A large scratch is allocated as long as the part needs (`Body::scratch_of_part`),
+        // a small one is an array on the stack without `std`.
+        let len = match &body.scratch_of_part {
+            Some(len) if !small && !whole => quote!((#len)),
+            _ => number(body.scratch).to_token_stream(),
         };
         quote! {
             let Some(mut scratch) = ::convsym::__private::wide_scratch!(T; #len, #size) else {

@@ -95,6 +95,30 @@ impl Part {
         }
     }
 
+    /// The part's rows along the first axis of a tensor of `rows` rows: `rows[0]..rows[1]`
+    /// clamped to them (every row for the whole pass).
+    #[must_use]
+    pub const fn rows_of(self, rows: usize) -> [usize; 2] {
+        let end = if self.rows[1] < rows {
+            self.rows[1]
+        } else {
+            rows
+        };
+        [self.rows[0], end]
+    }
+
+    /// The rows of δ along the first axis, `from..to`, whose windows reach one of the
+    /// input rows `rows` (non-empty) on an axis padded by `pad` before its input, whose
+    /// kernel reaches `reach = (k − 1)·d` past a window's first row, strided by `stride`
+    /// and `outputs` long: an input gradient's part reads those alone.
+    #[must_use]
+    pub fn delta_rows(rows: [usize; 2], [pad, reach, stride, outputs]: [usize; 4]) -> [usize; 2] {
+        let from = (rows[0] + pad).saturating_sub(reach).div_ceil(stride);
+        let last = rows[1] - 1 + pad;
+        let to = last / stride + 1;
+        [from.min(outputs), to.min(outputs)]
+    }
+
     /// The task of `sample`'s units from `first`, in their output rows `rows` along the
     /// first axis.
     #[must_use]
@@ -194,3 +218,49 @@ pub trait Build: Copy {
 impl Build for Avx2 {}
 #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
 impl Build for Avx512 {}
+
+#[cfg(test)]
+mod tests {
+    use super::Part;
+    use crate::spec::Spec;
+
+    /// The rows of δ a run of input rows reads hold every output some tap joins to one of
+    /// them, found one by one: on axes strided, dilated, padded past the kernel and with
+    /// remainders, for every run of up to 40 rows.
+    #[test]
+    fn delta_rows_are_the_outputs_that_reach_the_rows() {
+        for text in [
+            "in=(11,) k=3 stride=2",
+            "in=(224,) k=7 stride=2 pad=3",
+            "in=(9,) k=4 stride=3 pad=same_lower dilation=2",
+            "in=(3,) k=3 pad=((7,5),) stride=4",
+            "in=(15,) k=5 stride=4 dilation=6 pad=((9,2),)",
+        ] {
+            let axis = Spec::parse(text).unwrap().axes()[0];
+            let geometry = [
+                axis.pad_before(),
+                (axis.kernel() - 1) * axis.dilation(),
+                axis.stride(),
+                axis.output(),
+            ];
+            for first in 0..axis.input() {
+                for end in first + 1..=axis.input().min(first + 40) {
+                    let reached = (first..end).flat_map(|row| {
+                        (0..axis.kernel()).filter_map(move |tap| axis.target(row, tap))
+                    });
+                    let (low, high) = reached.fold((usize::MAX, 0), |(low, high), output| {
+                        (low.min(output), high.max(output + 1))
+                    });
+                    let [from, to] = Part::delta_rows([first, end], geometry);
+                    // Rows no output reaches (the remainder) read nothing.
+                    if low < high {
+                        assert!(
+                            from <= low && high <= to,
+                            "{text}: {first}..{end}: {from}..{to} misses {low}..{high}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

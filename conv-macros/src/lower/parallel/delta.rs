@@ -1,6 +1,8 @@
 //! Tasks that read δ where it lies: a weight gradient's over a batch, each its block of
 //! δ's channels, and the input padded once for all of them; and the row tiles of an
-//! input gradient by phase of the last axis ([`grad_input_tile`]).
+//! input gradient by phase of the last axis whose tasks cut its input channels
+//! ([`grad_input_tile`]; where a task holds them all, its tiles are parts of the layer's
+//! own pass, `tiles`).
 //!
 //! A task of the weight gradient is a block of output channels summed over the whole
 //! batch. Those channels of δ are one run in each sample, and the channel block reads δ

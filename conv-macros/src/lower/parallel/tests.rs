@@ -293,30 +293,35 @@ fn weight_gradient_reads_delta_in_place() {
     assert_eq!(reads(grouped), (false, false));
 }
 
-/// The input gradient's row tiles read their rows of δ in place where the layer takes
-/// `rows` over δ (input channels that fill no vector of the other blocks), and gather
-/// them where it takes another block.
+/// The input gradient's row tiles, where the layer takes `rows` over δ (input channels
+/// that fill no vector of the other blocks): on a layer whose tasks are whole samples, calls
+/// of the layer's own builds on their rows (`Part::tile`), which copy the band of δ their
+/// rows read; where the tasks cut the channels, tiles that read their rows of δ in place.
+/// Where the layer takes its dual layer's channel block, the tiles are parts of that.
 #[test]
 fn input_gradient_tiles_read_delta_in_place() {
-    let reads = |layer: proc_macro2::TokenStream| -> (bool, bool) {
+    // Tiles, tiles as parts, tiles reading δ in place.
+    let reads = |layer: proc_macro2::TokenStream| -> (bool, bool, bool) {
         let method = method(layer, "grad_input_par_into");
         (
             method.contains("for_each_tile"),
+            method.contains("self . grad_input_part (w , dz , dx , part)"),
             method.contains("STARTS [tile] *") && method.contains("iter :: once (dz)"),
         )
     };
     // `tests/parallel.rs`'s `TiledStrided`, and `resnet-stem`.
     let strided = quote::quote!(in = (42, 24), k = 5, stride = 2, pad = 2, cin = 3, cout = 16);
-    assert_eq!(reads(strided), (true, true));
+    assert_eq!(reads(strided), (true, true, false));
     let stem = quote::quote!(in = 224, k = 7, stride = 2, pad = 3, cin = 3, cout = 64);
-    assert_eq!(reads(stem), (true, true));
+    assert_eq!(reads(stem), (true, true, false));
     // `tests/parallel.rs`'s `Tiled`: 9 input channels fill no vector of the dual layer's
-    // channel block, and take `rows` over δ at stride 1 too.
+    // channel block, and take `rows` over δ at stride 1 too; its tasks of 5 and 4 of them
+    // are not parts of the layer's pass, which computes all its input channels at once.
     let tiled = quote::quote!(in = (12, 10), k = 3, pad = 1, cin = 9, cout = 64, bias);
-    assert_eq!(reads(tiled), (true, true));
-    // `resnet-3x3`: the dual layer's forward pass, whose tiles gather δ's rows.
+    assert_eq!(reads(tiled), (true, false, true));
+    // `resnet-3x3`: the dual layer's forward pass, whose tiles are parts of it too.
     let dual = quote::quote!(in = 56, k = 3, pad = 1, cin = 64, cout = 64);
-    assert_eq!(reads(dual), (true, false));
+    assert_eq!(reads(dual), (true, true, false));
 }
 
 /// A pointwise forward pass is cut along the plane wherever the wide builds run, even with

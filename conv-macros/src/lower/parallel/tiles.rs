@@ -2,9 +2,11 @@
 //! layers whose samples and channel blocks make fewer tasks than [`TASKS`].
 //!
 //! Where the layer's own wide builds compute row tiles (the forward pass's channel block,
-//! and the input gradient as its dual's forward pass, on a plane or a volume), a tile is a
-//! call of them on its rows of its block ([`Split::row_parts`]): the one-thread kernel's
-//! code, reading the input where it lies. Elsewhere:
+//! the input gradient as its dual's forward pass, and its `rows` over δ by phase where a
+//! task is every input channel of a sample, on a plane or a volume), a tile is a call of
+//! them on its rows of its block ([`Split::row_parts`]): the one-thread kernel's code,
+//! reading the input where it lies (the rows over δ copy the band of δ's rows their
+//! tile reads). Elsewhere:
 //!
 //! A tile is itself a layer, whose loops add every output's terms in the order the whole
 //! layer's loops do (the same channels, the same taps, the same padding zeros), so the

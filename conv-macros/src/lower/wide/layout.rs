@@ -162,6 +162,15 @@ impl Scratch {
         Some(self)
     }
 
+    /// The scratch with a part `name` of `factors`' product scalars before the others;
+    /// `None` past `usize`.
+    pub(super) fn part_first(mut self, name: &str, factors: &[usize]) -> Option<Self> {
+        let len = product(factors)?;
+        self.len = self.len.checked_add(len)?;
+        self.parts.insert(0, (format_ident!("{name}"), len, None));
+        Some(self)
+    }
+
     /// The scratch with a part `name` of `count` vectors of `lanes` scalars more.
     pub(super) fn vectors(self, name: &str, count: usize, lanes: usize) -> Option<Self> {
         let mut scratch = self.part(name, &[count, lanes])?;
@@ -209,6 +218,9 @@ pub(in super::super) struct Body {
     pub(in super::super) parts: Option<usize>,
     /// Whether those parts may be row tiles too (`Part::rows`).
     pub(in super::super) rows: bool,
+    /// Where a part needs less of a large scratch than the whole pass, an expression of
+    /// `self.part` for the scalars it needs: its last part shorter (`Scratch::cut`).
+    pub(in super::super) scratch_of_part: Option<TokenStream>,
 }
 
 /// The kind of register block a body runs. Two kinds add an output's terms in different
@@ -257,6 +269,7 @@ impl Body {
             block,
             parts: None,
             rows: false,
+            scratch_of_part: None,
         }
     }
 

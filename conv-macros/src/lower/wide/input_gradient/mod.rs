@@ -43,6 +43,7 @@ pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<Body> {
         block,
         parts,
         rows,
+        scratch_of_part,
     } = forward(&dual, isa)?;
     let axes = spec.axes();
     let taps: usize = axes.iter().map(Axis::kernel).product();
@@ -98,6 +99,7 @@ pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<Body> {
         block,
         parts,
         rows,
+        scratch_of_part: scratch_of_part.map(|len| quote!(#weight_len_literal + #len)),
     })
 }
 
