@@ -481,7 +481,11 @@ pub(in crate::check) fn judge(
     outcomes.sort_by_key(|(outcome, layout)| (outcome.wrong, layout.base));
     let mut spent = cost;
     let mut best = None;
-    for (outcome, layout) in &outcomes {
+    // A sum written twice: said as such, rather than searched for a correction.
+    let repeated = outcomes
+        .first()
+        .and_then(|(_, layout)| super::reasons::repeated_sum(layout, formula, &rights));
+    for (outcome, layout) in outcomes.iter().filter(|_| repeated.is_none()) {
         let (corrections, steps) = search::correct(layout, formula, &rights, outcome, cost);
         spent = spent.saturating_add(steps);
         if !corrections.is_empty() {
@@ -494,7 +498,7 @@ pub(in crate::check) fn judge(
         (None, Some((outcome, layout))) => (outcome, layout.base, Vec::new()),
         (None, None) => return (Verdict::Unusable(String::from("nothing to compare")), cost),
     };
-    let mut notes: Vec<String> = outcome.event.iter().cloned().collect();
+    let mut notes: Vec<String> = outcome.event.iter().cloned().chain(repeated).collect();
     if outcome.all_in_remainder {
         notes.push(String::from(
             "every element that differs is an input in the remainder r, never read: its gradient is 0",

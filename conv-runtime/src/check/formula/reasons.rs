@@ -41,6 +41,65 @@ fn subscript(product: &Product) -> String {
     }
 }
 
+/// `Σ_{i,j} d[i, j]·x[2i+a, 2j+b]`: a product as written.
+fn product_text(product: &Product) -> String {
+    let factors: Vec<String> = product.factors.iter().map(|f| format!("{f}")).collect();
+    let sum = subscript(product);
+    let factors = factors.join("·");
+    if sum.is_empty() {
+        factors
+    } else {
+        format!("{sum} {factors}")
+    }
+}
+
+/// Where `formula` writes one sum more than once and is right with each written once,
+/// the note that says so: the search would correct a copy into one that reads only the
+/// padding's zeros (`x̃[−3i+a−3, 2j+b]`), a formula right but not the one meant.
+pub(super) fn repeated_sum(
+    layout: &Layout,
+    formula: &Formula,
+    rights: &[crate::symbolic::expr::Expr],
+) -> Option<String> {
+    let mut once: Vec<Product> = Vec::new();
+    for product in &formula.products {
+        if !once.contains(product) {
+            once.push(product.clone());
+        }
+    }
+    if once.len() == formula.products.len() {
+        return None;
+    }
+    let once = Formula {
+        lhs: formula.lhs.clone(),
+        products: once,
+    };
+    if !layout.with(&once)?.agrees(&once, rights) {
+        return None;
+    }
+    let repeated = formula.products.iter().find(|product| {
+        formula
+            .products
+            .iter()
+            .filter(|other| other == product)
+            .count()
+            > 1
+    })?;
+    let times = match formula
+        .products
+        .iter()
+        .filter(|other| *other == repeated)
+        .count()
+    {
+        2 => String::from("twice"),
+        times => format!("{times} times"),
+    };
+    Some(format!(
+        "`{}` is written {times}, so each of its terms counts {times}: written once, the formula is right",
+        product_text(repeated)
+    ))
+}
+
 /// The changes from `formula` to `fixed`, each with why it is right.
 pub(super) fn describe(layout: &Layout, formula: &Formula, fixed: &Formula) -> Vec<Correction> {
     let mut corrections = Vec::new();

@@ -151,6 +151,38 @@ fn an_index_holds_each_letter_once() {
     );
 }
 
+/// A sum written twice is said to be, rather than corrected into a copy that reads only
+/// the padding (`x̃[−3i+a−3, 2j+b]`, found fuzzing the tool); a sum written twice beside a
+/// wrong one is still searched.
+#[test]
+fn a_sum_written_twice_is_said_to_be() {
+    let layer = "in=5 k=3 stride=2";
+    let sum = "Σ_{i,j} d[i, j]·x[2i+a, 2j+b]";
+    let twice = format!("dw[a, b] = {sum} + {sum}");
+    let read = verdicts(layer, &twice, None);
+    let [
+        Verdict::Wrong {
+            notes, corrections, ..
+        },
+    ] = read.as_slice()
+    else {
+        panic!("{read:?}");
+    };
+    assert!(corrections.is_empty(), "{corrections:?}");
+    assert_eq!(
+        notes,
+        &[format!(
+            "`{sum}` is written twice, so each of its terms counts twice: written once, the formula is right"
+        )]
+    );
+    let thrice = format!("dw[a, b] = {sum} + {sum} + {sum}");
+    let read = verdicts(layer, &thrice, None);
+    assert!(
+        matches!(read.as_slice(), [Verdict::Wrong { notes, .. }] if notes[0].contains("is written 3 times")),
+        "{read:?}"
+    );
+}
+
 /// A Σ that names no letters is a general formula where words follow, as in `explain`'s
 /// prose; alone, it is a formula missing its letters.
 #[test]
