@@ -574,3 +574,97 @@ real_layers! {
     dcgan_up_on_many_threads DcganUp 46 { in = 28, k = 4, stride = 2, pad = 1, cin = 64, cout = 32, transposed }
     upsample_1d_on_many_threads Upsample1d 47 { in = (2000,), k = 8, stride = 4, pad = 2, cin = 16, cout = 8, transposed }
 }
+
+/// `f64` runs the portable build, whose tasks are the loops of each task's own layer even
+/// where `f32`'s are parts of the layer's pass: the same bits as its one-thread kernels,
+/// on 2 and 7 threads, for a layer of channel tasks and row tiles (`Parts`) and one of
+/// row tiles of the input gradient by phase (`TiledStrided`).
+#[test]
+fn f64_tasks_give_the_one_thread_bits() {
+    fn run<const X: usize, const W: usize, const Z: usize>(
+        forward: impl Fn(&[f64; X], &[f64; W], &mut [f64; Z]),
+        grad_input: impl Fn(&[f64; W], &[f64; Z], &mut [f64; X]),
+        grad_weight: impl Fn(&[f64; X], &[f64; Z], &mut [f64; W]),
+    ) -> [Vec<u64>; 3] {
+        let wide = |values: Vec<f32>| values.into_iter().map(f64::from).collect::<Vec<f64>>();
+        let (x, w, dz) = (wide(data(X, 60)), wide(data(W, 61)), wide(data(Z, 62)));
+        let (mut z, mut dx, mut dw) = (vec![0.0; Z], vec![0.0; X], vec![0.0; W]);
+        forward(array(&x), array(&w), array_mut(&mut z));
+        grad_input(array(&w), array(&dz), array_mut(&mut dx));
+        grad_weight(array(&x), array(&dz), array_mut(&mut dw));
+        [z, dx, dw].map(|values| values.iter().map(|value| value.to_bits()).collect())
+    }
+    let _turn = CAP
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    kernel::set_parallel_threshold(1 << 16);
+    let parts = |par: bool| {
+        run(
+            |x, w, z| {
+                if par {
+                    Parts.forward_par_into(x, w, z);
+                } else {
+                    Parts.forward_into(x, w, z);
+                }
+            },
+            |w, dz, dx| {
+                if par {
+                    Parts.grad_input_par_into(w, dz, dx);
+                } else {
+                    Parts.grad_input_into(w, dz, dx);
+                }
+            },
+            |x, dz, dw| {
+                if par {
+                    Parts.grad_weight_par_into(x, dz, dw);
+                } else {
+                    Parts.grad_weight_into(x, dz, dw);
+                }
+            },
+        )
+    };
+    let strided = |par: bool| {
+        run(
+            |x, w, z| {
+                if par {
+                    TiledStrided.forward_par_into(x, w, z);
+                } else {
+                    TiledStrided.forward_into(x, w, z);
+                }
+            },
+            |w, dz, dx| {
+                if par {
+                    TiledStrided.grad_input_par_into(w, dz, dx);
+                } else {
+                    TiledStrided.grad_input_into(w, dz, dx);
+                }
+            },
+            |x, dz, dw| {
+                if par {
+                    TiledStrided.grad_weight_par_into(x, dz, dw);
+                } else {
+                    TiledStrided.grad_weight_into(x, dz, dw);
+                }
+            },
+        )
+    };
+    let (parts_one, strided_one) = (parts(false), strided(false));
+    for threads in [2, 7] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a pool of a few threads");
+        assert!(
+            pool.install(|| par::worth(Parts::MULTIPLY_ADDS)),
+            "{threads} threads"
+        );
+        assert!(
+            pool.install(|| parts(true)) == parts_one,
+            "Parts, {threads} threads"
+        );
+        assert!(
+            pool.install(|| strided(true)) == strided_one,
+            "TiledStrided, {threads} threads"
+        );
+    }
+}
