@@ -164,11 +164,10 @@ impl Scratch {
 
     /// The scratch with a part `name` of `factors`' product scalars before the others;
     /// `None` past `usize`.
-    pub(super) fn part_first(mut self, name: &str, factors: &[usize]) -> Option<Self> {
-        let len = product(factors)?;
-        self.len = self.len.checked_add(len)?;
-        self.parts.insert(0, (format_ident!("{name}"), len, None));
-        Some(self)
+    pub(super) fn part_first(self, name: &str, factors: &[usize]) -> Option<Self> {
+        let mut scratch = self.part(name, factors)?;
+        scratch.parts.rotate_right(1);
+        Some(scratch)
     }
 
     /// The scratch with a part `name` of `count` vectors of `lanes` scalars more.
