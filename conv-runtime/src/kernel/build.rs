@@ -108,11 +108,14 @@ impl Part {
     }
 
     /// The rows of δ along the first axis, `from..to`, whose windows reach one of the
-    /// input rows `rows` (non-empty) on an axis padded by `pad` before its input, whose
-    /// kernel reaches `reach = (k − 1)·d` past a window's first row, strided by `stride`
-    /// and `outputs` long: an input gradient's part reads those alone.
+    /// input rows `rows` on an axis padded by `pad` before its input, whose kernel reaches
+    /// `reach = (k − 1)·d` past a window's first row, strided by `stride` and `outputs`
+    /// long: an input gradient's part reads those alone; none for no rows.
     #[must_use]
     pub fn delta_rows(rows: [usize; 2], [pad, reach, stride, outputs]: [usize; 4]) -> [usize; 2] {
+        if rows[0] >= rows[1] {
+            return [0, 0];
+        }
         let from = (rows[0] + pad).saturating_sub(reach).div_ceil(stride);
         let last = rows[1] - 1 + pad;
         let to = last / stride + 1;
@@ -226,7 +229,7 @@ mod tests {
 
     /// The rows of δ a run of input rows reads hold every output some tap joins to one of
     /// them, found one by one: on axes strided, dilated, padded past the kernel and with
-    /// remainders, for every run of up to 40 rows.
+    /// remainders, for every run of up to 40 rows; none for a run of none.
     #[test]
     fn delta_rows_are_the_outputs_that_reach_the_rows() {
         for text in [
@@ -244,6 +247,8 @@ mod tests {
                 axis.output(),
             ];
             for first in 0..axis.input() {
+                // No rows read no δ.
+                assert_eq!(Part::delta_rows([first, first], geometry), [0, 0]);
                 for end in first + 1..=axis.input().min(first + 40) {
                     let reached = (first..end).flat_map(|row| {
                         (0..axis.kernel()).filter_map(move |tap| axis.target(row, tap))

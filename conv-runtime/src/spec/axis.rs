@@ -167,9 +167,9 @@ impl Axis {
         let interior = if self.transposed {
             // Tap 0 of input p lands on p·s − pad_lo, within `0..out` for these.
             let start = pad.div_ceil(stride);
-            let end = (self.output + pad).div_ceil(stride);
+            let end = self.output.saturating_add(pad).div_ceil(stride);
             (start, end)
-        } else if gcd(dilation, stride) == 1 && self.kernel >= stride {
+        } else if super::taps::gcd(dilation, stride) == 1 && self.kernel >= stride {
             // Every tap q of input i comes from output (i + pad_lo − q·d)/s, within `0..out`
             // for these; and some tap's is a whole number.
             let start = ((self.kernel - 1) * dilation).saturating_sub(pad);
@@ -184,11 +184,4 @@ impl Axis {
             (0, 0)
         }
     }
-}
-
-fn gcd(mut a: usize, mut b: usize) -> usize {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
 }

@@ -89,7 +89,8 @@ fn wide(size: usize) -> i128 {
     i128::try_from(size).unwrap_or(i128::MAX)
 }
 
-fn gcd(mut a: usize, mut b: usize) -> usize {
+/// The greatest common divisor of `a` and `b`.
+pub(super) fn gcd(mut a: usize, mut b: usize) -> usize {
     while b != 0 {
         (a, b) = (b, a % b);
     }

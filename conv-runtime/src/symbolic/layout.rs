@@ -48,28 +48,16 @@ impl Layout {
 }
 
 /// Calls `visit` with every multi-index of `dims` in row-major order.
-pub(crate) fn for_each_index(dims: &[usize], mut visit: impl FnMut(&[usize])) {
-    if dims.contains(&0) {
-        return;
+pub(crate) fn for_each_index(dims: &[usize], visit: impl FnMut(&[usize])) {
+    let mut every = [Taps::default(); MAX_DIMS];
+    for (taps, &count) in every.iter_mut().zip(dims) {
+        *taps = Taps {
+            first: 0,
+            count,
+            step: 1,
+        };
     }
-    let mut index = [0; MAX_DIMS];
-    let index = &mut index[..dims.len()];
-    loop {
-        visit(index);
-        // Odometer: bump the last axis, carrying into the ones before it.
-        let mut axis = dims.len();
-        loop {
-            if axis == 0 {
-                return;
-            }
-            axis -= 1;
-            index[axis] += 1;
-            if index[axis] < dims[axis] {
-                break;
-            }
-            index[axis] = 0;
-        }
-    }
+    for_each_tap(&every[..dims.len()], visit);
 }
 
 /// Calls `visit` with every multi-index whose axis `a` runs over the taps `taps[a]`, in

@@ -143,11 +143,7 @@ fn delta_band(spec: &Spec, part: &TokenStream) -> TokenStream {
     .map(number);
     quote! {
         let [rows_from, rows_to] = #part.rows_of(#rows);
-        let band = if rows_from < rows_to {
-            ::convsym::__private::Part::delta_rows([rows_from, rows_to], [#pad, #reach, #stride, #outputs])
-        } else {
-            [0, 0]
-        };
+        let band = ::convsym::__private::Part::delta_rows([rows_from, rows_to], [#pad, #reach, #stride, #outputs]);
         let (band_start, band_rows) = (band[0] * #inner, band[1].saturating_sub(band[0]) * #inner);
     }
 }
