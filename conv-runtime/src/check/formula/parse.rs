@@ -432,7 +432,7 @@ impl Parser<'_> {
                 // search's changes to it) are bounded by the letters in scope, not by the
                 // line's length (an index of 3 000 `i`s once took seconds and gigabytes).
                 Some(atom) => match index.parts.iter_mut().find(|(_, part)| *part == atom) {
-                    Some((sum, _)) => *sum += coefficient,
+                    Some((sum, _)) => *sum = sum.saturating_add(coefficient),
                     None => index.parts.push((coefficient, atom)),
                 },
                 None if number.is_some() => index.constant += coefficient,

@@ -9,7 +9,7 @@ use core::fmt::Write;
 use super::expand::{Layout, axes, shape};
 use super::search::to_i64;
 use super::{Atom, Base, Correction, Formula, Index, Product, signed};
-use crate::symbolic::expr::Tensor;
+use crate::symbolic::expr::{Expr, Tensor};
 
 /// `Σ_{a,b : 2 | i−a}`: a product's sum as written.
 fn subscript(product: &Product) -> String {
@@ -56,11 +56,7 @@ fn product_text(product: &Product) -> String {
 /// Where `formula` writes one sum more than once and is right with each written once,
 /// the note that says so: the search would correct a copy into one that reads only the
 /// padding's zeros (`x̃[−3i+a−3, 2j+b]`), a formula right but not the one meant.
-pub(super) fn repeated_sum(
-    layout: &Layout,
-    formula: &Formula,
-    rights: &[crate::symbolic::expr::Expr],
-) -> Option<String> {
+pub(super) fn repeated_sum(layout: &Layout, formula: &Formula, rights: &[Expr]) -> Option<String> {
     let mut once: Vec<Product> = Vec::new();
     for product in &formula.products {
         if !once.contains(product) {
@@ -77,22 +73,24 @@ pub(super) fn repeated_sum(
     if !layout.with(&once)?.agrees(&once, rights) {
         return None;
     }
-    let repeated = formula.products.iter().find(|product| {
-        formula
-            .products
-            .iter()
-            .filter(|other| other == product)
-            .count()
-            > 1
-    })?;
-    let times = match formula
+    let (repeated, times) = formula
         .products
         .iter()
-        .filter(|other| *other == repeated)
-        .count()
-    {
-        2 => String::from("twice"),
-        times => format!("{times} times"),
+        .map(|product| {
+            (
+                product,
+                formula
+                    .products
+                    .iter()
+                    .filter(|other| *other == product)
+                    .count(),
+            )
+        })
+        .find(|(_, times)| *times > 1)?;
+    let times = if times == 2 {
+        String::from("twice")
+    } else {
+        format!("{times} times")
     };
     Some(format!(
         "`{}` is written {times}, so each of its terms counts {times}: written once, the formula is right",
