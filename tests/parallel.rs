@@ -598,56 +598,28 @@ fn f64_tasks_give_the_one_thread_bits() {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     kernel::set_parallel_threshold(1 << 16);
-    let parts = |par: bool| {
-        run(
-            |x, w, z| {
-                if par {
-                    Parts.forward_par_into(x, w, z);
-                } else {
-                    Parts.forward_into(x, w, z);
-                }
-            },
-            |w, dz, dx| {
-                if par {
-                    Parts.grad_input_par_into(w, dz, dx);
-                } else {
-                    Parts.grad_input_into(w, dz, dx);
-                }
-            },
-            |x, dz, dw| {
-                if par {
-                    Parts.grad_weight_par_into(x, dz, dw);
-                } else {
-                    Parts.grad_weight_into(x, dz, dw);
-                }
-            },
-        )
-    };
-    let strided = |par: bool| {
-        run(
-            |x, w, z| {
-                if par {
-                    TiledStrided.forward_par_into(x, w, z);
-                } else {
-                    TiledStrided.forward_into(x, w, z);
-                }
-            },
-            |w, dz, dx| {
-                if par {
-                    TiledStrided.grad_input_par_into(w, dz, dx);
-                } else {
-                    TiledStrided.grad_input_into(w, dz, dx);
-                }
-            },
-            |x, dz, dw| {
-                if par {
-                    TiledStrided.grad_weight_par_into(x, dz, dw);
-                } else {
-                    TiledStrided.grad_weight_into(x, dz, dw);
-                }
-            },
-        )
-    };
+    // A layer's three passes on f64, in its parallel forms or its one-thread kernels.
+    macro_rules! f64_passes {
+        ($layer:ident) => {
+            |par: bool| {
+                run(
+                    |x, w, z| match par {
+                        true => $layer.forward_par_into(x, w, z),
+                        false => $layer.forward_into(x, w, z),
+                    },
+                    |w, dz, dx| match par {
+                        true => $layer.grad_input_par_into(w, dz, dx),
+                        false => $layer.grad_input_into(w, dz, dx),
+                    },
+                    |x, dz, dw| match par {
+                        true => $layer.grad_weight_par_into(x, dz, dw),
+                        false => $layer.grad_weight_into(x, dz, dw),
+                    },
+                )
+            }
+        };
+    }
+    let (parts, strided) = (f64_passes!(Parts), f64_passes!(TiledStrided));
     let (parts_one, strided_one) = (parts(false), strided(false));
     for threads in [2, 7] {
         let pool = rayon::ThreadPoolBuilder::new()

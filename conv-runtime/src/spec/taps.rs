@@ -169,21 +169,28 @@ mod tests {
             "in=(15,) k=5 stride=4 dilation=6 pad=((9,2),)",
             "in=(20,) k=7 stride=6 dilation=4 pad=((3,11),)",
         ] {
-            let spec = Spec::parse(text).unwrap();
-            let axis = spec.axes()[0];
+            let axis = Spec::parse(text).unwrap().axes()[0];
+            // The progression against the kernel's taps that `accepts`, one by one.
+            let same = |taps: super::Taps, accepts: &dyn Fn(usize) -> bool, at: &str| {
+                let found: Vec<usize> = taps.iter().collect();
+                let expected: Vec<usize> = (0..axis.kernel()).filter(|&tap| accepts(tap)).collect();
+                assert_eq!(found, expected, "{text}: {at}");
+            };
             for output in 0..axis.output() {
-                let reading: Vec<usize> = axis.output_taps(output).iter().collect();
-                let expected: Vec<usize> = (0..axis.kernel())
-                    .filter(|&tap| axis.source(output, tap).is_some())
-                    .collect();
-                assert_eq!(reading, expected, "{text}: output {output}");
+                let reads = |tap| axis.source(output, tap).is_some();
+                same(
+                    axis.output_taps(output),
+                    &reads,
+                    &format!("output {output}"),
+                );
             }
             for position in 0..axis.input() {
-                let reaching: Vec<usize> = axis.input_taps(position).iter().collect();
-                let expected: Vec<usize> = (0..axis.kernel())
-                    .filter(|&tap| axis.target(position, tap).is_some())
-                    .collect();
-                assert_eq!(reaching, expected, "{text}: input {position}");
+                let reaches = |tap| axis.target(position, tap).is_some();
+                same(
+                    axis.input_taps(position),
+                    &reaches,
+                    &format!("input {position}"),
+                );
             }
         }
     }
