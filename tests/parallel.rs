@@ -182,7 +182,7 @@ convsym::conv!(
 convsym::conv!(
     /// 2-D with a bias and 128 output channels: forward tasks of two whole 32-channel
     /// register blocks, weight gradient tasks of one; the input gradient's 9 input
-    /// channels in tasks of 5 and 4.
+    /// channels in one task, cut into row tiles that are parts of the layer's pass.
     struct Blocks;
     in = (6, 6), k = 3, pad = 1, cin = 9, cout = 128, bias
 );
@@ -224,26 +224,27 @@ convsym::conv!(
 
 convsym::conv!(
     /// 20 input channels at stride 1, not a multiple of the 8 the input gradient's dual
-    /// channel block needs: a task of whole register blocks of them could take that block
-    /// where the layer takes another, and add in another order.
+    /// channel block needs: the layer takes the rows over δ, whose parts are every input
+    /// channel, so a task is all 20, in row tiles (a task of whole register blocks of them
+    /// would take that block where the layer takes another, and add in another order).
     struct Inputs;
     in = (10, 10), k = 3, pad = 1, cin = 20, cout = 16
 );
 
 convsym::conv!(
     /// Two 32-channel blocks of outputs, too few tasks for eight cores: the forward pass is
-    /// cut into tiles of 3 output rows (each the same layer, over its input rows with the
-    /// padding's rows gathered as zeros), the input gradient's 9 input channels into
-    /// blocks of 5 and 4, each in row tiles (the first and last padded, the middle ones
-    /// not).
+    /// cut into tiles of 3 output rows, the input gradient, all 9 input channels in one
+    /// task, into tiles of 2 input rows (the first and last reaching the padding, the
+    /// middle ones not), each a part of the layer's own pass.
     struct Tiled;
     in = (12, 10), k = 3, pad = 1, cin = 9, cout = 64, bias
 );
 
 convsym::conv!(
-    /// Rows long enough for the forward pass to read its input in place: two blocks of 8
-    /// output channels, each in three tiles of 6 output rows, a layer unpadded along its
-    /// rows (whose in-place reads once panicked, as `resnet-3x3`'s did on four threads).
+    /// Rows long enough for the forward pass to read its input in place: one block of 16
+    /// output channels in five tiles of 4 output rows, parts of the layer's pass that read
+    /// the input where it lies (such reads once panicked in tiles, as `resnet-3x3`'s did
+    /// on four threads).
     struct TiledInPlace;
     in = (18, 40), k = 3, pad = 1, cin = 4, cout = 16
 );
@@ -251,7 +252,8 @@ convsym::conv!(
 convsym::conv!(
     /// Three input channels at stride 2 with a remainder (the last input row reaches no
     /// output): the input gradient, one block, cut into tiles of input rows whose first
-    /// rows fall in both phases of the stride.
+    /// rows fall in both phases of the stride; the forward pass's one block of 16 output
+    /// channels into tiles of 6 output rows.
     struct TiledStrided;
     in = (42, 24), k = 5, stride = 2, pad = 2, cin = 3, cout = 16
 );
@@ -270,9 +272,21 @@ convsym::conv!(
 );
 
 convsym::conv!(
+    /// One axis at stride 2, where the input gradient's rows over δ compute no parts: its
+    /// 9 input channels in tasks of 5 and 4, each cut into 4 tiles of 300 input rows that
+    /// read their rows of δ where they lie (a kind of tile for the first, the middle and
+    /// the last).
+    struct TiledStridedLine;
+    in = (1200,), k = 11, stride = 2, pad = 5, cin = 9, cout = 16
+);
+
+convsym::conv!(
     /// Transposed, upsampling by 2 with a bias: its passes are its dual layer's
     /// (`in = (24, 18), k = 4, stride = 2, pad = 1, cin = 12, cout = 20`), cut as that
-    /// layer's are; 20 input channels make tasks of 16 and 4 of the forward pass.
+    /// layer's are: the forward pass (the dual's input gradient), all 12 channels in row
+    /// tiles of the layer's own pass; the input gradient (the dual's forward pass, whose
+    /// 20 channels no pair of register blocks divides) in tasks of 10, each in row tiles
+    /// that are layers of their own.
     struct Upsample;
     in = (12, 9), k = 4, stride = 2, pad = 1, cin = 20, cout = 12, transposed, bias
 );
@@ -476,6 +490,12 @@ fn row_tiles() {
         Infinity::Nowhere,
     );
     compare("TiledLine", &passes!(TiledLine), 15, Infinity::Nowhere);
+    compare(
+        "TiledStridedLine",
+        &passes!(TiledStridedLine),
+        37,
+        Infinity::Nowhere,
+    );
     compare(
         "TiledInPlace",
         &passes!(TiledInPlace),

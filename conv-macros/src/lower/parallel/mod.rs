@@ -229,48 +229,57 @@ enum Bodies {
     Portable,
 }
 
+/// The units a pass of `spec` is cut into (output channels, input channels or groups),
+/// the output elements of one, and those of a sample (the whole output for the weight
+/// gradient).
+fn units(spec: &Spec, section: Section) -> (usize, usize, usize) {
+    let grouped = spec.groups() > 1;
+    let (cin, cout) = (spec.in_channels_per_group(), spec.out_channels_per_group());
+    let (input_plane, output_plane, taps) = planes(spec);
+    match section {
+        Section::GradInput => {
+            let units = if grouped {
+                spec.groups()
+            } else {
+                spec.in_channels()
+            };
+            let channels = if grouped { cin } else { 1 };
+            (
+                units,
+                channels * input_plane,
+                spec.in_channels() * input_plane,
+            )
+        }
+        Section::GradWeight => {
+            let units = if grouped {
+                spec.groups()
+            } else {
+                spec.out_channels()
+            };
+            let channels = if grouped { cout } else { 1 };
+            (units, channels * cin * taps, spec.weight_len())
+        }
+        _ => {
+            let units = if grouped {
+                spec.groups()
+            } else {
+                spec.out_channels()
+            };
+            let channels = if grouped { cout } else { 1 };
+            (
+                units,
+                channels * output_plane,
+                spec.out_channels() * output_plane,
+            )
+        }
+    }
+}
+
 impl<'a> Split<'a> {
     fn new(spec: &'a Spec, text: &'a str, section: Section) -> Self {
         let grouped = spec.groups() > 1;
-        let (input_plane, output_plane, taps) = planes(spec);
         let (cin, cout) = (spec.in_channels_per_group(), spec.out_channels_per_group());
-        let (units, unit_len, sample_len) = match section {
-            Section::GradInput => {
-                let units = if grouped {
-                    spec.groups()
-                } else {
-                    spec.in_channels()
-                };
-                let channels = if grouped { cin } else { 1 };
-                (
-                    units,
-                    channels * input_plane,
-                    spec.in_channels() * input_plane,
-                )
-            }
-            Section::GradWeight => {
-                let units = if grouped {
-                    spec.groups()
-                } else {
-                    spec.out_channels()
-                };
-                let channels = if grouped { cout } else { 1 };
-                (units, channels * cin * taps, spec.weight_len())
-            }
-            _ => {
-                let units = if grouped {
-                    spec.groups()
-                } else {
-                    spec.out_channels()
-                };
-                let channels = if grouped { cout } else { 1 };
-                (
-                    units,
-                    channels * output_plane,
-                    spec.out_channels() * output_plane,
-                )
-            }
-        };
+        let (units, unit_len, sample_len) = units(spec, section);
         let samples = if section == Section::GradWeight {
             1
         } else {
@@ -329,6 +338,14 @@ impl<'a> Split<'a> {
         if samples >= tiles::TASKS && !depthwise {
             per_task = units;
         }
+        // Where the layer's own builds compute row tiles, a task is whole register blocks
+        // of both builds: a task of fewer channels would be a layer of its own, compiled
+        // in three builds, where the row tiles give each core its share as calls of the
+        // one-thread code.
+        let parts = OwnParts::of(spec, section);
+        if let Some(parts) = parts.filter(|_| !grouped) {
+            per_task = parts.whole_blocks(units, per_task);
+        }
         // Fewer tasks than cores could share: the rows are cut too.
         let tasks = samples * units.div_ceil(per_task);
         let rows = match section {
@@ -350,7 +367,7 @@ impl<'a> Split<'a> {
             sample_len,
             tiles,
             whole: tiles::whole(spec, section, tiles),
-            bodies: Bodies::Own(OwnParts::of(spec, section)),
+            bodies: Bodies::Own(parts),
             method: super::parts_method(section),
         }
     }

@@ -31,6 +31,25 @@ impl OwnParts {
         })
     }
 
+    /// `per_task` of `units`, or where the builds compute row tiles and that task (or
+    /// the last) is not a whole number of blocks in both while the units are, the fewest
+    /// whole blocks of both that hold it.
+    pub(super) fn whole_blocks(self, units: usize, per_task: usize) -> usize {
+        if !self.rows {
+            return per_task;
+        }
+        let [a, b] = self.units;
+        let both = (1..=b).map(|times| a * times).find(|m| m.is_multiple_of(b));
+        match both {
+            Some(both)
+                if !self.fit(&[per_task, units % per_task]) && units.is_multiple_of(both) =>
+            {
+                per_task.next_multiple_of(both).min(units)
+            }
+            _ => per_task,
+        }
+    }
+
     /// Whether every one of `counts` units is a whole number of blocks in both builds.
     fn fit(self, counts: &[usize]) -> bool {
         let whole = |count: &usize| self.units.iter().all(|units| count.is_multiple_of(*units));

@@ -42,9 +42,24 @@ fn remainders() {
     let blocks = "in=(6,6) k=3 pad=1 cin=9 cout=128 bias";
     assert_eq!(split(blocks, Section::Forward), (128, 64));
     assert_eq!(split(blocks, Section::GradWeight), (128, 32));
-    assert_eq!(split(blocks, Section::GradInput), (9, 5));
+    // Its 9 input channels take the rows over δ, whose parts are all of them: one task,
+    // in row tiles.
+    assert_eq!(split(blocks, Section::GradInput), (9, 9));
     let line = "in=(201,) k=7 stride=3 cin=6 cout=10 batch=3";
     assert_eq!(split(line, Section::Forward), (10, 10));
+}
+
+/// Where the layer's own builds compute row tiles, a task is whole register blocks of both
+/// builds and the row tiles share the pass among the cores: `strided-padded`'s 16 output
+/// channels (one AVX-512 block) in one task, where its tasks of 8 were layers of their own,
+/// and `lenet-c3`'s 6 input channels (every one, a part of the rows over δ).
+#[test]
+fn tasks_of_whole_blocks_where_rows_are_parts() {
+    let strided = "in=32 k=3 stride=2 pad=1 cin=8 cout=16";
+    assert_eq!(split(strided, Section::Forward), (16, 16));
+    assert_eq!(split("in=14 k=5 cin=6 cout=16", Section::GradInput), (6, 6));
+    // The weight gradient has no row tiles: its tasks are still half the channels.
+    assert_eq!(split(strided, Section::GradWeight), (16, 8));
 }
 
 /// At a batch of 8 or more a task is a sample, of all its channels; the weight gradient,
@@ -294,10 +309,11 @@ fn weight_gradient_reads_delta_in_place() {
 }
 
 /// The input gradient's row tiles, where the layer takes `rows` over δ (input channels
-/// that fill no vector of the other blocks): on a layer whose tasks are whole samples, calls
-/// of the layer's own builds on their rows (`Part::tile`), which copy the band of δ their
-/// rows read; where the tasks cut the channels, tiles that read their rows of δ in place.
-/// Where the layer takes its dual layer's channel block, the tiles are parts of that.
+/// that fill no vector of the other blocks): on two axes or more, calls of the layer's own
+/// builds on their rows (`Part::tile`), which copy the band of δ their rows read, a task
+/// being every input channel of a sample; on one axis, where those builds compute no
+/// parts and the tasks cut the channels, tiles that read their rows of δ in place. Where
+/// the layer takes its dual layer's channel block, the tiles are parts of that.
 #[test]
 fn input_gradient_tiles_read_delta_in_place() {
     // Tiles, tiles as parts, tiles reading δ in place.
@@ -315,10 +331,12 @@ fn input_gradient_tiles_read_delta_in_place() {
     let stem = quote::quote!(in = 224, k = 7, stride = 2, pad = 3, cin = 3, cout = 64);
     assert_eq!(reads(stem), (true, true, false));
     // `tests/parallel.rs`'s `Tiled`: 9 input channels fill no vector of the dual layer's
-    // channel block, and take `rows` over δ at stride 1 too; its tasks of 5 and 4 of them
-    // are not parts of the layer's pass, which computes all its input channels at once.
+    // channel block, and take `rows` over δ at stride 1 too, in one task of all 9.
     let tiled = quote::quote!(in = (12, 10), k = 3, pad = 1, cin = 9, cout = 64, bias);
-    assert_eq!(reads(tiled), (true, false, true));
+    assert_eq!(reads(tiled), (true, true, false));
+    // `tests/parallel.rs`'s `TiledStridedLine`: one axis, tasks of 5 and 4 input channels.
+    let line = quote::quote!(in = (1200,), k = 11, stride = 2, pad = 5, cin = 9, cout = 16);
+    assert_eq!(reads(line), (true, false, true));
     // `resnet-3x3`: the dual layer's forward pass, whose tiles are parts of it too.
     let dual = quote::quote!(in = 56, k = 3, pad = 1, cin = 64, cout = 64);
     assert_eq!(reads(dual), (true, true, false));
