@@ -223,13 +223,7 @@ mod tests {
     /// outputs in the block whose tap reads real input in the block.
     #[test]
     fn outputs_reading_within_matches_source() {
-        for text in [
-            "in=(11,) k=3 stride=2",
-            "in=(9,) k=4 stride=3 pad=same_lower dilation=2",
-            "in=(9,) k=3 pad=((2,1),)",
-            "in=(3,) k=3 pad=((7,5),) stride=4",
-            "in=(4,) k=2 dilation=3 pad=((0,6),) stride=5",
-        ] {
+        for text in crate::spec::TEST_AXES {
             let spec = Spec::parse(text).unwrap();
             let axis = spec.axes()[0];
             for tap in 0..axis.kernel() {

@@ -229,3 +229,16 @@ impl fmt::Display for Spec {
 
 #[cfg(test)]
 mod tests;
+
+/// One-axis layers whose strides, dilations, paddings and remainders cover every relation
+/// of an output's window to the input, for the axis tests to check against brute force.
+#[cfg(test)]
+const TEST_AXES: [&str; 7] = [
+    "in=(11,) k=3 stride=2",
+    "in=(9,) k=4 stride=3 pad=same_lower dilation=2",
+    "in=(9,) k=3 pad=((2,1),)",
+    "in=(3,) k=3 pad=((7,5),) stride=4",
+    "in=(4,) k=2 dilation=3 pad=((0,6),) stride=5",
+    "in=(15,) k=5 stride=4 dilation=6 pad=((9,2),)",
+    "in=(20,) k=7 stride=6 dilation=4 pad=((3,11),)",
+];

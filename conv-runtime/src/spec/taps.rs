@@ -160,15 +160,7 @@ mod tests {
     /// strides, dilations, paddings and remainders of every kind.
     #[test]
     fn the_progressions_are_the_taps_source_and_target_accept() {
-        for text in [
-            "in=(11,) k=3 stride=2",
-            "in=(9,) k=4 stride=3 pad=same_lower dilation=2",
-            "in=(9,) k=3 pad=((2,1),)",
-            "in=(3,) k=3 pad=((7,5),) stride=4",
-            "in=(4,) k=2 dilation=3 pad=((0,6),) stride=5",
-            "in=(15,) k=5 stride=4 dilation=6 pad=((9,2),)",
-            "in=(20,) k=7 stride=6 dilation=4 pad=((3,11),)",
-        ] {
+        for text in crate::spec::TEST_AXES {
             let axis = Spec::parse(text).unwrap().axes()[0];
             // The progression against the kernel's taps that `accepts`, one by one.
             let same = |taps: super::Taps, accepts: &dyn Fn(usize) -> bool, at: &str| {
