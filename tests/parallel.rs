@@ -302,7 +302,9 @@ convsym::conv!(
 convsym::conv!(
     /// Transposed, two samples: its weight gradient is its dual layer's, whose 32 output
     /// channels' blocks read δ (here the transposed layer's input) in place and the padded
-    /// copy of the dual's input (its δ) made once for both blocks.
+    /// copy of the dual's input (its δ) made once for both blocks; its forward pass, the
+    /// dual's input gradient by the phases' channel block (16 channels), in row tiles of
+    /// each sample on 7 threads, calls of the one-thread code.
     struct UpsampleBatch;
     in = (12, 9), k = 4, stride = 2, pad = 1, cin = 32, cout = 16, batch = 2, transposed, bias
 );
@@ -351,6 +353,16 @@ convsym::conv!(
     /// bias.
     struct PhaseParts;
     in = (13, 10), k = 3, stride = 2, pad = 1, cin = 64, cout = 16, batch = 2, bias
+);
+
+convsym::conv!(
+    /// The phases' channel block of 128 input channels (input gradient) computing row
+    /// tiles: two tasks of 64 channels on 1 and 2 threads, on 7 each cut into 4 tiles of
+    /// 4 input rows, calls of the one-thread code (`Part::tile`), whose first rows (0, 4,
+    /// 8, 12) fall in every phase of the stride; its rows leave a remainder past the last
+    /// window (14 + 2 − 3 = 13, not a multiple of 3).
+    struct PhaseRowParts;
+    in = (14, 10), k = 3, stride = 3, pad = 1, cin = 128, cout = 32
 );
 
 convsym::conv!(
@@ -441,6 +453,18 @@ fn parts_of_the_layers_own_builds() {
         &passes!(PhaseParts bias),
         32,
         Infinity::InWeights,
+    );
+    compare(
+        "PhaseRowParts",
+        &passes!(PhaseRowParts),
+        38,
+        Infinity::Nowhere,
+    );
+    compare(
+        "PhaseRowParts",
+        &passes!(PhaseRowParts),
+        39,
+        Infinity::InData,
     );
     let transposed = passes!(TransposedParts bias);
     compare("TransposedParts", &transposed, 33, Infinity::Nowhere);

@@ -97,8 +97,10 @@ fn transposed_layers() {
         batch = 2, transposed
     );
     assert_eq!(tasks(line), 3);
+    // The dual's input gradient, the phases' channel block, computes row tiles: its
+    // task is whole blocks of both builds (32 channels), in tiles of rows.
     let dual = "in=56 k=4 stride=2 pad=1 cin=32 cout=64";
-    assert_eq!(split(dual, Section::GradInput), (32, 16));
+    assert_eq!(split(dual, Section::GradInput), (32, 32));
     assert_eq!(split(dual, Section::Forward), (64, 32));
     let cropped = quote::quote!(
         in = (30, 20), k = 3, dilation = 2, output_padding = 1, cin = 8, cout = 8, transposed
@@ -192,11 +194,12 @@ fn which_passes_tile() {
             "bbb",
         ),
         // `tests/parallel.rs`'s `UpsampleBatch`'s dual layer: its 16 input channels take
-        // the phases' channel block, a task of 8 would take the rows over δ, another
-        // order of additions: the input gradient is not split.
+        // the phases' channel block (a task of 8 would take the rows over δ, another
+        // order of additions), whose parts are row tiles too: each sample's 16 channels
+        // in tiles of rows.
         (
             quote::quote!(in = (24, 18), k = 4, stride = 2, pad = 1, cin = 16, cout = 32, batch = 2),
-            "t-b",
+            "ttb",
         ),
     ];
     for (layer, expected) in cases {
@@ -394,4 +397,28 @@ fn transposed_tasks_are_parts() {
         let method = method(layer, form);
         assert!(method.contains(&call), "{form}: {method}");
     }
+}
+
+/// The phases' channel block computes row tiles of its input rows on two axes or more:
+/// `resnet-down`'s input gradient and `dcgan-up`'s forward pass (its dual's input
+/// gradient) cut their blocks into tiles that call the one-thread code, where each kind
+/// of tile was a layer of its own.
+#[test]
+fn phase_channel_tiles_are_parts() {
+    let tiles = |text: &str| {
+        let spec = Spec::parse(text).expect("a valid layer");
+        let split = Split::new(&spec, text, Section::GradInput);
+        (
+            split.per_task,
+            split.tiles.map(|tiles| (tiles.rows, tiles.count)),
+            split.row_parts(),
+        )
+    };
+    let down = "in=56 k=3 stride=2 pad=1 cin=128 cout=128";
+    assert_eq!(tiles(down), (64, Some((14, 4)), true));
+    let dcgan_dual = "in=56 k=4 stride=2 pad=1 cin=32 cout=64";
+    assert_eq!(tiles(dcgan_dual), (32, Some((7, 8)), true));
+    // `tests/parallel.rs`' `PhaseRowParts`.
+    let test = "in=(14,10) k=3 stride=3 pad=1 cin=128 cout=32";
+    assert_eq!(tiles(test), (64, Some((4, 4)), true));
 }

@@ -2,11 +2,12 @@
 //! layers whose samples and channel blocks make fewer tasks than [`TASKS`].
 //!
 //! Where the layer's own wide builds compute row tiles (the forward pass's channel block,
-//! the input gradient as its dual's forward pass, and its `rows` over δ by phase where a
-//! task is every input channel of a sample, on a plane or a volume), a tile is a call of
-//! them on its rows of its block ([`Split::row_parts`]): the one-thread kernel's code,
-//! reading the input where it lies (the rows over δ copy the band of δ's rows their
-//! tile reads). Elsewhere:
+//! the input gradient as its dual's forward pass, by the phases' channel block, and by
+//! its `rows` over δ by phase where a task is every input channel of a sample, on a plane
+//! or a volume), a tile is a call of them on its rows of its block
+//! ([`Split::row_parts`]): the one-thread kernel's code, reading the input where it lies
+//! (the rows over δ copy the band of δ's rows their tile reads, the phases' channel block
+//! all of δ). Elsewhere:
 //!
 //! A tile is itself a layer, whose loops add every output's terms in the order the whole
 //! layer's loops do (the same channels, the same taps, the same padding zeros), so the
@@ -306,7 +307,7 @@ impl Split<'_> {
 
     /// The rows of the pass's output along the first axis (the input's for the input
     /// gradient), and the elements of an output plane.
-    fn rows_and_plane(&self) -> (usize, usize) {
+    pub(super) fn rows_and_plane(&self) -> (usize, usize) {
         let axis = &self.spec.axes()[0];
         let (input_plane, output_plane, _) = planes(self.spec);
         match self.section {

@@ -77,12 +77,14 @@ pub(in super::super) fn grad_input_channels(spec: &Spec, isa: Isa) -> Option<Bod
         scratch = scratch.vectors("staged", row_length, channels)?;
     }
 
+    let row_tiles = axes.len() > 1;
     let geometry = Geometry {
         spec,
         source: &source,
         channels,
         most_sums,
         staged,
+        row_tiles,
     };
     let last_phases = per_axis[per_axis.len() - 1].phases.len();
     let (bodies, tap_lists) = geometry.phases(&phases, last_phases);
@@ -104,35 +106,26 @@ pub(in super::super) fn grad_input_channels(spec: &Spec, isa: Isa) -> Option<Bod
         number(spec.in_channels() * input_plane),
         number(spec.out_channels() * output_plane),
     );
-    let (block_inputs, blocks_per_group, group_source, weight_group) = (
-        number(channels * input_plane),
-        number(in_per_group / channels),
+    let (group_source, weight_group) = (
         number(out_per_group * source.plane),
         number(out_per_group * in_per_group * taps),
     );
     let pack = pack(spec, &tap_lists, channels);
-    // The block's group and its first input channel in the group.
-    let block_of_group = if in_per_group == channels {
-        quote!(let (group, first) = (index, 0);)
-    } else {
-        let channels = number(channels);
-        quote! {
-            let group = index / #blocks_per_group;
-            let first = index % #blocks_per_group * #channels;
-        }
-    };
+    let block_of_group = block_of_group(in_per_group, channels);
     let units = channels;
     let channels = number(channels);
+    let plane = part_plane(spec, row_tiles);
     // `part` ([`Body::parts`]): the whole pass, every sample's blocks, or a task's run of
-    // blocks of one sample, from its first input channel.
+    // blocks of one sample, from its first input channel, in some rows or all.
     let body = quote! {
+        #plane
         let samples = dz[part.sample * #output_sample..].chunks_exact(#output_sample);
         let sample_part = dx.len().min(#input_sample);
         let first_block = part.first / #channels;
         for (x_sample, dx_sample) in samples.zip(dx.chunks_exact_mut(sample_part)) {
             #copy
             let sample: &[T] = #source_sample;
-            for (index, dx_block) in dx_sample.chunks_exact_mut(#block_inputs).enumerate() {
+            for (index, dx_block) in dx_sample.chunks_exact_mut(#channels * plane).enumerate() {
                 let index = first_block + index;
                 #block_of_group
                 let source = &sample[group * #group_source..][..#group_source];
@@ -143,7 +136,42 @@ pub(in super::super) fn grad_input_channels(spec: &Spec, isa: Isa) -> Option<Bod
             }
         }
     };
-    Some(Body::new(Block::PhaseChannels, &scratch, &body).in_parts(units))
+    let body = Body::new(Block::PhaseChannels, &scratch, &body);
+    Some(if row_tiles {
+        body.in_row_parts(units)
+    } else {
+        body.in_parts(units)
+    })
+}
+
+/// The statements that bind a block's group and its first input channel in the group,
+/// from its index `index` among the sample's blocks of `channels` input channels.
+fn block_of_group(in_per_group: usize, channels: usize) -> TokenStream {
+    if in_per_group == channels {
+        return quote!(let (group, first) = (index, 0););
+    }
+    let [blocks_per_group, channels] = [in_per_group / channels, channels].map(number);
+    quote! {
+        let group = index / #blocks_per_group;
+        let first = index % #blocks_per_group * #channels;
+    }
+}
+
+/// The statements that bind `plane`, a channel's inputs in the part the phases' channel
+/// block computes, and with `row_tiles` its input rows along the first axis,
+/// `first_row..end_row` (`Part::rows`).
+fn part_plane(spec: &Spec, row_tiles: bool) -> TokenStream {
+    let input_plane: usize = spec.axes().iter().map(Axis::input).product();
+    if !row_tiles {
+        let input_plane = number(input_plane);
+        return quote!(let plane = #input_plane;);
+    }
+    let rows = spec.axes()[0].input();
+    let [rows, row_len] = [rows, input_plane / rows].map(number);
+    quote! {
+        let [first_row, end_row] = part.rows_of(#rows);
+        let plane = (end_row - first_row) * #row_len;
+    }
 }
 
 /// The statements that pack the weights of a block of input channels from `first` on:
@@ -190,6 +218,10 @@ struct Geometry<'a> {
     /// Whether the phases' sums are staged by input row (`staged`) rather than stored
     /// into dx one at a time.
     staged: bool,
+    /// Whether the body computes row tiles (`Part::rows`): input rows
+    /// `first_row..end_row` along the first axis of two or more, `plane` of them per
+    /// channel in dx.
+    row_tiles: bool,
 }
 
 impl Geometry<'_> {
@@ -221,6 +253,31 @@ impl Geometry<'_> {
             .sum();
         let (shift, row, start) = (linear(&shift), linear(&row), number(start));
         let shift = reads.then(|| quote!(let shift = #shift;));
+        if self.row_tiles
+            && let (Some((first, rest)), Some((first_phase, _))) =
+                (positions.split_first(), outer.split_first())
+        {
+            // The phase's inputs `φ + s·j` in `first_row..end_row`: `j` from
+            // `⌈(first_row − φ) / s⌉` (0 where `first_row ≤ φ`) to the same of `end_row`,
+            // and no further than the phase's inputs.
+            let (stride, phase, inputs) = (axes[0].stride(), first_phase.phase, first_phase.inputs);
+            let [phase, inputs, stride_literal, row_len] =
+                [phase, inputs, stride, input_strides[0]].map(number);
+            let inner = nest(
+                rest,
+                outer[1..].iter().map(|axis| axis.inputs),
+                quote! {
+                    #shift
+                    let row = #start + #row - first_row * #row_len;
+                    #body
+                },
+            );
+            return quote! {
+                let from = first_row.saturating_sub(#phase).div_ceil(#stride_literal).min(#inputs);
+                let to = end_row.saturating_sub(#phase).div_ceil(#stride_literal).min(#inputs);
+                for #first in from..to { #inner }
+            };
+        }
         let body = quote! {
             #shift
             let row = #start + #row;
@@ -271,7 +328,6 @@ impl Geometry<'_> {
         let (first_vector_literal, vector_count) = (number(first_vector), number(vectors));
         let channels = self.channels;
         let last_stride = number(last_axis.stride());
-        let input_plane = number(axes.iter().map(Axis::input).product::<usize>());
         let geometry = [last.taps.len(), 1, last.reach];
         let phase_literal = number(last.phase);
         let call = |size: usize, first: TokenStream| {
@@ -280,7 +336,7 @@ impl Geometry<'_> {
             } else {
                 quote! {
                     for (c, sum) in sums.into_iter().enumerate() {
-                        dx_block[c * #input_plane + row + (#first + m) * #last_stride] = sum;
+                        dx_block[c * plane + row + (#first + m) * #last_stride] = sum;
                     }
                 }
             };
@@ -347,10 +403,7 @@ impl Geometry<'_> {
         let axes = self.spec.axes();
         let length = axes[axes.len() - 1].input();
         let (whole, rest) = (length / STORED, length % STORED);
-        let (channels, input_plane) = (
-            number(self.channels),
-            number(axes.iter().map(Axis::input).product::<usize>()),
-        );
+        let channels = number(self.channels);
         // The transposing store in pieces of 8 inputs, as the forward pass's blocks
         // call it: with the whole row at once, the compiler left its loads out of line.
         let store = |at: TokenStream, count: usize| {
@@ -360,7 +413,7 @@ impl Geometry<'_> {
                     token,
                     ::convsym::__private::par::array(&staged[#at..][..#count]),
                     &mut dx_block[row + #at..],
-                    #input_plane,
+                    plane,
                 );
             }
         };
@@ -394,7 +447,6 @@ impl Geometry<'_> {
             };
         }
         let axes = self.spec.axes();
-        let input_plane = number(axes.iter().map(Axis::input).product::<usize>());
         let (channels, inputs, stride) = (
             number(self.channels),
             number(last.inputs),
@@ -403,7 +455,7 @@ impl Geometry<'_> {
         let body = quote! {
             for c in 0..#channels {
                 for j in 0..#inputs {
-                    dx_block[c * #input_plane + row + j * #stride] = T::zero();
+                    dx_block[c * plane + row + j * #stride] = T::zero();
                 }
             }
         };
