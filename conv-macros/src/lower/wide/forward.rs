@@ -9,7 +9,7 @@ use quote::{format_ident, quote};
 use super::in_place::InPlace;
 use super::layout::{
     Block, Body, Isa, MOST_SUMS, Runs, Scratch, by_blocks, by_even_blocks, call_block,
-    call_block_on, call_rows, offsets, strides, table_fits,
+    call_block_on, call_rows, offsets, part_plane, strides, table_fits,
 };
 use super::source::Source;
 use crate::lower::tokens::{linear, nest, number};
@@ -89,7 +89,8 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
     let group_source = number(in_per_group * source.plane);
     let filter = number(filter);
     let block_filters = number(channels * in_per_group * taps);
-    let plane = part_plane(spec, row_tiles);
+    let output_plane: usize = axes.iter().map(Axis::output).product();
+    let plane = part_plane(axes[0].output(), output_plane, row_tiles);
     let out_channels = number(spec.out_channels());
     let blocks_per_group = number(out_per_group / channels);
     let start = if spec.bias() {
@@ -150,23 +151,6 @@ fn copies(
         ),
         None if source.padded => (source.copy(spec, spec.in_channels()), None),
         None => (TokenStream::new(), None),
-    }
-}
-
-/// The statements that bind `plane`, a channel's outputs in the part the forward pass's
-/// channel block computes, and with `row_tiles` its rows along the first axis,
-/// `first_row..end_row` (`Part::rows`).
-fn part_plane(spec: &Spec, row_tiles: bool) -> TokenStream {
-    let output_plane: usize = spec.axes().iter().map(Axis::output).product();
-    if !row_tiles {
-        let output_plane = number(output_plane);
-        return quote!(let plane = #output_plane;);
-    }
-    let rows = spec.axes()[0].output();
-    let [rows, row_len] = [rows, output_plane / rows].map(number);
-    quote! {
-        let (first_row, end_row) = (part.rows[0], part.rows[1].min(#rows));
-        let plane = (end_row - first_row) * #row_len;
     }
 }
 

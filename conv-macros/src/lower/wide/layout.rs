@@ -429,6 +429,22 @@ pub(super) fn call_rows((size, run): (usize, usize), fields: &TokenStream) -> To
     }
 }
 
+/// The statements that bind `plane`, a channel's elements in the part a body computes
+/// (`Part`), of a tensor with `rows` rows along its first axis and `whole` elements per
+/// channel: with `row_tiles`, those of its rows `first_row..end_row` (`Part::rows`), else
+/// every one.
+pub(super) fn part_plane(rows: usize, whole: usize, row_tiles: bool) -> TokenStream {
+    if !row_tiles {
+        let whole = number(whole);
+        return quote!(let plane = #whole;);
+    }
+    let [rows, row_len] = [rows, whole / rows].map(number);
+    quote! {
+        let [first_row, end_row] = part.rows_of(#rows);
+        let plane = (end_row - first_row) * #row_len;
+    }
+}
+
 /// [`by_blocks`] with the blocks as even as can be: a row of `length` in the fewest blocks
 /// of at most `most` sums, those one longer first, each size in a loop of its own (or
 /// alone, where it is one block).

@@ -16,8 +16,8 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 
 use super::super::layout::{
-    Block, Body, Isa, MOST_PHASES, Scratch, by_even_blocks, offsets, strides, table_fits,
-    zeroed_block,
+    Block, Body, Isa, MOST_PHASES, Scratch, by_even_blocks, offsets, part_plane, strides,
+    table_fits, zeroed_block,
 };
 use super::super::source::Source;
 use crate::lower::tokens::{linear, nest, number};
@@ -114,7 +114,7 @@ pub(in super::super) fn grad_input_channels(spec: &Spec, isa: Isa) -> Option<Bod
     let block_of_group = block_of_group(in_per_group, channels);
     let units = channels;
     let channels = number(channels);
-    let plane = part_plane(spec, row_tiles);
+    let plane = part_plane(axes[0].input(), input_plane, row_tiles);
     // `part` ([`Body::parts`]): the whole pass, every sample's blocks, or a task's run of
     // blocks of one sample, from its first input channel, in some rows or all.
     let body = quote! {
@@ -154,23 +154,6 @@ fn block_of_group(in_per_group: usize, channels: usize) -> TokenStream {
     quote! {
         let group = index / #blocks_per_group;
         let first = index % #blocks_per_group * #channels;
-    }
-}
-
-/// The statements that bind `plane`, a channel's inputs in the part the phases' channel
-/// block computes, and with `row_tiles` its input rows along the first axis,
-/// `first_row..end_row` (`Part::rows`).
-fn part_plane(spec: &Spec, row_tiles: bool) -> TokenStream {
-    let input_plane: usize = spec.axes().iter().map(Axis::input).product();
-    if !row_tiles {
-        let input_plane = number(input_plane);
-        return quote!(let plane = #input_plane;);
-    }
-    let rows = spec.axes()[0].input();
-    let [rows, row_len] = [rows, input_plane / rows].map(number);
-    quote! {
-        let [first_row, end_row] = part.rows_of(#rows);
-        let plane = (end_row - first_row) * #row_len;
     }
 }
 
