@@ -8,7 +8,7 @@ use conv_runtime::derive::Section;
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 
-use super::super::wide::Block;
+use super::super::wide::RowTiles;
 use super::tiles::Tiles;
 use super::{Array, Bodies, Split, wide};
 use crate::lower::tokens::number;
@@ -18,8 +18,9 @@ use crate::lower::tokens::number;
 pub(super) struct OwnParts {
     /// The units of a register block in each build, which a part is a whole number of.
     units: [usize; 2],
-    /// Whether they compute row tiles too (`wide::Body::rows`).
-    rows: bool,
+    /// Whether they compute row tiles too (`wide::Body::rows`): `Whole` where either
+    /// build's tiles copy all of their input.
+    rows: RowTiles,
 }
 
 impl OwnParts {
@@ -28,7 +29,11 @@ impl OwnParts {
         let (avx2, avx512) = wide::builds(spec, section)?;
         Some(OwnParts {
             units: [avx2.parts?, avx512.parts?],
-            rows: avx2.rows && avx512.rows,
+            rows: match (avx2.rows, avx512.rows) {
+                (RowTiles::None, _) | (_, RowTiles::None) => RowTiles::None,
+                (RowTiles::Whole, _) | (_, RowTiles::Whole) => RowTiles::Whole,
+                (RowTiles::Banded, RowTiles::Banded) => RowTiles::Banded,
+            },
         })
     }
 
@@ -36,7 +41,7 @@ impl OwnParts {
     /// the last) is not a whole number of blocks in both while the units are, the fewest
     /// whole blocks of both that hold it.
     pub(super) fn whole_blocks(self, units: usize, per_task: usize) -> usize {
-        if !self.rows {
+        if self.rows == RowTiles::None {
             return per_task;
         }
         let [a, b] = self.units;
@@ -93,15 +98,15 @@ impl Split<'_> {
     /// ([`wide::Body::rows`]).
     pub(super) fn row_parts(&self) -> bool {
         let rest = self.units % self.per_task;
-        matches!(self.bodies, Bodies::Own(Some(parts)) if parts.rows && parts.fit(&[self.per_task, rest]))
+        matches!(self.bodies, Bodies::Own(Some(parts)) if parts.rows != RowTiles::None && parts.fit(&[self.per_task, rest]))
     }
 
     /// The tiles as calls of the layer's own wide builds ([`Split::row_parts`]): no tile
     /// body of its own, and no copy of the input's rows, which the builds read where they
     /// lie as for the whole pass; each tile's output, its rows of each channel of its
     /// block, is copied back into place. They run only where the wide builds run, `tiles`
-    /// of them per block, or for the phases' channel block, one per thread of the pool
-    /// (`par::tile_rows`).
+    /// of them per block, or where a tile copies all of its input (`RowTiles::Whole`),
+    /// one per thread of the pool (`par::tile_rows`).
     pub(super) fn tiled_parts(
         &self,
         tiles: Tiles,
@@ -121,16 +126,14 @@ impl Split<'_> {
         .map(number);
         let tasks = self.block_count() * self.spec.batch();
         let [per_task, rows, tasks, most] = [self.per_task, rows, tasks, tiles.count].map(number);
-        // A part of the phases' channel block copies all of δ (and packs the block's
-        // weights) whatever its rows: a tile per thread. The other builds' tiles copy
-        // the rows they read alone, and the compiled count, more tiles than threads,
-        // leaves work for a thread that finishes first: `resnet-stem`'s input gradient
-        // on two threads took 1 745–1 781 µs in two tiles against 1 500–1 605 µs in 8.
-        let phases = matches!(
-            wide::blocks(self.spec, self.section),
-            Some((Block::PhaseChannels, _) | (_, Block::PhaseChannels))
-        );
-        let tile_rows = if phases {
+        // A tile that copies all of its input (the phases' channel block copies all of
+        // δ) costs that copy whatever its rows: a tile per thread. Banded tiles copy the
+        // rows they read alone, and the compiled count, more tiles than threads, leaves
+        // work for a thread that finishes first: `resnet-stem`'s input gradient on two
+        // threads took 1 745–1 781 µs in two tiles against 1 500–1 605 µs in 8.
+        let whole =
+            matches!(self.bodies, Bodies::Own(Some(parts)) if parts.rows == RowTiles::Whole);
+        let tile_rows = if whole {
             quote!(::convsym::__private::par::tile_rows(#rows, #tasks, #most))
         } else {
             number(tiles.rows).into_token_stream()

@@ -8,7 +8,7 @@ use quote::{format_ident, quote};
 
 use super::in_place::InPlace;
 use super::layout::{
-    Block, Body, Isa, MOST_SUMS, Runs, Scratch, by_blocks, by_even_blocks, call_block,
+    Block, Body, Isa, MOST_SUMS, RowTiles, Runs, Scratch, by_blocks, by_even_blocks, call_block,
     call_block_on, call_rows, offsets, part_plane, strides, table_fits,
 };
 use super::source::Source;
@@ -130,7 +130,7 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
     };
     let body = Body::new(Block::Channels, &scratch, &body);
     Some(if row_tiles {
-        body.in_row_parts(channels)
+        body.in_row_parts(channels, RowTiles::Banded)
     } else {
         body.in_parts(channels)
     })

@@ -215,8 +215,8 @@ pub(in super::super) struct Body {
     /// whole blocks: `convsym::__private::Part`), the units (channels or groups) of its
     /// blocks, which a part's first unit and length must be multiples of.
     pub(in super::super) parts: Option<usize>,
-    /// Whether those parts may be row tiles too (`Part::rows`).
-    pub(in super::super) rows: bool,
+    /// Whether those parts may be row tiles too (`Part::rows`), and what a tile reads.
+    pub(in super::super) rows: RowTiles,
     /// Where a part needs less of a large scratch than the whole pass, an expression of
     /// `self.part` for the scalars it needs: its last part shorter (`Scratch::cut`).
     pub(in super::super) scratch_of_part: Option<TokenStream>,
@@ -245,6 +245,20 @@ pub(in super::super) enum Block {
     PhaseRows,
 }
 
+/// Whether a body's parts may be row tiles (`Part::rows`), and what such a tile reads,
+/// which sets how many tiles are worth cutting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(in super::super) enum RowTiles {
+    /// None: a part is whole channel blocks in every row.
+    None,
+    /// Each tile reads (and copies) the rows its windows reach alone: more tiles than
+    /// threads cost little, and leave work for a thread that finishes first.
+    Banded,
+    /// Each tile copies all of its input and packs its block's weights whatever its
+    /// rows: one tile per thread.
+    Whole,
+}
+
 /// Which operands a body's structural zeros (padding, spreading, spare lanes) are
 /// multiplied with: those must be finite for the wide build to run, since `0 · ∞` is NaN.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -267,7 +281,7 @@ impl Body {
             zeros_meet: ZerosMeet::Every,
             block,
             parts: None,
-            rows: false,
+            rows: RowTiles::None,
             scratch_of_part: None,
         }
     }
@@ -282,10 +296,10 @@ impl Body {
     }
 
     /// The body, which computes any part of whole blocks of `units` units in any rows
-    /// along the first axis ([`Body::rows`]).
-    pub(super) fn in_row_parts(self, units: usize) -> Self {
+    /// along the first axis ([`Body::rows`]), each tile reading as `tiles` says.
+    pub(super) fn in_row_parts(self, units: usize, tiles: RowTiles) -> Self {
         Body {
-            rows: true,
+            rows: tiles,
             ..self.in_parts(units)
         }
     }

@@ -48,7 +48,7 @@ use pointwise::pointwise;
 use proc_macro2::TokenStream;
 use weight_gradient::{grad_weight, grad_weight_rows};
 
-pub(super) use layout::{Block, Body, ZerosMeet};
+pub(super) use layout::{Block, Body, RowTiles, ZerosMeet};
 pub(super) use pointwise::Spans;
 
 /// `section`'s tasks along the plane ([`Spans`]) where its wide builds are the pointwise

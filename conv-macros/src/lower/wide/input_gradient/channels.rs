@@ -16,7 +16,7 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 
 use super::super::layout::{
-    Block, Body, Isa, MOST_PHASES, Scratch, by_even_blocks, offsets, part_plane, strides,
+    Block, Body, Isa, MOST_PHASES, RowTiles, Scratch, by_even_blocks, offsets, part_plane, strides,
     table_fits, zeroed_block,
 };
 use super::super::source::Source;
@@ -138,7 +138,7 @@ pub(in super::super) fn grad_input_channels(spec: &Spec, isa: Isa) -> Option<Bod
     };
     let body = Body::new(Block::PhaseChannels, &scratch, &body);
     Some(if row_tiles {
-        body.in_row_parts(units)
+        body.in_row_parts(units, RowTiles::Whole)
     } else {
         body.in_parts(units)
     })

@@ -6,7 +6,7 @@ use conv_runtime::{Axis, Spec};
 use proc_macro2::{Ident, TokenStream};
 use quote::{ToTokens, quote};
 
-use super::super::super::layout::{Block, Body, Scratch};
+use super::super::super::layout::{Block, Body, RowTiles, Scratch};
 use crate::lower::tokens::{nest, number};
 
 /// How the copy of δ padded along the last axis lies in the scratch: each output channel's
@@ -75,7 +75,7 @@ impl Padded {
                 #band
                 #before + band_rows * #row
             }}),
-            ..body.in_row_parts(spec.in_channels())
+            ..body.in_row_parts(spec.in_channels(), RowTiles::Banded)
         })
     }
 
