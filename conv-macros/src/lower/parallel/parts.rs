@@ -116,14 +116,7 @@ impl Split<'_> {
         let method = &self.method;
         let names = inputs.iter().map(|array| &array.name);
         let out = &output.name;
-        let (rows, plane) = self.rows_and_plane();
-        let [sample_len, block_len, plane_literal, row_len] = [
-            self.sample_len,
-            self.per_task * self.unit_len,
-            plane,
-            plane / rows,
-        ]
-        .map(number);
+        let (rows, _) = self.rows_and_plane();
         let tasks = self.block_count() * self.spec.batch();
         let [per_task, rows, tasks, most] = [self.per_task, rows, tasks, tiles.count].map(number);
         // A tile that copies all of its input (the phases' channel block copies all of
@@ -138,10 +131,10 @@ impl Split<'_> {
         } else {
             number(tiles.rows).into_token_stream()
         };
+        let sizes = self.tile_sizes(&quote!(tile_rows));
         quote! {
             let tile_rows = #tile_rows;
-            let tile_len = tile_rows * #row_len;
-            ::convsym::__private::par::for_each_tile(#out, [#sample_len, #block_len, #plane_literal, tile_len], false, |n, block, tile, #out| {
+            ::convsym::__private::par::for_each_tile(#out, #sizes, false, |n, block, tile, #out| {
                 let first_row = tile * tile_rows;
                 let part = ::convsym::__private::Part::tile(n, block * #per_task, [first_row, first_row + tile_rows]);
                 self.#method(#(#names,)* #out, part);

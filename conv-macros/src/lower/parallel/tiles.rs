@@ -293,7 +293,8 @@ impl Split<'_> {
             _ => return None,
         };
         let out = &output.name;
-        let sizes = self.tile_sizes(tiles);
+        let tile_rows = number(tiles.rows);
+        let sizes = self.tile_sizes(&quote!(#tile_rows));
         let [per_task, count] = [self.per_task, tiles.count].map(number);
         let start_type = if whole { quote!(isize) } else { quote!(usize) };
         Some(quote! {
@@ -316,18 +317,21 @@ impl Split<'_> {
         }
     }
 
-    /// `par::for_each_tile`'s sizes of `tiles`: a sample's elements, a block's, a plane's
-    /// and a tile's.
-    pub(super) fn tile_sizes(&self, tiles: Tiles) -> TokenStream {
+    /// `par::for_each_tile`'s sizes of tiles of `tile_rows` rows (an expression): a
+    /// sample's elements, a block's, a plane's and a tile's.
+    pub(super) fn tile_sizes(&self, tile_rows: &TokenStream) -> TokenStream {
         let (rows, plane) = self.rows_and_plane();
-        let sizes = [
+        let [sample, block, plane, row_len] = [
             self.sample_len,
             self.per_task * self.unit_len,
             plane,
-            tiles.rows * (plane / rows),
+            plane / rows,
         ]
         .map(number);
-        quote!([#(#sizes),*])
+        quote!({
+            let tile_len = #tile_rows * #row_len;
+            [#sample, #block, #plane, tile_len]
+        })
     }
 
     /// A tile of the input gradient whose task reads its rows of δ where they lie
