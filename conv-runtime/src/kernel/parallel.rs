@@ -77,7 +77,12 @@ fn threads() -> usize {
 /// fewer values). On the calling thread alone it was the largest part of a pass that did
 /// not divide (5.6% of the processor time of `resnet-1x1`'s forward pass on two threads,
 /// by `perf`).
-pub fn all_finite<T: Wide + Sync>(values: &[T]) -> bool {
+pub fn all_finite<T: Scalar + Send + Sync>(values: &[T]) -> bool {
+    (T::drivers().all_finite)(values)
+}
+
+/// [`all_finite`], one function per scalar type (see [`Drivers`]).
+fn finite<T: Wide + Sync>(values: &[T]) -> bool {
     #[cfg(feature = "parallel")]
     {
         use rayon::prelude::*;
@@ -95,21 +100,18 @@ const FINITE_PIECE: usize = 1 << 16;
 /// current pool with the `parallel` feature, else in order on the calling thread.
 pub fn for_each_block<T, F>(out: &mut [T], sample: usize, block: usize, task: F)
 where
-    T: Send,
+    T: Scalar + Send + Sync,
     F: Fn(usize, usize, &mut [T]) + Sync,
 {
-    blocks(out, sample, block, &task);
+    (T::drivers().blocks)(out, [sample, block], &task);
 }
 
-/// [`for_each_block`] with its task behind a reference: rayon's code is then compiled
-/// once per scalar type, where a closure of each pass of each layer compiled it again
-/// (about 0.2 s of processor time each in a release build).
-fn blocks<T: Send>(
-    out: &mut [T],
-    sample: usize,
-    block: usize,
-    task: &(dyn Fn(usize, usize, &mut [T]) + Sync),
-) {
+/// A task of [`for_each_block`]: sample, block, and the block's output.
+pub type BlockTask<'a, T> = &'a (dyn Fn(usize, usize, &mut [T]) + Sync);
+
+/// [`for_each_block`] with its task behind a reference and its sizes in one array, sample
+/// and block, one function per scalar type (see [`Drivers`]).
+fn blocks<T: Send>(out: &mut [T], [sample, block]: [usize; 2], task: BlockTask<'_, T>) {
     #[cfg(feature = "parallel")]
     {
         use rayon::prelude::*;
@@ -144,17 +146,17 @@ pub fn for_each_tile<T, F>(
     whole: bool,
     task: F,
 ) where
-    T: Scalar + Send,
+    T: Scalar + Send + Sync,
     F: Fn(usize, usize, usize, &mut [T]) + Sync,
 {
-    tiles(out, [sample, block, plane, tile], whole, &task);
+    (T::drivers().tiles)(out, [sample, block, plane, tile], whole, &task);
 }
 
 /// A task of [`for_each_tile`]: sample, block, tile, and the tile's output.
-type TileTask<'a, T> = &'a (dyn Fn(usize, usize, usize, &mut [T]) + Sync);
+pub type TileTask<'a, T> = &'a (dyn Fn(usize, usize, usize, &mut [T]) + Sync);
 
-/// [`for_each_tile`] with its task behind a reference, as [`blocks`], and its sizes in one
-/// array: sample, block, plane and tile.
+/// [`for_each_tile`] with its task behind a reference and its sizes in one array: sample,
+/// block, plane and tile; one function per scalar type (see [`Drivers`]).
 fn tiles<T: Scalar + Send>(
     out: &mut [T],
     [sample, block, plane, tile]: [usize; 4],
@@ -210,17 +212,17 @@ fn tiles<T: Scalar + Send>(
 /// runs of four (7 tasks).
 pub fn for_each_span<T, F>(out: &mut [T], sample: usize, plane: usize, step: usize, task: F)
 where
-    T: Send,
+    T: Scalar + Send + Sync,
     F: Fn(usize, usize, &mut [&mut [T]]) + Sync,
 {
-    spans(out, [sample, plane, step], &task);
+    (T::drivers().spans)(out, [sample, plane, step], &task);
 }
 
 /// A task of [`for_each_span`]: sample, first position, and the run of each channel.
-type SpanTask<'a, T> = &'a (dyn Fn(usize, usize, &mut [&mut [T]]) + Sync);
+pub type SpanTask<'a, T> = &'a (dyn Fn(usize, usize, &mut [&mut [T]]) + Sync);
 
-/// [`for_each_span`] with its task behind a reference, as [`blocks`], and its sizes in one
-/// array: sample, plane and step.
+/// [`for_each_span`] with its task behind a reference and its sizes in one array: sample,
+/// plane and step; one function per scalar type (see [`Drivers`]).
 fn spans<T: Send>(out: &mut [T], [sample, plane, step]: [usize; 3], task: SpanTask<'_, T>) {
     let samples = out.len() / sample.max(1);
     let runs_per_sample = threads().div_ceil(samples.max(1));
@@ -316,14 +318,21 @@ where
     T: Scalar + Send + Sync,
     F: Fn(&[T], &mut [T]) + Sync,
 {
-    padded(x, [plane, padded_plane], &copy)
+    (T::drivers().padded)(x, [plane, padded_plane], &copy)
 }
 
-/// [`pad`] with its copy behind a reference, as [`blocks`].
+/// A copy of [`pad`]: a channel of `x` into its padded plane.
+pub type CopyTask<'a, T> = &'a (dyn Fn(&[T], &mut [T]) + Sync);
+
+/// [`padded`] as a function of one type ([`Drivers::padded`]).
+pub type PadFn<T> = fn(&[T], [usize; 2], CopyTask<'_, T>) -> Vec<T>;
+
+/// [`pad`] with its copy behind a reference and its sizes in one array, plane and padded
+/// plane; one function per scalar type (see [`Drivers`]).
 fn padded<T: Scalar + Send + Sync>(
     x: &[T],
     [plane, padded_plane]: [usize; 2],
-    copy: &(dyn Fn(&[T], &mut [T]) + Sync),
+    copy: CopyTask<'_, T>,
 ) -> Vec<T> {
     if !T::runs_wide() {
         return Vec::new();
@@ -353,6 +362,52 @@ fn padded<T: Scalar + Send + Sync>(
         padded
     }
 }
+
+/// The driver's functions for one scalar type, which the public ones above call through
+/// [`Wide::drivers`]. A generic function is compiled in every crate that calls it, once per
+/// type: each of these, with the rayon code it instantiates, took 0.4–0.7 s of processor
+/// time in the release build of every crate with a parallel form, 2 s for all five. For
+/// `f32` and `f64` they are compiled here, once, in [`F32`] and [`F64`]; other types
+/// (the integers, a user's own) compile them where they are used, as before.
+pub struct Drivers<T> {
+    /// [`for_each_block`]'s.
+    pub blocks: fn(&mut [T], [usize; 2], BlockTask<'_, T>),
+    /// [`for_each_tile`]'s.
+    pub tiles: fn(&mut [T], [usize; 4], bool, TileTask<'_, T>),
+    /// [`for_each_span`]'s.
+    pub spans: fn(&mut [T], [usize; 3], SpanTask<'_, T>),
+    /// [`pad`]'s.
+    pub padded: PadFn<T>,
+    /// [`all_finite`]'s.
+    pub all_finite: fn(&[T]) -> bool,
+}
+
+// By hand: a derive would ask `T: Copy`, which the functions do not need.
+impl<T> Clone for Drivers<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Drivers<T> {}
+
+impl<T: Scalar + Send + Sync> Drivers<T> {
+    /// The functions for `T`, compiled where this is used.
+    pub const GENERIC: Self = Self {
+        blocks: blocks::<T>,
+        tiles: tiles::<T>,
+        spans: spans::<T>,
+        padded: padded::<T>,
+        all_finite: finite::<T>,
+    };
+}
+
+/// The driver for `f32`, compiled in this crate: a crate that reads it compiles none of
+/// it.
+pub static F32: Drivers<f32> = Drivers::GENERIC;
+
+/// The driver for `f64`, compiled in this crate.
+pub static F64: Drivers<f64> = Drivers::GENERIC;
 
 /// `slice` as the array a kernel body takes.
 ///
@@ -401,13 +456,14 @@ mod tests {
 
     #[test]
     fn every_block_of_every_sample_is_visited_once_with_its_indices() {
-        let mut out = [0_usize; 10];
+        // `f32`, whose driver is the one this crate compiles (`F32`).
+        let mut out = [0.0_f32; 10];
         for_each_block(&mut out, 5, 2, |sample, block, chunk| {
-            for value in chunk {
-                *value = 10 * sample + block + 1;
-            }
+            let label = u8::try_from(10 * sample + block + 1).expect("a small index");
+            chunk.fill(f32::from(label));
         });
-        assert_eq!(out, [1, 1, 2, 2, 3, 11, 11, 12, 12, 13]);
+        let expected = [1.0_f32, 1.0, 2.0, 2.0, 3.0, 11.0, 11.0, 12.0, 12.0, 13.0];
+        assert_eq!(out.map(f32::to_bits), expected.map(f32::to_bits));
     }
 
     #[test]
@@ -486,14 +542,15 @@ mod tests {
     /// cover the output once.
     fn spans(threads: usize, samples: usize) -> Vec<(usize, usize, usize)> {
         let run = || {
-            let mut out: Vec<usize> = (0..samples * 30).collect();
+            let int = |value: usize| i64::try_from(value).expect("a small index");
+            let mut out: Vec<i64> = (0..int(samples * 30)).collect();
             let seen = std::sync::Mutex::new(Vec::new());
             for_each_span(&mut out, 30, 10, 4, |sample, origin, pieces| {
                 assert_eq!(pieces.len(), 3);
                 let length = pieces[0].len();
                 for (channel, piece) in pieces.iter_mut().enumerate() {
                     let start = sample * 30 + channel * 10 + origin;
-                    assert!(piece.iter().copied().eq(start..start + length));
+                    assert!(piece.iter().copied().eq(int(start)..int(start + length)));
                     for value in piece.iter_mut() {
                         *value += 1000;
                     }
@@ -502,7 +559,7 @@ mod tests {
                     .expect("no task panicked")
                     .push((sample, origin, length));
             });
-            assert!(out.iter().copied().eq(1000..1000 + samples * 30));
+            assert!(out.iter().copied().eq(1000..1000 + int(samples * 30)));
             let mut seen = seen.into_inner().expect("no task panicked");
             seen.sort_unstable();
             seen

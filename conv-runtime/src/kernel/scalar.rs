@@ -7,6 +7,7 @@ use core::ops::{Add, Mul};
 use super::build::{Build, Kernel};
 use super::dispatch::dispatch;
 use super::operands::{Block, Dots, Rows, Stencil, StencilDots};
+use super::parallel::{self, Drivers};
 use super::portable;
 
 /// A number the kernels can compute with: `f32`, `f64`, `i32`, `i64`, or a symbolic
@@ -105,6 +106,15 @@ pub trait Wide: Sized {
     fn run<K: Kernel>(kernel: K) -> bool {
         kernel.portable();
         false
+    }
+    /// The parallel forms' driver for this type: compiled where it is called, except for
+    /// `f32` and `f64`, whose drivers this crate compiles once (`parallel::Drivers`).
+    #[inline]
+    fn drivers() -> Drivers<Self>
+    where
+        Self: Scalar + Send + Sync,
+    {
+        Drivers::GENERIC
     }
     /// `portable::block` in a kernel's wide `build`: for `f32`, in the build's vectors.
     #[inline(always)]
@@ -250,6 +260,10 @@ macro_rules! all_finite {
 primitive!(
     f32: mul, add {
         all_finite!();
+        #[inline]
+        fn drivers() -> Drivers<Self> {
+            parallel::F32
+        }
         #[cfg(feature = "std")]
         #[inline]
         fn take_spare(capacity: usize) -> Option<alloc::vec::Vec<Self>> {
@@ -349,6 +363,10 @@ primitive!(
         }
     };
     f64: mul, add {
+        #[inline]
+        fn drivers() -> Drivers<Self> {
+            parallel::F64
+        }
         all_finite!();
     };
     // Wrapping in every profile: without it, debug builds panic where release builds wrap.
