@@ -53,8 +53,8 @@ pub fn widest() -> Width {
 #[inline]
 pub fn dispatch<K: Kernel>(kernel: K) -> bool {
     match widest() {
-        Width::Portable => kernel.portable(),
-        _ if !kernel.finite() => kernel.portable(),
+        Width::Portable => portable(kernel),
+        _ if !kernel.finite() => portable(kernel),
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
         Width::Avx2 => {
             avx2::run(kernel);
@@ -66,7 +66,7 @@ pub fn dispatch<K: Kernel>(kernel: K) -> bool {
             return true;
         }
         #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
-        Width::Avx2 | Width::Avx512 => kernel.portable(),
+        Width::Avx2 | Width::Avx512 => portable(kernel),
     }
     false
 }
@@ -89,7 +89,15 @@ pub fn widest_check<T, F: Fn(&[T]) -> bool>(values: &[T], check: F) -> bool {
 /// Runs `kernel`'s portable build, out of line: where a wide build's outputs, checked
 /// after it ran, were not all finite (a path taken only on infinite or NaN data).
 #[cold]
-#[inline(never)]
 pub fn rerun<K: Kernel>(kernel: K) {
+    portable(kernel);
+}
+
+/// Runs `kernel`'s portable build, out of line, so that [`dispatch`] and [`rerun`] share
+/// one copy of it: inlined into both, a layer's portable loops were optimised twice for
+/// `f32` (the most expensive functions of a release build of `upsample-1d`, by LLVM's
+/// time trace).
+#[inline(never)]
+fn portable<K: Kernel>(kernel: K) {
     kernel.portable();
 }
