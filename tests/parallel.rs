@@ -292,6 +292,15 @@ convsym::conv!(
 );
 
 convsym::conv!(
+    /// Transposed, one axis, with a bias: its forward pass (the dual's input gradient, by
+    /// phase) is cut only into whole tiles of rows, which gather their band of δ and run
+    /// in the wide builds; in the portable build the form calls the one-thread method,
+    /// which adds the bias itself.
+    struct UpsampleTiles;
+    in = (1000,), k = 8, stride = 4, pad = 2, cin = 16, cout = 8, transposed, bias
+);
+
+convsym::conv!(
     /// Transposed, one axis, stride 3 with an `output_padding` and a remainder in its dual,
     /// two samples.
     struct UpsampleLine;
@@ -548,6 +557,12 @@ fn transposed() {
         "UpsampleBatch",
         &passes!(UpsampleBatch bias),
         25,
+        Infinity::Nowhere,
+    );
+    compare(
+        "UpsampleTiles",
+        &passes!(UpsampleTiles bias),
+        48,
         Infinity::Nowhere,
     );
 }

@@ -121,10 +121,14 @@ pub(super) fn grad_weight_task(spec: &Spec, task: &Spec, tasks: usize) -> Option
 }
 
 /// Whether the input gradient's row tiles of `spec` may read δ where it lies: one group,
-/// its wide builds `rows` over δ ([`grad_input_tile`]).
+/// its wide builds `rows` over δ ([`grad_input_tile`]), on a plane or a volume. A line's
+/// tiles gather their band of δ instead (`tiles::whole`): read in place, the first, the
+/// middle and the last tile were three layers, compiled in three builds each.
 pub(super) fn reads_delta_in_place(spec: &Spec) -> bool {
     let phase_rows = Some((Block::PhaseRows, Block::PhaseRows));
-    spec.groups() == 1 && wide::blocks(spec, Section::GradInput) == phase_rows
+    spec.axes().len() > 1
+        && spec.groups() == 1
+        && wide::blocks(spec, Section::GradInput) == phase_rows
 }
 
 /// The body of a row tile's task of the input gradient of `spec`, whose layer is `task`,

@@ -86,7 +86,7 @@ pub(super) fn methods(kernels: &Kernels) -> TokenStream {
         let tasks = if !split {
             None
         } else if spec.transposed() {
-            transposed::transposed(spec, *section)
+            transposed::transposed(spec, *section, &serial)
         } else {
             let spans = spans::plane_tasks(spec, *section, inputs, output);
             let mut split = Split::new(spec, &kernels.layer.text, *section);
@@ -99,7 +99,7 @@ pub(super) fn methods(kernels: &Kernels) -> TokenStream {
                     split.tiles = None;
                 }
             }
-            let tasks = match (spans, split.tasks(inputs, output)) {
+            let tasks = match (spans, split.tasks(inputs, output, &serial)) {
                 (Some(spans), tasks) => {
                     let tasks = tasks.unwrap_or_else(|| serial.clone());
                     Some(quote! {
@@ -374,11 +374,18 @@ impl<'a> Split<'a> {
 
     /// The pass cut into tasks: its blocks ([`Split::blocks`]), and where the rows are cut
     /// too, its tiles, which run only where the blocks are fewer than the pool's threads.
+    /// Where only tiles that run in the wide builds cut it, the portable build runs the
+    /// whole pass through `serial`, the call of the one-thread method, and returns.
     /// A tile copies its rows of the input (of δ) in and its output out, which on two
     /// threads cost more than an idle thread would: `resnet-1x1`'s forward pass took 518 µs
     /// in eight tiles and 337 µs in two blocks. `None` for a single task, or if a task's
     /// layer is not one.
-    fn tasks(&self, inputs: &[&Array], output: &Array) -> Option<TokenStream> {
+    fn tasks(
+        &self,
+        inputs: &[&Array],
+        output: &Array,
+        serial: &TokenStream,
+    ) -> Option<TokenStream> {
         let blocks = self.blocks(inputs, output);
         let tiled = self
             .tiles
@@ -401,10 +408,16 @@ impl<'a> Split<'a> {
                     if ::convsym::__private::par::enough(#tasks) || !#wide { #blocks } else { #tiled }
                 })
             }
-            (None, Some(tiled)) if whole => {
-                let (serial, _) = looped(self.spec, self.section, inputs, output, None);
-                Some(quote!(if #wide { #tiled } else { #serial }))
-            }
+            // The one-thread method rather than its portable loops written out again, a
+            // second copy to compile (0.5 s of `upsample-1d`'s build). It returns: a
+            // transposed layer's form adds the bias after its tasks, which it has added.
+            (None, Some(tiled)) if whole => Some(quote! {
+                if !#wide {
+                    #serial
+                    return;
+                }
+                #tiled
+            }),
             (blocks, tiled) => blocks.or(tiled),
         }
     }

@@ -315,8 +315,10 @@ fn weight_gradient_reads_delta_in_place() {
 /// that fill no vector of the other blocks): on two axes or more, calls of the layer's own
 /// builds on their rows (`Part::tile`), which copy the band of δ their rows read, a task
 /// being every input channel of a sample; on one axis, where those builds compute no
-/// parts and the tasks cut the channels, tiles that read their rows of δ in place. Where
-/// the layer takes its dual layer's channel block, the tiles are parts of that.
+/// parts and the tasks cut the channels, whole tiles, one layer for every tile, that
+/// gather their band of δ (read in place, the first, middle and last tile were a layer
+/// each). Where the layer takes its dual layer's channel block, the tiles are parts of
+/// that.
 #[test]
 fn input_gradient_tiles_read_delta_in_place() {
     // Tiles, tiles as parts, tiles reading δ in place.
@@ -337,9 +339,15 @@ fn input_gradient_tiles_read_delta_in_place() {
     // channel block, and take `rows` over δ at stride 1 too, in one task of all 9.
     let tiled = quote::quote!(in = (12, 10), k = 3, pad = 1, cin = 9, cout = 64, bias);
     assert_eq!(reads(tiled), (true, true, false));
-    // `tests/parallel.rs`'s `TiledStridedLine`: one axis, tasks of 5 and 4 input channels.
+    // `tests/parallel.rs`'s `TiledStridedLine`: one axis, tasks of 5 and 4 input channels,
+    // each a whole tile's layer (no `match tile`) reading the band `gather_rows` copies.
     let line = quote::quote!(in = (1200,), k = 11, stride = 2, pad = 5, cin = 9, cout = 16);
-    assert_eq!(reads(line), (true, false, true));
+    assert_eq!(reads(line.clone()), (true, false, false));
+    let method = method(line, "grad_input_par_into");
+    assert!(
+        method.contains("gather_rows") && !method.contains("match tile"),
+        "{method}"
+    );
     // `resnet-3x3`: the dual layer's forward pass, whose tiles are parts of it too.
     let dual = quote::quote!(in = 56, k = 3, pad = 1, cin = 64, cout = 64);
     assert_eq!(reads(dual), (true, true, false));

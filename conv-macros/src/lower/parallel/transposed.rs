@@ -11,10 +11,15 @@ use crate::lower::{Array, Finite};
 
 /// A transposed layer's tasks: its passes are its dual layer's (`transposed.rs`), on the
 /// same memory under the names the dual reads, so they are cut as the dual's are, and the
-/// bias is added on the calling thread after the forward pass's tasks. `None` where the
-/// connections are not exactly the dual layer's (`output_padding ≥ stride`: the portable
-/// loops alone run there) or the dual's pass is one task.
-pub(super) fn transposed(spec: &Spec, section: Section) -> Option<(TokenStream, Option<Finite>)> {
+/// bias is added on the calling thread after the forward pass's tasks; `serial` calls the
+/// one-thread method (in this layer's names). `None` where the connections are not
+/// exactly the dual layer's (`output_padding ≥ stride`: the portable loops alone run
+/// there) or the dual's pass is one task.
+pub(super) fn transposed(
+    spec: &Spec,
+    section: Section,
+    serial: &TokenStream,
+) -> Option<(TokenStream, Option<Finite>)> {
     let dual = spec.dual().filter(|dual| *dual == spec.connections())?;
     let pass = AsDual::of(spec, section)?;
     let inputs: Vec<&Array> = pass.inputs.iter().collect();
@@ -33,7 +38,7 @@ pub(super) fn transposed(spec: &Spec, section: Section) -> Option<(TokenStream, 
             ..split
         }
     };
-    let tasks = split.tasks(&inputs, &pass.output)?;
+    let tasks = split.tasks(&inputs, &pass.output, serial)?;
     let finite = Finite::of_pass(&dual, pass.section, &inputs, &pass.output).map(|finite| Finite {
         met: finite
             .met
