@@ -324,7 +324,7 @@ where
 /// A copy of [`pad`]: a channel of `x` into its padded plane.
 pub type CopyTask<'a, T> = &'a (dyn Fn(&[T], &mut [T]) + Sync);
 
-/// [`padded`] as a function of one type ([`Drivers::padded`]).
+/// [`pad`]'s work as a function of one type ([`Drivers::padded`]).
 pub type PadFn<T> = fn(&[T], [usize; 2], CopyTask<'_, T>) -> Vec<T>;
 
 /// [`pad`] with its copy behind a reference and its sizes in one array, plane and padded
