@@ -18,7 +18,9 @@ use quote::{format_ident, quote};
 use crate::derive::{Derivation, Sections};
 use crate::parse::Item;
 use crate::spec::Layer;
-use dispatch::{Check, Finite, in_parts, kernel_impl, looped, parts_method, with_scratch};
+use dispatch::{
+    Check, Finite, in_parts, kernel_impl, looped, parts_method, takes_shared, with_scratch,
+};
 use tokens::{number, numbers};
 
 /// The type and its `impl`; the expression form wraps them in a block that yields the value.
@@ -298,7 +300,13 @@ impl<'a> Kernels<'a> {
         let (body, scratch) = looped(layer, pass, &inputs, output, Some(Check::OwnInParts));
         let parts = parts_method(section);
         let (names, out) = (inputs.iter().map(|array| &array.name), &output.name);
-        let whole = quote!(self.#parts(#(#names,)* #out, ::convsym::__private::Part::WHOLE););
+        let (shared, shared_parameter) = if takes_shared(layer, pass) {
+            (quote!(, &[]), quote!(, shared: &[T]))
+        } else {
+            (TokenStream::new(), TokenStream::new())
+        };
+        let whole =
+            quote!(self.#parts(#(#names,)* #out, ::convsym::__private::Part::WHOLE #shared););
         let whole = match &dual {
             Some(dual) => dual.around(spec, &whole),
             None => whole,
@@ -311,7 +319,7 @@ impl<'a> Kernels<'a> {
             }
 
             #[doc(hidden)]
-            fn #parts<#scalar>(self, #(#part_parameters,)* #out: &mut [T], part: ::convsym::__private::Part) {
+            fn #parts<#scalar>(self, #(#part_parameters,)* #out: &mut [T], part: ::convsym::__private::Part #shared_parameter) {
                 #body
             }
         };

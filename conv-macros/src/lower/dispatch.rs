@@ -114,12 +114,18 @@ pub(super) fn dispatched(
     });
     let (out, out_len) = (&output.name, number(output.len));
     let fields = quote!(#(#names,)* #out);
+    // A body that reads its caller's padded copy (`wide::Body::shared`) takes `shared`,
+    // which the method's caller gives (`Kernels::method`), empty for the whole pass.
+    let shared = parts && (avx2.shared || avx512.shared);
+    let shared_part = shared.then(|| quote!(, shared));
     let (out_type, part, whole, slice, task, rest) = if parts {
         (
             quote!(&'a mut [T]),
             Some(quote!(, part)),
-            (check != Check::OwnInParts)
-                .then(|| quote!(let part = ::convsym::__private::Part::WHOLE;)),
+            (check != Check::OwnInParts).then(|| {
+                let shared = shared.then(|| quote!(let shared: &[T] = &[];));
+                quote!(let part = ::convsym::__private::Part::WHOLE; #shared)
+            }),
             Some(quote! {
                 let #out: &mut [T] = &mut #out[..];
             }),
@@ -142,35 +148,42 @@ pub(super) fn dispatched(
     };
     let [avx2, avx512] = [avx2, avx512].map(|body| {
         if parts {
-            body_on(body, &quote!(#fields #part), false)
+            let shared = match (shared, body.shared) {
+                (true, true) => quote!(, shared),
+                (true, false) => quote!(, ..),
+                _ => TokenStream::new(),
+            };
+            body_on(body, &quote!(#fields #part #shared), false)
         } else {
             with_scratch(body, &fields)
         }
     });
     let run = if after && check != Check::Caller {
         quote! {
-            if T::run(Pass { #(#names,)* #out: &mut *#out #part })
+            if T::run(Pass { #(#names,)* #out: &mut *#out #part #shared_part })
                 #task
                 && !T::all_finite(&#out[..])
                 && !(#(T::all_finite(#met))&&*)
             {
-                ::convsym::__private::rerun(Pass { #fields #part });
+                ::convsym::__private::rerun(Pass { #fields #part #shared_part });
             }
         }
     } else {
-        quote!(T::run(Pass { #fields #part });)
+        quote!(T::run(Pass { #fields #part #shared_part });)
     };
     let portable = quote! {
         #rest
         #portable
     };
     let part_field = parts.then(|| quote!(part: ::convsym::__private::Part,));
+    let shared_field = shared.then(|| quote!(shared: &'a [T],));
     let kernel = kernel_impl(&quote!('_), &portable, &finite, (&avx2, &avx512));
     quote! {
         struct Pass<'a, T> {
             #(#names: #types,)*
             #out: #out_type,
             #part_field
+            #shared_field
         }
         #kernel
         #whole
@@ -214,6 +227,14 @@ pub(super) fn kernel_impl(
 pub(super) fn in_parts(spec: &Spec, section: Section) -> bool {
     wide::builds(spec, section)
         .is_some_and(|(avx2, avx512)| avx2.parts.is_some() && avx512.parts.is_some())
+}
+
+/// Whether the hidden method that computes a part of `section` takes `shared: &[T]`, the
+/// input padded by its caller (`wide::Body::shared`): empty for the whole pass.
+pub(super) fn takes_shared(spec: &Spec, section: Section) -> bool {
+    wide::builds(spec, section).is_some_and(|(avx2, avx512)| {
+        avx2.parts.is_some() && avx512.parts.is_some() && (avx2.shared || avx512.shared)
+    })
 }
 
 /// The hidden method that computes a part of `section` ([`Kernels::method`]).
@@ -278,7 +299,10 @@ fn body_on(body: &wide::Body, fields: &TokenStream, whole: bool) -> TokenStream 
             let scratch: &mut [T] = &mut scratch[..];
         }
     });
-    let whole = whole.then(|| quote!(let part = ::convsym::__private::Part::WHOLE;));
+    let whole = whole.then(|| {
+        let shared = body.shared.then(|| quote!(let shared: &[T] = &[];));
+        quote!(let part = ::convsym::__private::Part::WHOLE; #shared)
+    });
     quote! {
         #scratch
         let Pass { #fields } = self;

@@ -10,8 +10,11 @@
 //! instead of a gathered copy. Every task reads all of the input, and where the layer
 //! pads, each padded the whole batch into its own copy: the form pads it once, over the
 //! pool, before the tasks (`convsym::__private::par::pad`), and the tasks read that copy,
-//! the same values in the same places. The portable build, which runs where no wide one
-//! does, gathers δ's runs and reads the input as before.
+//! the same values in the same places. Where a task is whole blocks of the layer's own
+//! builds, it is a call of the layer's own pass on its part, given that copy
+//! (`Split::part`, `wide::Body::shared`); elsewhere a layer of its own. The portable
+//! build, which runs where no wide one does, gathers δ's runs and reads the input as
+//! before.
 
 use conv_runtime::Spec;
 use conv_runtime::derive::Section;
@@ -35,6 +38,12 @@ pub(super) fn before_tasks(spec: &Spec, tasks: usize) -> Option<TokenStream> {
         let padded = ::convsym::__private::par::pad(x, #input_plane, #plane, |x_sample, padded| { #copy });
         let padded: &[T] = &padded;
     })
+}
+
+/// Whether the weight gradient's `tasks` tasks of `spec` read the input padded once before
+/// them ([`before_tasks`]).
+pub(super) fn pads_before_tasks(spec: &Spec, tasks: usize) -> bool {
+    wide::padded_copy(spec).is_some() && in_place(spec, tasks).is_some()
 }
 
 /// `spec`'s δ sample stride, where its `tasks` tasks read δ in place: a layer of one

@@ -479,9 +479,18 @@ impl<'a> Split<'a> {
     /// than the layer's.
     fn task(&self, count: usize, inputs: &[&Array], output: &Array) -> Option<TokenStream> {
         let layer = self.layer(count)?;
+        // A weight gradient's task that is a part of the layer's own pass reads δ in place
+        // as it does, and the input padded once where the form pads it: the part, rather
+        // than a layer of its own (`delta`).
         let in_place = match self.section {
-            Section::GradWeight => delta::grad_weight_task(self.spec, &layer, self.block_count())
-                .or_else(|| depthwise::grad_weight_task(self.spec, &layer)),
+            Section::GradWeight => {
+                let delta = if self.part(count, inputs, output).is_some() {
+                    None
+                } else {
+                    delta::grad_weight_task(self.spec, &layer, self.block_count())
+                };
+                delta.or_else(|| depthwise::grad_weight_task(self.spec, &layer))
+            }
             _ => None,
         };
         if in_place.is_some() {

@@ -8,9 +8,10 @@ use conv_runtime::derive::Section;
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 
+use super::super::takes_shared;
 use super::super::wide::RowTiles;
 use super::tiles::Tiles;
-use super::{Array, Bodies, Split, wide};
+use super::{Array, Bodies, Split, delta, wide};
 use crate::lower::tokens::number;
 
 /// The parts the layer's own wide builds compute (`wide::Body::parts`), where both do.
@@ -88,8 +89,17 @@ impl Split<'_> {
         } else {
             quote!(n)
         };
+        // A weight gradient's parts read the input padded once before them where the
+        // form made that copy (`delta::before_tasks`), else each pads its own.
+        let shared = if !takes_shared(self.spec, self.section) {
+            TokenStream::new()
+        } else if delta::pads_before_tasks(self.spec, self.block_count()) {
+            quote!(, padded)
+        } else {
+            quote!(, &[])
+        };
         Some(quote! {
-            self.#method(#(#names,)* #out, ::convsym::__private::Part::task(#sample, first));
+            self.#method(#(#names,)* #out, ::convsym::__private::Part::task(#sample, first) #shared);
         })
     }
 

@@ -267,48 +267,64 @@ fn pointwise_runs() {
 /// Over a batch, a weight gradient task reads its block of δ's channels in place where
 /// the channel block or the depthwise blocks compute it, in every sample through the
 /// whole layer's stride, and where the channel block pads, the input padded once before
-/// the tasks.
+/// the tasks. Where the task is whole blocks of the layer's own builds, it is a part of
+/// the layer's own pass given that copy; elsewhere a layer of its own.
 #[test]
 fn weight_gradient_reads_delta_in_place() {
-    // Whether the weight gradient's tasks read δ in place, and the input padded once.
-    let reads = |layer: proc_macro2::TokenStream| -> (bool, bool) {
+    // Whether the weight gradient's tasks are layers of their own that read δ in place,
+    // parts of the layer's own pass, given the input padded once before them.
+    let reads = |layer: proc_macro2::TokenStream| -> (bool, bool, bool) {
         let method = method(layer, "grad_weight_par_into");
+        let padded = method.contains("par :: pad (");
+        let shared = method.contains("Part :: task (0 , first) , padded)");
+        assert!(!shared || padded, "{method}");
         (
             method.contains("dz : & dz [first *"),
-            method.contains("par :: pad ("),
+            method.contains("self . grad_weight_part ("),
+            shared,
         )
     };
     // `tests/parallel.rs`'s `Samples` (blocks of 8 of 40 channels, a plane of 100) and
     // `Pointwise`, which does not pad.
     let samples = quote::quote!(in = (10, 10), k = 3, pad = 1, cin = 4, cout = 40, batch = 8, bias);
-    assert_eq!(reads(samples), (true, true));
+    assert_eq!(reads(samples), (false, true, true));
     let pointwise = quote::quote!(in = (20, 24), k = 1, cin = 24, cout = 16, batch = 2, bias);
-    assert_eq!(reads(pointwise), (true, false));
+    assert_eq!(reads(pointwise), (true, false, false));
     let down = quote::quote!(in = 56, k = 3, stride = 2, pad = 1, cin = 128, cout = 128, batch = 8);
-    assert_eq!(reads(down), (true, true));
+    assert_eq!(reads(down), (false, true, true));
+    // A transposed layer's tasks are layers of its dual's, reading the dual's padded input.
     let transposed = quote::quote!(in = (12, 9), k = 4, stride = 2, pad = 1, cin = 32, cout = 16, batch = 2, transposed, bias);
-    assert_eq!(reads(transposed), (true, true));
+    let method = method(transposed.clone(), "grad_weight_par_into");
+    assert!(method.contains("par :: pad ("), "{method}");
+    assert_eq!(reads(transposed), (true, false, false));
     // One sample, four tasks of 32 channels: the input padded once for all of them too;
-    // two tasks pad their own, as a task of one sample reads its run of δ in place anyway.
+    // two tasks pad their own (`& []`), as a task of one sample reads its run of δ in
+    // place anyway.
     let one = quote::quote!(in = 56, k = 3, stride = 2, pad = 1, cin = 128, cout = 128);
-    assert_eq!(reads(one), (true, true));
+    assert_eq!(reads(one), (false, true, true));
     let two = quote::quote!(in = 56, k = 3, pad = 1, cin = 64, cout = 64);
-    assert_eq!(reads(two), (false, false));
+    assert_eq!(reads(two.clone()), (false, true, false));
+    assert!(method_contains(two, "Part :: task (0 , first) , & [])"));
     // `tests/parallel.rs`'s one-sample layers that check each path's bits: four tasks of
     // 32 channels, and two.
     let blocks = quote::quote!(in = (6, 6), k = 3, pad = 1, cin = 9, cout = 128, bias);
-    assert_eq!(reads(blocks), (true, true));
+    assert_eq!(reads(blocks), (false, true, true));
     let tiled = quote::quote!(in = (12, 10), k = 3, pad = 1, cin = 9, cout = 64, bias);
-    assert_eq!(reads(tiled), (false, false));
+    assert_eq!(reads(tiled), (false, true, false));
     // A depthwise layer's weight gradient is not the channel block: its tasks, runs of
     // channels, read δ (and the input) in place with their own blocks, which pad nothing.
     let depthwise =
         quote::quote!(in = 16, k = 3, pad = 1, cin = 32, cout = 32, groups = 32, batch = 4);
-    assert_eq!(reads(depthwise), (true, false));
+    assert_eq!(reads(depthwise), (true, false, false));
     // Groups of several channels are one task per pass.
     let grouped =
         quote::quote!(in = 16, k = 3, pad = 1, cin = 64, cout = 64, groups = 4, batch = 4);
-    assert_eq!(reads(grouped), (false, false));
+    assert_eq!(reads(grouped), (false, false, false));
+}
+
+/// Whether `grad_weight_par_into` of `layer` holds `text`.
+fn method_contains(layer: proc_macro2::TokenStream, text: &str) -> bool {
+    method(layer, "grad_weight_par_into").contains(text)
 }
 
 /// The input gradient's row tiles, where the layer takes `rows` over δ (input channels

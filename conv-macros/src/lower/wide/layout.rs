@@ -220,6 +220,9 @@ pub(in super::super) struct Body {
     /// Where a part needs less of a large scratch than the whole pass, an expression of
     /// `self.part` for the scalars it needs: its last part shorter (`Scratch::cut`).
     pub(in super::super) scratch_of_part: Option<TokenStream>,
+    /// Whether the body reads `shared: &[T]`, the input padded by its caller once for
+    /// every task, where that is not empty, instead of padding its own copy.
+    pub(in super::super) shared: bool,
 }
 
 /// The kind of register block a body runs. Two kinds add an output's terms in different
@@ -283,6 +286,7 @@ impl Body {
             parts: None,
             rows: RowTiles::None,
             scratch_of_part: None,
+            shared: false,
         }
     }
 
@@ -301,6 +305,17 @@ impl Body {
         Body {
             rows: tiles,
             ..self.in_parts(units)
+        }
+    }
+
+    /// The body, which reads `shared` ([`Body::shared`]) and then needs `without` scalars
+    /// of its scratch: all but its last part, the padded copy.
+    pub(super) fn reading_shared(self, without: usize) -> Self {
+        let (all, without) = (number(self.scratch), number(without));
+        Body {
+            shared: true,
+            scratch_of_part: Some(quote!(if self.shared.is_empty() { #all } else { #without })),
+            ..self
         }
     }
 

@@ -49,7 +49,9 @@ pub(super) fn grad_weight(spec: &Spec, isa: Isa) -> Option<Body> {
 /// than the layer's own where δ is the output channels of a wider layer, read in place by
 /// a parallel task that computes a block of them), and, where `padded_before` and the
 /// layer pads, the padded copy of the input from `padded: &[T]`, which its caller made
-/// once for every task ([`Source::copy`], channel by channel).
+/// once for every task ([`Source::copy`], channel by channel). The layer's own body,
+/// which computes parts, reads that copy from `shared: &[T]` where it is not empty
+/// ([`Body::shared`]), and pads its own where it is (the whole pass).
 pub(super) fn grad_weight_reading(
     spec: &Spec,
     isa: Isa,
@@ -70,24 +72,35 @@ pub(super) fn grad_weight_reading(
     if !table_fits(&outer_taps) || !table_fits(&[batch, output_plane / last.output()]) {
         return None;
     }
-    let scratch = if source.padded && !padded_before {
-        Scratch::default().part("padded", &[all_channels, source.plane])?
-    } else {
-        Scratch::default()
-    };
     let (channels, all_rows, tile) = tiles(spec, &source, isa)?;
     let taps: usize = axes.iter().map(Axis::kernel).product();
     let filter = spec.in_channels_per_group() * taps;
-    let scratch = scratch
+    let scratch = Scratch::default()
         .vectors("packed", product(&[tile, last.output()])?, channels)?
         .vectors("partial", filter, channels)?;
+    // The padded copy last, so that a part given the caller's copy (`shared`) takes the
+    // scratch without it.
+    let without_copy = scratch.len();
+    let scratch = if source.padded && !padded_before {
+        scratch.part("padded", &[all_channels, source.plane])?
+    } else {
+        scratch
+    };
     let tables = row_tables(spec, &source);
 
     let in_per_group = spec.in_channels_per_group();
     let channels_literal = number(channels);
     let store = sums_blocks(spec, isa, channels, &source);
     let output_plane_literal = number(output_plane);
-    let (copy, whole) = if source.padded && !padded_before {
+    // The layer's own pass reads the caller's copy where it is given one.
+    let own = dz_sample == spec.out_channels() * output_plane && !padded_before;
+    let (copy, whole) = if source.padded && own {
+        let copy = source.copy(spec, all_channels);
+        (
+            TokenStream::new(),
+            quote!(if shared.is_empty() { #copy &padded[..] } else { shared }),
+        )
+    } else if source.padded && !padded_before {
         (source.copy(spec, all_channels), quote!(&padded[..]))
     } else if source.padded {
         (TokenStream::new(), quote!(padded))
@@ -104,7 +117,6 @@ pub(super) fn grad_weight_reading(
     // The layer's own pass computes any `part` ([`Body::parts`]): the whole pass, or a
     // task's run of blocks from its first channel, which reads its channels of δ in
     // place. A body for a task's own layer, which reads a wider δ, computes it whole.
-    let own = dz_sample == spec.out_channels() * output_plane && !padded_before;
     let first_block = if own {
         quote!(part.first / #channels_literal)
     } else {
@@ -156,7 +168,11 @@ pub(super) fn grad_weight_reading(
         }
     };
     let body = Body::new(Block::Channels, &scratch, &body);
-    Some(if own { body.in_parts(channels) } else { body })
+    Some(match (own, source.padded) {
+        (true, true) => body.in_parts(channels).reading_shared(without_copy),
+        (true, false) => body.in_parts(channels),
+        _ => body,
+    })
 }
 
 /// `ROWS`, the block's rows (a sample and an output row) as offsets into the source, and

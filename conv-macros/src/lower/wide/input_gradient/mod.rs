@@ -44,6 +44,7 @@ pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<Body> {
         parts,
         rows,
         scratch_of_part,
+        shared,
     } = forward(&dual, isa)?;
     let axes = spec.axes();
     let taps: usize = axes.iter().map(Axis::kernel).product();
@@ -100,6 +101,7 @@ pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<Body> {
         parts,
         rows,
         scratch_of_part: scratch_of_part.map(|len| quote!(#weight_len_literal + #len)),
+        shared,
     })
 }
 
