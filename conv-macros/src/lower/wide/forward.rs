@@ -8,8 +8,8 @@ use quote::{format_ident, quote};
 
 use super::in_place::InPlace;
 use super::layout::{
-    Block, Body, Isa, MOST_SUMS, RowTiles, Runs, Scratch, by_blocks, by_even_blocks, call_block,
-    call_block_on, call_rows, offsets, part_plane, strides, table_fits,
+    Block, Body, Isa, MOST_SUMS, RowTiles, Runs, Scratch, ZerosMeet, by_blocks, by_even_blocks,
+    call_block, call_block_on, call_rows, offsets, part_plane, strides, table_fits,
 };
 use super::source::Source;
 use crate::lower::tokens::{linear, nest, number};
@@ -128,7 +128,14 @@ pub(super) fn forward(spec: &Spec, isa: Isa) -> Option<Body> {
             }
         }
     };
-    let body = Body::new(Block::Channels, &scratch, &body);
+    // Its structural zeros are the input's padding (in a copy, or in the copies of the
+    // edges that stand for it where the block reads in place; δ's, where it is the input
+    // gradient's dual), and each meets only a weight. A block's channels divide the
+    // group's, so no weight is a filler, and its outputs cover each row exactly
+    // (`by_even_blocks`), so every stored sum is an output's own terms and zeros: a
+    // check of the weights alone lets the wide build run.
+    let mut body = Body::new(Block::Channels, &scratch, &body);
+    body.zeros_meet = ZerosMeet::Weights;
     Some(if row_tiles {
         body.in_row_parts(channels, RowTiles::Banded)
     } else {
