@@ -210,10 +210,10 @@ fn which_passes_tile() {
 
 /// A transposed layer's parallel forms check the operands its dual's pass checks, under
 /// the names its own methods give them: `dcgan-up`'s forward pass (the dual's input
-/// gradient: 32 768 weights and 50 176 inputs against 100 352 outputs) checks the weights
-/// and its input before its tasks; its input gradient (the dual's forward pass, the
-/// channel block, whose padding meets only weights) the weights alone, before them; its
-/// weight gradient its output after them, then its operands (both meet padding there).
+/// gradient, the phases' channel block) and its input gradient (the dual's forward pass,
+/// the channel block), whose padding meets only weights, check the weights alone before
+/// their tasks; its weight gradient its output after them, then its operands (both meet
+/// padding there).
 #[test]
 fn transposed_checks() {
     let up = quote::quote!(in = 28, k = 4, stride = 2, pad = 1, cin = 64, cout = 32, transposed);
@@ -234,7 +234,7 @@ fn transposed_checks() {
             })
             .collect()
     };
-    assert_eq!(checks("forward_par_into"), ["w", "x"]);
+    assert_eq!(checks("forward_par_into"), ["w"]);
     assert_eq!(checks("grad_input_par_into"), ["w"]);
     assert_eq!(checks("grad_weight_par_into"), ["& dw [..]", "dz", "x"]);
 }

@@ -16,8 +16,8 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 
 use super::super::layout::{
-    Block, Body, Isa, MOST_PHASES, RowTiles, Scratch, by_even_blocks, offsets, part_plane, strides,
-    table_fits, zeroed_block,
+    Block, Body, Isa, MOST_PHASES, RowTiles, Scratch, ZerosMeet, by_even_blocks, offsets,
+    part_plane, strides, table_fits, zeroed_block,
 };
 use super::super::source::Source;
 use crate::lower::tokens::{linear, nest, number};
@@ -136,7 +136,11 @@ pub(in super::super) fn grad_input_channels(spec: &Spec, isa: Isa) -> Option<Bod
             }
         }
     };
-    let body = Body::new(Block::PhaseChannels, &scratch, &body);
+    // As the forward channel block's (`forward.rs`): its zeros are δ's padding, each met by
+    // a weight of a phase's sub-kernel, whose taps are the phase's own (`pack`), over the
+    // phase's inputs exactly (`by_even_blocks`); a phase with no tap writes zeros.
+    let mut body = Body::new(Block::PhaseChannels, &scratch, &body);
+    body.zeros_meet = ZerosMeet::Weights;
     Some(if row_tiles {
         body.in_row_parts(units, RowTiles::Whole)
     } else {
