@@ -19,7 +19,7 @@ use crate::derive::{Derivation, Sections};
 use crate::parse::Item;
 use crate::spec::Layer;
 use dispatch::{
-    Check, Finite, in_parts, kernel_impl, looped, parts_method, takes_shared, with_scratch,
+    Check, Finite, in_parts, kernel_impl, looped, parts_method, shares, takes_shared, with_scratch,
 };
 use tokens::{number, numbers};
 

@@ -116,7 +116,7 @@ pub(super) fn dispatched(
     let fields = quote!(#(#names,)* #out);
     // A body that reads its caller's padded copy (`wide::Body::shared`) takes `shared`,
     // which the method's caller gives (`Kernels::method`), empty for the whole pass.
-    let shared = parts && (avx2.shared || avx512.shared);
+    let shared = shares(avx2, avx512);
     let shared_part = shared.then(|| quote!(, shared));
     let (out_type, part, whole, slice, task, rest) = if parts {
         (
@@ -148,12 +148,12 @@ pub(super) fn dispatched(
     };
     let [avx2, avx512] = [avx2, avx512].map(|body| {
         if parts {
-            let shared = match (shared, body.shared) {
+            let reads = match (shared, body.shared) {
                 (true, true) => quote!(, shared),
                 (true, false) => quote!(, ..),
                 _ => TokenStream::new(),
             };
-            body_on(body, &quote!(#fields #part #shared), false)
+            body_on(body, &quote!(#fields #part #reads), false)
         } else {
             with_scratch(body, &fields)
         }
@@ -232,9 +232,13 @@ pub(super) fn in_parts(spec: &Spec, section: Section) -> bool {
 /// Whether the hidden method that computes a part of `section` takes `shared: &[T]`, the
 /// input padded by its caller (`wide::Body::shared`): empty for the whole pass.
 pub(super) fn takes_shared(spec: &Spec, section: Section) -> bool {
-    wide::builds(spec, section).is_some_and(|(avx2, avx512)| {
-        avx2.parts.is_some() && avx512.parts.is_some() && (avx2.shared || avx512.shared)
-    })
+    wide::builds(spec, section).is_some_and(|(avx2, avx512)| shares(&avx2, &avx512))
+}
+
+/// Whether bodies `avx2` and `avx512` compute parts and one of them reads `shared`: the
+/// `Pass` then has a `shared` field, and its method a `shared` parameter.
+pub(super) fn shares(avx2: &wide::Body, avx512: &wide::Body) -> bool {
+    avx2.parts.is_some() && avx512.parts.is_some() && (avx2.shared || avx512.shared)
 }
 
 /// The hidden method that computes a part of `section` ([`Kernels::method`]).

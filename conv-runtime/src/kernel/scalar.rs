@@ -257,13 +257,20 @@ macro_rules! all_finite {
     };
 }
 
+/// `Wide::drivers` as the static of the parallel driver this crate compiles for the type.
+macro_rules! drivers {
+    ($static:ident) => {
+        #[inline]
+        fn drivers() -> Drivers<Self> {
+            parallel::$static
+        }
+    };
+}
+
 primitive!(
     f32: mul, add {
         all_finite!();
-        #[inline]
-        fn drivers() -> Drivers<Self> {
-            parallel::F32
-        }
+        drivers!(F32);
         #[cfg(feature = "std")]
         #[inline]
         fn take_spare(capacity: usize) -> Option<alloc::vec::Vec<Self>> {
@@ -363,11 +370,8 @@ primitive!(
         }
     };
     f64: mul, add {
-        #[inline]
-        fn drivers() -> Drivers<Self> {
-            parallel::F64
-        }
         all_finite!();
+        drivers!(F64);
     };
     // Wrapping in every profile: without it, debug builds panic where release builds wrap.
     i32: wrapping_mul, wrapping_add;

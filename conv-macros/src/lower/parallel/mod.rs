@@ -479,24 +479,22 @@ impl<'a> Split<'a> {
     /// than the layer's.
     fn task(&self, count: usize, inputs: &[&Array], output: &Array) -> Option<TokenStream> {
         let layer = self.layer(count)?;
+        let part = self.part(count, inputs, output);
         // A weight gradient's task that is a part of the layer's own pass reads δ in place
         // as it does, and the input padded once where the form pads it: the part, rather
         // than a layer of its own (`delta`).
         let in_place = match self.section {
-            Section::GradWeight => {
-                let delta = if self.part(count, inputs, output).is_some() {
-                    None
-                } else {
-                    delta::grad_weight_task(self.spec, &layer, self.block_count())
-                };
-                delta.or_else(|| depthwise::grad_weight_task(self.spec, &layer))
-            }
+            Section::GradWeight => part
+                .is_none()
+                .then(|| delta::grad_weight_task(self.spec, &layer, self.block_count()))
+                .flatten()
+                .or_else(|| depthwise::grad_weight_task(self.spec, &layer)),
             _ => None,
         };
         if in_place.is_some() {
             return in_place;
         }
-        if let Some(part) = self.part(count, inputs, output) {
+        if let Some(part) = part {
             // The portable loops of the task's layer elsewhere: their sums are the whole
             // layer's portable sums, channel by channel.
             let portable = self.task_of(&layer, (false, None), inputs, output)?;

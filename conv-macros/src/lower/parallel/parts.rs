@@ -8,7 +8,7 @@ use conv_runtime::derive::Section;
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 
-use super::super::takes_shared;
+use super::super::shares;
 use super::super::wide::RowTiles;
 use super::tiles::Tiles;
 use super::{Array, Bodies, Split, delta, wide};
@@ -22,6 +22,8 @@ pub(super) struct OwnParts {
     /// Whether they compute row tiles too (`wide::Body::rows`): `Whole` where either
     /// build's tiles copy all of their input.
     rows: RowTiles,
+    /// Whether the hidden method takes the input padded by its caller (`shares`).
+    shared: bool,
 }
 
 impl OwnParts {
@@ -29,6 +31,7 @@ impl OwnParts {
     pub(super) fn of(spec: &Spec, section: Section) -> Option<Self> {
         let (avx2, avx512) = wide::builds(spec, section)?;
         Some(OwnParts {
+            shared: shares(&avx2, &avx512),
             units: [avx2.parts?, avx512.parts?],
             rows: match (avx2.rows, avx512.rows) {
                 (RowTiles::None, _) | (_, RowTiles::None) => RowTiles::None,
@@ -91,7 +94,7 @@ impl Split<'_> {
         };
         // A weight gradient's parts read the input padded once before them where the
         // form made that copy (`delta::before_tasks`), else each pads its own.
-        let shared = if !takes_shared(self.spec, self.section) {
+        let shared = if !parts.shared {
             TokenStream::new()
         } else if delta::pads_before_tasks(self.spec, self.block_count()) {
             quote!(, padded)
