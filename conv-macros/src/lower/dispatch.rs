@@ -122,10 +122,7 @@ pub(super) fn dispatched(
         (
             quote!(&'a mut [T]),
             Some(quote!(, part)),
-            (check != Check::OwnInParts).then(|| {
-                let shared = shared.then(|| quote!(let shared: &[T] = &[];));
-                quote!(let part = ::convsym::__private::Part::WHOLE; #shared)
-            }),
+            (check != Check::OwnInParts).then(|| whole_pass(shared)),
             Some(quote! {
                 let #out: &mut [T] = &mut #out[..];
             }),
@@ -241,6 +238,13 @@ pub(super) fn shares(avx2: &wide::Body, avx512: &wide::Body) -> bool {
     avx2.parts.is_some() && avx512.parts.is_some() && (avx2.shared || avx512.shared)
 }
 
+/// The bindings of a body that computes the whole pass: `part`, and `shared` empty (no
+/// caller's padded copy) where it reads one.
+fn whole_pass(shared: bool) -> TokenStream {
+    let shared = shared.then(|| quote!(let shared: &[T] = &[];));
+    quote!(let part = ::convsym::__private::Part::WHOLE; #shared)
+}
+
 /// The hidden method that computes a part of `section` ([`Kernels::method`]).
 pub(super) fn parts_method(section: Section) -> Ident {
     match section {
@@ -303,10 +307,7 @@ fn body_on(body: &wide::Body, fields: &TokenStream, whole: bool) -> TokenStream 
             let scratch: &mut [T] = &mut scratch[..];
         }
     });
-    let whole = whole.then(|| {
-        let shared = body.shared.then(|| quote!(let shared: &[T] = &[];));
-        quote!(let part = ::convsym::__private::Part::WHOLE; #shared)
-    });
+    let whole = whole.then(|| whole_pass(body.shared));
     quote! {
         #scratch
         let Pass { #fields } = self;

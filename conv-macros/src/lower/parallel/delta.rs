@@ -43,7 +43,7 @@ pub(super) fn before_tasks(spec: &Spec, tasks: usize) -> Option<TokenStream> {
 /// Whether the weight gradient's `tasks` tasks of `spec` read the input padded once before
 /// them ([`before_tasks`]).
 pub(super) fn pads_before_tasks(spec: &Spec, tasks: usize) -> bool {
-    wide::padded_copy(spec).is_some() && in_place(spec, tasks).is_some()
+    before_tasks(spec, tasks).is_some()
 }
 
 /// `spec`'s δ sample stride, where its `tasks` tasks read δ in place: a layer of one
