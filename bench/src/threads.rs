@@ -96,9 +96,9 @@ layers! {
     DcganB8 "dcgan-up-b8" { in = 28, k = 4, stride = 2, pad = 1, cin = 64, cout = 32, transposed, batch = 8 }
     UpsampleB1 "upsample-1d-b1" { in = (2000,), k = 8, stride = 4, pad = 2, cin = 16, cout = 8, transposed }
     UpsampleB8 "upsample-1d-b8" { in = (2000,), k = 8, stride = 4, pad = 2, cin = 16, cout = 8, transposed, batch = 8 }
-    // Small layers the parallel forms have tasks for (two tasks of 2^16 multiply-adds or
-    // more, `SPLIT_FROM` in the runtime), of 2 and 8 times that work: under the threshold
-    // in force (`THRESHOLD`, 2^21), so their parallel forms run on the calling thread.
+    // Small layers, under the threshold (`THRESHOLD`, 2^21, which is also `SPLIT_FROM` in
+    // the runtime, under which `conv!` writes no tasks): their parallel forms are their
+    // one-thread kernels.
     Small147k "threshold-147k" { in = 16, k = 3, pad = 1, cin = 4, cout = 16 }
     Small295k "threshold-295k" { in = 16, k = 3, pad = 1, cin = 8, cout = 16 }
     Small1m "threshold-1.2m" { in = 16, k = 3, pad = 1, cin = 16, cout = 32 }

@@ -32,21 +32,22 @@ fn method(layer: proc_macro2::TokenStream, name: &str) -> String {
 /// `tests/parallel.rs`'s first layer: every pass leaves a smaller last task.
 #[test]
 fn remainders() {
-    let plane = "in=(36,20) k=3 stride=(2,1) cin=5 cout=7";
-    assert_eq!(split(plane, Section::Forward), (7, 5));
+    let plane = "in=(36,400) k=3 stride=(2,1) cin=5 cout=7";
+    assert_eq!(split(plane, Section::Forward), (7, 4));
     assert_eq!(split(plane, Section::GradInput), (5, 5));
-    assert_eq!(split(plane, Section::GradWeight), (7, 5));
-    let volume = "in=(6,8,8) k=3 pad=(1,0,1) cin=4 cout=5";
+    assert_eq!(split(plane, Section::GradWeight), (7, 4));
+    let volume = "in=(6,8,136) k=3 pad=(1,0,1) cin=4 cout=5";
     assert_eq!(split(volume, Section::Forward), (5, 3));
     assert_eq!(split(volume, Section::GradInput), (4, 4));
-    let blocks = "in=(6,6) k=3 pad=1 cin=9 cout=128 bias";
+    let blocks = "in=(6,48) k=3 pad=1 cin=9 cout=128 bias";
     assert_eq!(split(blocks, Section::Forward), (128, 64));
     assert_eq!(split(blocks, Section::GradWeight), (128, 32));
     // Its 9 input channels take the rows over δ, whose parts are all of them: one task,
     // in row tiles.
     assert_eq!(split(blocks, Section::GradInput), (9, 9));
-    let line = "in=(201,) k=7 stride=3 cin=6 cout=10 batch=3";
-    assert_eq!(split(line, Section::Forward), (10, 10));
+    let line = "in=(5201,) k=7 stride=3 cin=6 cout=10 batch=3";
+    assert_eq!(split(line, Section::Forward), (10, 5));
+    assert_eq!(split(line, Section::GradWeight), (10, 2));
 }
 
 /// Where the layer's own builds compute row tiles, a task is whole register blocks of both
@@ -66,7 +67,7 @@ fn tasks_of_whole_blocks_where_rows_are_parts() {
 /// a sum over the batch, is still cut into blocks of channels.
 #[test]
 fn whole_samples() {
-    let batch = "in=(10,10) k=3 pad=1 cin=4 cout=40 batch=8";
+    let batch = "in=(10,22) k=3 pad=1 cin=4 cout=40 batch=8";
     assert_eq!(split(batch, Section::Forward), (40, 40));
     assert_eq!(split(batch, Section::GradInput), (4, 4));
     assert_eq!(split(batch, Section::GradWeight), (40, 8));
@@ -89,11 +90,11 @@ fn transposed_layers() {
     assert_eq!(tasks(up), 3);
     // `tests/parallel.rs`'s transposed layers.
     let test = quote::quote!(
-        in = (12, 9), k = 4, stride = 2, pad = 1, cin = 20, cout = 12, transposed, bias
+        in = (12, 54), k = 4, stride = 2, pad = 1, cin = 20, cout = 12, transposed, bias
     );
     assert_eq!(tasks(test), 3);
     let line = quote::quote!(
-        in = (150,), k = 5, stride = 3, pad = 1, output_padding = 2, cin = 9, cout = 7,
+        in = (3400,), k = 5, stride = 3, pad = 1, output_padding = 2, cin = 9, cout = 7,
         batch = 2, transposed
     );
     assert_eq!(tasks(line), 3);
@@ -128,17 +129,18 @@ fn blocks_and_groups() {
     assert_eq!(split(depthwise, Section::Forward), (144, 3));
     assert_eq!(split(depthwise, Section::GradInput), (144, 3));
     assert_eq!(split(depthwise, Section::GradWeight), (144, 3));
-    // `tests/parallel.rs`'s `TiledDepthwise`: 46 = 9 · 5 + 1, a last task of one group.
-    let remainder = "in=(40,40) k=3 pad=1 cin=46 cout=46 groups=46";
-    assert_eq!(split(remainder, Section::Forward), (46, 5));
+    // `tests/parallel.rs`'s `TiledDepthwise`: 151 = 30 · 5 + 1, a last task of one group.
+    let remainder = "in=(40,40) k=3 pad=1 cin=151 cout=151 groups=151";
+    assert_eq!(split(remainder, Section::Forward), (151, 5));
+    assert_eq!(split(remainder, Section::GradWeight), (151, 5));
     let multiplier = "in=56 k=3 pad=1 cin=16 cout=32 groups=16";
     assert_eq!(split(multiplier, Section::Forward), (16, 16));
 }
 
-/// How the passes of `tests/parallel.rs`'s layers (which checks their bits) and of two
+/// How the passes of `tests/parallel.rs`'s layers (which checks their bits) and of four
 /// benchmark layers are cut, forward, input gradient, weight gradient: `b`locks of
-/// channels, `t`iles of rows (and blocks), or `-` one task. Too little work leaves a small
-/// layer's blocks uncut; a batch of 8 is tasks enough; the weight gradient is never tiled.
+/// channels, `t`iles of rows (and blocks), or `-` one task. A layer under the threshold
+/// has none; a batch of 8 is tasks enough; the weight gradient is never tiled.
 #[test]
 fn which_passes_tile() {
     let kinds = |layer: proc_macro2::TokenStream| -> String {
@@ -162,19 +164,19 @@ fn which_passes_tile() {
     };
     let cases = [
         (
-            quote::quote!(in = (36, 20), k = 3, stride = (2, 1), cin = 5, cout = 7),
-            "b-b",
-        ),
-        (
-            quote::quote!(in = (12, 10), k = 3, pad = 1, cin = 9, cout = 64, bias),
+            quote::quote!(in = (36, 400), k = 3, stride = (2, 1), cin = 5, cout = 7),
             "ttb",
         ),
         (
-            quote::quote!(in = (42, 24), k = 5, stride = 2, pad = 2, cin = 3, cout = 16),
+            quote::quote!(in = (12, 40), k = 3, pad = 1, cin = 9, cout = 64, bias),
             "ttb",
         ),
         (
-            quote::quote!(in = (18, 40), k = 3, pad = 1, cin = 4, cout = 16),
+            quote::quote!(in = (38, 194), k = 5, stride = 2, pad = 2, cin = 3, cout = 16),
+            "ttb",
+        ),
+        (
+            quote::quote!(in = (18, 216), k = 3, pad = 1, cin = 4, cout = 16),
             "ttb",
         ),
         (
@@ -198,8 +200,19 @@ fn which_passes_tile() {
         // order of additions), whose parts are row tiles too: each sample's 16 channels
         // in tiles of rows.
         (
-            quote::quote!(in = (24, 18), k = 4, stride = 2, pad = 1, cin = 16, cout = 32, batch = 2),
+            quote::quote!(in = (24, 24), k = 4, stride = 2, pad = 1, cin = 16, cout = 32, batch = 2),
             "ttb",
+        ),
+        // Under the default threshold, 2^21 multiply-adds, no tasks at all, where they
+        // would never run unless a program lowered the threshold: `strided-padded` (295 k)
+        // and `upsample-1d` (2.05 M), whose tasks were over a third of their build.
+        (
+            quote::quote!(in = 32, k = 3, stride = 2, pad = 1, cin = 8, cout = 16),
+            "---",
+        ),
+        (
+            quote::quote!(in = (2000,), k = 8, stride = 4, pad = 2, cin = 16, cout = 8, transposed),
+            "---",
         ),
     ];
     for (layer, expected) in cases {
@@ -253,7 +266,7 @@ fn pointwise_runs() {
     };
     let both = ["forward_par_into", "grad_input_par_into"];
     // `tests/parallel.rs`'s `Pointwise`, and resnet-1x1.
-    let test = quote::quote!(in = (20, 24), k = 1, cin = 24, cout = 16, batch = 2, bias);
+    let test = quote::quote!(in = (20, 140), k = 1, cin = 24, cout = 16, batch = 2, bias);
     assert_eq!(runs(test), both);
     assert_eq!(
         runs(quote::quote!(in = 56, k = 1, cin = 256, cout = 64)),
@@ -285,16 +298,16 @@ fn weight_gradient_reads_delta_in_place() {
             shared,
         )
     };
-    // `tests/parallel.rs`'s `Samples` (blocks of 8 of 40 channels, a plane of 100) and
+    // `tests/parallel.rs`'s `Samples` (blocks of 8 of 40 channels, a plane of 220) and
     // `Pointwise`, which does not pad.
-    let samples = quote::quote!(in = (10, 10), k = 3, pad = 1, cin = 4, cout = 40, batch = 8, bias);
+    let samples = quote::quote!(in = (10, 22), k = 3, pad = 1, cin = 4, cout = 40, batch = 8, bias);
     assert_eq!(reads(samples), (false, true, true));
-    let pointwise = quote::quote!(in = (20, 24), k = 1, cin = 24, cout = 16, batch = 2, bias);
+    let pointwise = quote::quote!(in = (20, 140), k = 1, cin = 24, cout = 16, batch = 2, bias);
     assert_eq!(reads(pointwise), (true, false, false));
     let down = quote::quote!(in = 56, k = 3, stride = 2, pad = 1, cin = 128, cout = 128, batch = 8);
     assert_eq!(reads(down), (false, true, true));
     // A transposed layer's tasks are layers of its dual's, reading the dual's padded input.
-    let transposed = quote::quote!(in = (12, 9), k = 4, stride = 2, pad = 1, cin = 32, cout = 16, batch = 2, transposed, bias);
+    let transposed = quote::quote!(in = (12, 12), k = 4, stride = 2, pad = 1, cin = 32, cout = 16, batch = 2, transposed, bias);
     let method = method(transposed.clone(), "grad_weight_par_into");
     assert!(method.contains("par :: pad ("), "{method}");
     assert_eq!(reads(transposed), (true, false, false));
@@ -308,14 +321,14 @@ fn weight_gradient_reads_delta_in_place() {
     assert!(method_contains(two, "Part :: task (0 , first) , & [])"));
     // `tests/parallel.rs`'s one-sample layers that check each path's bits: four tasks of
     // 32 channels, and two.
-    let blocks = quote::quote!(in = (6, 6), k = 3, pad = 1, cin = 9, cout = 128, bias);
+    let blocks = quote::quote!(in = (6, 48), k = 3, pad = 1, cin = 9, cout = 128, bias);
     assert_eq!(reads(blocks), (false, true, true));
-    let tiled = quote::quote!(in = (12, 10), k = 3, pad = 1, cin = 9, cout = 64, bias);
+    let tiled = quote::quote!(in = (12, 40), k = 3, pad = 1, cin = 9, cout = 64, bias);
     assert_eq!(reads(tiled), (false, true, false));
     // A depthwise layer's weight gradient is not the channel block: its tasks, runs of
     // channels, read δ (and the input) in place with their own blocks, which pad nothing.
     let depthwise =
-        quote::quote!(in = 16, k = 3, pad = 1, cin = 32, cout = 32, groups = 32, batch = 4);
+        quote::quote!(in = 32, k = 3, pad = 1, cin = 32, cout = 32, groups = 32, batch = 8);
     assert_eq!(reads(depthwise), (true, false, false));
     // Groups of several channels are one task per pass.
     let grouped =
@@ -348,17 +361,17 @@ fn input_gradient_tiles_read_delta_in_place() {
         )
     };
     // `tests/parallel.rs`'s `TiledStrided`, and `resnet-stem`.
-    let strided = quote::quote!(in = (42, 24), k = 5, stride = 2, pad = 2, cin = 3, cout = 16);
+    let strided = quote::quote!(in = (38, 194), k = 5, stride = 2, pad = 2, cin = 3, cout = 16);
     assert_eq!(reads(strided), (true, true, false));
     let stem = quote::quote!(in = 224, k = 7, stride = 2, pad = 3, cin = 3, cout = 64);
     assert_eq!(reads(stem), (true, true, false));
     // `tests/parallel.rs`'s `Tiled`: 9 input channels fill no vector of the dual layer's
     // channel block, and take `rows` over δ at stride 1 too, in one task of all 9.
-    let tiled = quote::quote!(in = (12, 10), k = 3, pad = 1, cin = 9, cout = 64, bias);
+    let tiled = quote::quote!(in = (12, 40), k = 3, pad = 1, cin = 9, cout = 64, bias);
     assert_eq!(reads(tiled), (true, true, false));
     // `tests/parallel.rs`'s `TiledStridedLine`: one axis, tasks of 5 and 4 input channels,
     // each a whole tile's layer (no `match tile`) reading the band `gather_rows` copies.
-    let line = quote::quote!(in = (1200,), k = 11, stride = 2, pad = 5, cin = 9, cout = 16);
+    let line = quote::quote!(in = (2800,), k = 11, stride = 2, pad = 5, cin = 9, cout = 16);
     assert_eq!(reads(line.clone()), (true, false, false));
     let method = method(line, "grad_input_par_into");
     assert!(
@@ -371,12 +384,12 @@ fn input_gradient_tiles_read_delta_in_place() {
 }
 
 /// A pointwise forward pass is cut along the plane wherever the wide builds run, even with
-/// one block of channels and too little work for row tiles (`tests/parallel.rs`'s
+/// one block of channels in one row, which no row tile cuts (`tests/parallel.rs`'s
 /// `PointwiseOneBlock`); it and the input gradient of `resnet-1x1` have no row tiles, which
 /// would run only where the spans do.
 #[test]
 fn pointwise_forward_runs_of_the_plane() {
-    let one_block = quote::quote!(in = (40, 20), k = 1, cin = 12, cout = 8);
+    let one_block = quote::quote!(in = (1, 22400), k = 1, cin = 12, cout = 8);
     let forward = method(one_block, "forward_par_into");
     assert!(forward.contains("for_each_span"), "{forward}");
     for pass in ["forward_par_into", "grad_input_par_into"] {
@@ -444,6 +457,6 @@ fn phase_channel_tiles_are_parts() {
     let dcgan_dual = "in=56 k=4 stride=2 pad=1 cin=32 cout=64";
     assert_eq!(tiles(dcgan_dual), (32, Some((7, 8)), true));
     // `tests/parallel.rs`' `PhaseRowParts`.
-    let test = "in=(14,10) k=3 stride=3 pad=1 cin=128 cout=32";
+    let test = "in=(14,38) k=3 stride=3 pad=1 cin=128 cout=32";
     assert_eq!(tiles(test), (64, Some((4, 4)), true));
 }
