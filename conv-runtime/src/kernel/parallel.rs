@@ -15,10 +15,10 @@ use super::scratch::Buffer;
 
 /// Multiply-adds below which `conv!` writes no tasks: a parallel form of a smaller layer
 /// is its one-thread kernel, whatever [`set_threshold`] says. It is the default
-/// threshold, so that a layer whose tasks would not run at the default settings does not
-/// compile them: they took `strided-padded` (295 k multiply-adds) from 2.4 to 3.2 s of a
-/// release build, `upsample-1d` (2.05 M) from 1.7 to 3.2–3.3 s (from 2^16 on, at
-/// `642b94d`).
+/// threshold, so that a layer does not compile tasks that would not run at the default
+/// settings: from 2^16 on, they were over a third of the release build of
+/// `strided-padded` (295 k multiply-adds) and `upsample-1d` (2.05 M), 3.2 s each
+/// (`BENCHMARKS.md`, "No tasks under the default threshold, kept").
 pub const SPLIT_FROM: u128 = THRESHOLD as u128;
 
 /// Multiply-adds below which a parallel form runs on the calling thread unless a program
