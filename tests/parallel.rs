@@ -248,7 +248,7 @@ convsym::conv!(
     /// Rows long enough for the forward pass to read its input in place: one block of 16
     /// output channels in six tiles of 3 output rows, parts of the layer's pass that read
     /// the input where it lies (such reads once panicked in tiles, as `resnet-3x3`'s did
-    /// on four threads).
+    /// on four threads); the weight gradient in two runs of 2 input channels.
     struct TiledInPlace;
     in = (18, 216), k = 3, pad = 1, cin = 4, cout = 16
 );
@@ -257,7 +257,8 @@ convsym::conv!(
     /// Three input channels at stride 2 with a remainder (the last input row reaches no
     /// output): the input gradient, one block, cut into 8 tiles of 5 input rows whose first
     /// rows fall in both phases of the stride; the forward pass's one block of 16 output
-    /// channels into 7 tiles of 3 output rows.
+    /// channels into 7 tiles of 3 output rows; the weight gradient into runs of 2 and 1
+    /// input channels, each padding its own channels alone.
     struct TiledStrided;
     in = (38, 194), k = 5, stride = 2, pad = 2, cin = 3, cout = 16
 );
@@ -279,7 +280,7 @@ convsym::conv!(
     /// One axis at stride 2, where the input gradient's rows over δ compute no parts: its
     /// 9 input channels in tasks of 5 and 4, each cut into 4 tiles of 700 input rows that
     /// read their rows of δ where they lie (a kind of tile for the first, the middle and
-    /// the last).
+    /// the last); the weight gradient in runs of 5 and 4 input channels.
     struct TiledStridedLine;
     in = (2800,), k = 11, stride = 2, pad = 5, cin = 9, cout = 16
 );
@@ -299,7 +300,8 @@ convsym::conv!(
     /// Transposed, one axis, with a bias: its forward pass (the dual's input gradient, by
     /// phase) is cut only into whole tiles of rows, which gather their band of δ and run
     /// in the wide builds; in the portable build the form calls the one-thread method,
-    /// which adds the bias itself.
+    /// which adds the bias itself. Its weight gradient, the dual's, in two runs of the
+    /// dual's 8 input channels.
     struct UpsampleTiles;
     in = (2200,), k = 8, stride = 4, pad = 2, cin = 16, cout = 8, transposed, bias
 );

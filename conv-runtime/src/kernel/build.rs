@@ -60,8 +60,11 @@ pub trait Kernel: Sized {
 /// A task's output is a run of whole blocks of `sample`'s channels (or groups), from unit
 /// `first`: its output slice, whose length says how many. A row tile's is those channels'
 /// output rows `rows[0]..rows[1]` along the first axis (the rows past the last are none),
-/// one channel's after another. The whole pass is sample 0 from unit 0, every row, its
-/// output slice all of the output.
+/// one channel's after another. A weight gradient's run of input channels computes every
+/// output channel's weights for input channels `inputs[0]..inputs[1]` alone, its output
+/// slice the whole of the weight gradient, the other weights left as they are. The whole
+/// pass is sample 0 from unit 0, every row and input channel, its output slice all of the
+/// output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Part {
     /// The sample of a task; 0 for the whole pass, which runs every sample.
@@ -70,6 +73,8 @@ pub struct Part {
     pub first: usize,
     /// The output rows along the first axis, from the first to past the last.
     pub rows: [usize; 2],
+    /// A weight gradient's input channels (of a group), from the first to past the last.
+    pub inputs: [usize; 2],
     /// Whether this is a task, whose caller checked the operands for the whole pass
     /// ([`Kernel::finite`] then holds).
     pub task: bool,
@@ -81,6 +86,7 @@ impl Part {
         sample: 0,
         first: 0,
         rows: [0, usize::MAX],
+        inputs: [0, usize::MAX],
         task: false,
     };
 
@@ -91,7 +97,19 @@ impl Part {
             sample,
             first,
             rows: [0, usize::MAX],
+            inputs: [0, usize::MAX],
             task: true,
+        }
+    }
+
+    /// The weight gradient's task of input channels `inputs[0]..inputs[1]`, over the
+    /// whole batch and every output channel.
+    #[must_use]
+    pub const fn inputs(inputs: [usize; 2]) -> Part {
+        Part {
+            inputs,
+            task: true,
+            ..Part::WHOLE
         }
     }
 
@@ -130,6 +148,7 @@ impl Part {
             sample,
             first,
             rows,
+            inputs: [0, usize::MAX],
             task: true,
         }
     }

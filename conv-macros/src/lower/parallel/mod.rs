@@ -386,6 +386,9 @@ impl<'a> Split<'a> {
         output: &Array,
         serial: &TokenStream,
     ) -> Option<TokenStream> {
+        if let Some(runs) = self.input_runs(inputs, output) {
+            return Some(runs);
+        }
         let blocks = self.blocks(inputs, output);
         let tiled = self
             .tiles

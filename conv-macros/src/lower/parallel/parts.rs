@@ -5,7 +5,7 @@
 
 use conv_runtime::Spec;
 use conv_runtime::derive::Section;
-use proc_macro2::TokenStream;
+use proc_macro2::{Ident, TokenStream};
 use quote::{ToTokens, quote};
 
 use super::super::shares;
@@ -24,6 +24,9 @@ pub(super) struct OwnParts {
     rows: RowTiles,
     /// Whether the hidden method takes the input padded by its caller (`shares`).
     shared: bool,
+    /// Whether both builds compute a weight gradient's runs of input channels
+    /// (`wide::Body::input_runs`).
+    input_runs: bool,
 }
 
 impl OwnParts {
@@ -32,6 +35,7 @@ impl OwnParts {
         let (avx2, avx512) = wide::builds(spec, section)?;
         Some(OwnParts {
             shared: shares(&avx2, &avx512),
+            input_runs: avx2.input_runs && avx512.input_runs,
             units: [avx2.parts?, avx512.parts?],
             rows: match (avx2.rows, avx512.rows) {
                 (RowTiles::None, _) | (_, RowTiles::None) => RowTiles::None,
@@ -103,6 +107,58 @@ impl Split<'_> {
         };
         Some(quote! {
             self.#method(#(#names,)* #out, ::convsym::__private::Part::task(#sample, first) #shared);
+        })
+    }
+
+    /// A weight gradient cut into runs of its input channels, each a call of the layer's
+    /// own wide builds on every output channel's weights of those inputs
+    /// (`Part::inputs`), where its tasks of output channels would be layers of their own:
+    /// a task's channels not whole blocks of both builds. Such a layer runs narrower blocks
+    /// than the whole (`speech-1d`'s tasks of 16 channels, where the AVX-512 block is 32),
+    /// and on two threads gained 1.5× where its other passes gained 1.8× (this Intel
+    /// Xeon). As many runs as those tasks, at least two. In the portable build the form
+    /// calls the hidden method on the whole pass, as the one-thread kernel does: in a
+    /// transposed layer's form the dual's names hide the method's own. `None` elsewhere.
+    pub(super) fn input_runs(&self, inputs: &[&Array], output: &Array) -> Option<TokenStream> {
+        let Bodies::Own(Some(parts)) = self.bodies else {
+            return None;
+        };
+        let channels = self.spec.in_channels_per_group();
+        let rest = self.units % self.per_task;
+        let own_layers = !parts.fit(&[self.per_task, rest]);
+        if self.section != Section::GradWeight
+            || self.grouped
+            || !parts.input_runs
+            || !own_layers
+            || channels < 2
+        {
+            return None;
+        }
+        let tasks = self.block_count().clamp(2, channels);
+        let run = channels.div_ceil(tasks);
+        let (_, _, taps) = super::planes(self.spec);
+        // Each run pads its own input channels (`shared` empty, `Part::inputs`): together
+        // the runs copy the input once. A copy padded before them for all, which the
+        // tasks of output channels take at batch 8, measured both ways on `speech-1d`
+        // and `upsample-1d` (`BENCHMARKS.md`, "A weight gradient cut into runs of input
+        // channels").
+        let shared = if parts.shared {
+            quote!(, &[])
+        } else {
+            TokenStream::new()
+        };
+        let method = &self.method;
+        let names: Vec<&Ident> = inputs.iter().map(|array| &array.name).collect();
+        let out = &output.name;
+        let [filter, taps, run] = [channels * taps, taps, run].map(number);
+        Some(quote! {
+            if !<T as ::convsym::__private::Wide>::runs_wide() {
+                self.#method(#(#names,)* &mut #out[..], ::convsym::__private::Part::WHOLE #shared);
+                return;
+            }
+            ::convsym::__private::par::for_each_input_run(#out, [#filter, #taps, #run], |inputs, #out| {
+                self.#method(#(#names,)* #out, ::convsym::__private::Part::inputs(inputs) #shared);
+            });
         })
     }
 

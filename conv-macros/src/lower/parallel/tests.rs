@@ -139,7 +139,7 @@ fn blocks_and_groups() {
 
 /// How the passes of `tests/parallel.rs`'s layers (which checks their bits) and of four
 /// benchmark layers are cut, forward, input gradient, weight gradient: `b`locks of
-/// channels, `t`iles of rows (and blocks), or `-` one task. A layer under the threshold
+/// channels, `t`iles of rows (and blocks), runs of `i`nput channels, or `-` one task. A layer under the threshold
 /// has none; a batch of 8 is tasks enough; the weight gradient is never tiled.
 #[test]
 fn which_passes_tile() {
@@ -152,7 +152,9 @@ fn which_passes_tile() {
             .take(4)
             .filter(|method| method.contains("_par_into") && !method.contains("backward_par_into"))
             .map(|method| {
-                if method.contains("for_each_tile") {
+                if method.contains("for_each_input_run") {
+                    'i'
+                } else if method.contains("for_each_tile") {
                     't'
                 } else if method.contains("for_each_block") {
                     'b'
@@ -173,11 +175,11 @@ fn which_passes_tile() {
         ),
         (
             quote::quote!(in = (38, 194), k = 5, stride = 2, pad = 2, cin = 3, cout = 16),
-            "ttb",
+            "tti",
         ),
         (
             quote::quote!(in = (18, 216), k = 3, pad = 1, cin = 4, cout = 16),
-            "ttb",
+            "tti",
         ),
         (
             quote::quote!(in = (3000,), k = 11, pad = 5, cin = 8, cout = 8),
@@ -459,4 +461,37 @@ fn phase_channel_tiles_are_parts() {
     // `tests/parallel.rs`' `PhaseRowParts`.
     let test = "in=(14,38) k=3 stride=3 pad=1 cin=128 cout=32";
     assert_eq!(tiles(test), (64, Some((4, 4)), true));
+}
+
+/// Where a weight gradient's tasks of output channels would be layers of their own, of
+/// narrower blocks than the layer's (`speech-1d`'s 16 of 32 channels, whose AVX-512 block
+/// is 32), its blocks over the taps compute runs of input channels instead, calls of the
+/// layer's own pass (`Part::inputs`): two of 16 input channels. Where a task is whole
+/// blocks of both builds (`resnet-3x3`), or the blocks run over the input channels
+/// themselves, the tasks stay as they were.
+#[test]
+fn weight_gradient_runs_of_input_channels() {
+    let runs = |layer: proc_macro2::TokenStream| {
+        let method = method(layer, "grad_weight_par_into");
+        let calls = method.contains(":: Part :: inputs (inputs)");
+        assert_eq!(calls, method.contains("for_each_input_run"), "{method}");
+        calls.then(|| {
+            let sizes = method
+                .split("for_each_input_run (dw , [")
+                .nth(1)
+                .unwrap_or_default();
+            sizes.split(']').next().unwrap_or_default().to_owned()
+        })
+    };
+    // The filter of 32 input channels of 11 taps, runs of 16 channels.
+    let speech = quote::quote!(in = (8000,), k = 11, pad = 5, cin = 32, cout = 32);
+    assert_eq!(runs(speech).as_deref(), Some("352 , 11 , 16"));
+    // `tests/parallel.rs`'s `TiledStridedLine`: 9 input channels in runs of 5 and 4.
+    let line = quote::quote!(in = (2800,), k = 11, stride = 2, pad = 5, cin = 9, cout = 16);
+    assert_eq!(runs(line).as_deref(), Some("99 , 11 , 5"));
+    let resnet = quote::quote!(in = 56, k = 3, pad = 1, cin = 64, cout = 64);
+    assert_eq!(runs(resnet), None);
+    // `dcgan-up`'s dual: 4 taps against 32 input channels, blocks over the channels.
+    let over_channels = quote::quote!(in = 56, k = 4, stride = 2, pad = 1, cin = 32, cout = 64);
+    assert_eq!(runs(over_channels), None);
 }

@@ -223,6 +223,9 @@ pub(in super::super) struct Body {
     /// Whether the body reads `shared: &[T]`, the input padded by its caller once for
     /// every task, where that is not empty, instead of padding its own copy.
     pub(in super::super) shared: bool,
+    /// Whether a part may be a weight gradient's run of input channels (`Part::inputs`),
+    /// which the body's outermost loop over them walks alone.
+    pub(in super::super) input_runs: bool,
 }
 
 /// The kind of register block a body runs. Two kinds add an output's terms in different
@@ -287,6 +290,7 @@ impl Body {
             rows: RowTiles::None,
             scratch_of_part: None,
             shared: false,
+            input_runs: false,
         }
     }
 
@@ -305,6 +309,16 @@ impl Body {
         Body {
             rows: tiles,
             ..self.in_parts(units)
+        }
+    }
+
+    /// The body, which computes a weight gradient's runs of input channels where `runs`
+    /// ([`Body::input_runs`]): the layer's own blocks over the taps, whose outermost loop
+    /// walks the input channels.
+    pub(super) fn in_input_runs(self, runs: bool) -> Self {
+        Body {
+            input_runs: runs,
+            ..self
         }
     }
 

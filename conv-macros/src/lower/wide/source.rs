@@ -103,6 +103,17 @@ impl Source {
     /// The statements that copy a sample's input channels `x_sample` into `padded`, a
     /// `&mut [T]` of zeros from the scratch, which stay zero where the layer pads.
     pub(super) fn copy(&self, spec: &Spec, channels: usize) -> TokenStream {
+        self.copy_where(spec, channels, None)
+    }
+
+    /// [`Source::copy`] of the channels `c` (counted over the samples) for which `only`
+    /// holds, where it is given: the others stay zero.
+    pub(super) fn copy_where(
+        &self,
+        spec: &Spec,
+        channels: usize,
+        only: Option<TokenStream>,
+    ) -> TokenStream {
         let axes = spec.axes();
         let (outer, last) = axes.split_at(axes.len() - 1);
         let last = &last[0];
@@ -151,8 +162,10 @@ impl Source {
             body = quote!(for #variable in 0..#rows { #body });
         }
         let channels = Literal::usize_suffixed(channels);
+        let skip = only.map(|only| quote!(if !(#only) { continue; }));
         quote! {
             for c in 0..#channels {
+                #skip
                 #body
             }
         }

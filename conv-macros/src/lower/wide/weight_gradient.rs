@@ -90,12 +90,12 @@ pub(super) fn grad_weight_reading(
 
     let in_per_group = spec.in_channels_per_group();
     let channels_literal = number(channels);
-    let store = sums_blocks(spec, isa, channels, &source);
     let output_plane_literal = number(output_plane);
     // The layer's own pass reads the caller's copy where it is given one.
     let own = dz_sample == spec.out_channels() * output_plane && !padded_before;
+    let (store, input_runs) = sums_blocks(spec, isa, channels, &source, own);
     let (copy, whole) = if source.padded && own {
-        let copy = source.copy(spec, all_channels);
+        let copy = source.copy_where(spec, all_channels, run_only(spec, input_runs));
         (
             TokenStream::new(),
             quote!(if shared.is_empty() { #copy &padded[..] } else { shared }),
@@ -167,7 +167,7 @@ pub(super) fn grad_weight_reading(
             }
         }
     };
-    let body = Body::new(Block::Channels, &scratch, &body);
+    let body = Body::new(Block::Channels, &scratch, &body).in_input_runs(input_runs);
     Some(match (own, source.padded) {
         (true, true) => body.in_parts(channels).reading_shared(without_copy),
         (true, false) => body.in_parts(channels),
@@ -237,8 +237,16 @@ fn tiles(spec: &Spec, source: &Source, isa: Isa) -> Option<(usize, usize, usize)
 /// axis, or over the group's input channels (`step` a channel plane) where it has more of
 /// them, at least twice as many as taps in a block: a 1×1 or 3×3 layer of many channels
 /// fills the registers only that way. Either way each sum adds its terms in the same order (rows,
-/// then positions along a row), in both builds.
-fn sums_blocks(spec: &Spec, isa: Isa, channels: usize, source: &Source) -> TokenStream {
+/// then positions along a row), in both builds. Over the taps, in the layer's `own` pass,
+/// the input channels are those of the part (`Part::inputs`): then the blocks compute its
+/// runs of input channels, which the second value says.
+fn sums_blocks(
+    spec: &Spec,
+    isa: Isa,
+    channels: usize,
+    source: &Source,
+    own: bool,
+) -> (TokenStream, bool) {
     let axes = spec.axes();
     let last = &axes[axes.len() - 1];
     let taps: usize = axes.iter().map(Axis::kernel).product();
@@ -246,11 +254,6 @@ fn sums_blocks(spec: &Spec, isa: Isa, channels: usize, source: &Source) -> Token
     let in_per_group_count = number(in_per_group);
     let (kernel, reach) = (number(last.kernel()), number(last.dilation()));
     let taps_literal = number(taps);
-    // Input channels only where their blocks hold at least twice the taps': elsewhere
-    // (`speech-1d`'s 11 taps, LeNet C3's 5 taps and 6 channels) no run showed them
-    // faster, and the taps' reads stay in one input row.
-    let most = isa.row(channels);
-    let over_channels = 2 * last.kernel().min(most) <= in_per_group.min(most);
     let plane = number(source.plane);
     // One block of `size` sums from `shift`, `m` its sum, stored at `dw_block[index]`
     // for each channel `c` of the block.
@@ -266,7 +269,7 @@ fn sums_blocks(spec: &Spec, isa: Isa, channels: usize, source: &Source) -> Token
             }
         }
     };
-    if over_channels {
+    if over_channels(spec, isa, channels) {
         let geometry = [last.output(), source.plane, last.stride()];
         let blocks = by_blocks(in_per_group, isa.row(channels), |size, first| {
             block(
@@ -276,14 +279,15 @@ fn sums_blocks(spec: &Spec, isa: Isa, channels: usize, source: &Source) -> Token
                 quote!((#first + m) * #taps_literal + tap_row * #kernel + tap),
             )
         });
-        quote! {
+        let tokens = quote! {
             for (tap_row, &tap_shift) in TAP_ROWS.iter().enumerate() {
                 for tap in 0..#kernel {
                     let shift = group_channel * #plane + tap_shift + tap * #reach;
                     #blocks
                 }
             }
-        }
+        };
+        (tokens, false)
     } else {
         let geometry = [last.output(), last.dilation(), last.stride()];
         let blocks = by_blocks(last.kernel(), isa.row(channels), |size, first| {
@@ -294,15 +298,42 @@ fn sums_blocks(spec: &Spec, isa: Isa, channels: usize, source: &Source) -> Token
                 quote!(c_in * #taps_literal + tap_row * #kernel + #first + m),
             )
         });
-        quote! {
-            for c_in in 0..#in_per_group_count {
+        let inputs = if own {
+            quote!(part.inputs[0]..part.inputs[1].min(#in_per_group_count))
+        } else {
+            quote!(0..#in_per_group_count)
+        };
+        let tokens = quote! {
+            for c_in in #inputs {
                 for (tap_row, &tap_shift) in TAP_ROWS.iter().enumerate() {
                     let shift = (group_channel + c_in) * #plane + tap_shift;
                     #blocks
                 }
             }
-        }
+        };
+        (tokens, own)
     }
+}
+
+/// Where a body computes runs of input channels (`input_runs`), the condition under which
+/// its copy of the input pads channel `c` (counted over the samples): those of the run
+/// alone. Where every run padded all of them, `upsample-1d`'s weight gradient at batch 8
+/// ran slower on two threads than on one (0.89–0.91×, this Intel Xeon).
+fn run_only(spec: &Spec, input_runs: bool) -> Option<TokenStream> {
+    // A layer of one input channel has no runs (nor a `c % 1` to write).
+    let channels = number(spec.in_channels());
+    (input_runs && spec.in_channels() > 1)
+        .then(|| quote!((part.inputs[0]..part.inputs[1]).contains(&(c % #channels))))
+}
+
+/// Whether [`sums_blocks`] runs its blocks over the group's input channels rather than
+/// over the taps along the last axis: only where a block holds at least twice as many of
+/// them. Elsewhere (`speech-1d`'s 11 taps, `lenet-c3`'s 5 taps and 6 channels) no run
+/// showed them faster, and the taps' reads stay in one input row.
+fn over_channels(spec: &Spec, isa: Isa, channels: usize) -> bool {
+    let last = &spec.axes()[spec.axes().len() - 1];
+    let most = isa.row(channels);
+    2 * last.kernel().min(most) <= spec.in_channels_per_group().min(most)
 }
 
 /// `grad_weight_into`'s wide body for `isa` when the channel block does not suit the

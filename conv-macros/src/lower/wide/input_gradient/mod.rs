@@ -45,6 +45,7 @@ pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<Body> {
         rows,
         scratch_of_part,
         shared,
+        input_runs,
     } = forward(&dual, isa)?;
     let axes = spec.axes();
     let taps: usize = axes.iter().map(Axis::kernel).product();
@@ -102,6 +103,7 @@ pub(super) fn grad_input_dual(spec: &Spec, isa: Isa) -> Option<Body> {
         rows,
         scratch_of_part: scratch_of_part.map(|len| quote!(#weight_len_literal + #len)),
         shared,
+        input_runs,
     })
 }
 
