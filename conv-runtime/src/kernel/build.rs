@@ -62,7 +62,8 @@ pub trait Kernel: Sized {
 /// output rows `rows[0]..rows[1]` along the first axis (the rows past the last are none),
 /// one channel's after another. A weight gradient's run of input channels computes every
 /// output channel's weights for input channels `inputs[0]..inputs[1]` alone, its output
-/// slice the whole of the weight gradient, the other weights left as they are. The whole
+/// slice the size of the whole weight gradient, the other weights written as zeros (its
+/// caller keeps the run's). The whole
 /// pass is sample 0 from unit 0, every row and input channel, its output slice all of the
 /// output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
