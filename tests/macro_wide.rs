@@ -174,6 +174,10 @@ layers! {
     // 1 MB of δ in 32-channel vectors): in the AVX-512 build, blocks of 64 channels in
     // tiles of 2 rows, the last of 1; AVX2's 16-channel vectors stay in one tile.
     PointwiseTall [] { in = (261, 32), k = 1, cout = 64, unroll = loops }
+    // Unpadded with two taps, two samples of 16 399 outputs (1.05 MB of δ a sample in the
+    // AVX-512 build's 16-channel vectors): the weight gradient reads the input in place in
+    // tiles of one row, where it had packed all of δ in one tile.
+    LongUnpadded [] { in = (16400,), k = 2, cout = 16, batch = 2, unroll = loops }
     // And on three axes, padded: rows of 13 in blocks of 4, 3, 3 and 3.
     Cube64 [] { in = (3, 4, 11), k = 1, pad = (0, 1, 1), cin = 2, cout = 64, unroll = loops }
     // Wider kernels keep two vectors (32 channels) and 8 sums: rows of 14 in blocks of 7.

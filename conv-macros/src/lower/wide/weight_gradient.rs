@@ -205,7 +205,10 @@ fn row_tables(spec: &Spec, source: &Source) -> TokenStream {
 /// reads it. One tile where the blocks read the input in place and all of it stays in the
 /// L2 cache ([`ONE_TILE_BYTES`]): `resnet-1x1`'s channel planes lie 12 544 bytes apart,
 /// and a tile's rows of 256 channels evict each other from the L1 cache's sets (at batch
-/// 1, 10% slower in tiles of 2 rows, 2% in tiles of 9, than in one tile).
+/// 1, 10% slower in tiles of 2 rows, 2% in tiles of 9, than in one tile). Past it, a
+/// layer of several taps takes the padded layers' tiles: unpadded, `speech-1d`'s shape at
+/// batch 8 (`in = (8010,)`, 8 MB of δ in one tile) took 21.3–22.9 ms, 9.6–10.2 ms in
+/// tiles of a row (Intel Xeon, one thread, best of 15).
 fn tiles(spec: &Spec, source: &Source, isa: Isa) -> Option<(usize, usize, usize)> {
     let axes = spec.axes();
     let (outer, last) = axes.split_at(axes.len() - 1);
@@ -223,9 +226,10 @@ fn tiles(spec: &Spec, source: &Source, isa: Isa) -> Option<(usize, usize, usize)
     };
     let channels = isa.channels(spec.out_channels_per_group())?;
     let taps: usize = axes.iter().map(Axis::kernel).product();
-    Some(if source.padded {
+    let fits = all_rows.saturating_mul(row_bytes(channels)) <= ONE_TILE_BYTES;
+    Some(if source.padded || (taps > 1 && !fits) {
         in_tiles(channels)
-    } else if taps == 1 && all_rows.saturating_mul(row_bytes(channels)) > ONE_TILE_BYTES {
+    } else if !fits {
         in_tiles(isa.forward_block(spec.out_channels_per_group(), 1)?.0)
     } else {
         (channels, all_rows, all_rows)
