@@ -63,9 +63,8 @@ pub trait Kernel: Sized {
 /// one channel's after another. A weight gradient's run of input channels computes every
 /// output channel's weights for input channels `inputs[0]..inputs[1]` alone, its output
 /// slice the size of the whole weight gradient, the other weights written as zeros (its
-/// caller keeps the run's). The whole
-/// pass is sample 0 from unit 0, every row and input channel, its output slice all of the
-/// output.
+/// caller keeps the run's). The whole pass is sample 0 from unit 0, every row and input
+/// channel, its output slice all of the output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Part {
     /// The sample of a task; 0 for the whole pass, which runs every sample.
@@ -97,9 +96,8 @@ impl Part {
         Part {
             sample,
             first,
-            rows: [0, usize::MAX],
-            inputs: [0, usize::MAX],
             task: true,
+            ..Part::WHOLE
         }
     }
 
@@ -149,8 +147,8 @@ impl Part {
             sample,
             first,
             rows,
-            inputs: [0, usize::MAX],
             task: true,
+            ..Part::WHOLE
         }
     }
 }

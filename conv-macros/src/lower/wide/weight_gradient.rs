@@ -320,13 +320,15 @@ fn sums_blocks(
 }
 
 /// Where a body computes runs of input channels (`input_runs`), the condition under which
-/// its copy of the input pads channel `c` (counted over the samples): those of the run
-/// alone. Where every run padded all of them, `upsample-1d`'s weight gradient at batch 8
+/// its copy of the input pads channel `c` (counted over the samples and groups): those of
+/// the run alone, counted within a group as `Part::inputs` and the blocks' loop count
+/// them. Where every run padded all of them, `upsample-1d`'s weight gradient at batch 8
 /// ran slower on two threads than on one (0.89–0.91×, this Intel Xeon).
 fn run_only(spec: &Spec, input_runs: bool) -> Option<TokenStream> {
-    // A layer of one input channel has no runs (nor a `c % 1` to write).
-    let channels = number(spec.in_channels());
-    (input_runs && spec.in_channels() > 1)
+    // Groups of one input channel have no runs (nor a `c % 1` to write).
+    let per_group = spec.in_channels_per_group();
+    let channels = number(per_group);
+    (input_runs && per_group > 1)
         .then(|| quote!((part.inputs[0]..part.inputs[1]).contains(&(c % #channels))))
 }
 
