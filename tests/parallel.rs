@@ -148,6 +148,9 @@ fn compare_on(
                 threads > 1 && passes.multiply_adds >= par::SPLIT_FROM,
                 "{layer}, {threads} threads"
             );
+            // Every thread's kept buffers full of NaN: a task that leaves a value of its
+            // output unwritten copies one into the result.
+            pool.broadcast(|_| par::poison_spares(x_len.max(w_len).max(z_len)));
             let parallel = pool.install(|| run(true));
             let passes = [
                 "forward",

@@ -12,6 +12,8 @@ use alloc::vec::Vec;
 
 use super::scalar::{Scalar, Wide};
 use super::scratch::Buffer;
+#[doc(hidden)]
+pub use super::scratch::poison_spares;
 
 /// Multiply-adds below which `conv!` writes no tasks: a parallel form of a smaller layer
 /// is its one-thread kernel, whatever [`set_threshold`] says. It is the default
@@ -141,9 +143,11 @@ fn blocks<T: Send>(out: &mut [T], [sample, block]: [usize; 2], task: BlockTask<'
 /// be shorter) being channels of `plane` elements, each cut into tiles of `tile` elements
 /// (the last may be shorter). A tile's rows of every channel of its block are not
 /// contiguous in `out`: `local` holds them one channel after another, and is copied back
-/// after the task. With `whole`, every channel of `local` takes `tile` elements, the last
-/// tile's too: a task whose layer computes a whole tile's rows wherever it lies writes the
-/// rows past the plane there, and they are dropped.
+/// after the task. The task must write every value of `local`, which starts as whatever
+/// the thread's kept buffer held, not as `out`'s values. With `whole`, every channel of
+/// `local` takes `tile` elements, the last tile's too: a task whose layer computes a whole
+/// tile's rows wherever it lies writes the rows past the plane there, and they are
+/// dropped.
 pub fn for_each_tile<T, F>(
     out: &mut [T],
     [sample, block, plane, tile]: [usize; 4],
@@ -220,11 +224,8 @@ fn tiles<T: Scalar + Send>(
     }
     let room = |piece: &[T]| if whole { tile } else { piece.len() };
     let run = |(index, block, tile, mut pieces): (usize, usize, usize, Vec<&mut [T]>)| {
-        let mut local = Buffer::with_capacity(pieces.iter().map(|piece| room(piece)).sum());
-        for piece in &pieces {
-            local.extend_from_slice(piece);
-            local.extend(core::iter::repeat_n(T::zero(), room(piece) - piece.len()));
-        }
+        // Not filled from `out`: the task writes every value of `local`.
+        let mut local = Buffer::overwritten(pieces.iter().map(|piece| room(piece)).sum());
         task(index, block, tile, &mut local[..]);
         let mut rest = &local[..];
         for piece in &mut pieces {
