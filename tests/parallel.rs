@@ -707,3 +707,50 @@ fn f64_tasks_give_the_one_thread_bits() {
         );
     }
 }
+
+/// A parallel form's task runs in a wide build even where the cap is lowered to the
+/// portable build after its form started (`Wide::run_part`): the portable build of a
+/// task's kernel is its whole layer's, which the task's output slice cannot hold. Any
+/// other kernel follows the cap.
+#[test]
+fn a_task_stays_wide_under_a_portable_cap() {
+    use std::cell::Cell;
+
+    use convsym::__private::{Avx2, Avx512, Kernel, Wide};
+
+    /// Records which build ran it.
+    struct Probe<'a>(&'a Cell<Width>);
+    impl Kernel for Probe<'_> {
+        fn portable(self) {
+            self.0.set(Width::Portable);
+        }
+        fn avx2(self, _: Avx2) {
+            self.0.set(Width::Avx2);
+        }
+        fn avx512(self, _: Avx512) {
+            self.0.set(Width::Avx512);
+        }
+    }
+    let _turn = CAP
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    kernel::set_widest(Width::Avx512);
+    let widest = kernel::widest();
+    let ran = Cell::new(Width::Avx512);
+    kernel::set_widest(Width::Portable);
+    <f32 as Wide>::run_part(Probe(&ran), false);
+    let whole = ran.get();
+    <f32 as Wide>::run_part(Probe(&ran), true);
+    let task = ran.get();
+    kernel::set_widest(Width::Avx2);
+    <f32 as Wide>::run_part(Probe(&ran), true);
+    let capped = ran.get();
+    kernel::set_widest(Width::Avx512);
+    assert_eq!(whole, Width::Portable, "the whole pass follows the cap");
+    assert_eq!(task, widest, "a task takes the widest build there is");
+    assert_eq!(
+        capped,
+        widest.min(Width::Avx2),
+        "a wide cap still holds for a task"
+    );
+}

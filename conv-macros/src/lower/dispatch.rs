@@ -155,9 +155,19 @@ pub(super) fn dispatched(
             with_scratch(body, &fields)
         }
     });
+    // A part's kernel runs in a wide build whatever the cap where it is a parallel
+    // form's task (`Wide::run_part`): its portable build is the whole layer's.
+    let run_call = |pass: TokenStream| {
+        if parts {
+            quote!(T::run_part(#pass, part.task))
+        } else {
+            quote!(T::run(#pass))
+        }
+    };
     let run = if after && check != Check::Caller {
+        let call = run_call(quote!(Pass { #(#names,)* #out: &mut *#out #part #shared_part }));
         quote! {
-            if T::run(Pass { #(#names,)* #out: &mut *#out #part #shared_part })
+            if #call
                 #task
                 && !T::all_finite(&#out[..])
                 && !(#(T::all_finite(#met))&&*)
@@ -166,7 +176,8 @@ pub(super) fn dispatched(
             }
         }
     } else {
-        quote!(T::run(Pass { #fields #part #shared_part });)
+        let call = run_call(quote!(Pass { #fields #part #shared_part }));
+        quote!(#call;)
     };
     let portable = quote! {
         #rest

@@ -34,17 +34,30 @@ pub fn widest() -> Width {
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     {
         let cap = WIDEST.load(core::sync::atomic::Ordering::Relaxed);
-        let width = if cap >= Width::Avx512 as u8 && avx512::detected() {
-            Width::Avx512
-        } else if cap >= Width::Avx2 as u8 && avx2::detected() {
-            Width::Avx2
-        } else {
-            Width::Portable
-        };
-        return width;
+        return widest_under(cap);
     }
     #[allow(unreachable_code, reason = "other architectures have one build")]
     Width::Portable
+}
+
+/// The widest build the processor has, whatever the cap.
+fn detected() -> Width {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    return widest_under(Width::Avx512 as u8);
+    #[allow(unreachable_code, reason = "other architectures have one build")]
+    Width::Portable
+}
+
+/// The widest build the processor has at or under the cap `cap` (a `Width` as `u8`).
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+fn widest_under(cap: u8) -> Width {
+    if cap >= Width::Avx512 as u8 && avx512::detected() {
+        Width::Avx512
+    } else if cap >= Width::Avx2 as u8 && avx2::detected() {
+        Width::Avx2
+    } else {
+        Width::Portable
+    }
 }
 
 /// Runs `kernel` in the widest build this processor supports ([`widest`]), or in the
@@ -52,7 +65,28 @@ pub fn widest() -> Width {
 /// wide build ran.
 #[inline]
 pub fn dispatch<K: Kernel>(kernel: K) -> bool {
-    match widest() {
+    dispatch_at(kernel, widest())
+}
+
+/// [`dispatch`] for a parallel form's task (`part_of_form`), which its form starts only
+/// where a wide build runs: a cap lowered to the portable build while the form runs
+/// leaves the task in the widest build the processor has. The portable build of a
+/// task's kernel is its whole layer's, which a task's output slice cannot hold; and the
+/// wide builds give the same bits, whichever runs.
+#[inline]
+pub fn dispatch_part<K: Kernel>(kernel: K, part_of_form: bool) -> bool {
+    let width = match widest() {
+        Width::Portable if part_of_form => detected(),
+        width => width,
+    };
+    dispatch_at(kernel, width)
+}
+
+/// `kernel` in the build `width`, or in the portable build where its operands are not
+/// all finite.
+#[inline]
+fn dispatch_at<K: Kernel>(kernel: K, width: Width) -> bool {
+    match width {
         Width::Portable => portable(kernel),
         _ if !kernel.finite() => portable(kernel),
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]

@@ -5,7 +5,7 @@
 use core::ops::{Add, Mul};
 
 use super::build::{Build, Kernel};
-use super::dispatch::dispatch;
+use super::dispatch::{dispatch, dispatch_part};
 use super::operands::{Block, Dots, Rows, Stencil, StencilDots};
 use super::parallel::{self, Drivers};
 use super::portable;
@@ -99,6 +99,32 @@ pub trait Wide: Sized {
     #[inline]
     fn runs_wide() -> bool {
         false
+    }
+    /// Whether the type has wide builds on this target at all: `f32` on x86. A parallel
+    /// form's tasks are compiled for one kind of build alone, known from the type: calls
+    /// of the layer's own (wide) builds where it has them, the portable loops of each
+    /// task's layer where it has not ([`Wide::either`]). Compiling both for `f32` took
+    /// 0.6–0.7 s more of `resnet-down`'s release build (3.2–3.4 s against 2.5–2.7 s).
+    /// Where `f32` on x86 runs no wide build (no AVX2 and FMA, or `set_widest`'s cap),
+    /// its forms call the one-thread kernel.
+    const WIDE: bool = false;
+    /// `wide(value)` where the type has wide builds ([`Wide::WIDE`]), else
+    /// `portable(value)`. The other closure is never called, so never compiled for the
+    /// type: a parallel form's task passes its call of the layer's wide builds and its
+    /// portable loops, and each type compiles one.
+    #[inline(always)]
+    #[allow(clippy::inline_always, reason = "a choice made when the type is known")]
+    fn either<A, R>(value: A, wide: impl FnOnce(A) -> R, portable: impl FnOnce(A) -> R) -> R {
+        let _ = wide;
+        portable(value)
+    }
+    /// [`Wide::run`] for a parallel form's task (`part_of_form`), which a cap lowered to
+    /// the portable build after the form started leaves in a wide build
+    /// (`dispatch::dispatch_part`).
+    #[inline]
+    fn run_part<K: Kernel>(kernel: K, part_of_form: bool) -> bool {
+        let _ = part_of_form;
+        Self::run(kernel)
     }
     /// Runs a kernel generic over the scalar: for `f32`, in the widest build of
     /// `dispatch`; for the other types, its portable build. Whether a wide build ran.
@@ -285,9 +311,32 @@ primitive!(
         fn runs_wide() -> bool {
             super::dispatch::widest() != super::dispatch::Width::Portable
         }
+        const WIDE: bool = cfg!(any(target_arch = "x86", target_arch = "x86_64"));
+        #[inline(always)]
+        #[allow(clippy::inline_always, reason = "a choice made when the type is known")]
+        fn either<A, R>(
+            value: A,
+            wide: impl FnOnce(A) -> R,
+            portable: impl FnOnce(A) -> R,
+        ) -> R {
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            {
+                let _ = portable;
+                wide(value)
+            }
+            #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+            {
+                let _ = wide;
+                portable(value)
+            }
+        }
         #[inline]
         fn run<K: Kernel>(kernel: K) -> bool {
             dispatch(kernel)
+        }
+        #[inline]
+        fn run_part<K: Kernel>(kernel: K, part_of_form: bool) -> bool {
+            dispatch_part(kernel, part_of_form)
         }
         #[inline(always)]
         #[allow(clippy::inline_always, reason = "compiled into the caller's build")]

@@ -272,3 +272,22 @@ fn the_wide_transpositions_write_what_the_portable_one_writes() {
         each(super::build::Avx512(()));
     }
 }
+
+/// `Wide::either` calls the wide closure for a type with wide builds on this target
+/// (`f32` on x86), the portable one for every other type.
+#[test]
+fn either_takes_the_types_builds() {
+    use super::scalar::Wide;
+    let pick = |wide: bool| if wide { "wide" } else { "portable" };
+    let x86 = cfg!(any(target_arch = "x86", target_arch = "x86_64"));
+    assert_eq!(
+        <f32 as Wide>::either((), |()| "wide", |()| "portable"),
+        pick(x86)
+    );
+    assert_eq!(<f32 as Wide>::WIDE, x86);
+    assert_eq!(
+        <f64 as Wide>::either((), |()| "wide", |()| "portable"),
+        "portable"
+    );
+    const { assert!(!<f64 as Wide>::WIDE) };
+}

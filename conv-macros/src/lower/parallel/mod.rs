@@ -112,8 +112,16 @@ pub(super) fn methods(kernels: &Kernels) -> TokenStream {
         };
         let body = if let Some((tasks, finite)) = tasks {
             let (before, after) = checks(finite, out, &serial);
+            // Tasks that a type with wide builds compiles as calls of them alone
+            // (`Wide::either`): where none runs, the one-thread kernel.
+            let unwide = calls_either(&tasks).then(|| {
+                quote! {
+                    || <T as ::convsym::__private::Wide>::WIDE
+                        && !<T as ::convsym::__private::Wide>::runs_wide()
+                }
+            });
             quote! {
-                if !::convsym::__private::par::worth(Self::MULTIPLY_ADDS) {
+                if !::convsym::__private::par::worth(Self::MULTIPLY_ADDS) #unwide {
                     #serial
                     return;
                 }
@@ -150,6 +158,15 @@ pub(super) fn methods(kernels: &Kernels) -> TokenStream {
             #bias_into
         }
     }
+}
+
+/// Whether `tasks` choose their body by the scalar type (`Wide::either`).
+fn calls_either(tasks: &TokenStream) -> bool {
+    tasks.clone().into_iter().any(|token| match token {
+        proc_macro2::TokenTree::Ident(ident) => ident == "either",
+        proc_macro2::TokenTree::Group(group) => calls_either(&group.stream()),
+        _ => false,
+    })
 }
 
 /// The checks around a pass's tasks, which give it the one-thread kernel's result where an
@@ -501,8 +518,10 @@ impl<'a> Split<'a> {
             // The portable loops of the task's layer elsewhere: their sums are the whole
             // layer's portable sums, channel by channel.
             let portable = self.task_of(&layer, (false, None), inputs, output)?;
+            // Each type compiles one of the two (`Wide::either`).
+            let out = &output.name;
             return Some(quote! {
-                if <T as ::convsym::__private::Wide>::runs_wide() { #part } else { #portable }
+                <T as ::convsym::__private::Wide>::either(#out, |#out| { #part }, |#out| { #portable });
             });
         }
         self.task_of(&layer, (false, self.wide()), inputs, output)

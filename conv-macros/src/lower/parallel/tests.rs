@@ -495,3 +495,29 @@ fn weight_gradient_runs_of_input_channels() {
     let over_channels = quote::quote!(in = 56, k = 4, stride = 2, pad = 1, cin = 32, cout = 64);
     assert_eq!(runs(over_channels), None);
 }
+
+/// A task that calls the layer's own wide builds on its part has its portable loops
+/// beside it in `Wide::either`, so each type compiles one of the two, and its form calls
+/// the one-thread kernel where a type with wide builds runs none; a form whose tasks are
+/// layers of their own in every build (`remainders`' plane, whose blocks are no parts)
+/// needs neither.
+#[test]
+fn tasks_of_parts_compile_one_kind_of_build_per_type() {
+    let resnet = quote::quote!(struct R; in = 56, k = 3, pad = 1, cin = 64, cout = 64);
+    for name in [
+        "forward_par_into",
+        "grad_input_par_into",
+        "grad_weight_par_into",
+    ] {
+        let form = method(resnet.clone(), name);
+        assert!(form.contains("either"), "{name}: {form}");
+        assert!(form.contains(":: WIDE"), "{name}: {form}");
+    }
+    let plane = quote::quote!(struct P; in = (36, 400), k = 3, stride = (2, 1), cin = 5, cout = 7);
+    let form = method(plane, "forward_par_into");
+    assert!(form.contains("for_each_block"), "{form}");
+    assert!(
+        !form.contains("either") && !form.contains(":: WIDE"),
+        "{form}"
+    );
+}
