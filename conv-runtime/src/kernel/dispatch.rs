@@ -32,10 +32,7 @@ pub fn set_widest(width: Width) {
 /// The widest build the kernels pick on this processor, under [`set_widest`]'s cap.
 pub fn widest() -> Width {
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-    {
-        let cap = WIDEST.load(core::sync::atomic::Ordering::Relaxed);
-        return widest_under(cap);
-    }
+    return widest_under(WIDEST.load(core::sync::atomic::Ordering::Relaxed));
     #[allow(unreachable_code, reason = "other architectures have one build")]
     Width::Portable
 }

@@ -38,6 +38,7 @@ use tiles::Tiles;
 
 mod delta;
 mod depthwise;
+mod guards;
 mod operands;
 mod parts;
 mod spans;
@@ -111,24 +112,7 @@ pub(super) fn methods(kernels: &Kernels) -> TokenStream {
             tasks.map(|tasks| (tasks, Finite::of_pass(spec, *section, inputs, output)))
         };
         let body = if let Some((tasks, finite)) = tasks {
-            let (before, after) = checks(finite, out, &serial);
-            // Tasks that a type with wide builds compiles as calls of them alone
-            // (`Wide::either`): where none runs, the one-thread kernel.
-            let unwide = calls_either(&tasks).then(|| {
-                quote! {
-                    || <T as ::convsym::__private::Wide>::WIDE
-                        && !<T as ::convsym::__private::Wide>::runs_wide()
-                }
-            });
-            quote! {
-                if !::convsym::__private::par::worth(Self::MULTIPLY_ADDS) #unwide {
-                    #serial
-                    return;
-                }
-                #before
-                #tasks
-                #after
-            }
+            guards::around(&tasks, finite, out, &serial)
         } else {
             serial
         };
@@ -157,49 +141,6 @@ pub(super) fn methods(kernels: &Kernels) -> TokenStream {
             self.grad_weight_par_into(x, dz, dw);
             #bias_into
         }
-    }
-}
-
-/// Whether `tasks` choose their body by the scalar type (`Wide::either`).
-fn calls_either(tasks: &TokenStream) -> bool {
-    tasks.clone().into_iter().any(|token| match token {
-        proc_macro2::TokenTree::Ident(ident) => ident == "either",
-        proc_macro2::TokenTree::Group(group) => calls_either(&group.stream()),
-        _ => false,
-    })
-}
-
-/// The checks around a pass's tasks, which give it the one-thread kernel's result where an
-/// operand is infinite or NaN. The tasks run the widest build unchecked (`Check::Caller`),
-/// so the pass is checked once as the one-thread kernel checks it ([`Finite`]): its
-/// operands before the tasks, or, where they are more values than the output, the output
-/// after them and the operands only where it is not finite; the one-thread kernel runs
-/// where a check fails. Before, every operand was read once more on every call: 13% of
-/// the processor time of `resnet-stem`'s weight gradient at batch 8 on two threads.
-fn checks(
-    finite: Option<Finite>,
-    out: &Ident,
-    serial: &TokenStream,
-) -> (Option<TokenStream>, Option<TokenStream>) {
-    let Some(Finite { met, after }) = finite.filter(|finite| !finite.met.is_empty()) else {
-        return (None, None);
-    };
-    let finite = quote!(#(::convsym::__private::par::all_finite(#met))&&*);
-    if after {
-        let check = quote! {
-            if !::convsym::__private::par::all_finite(&#out[..]) && !(#finite) {
-                #serial
-            }
-        };
-        (None, Some(check))
-    } else {
-        let check = quote! {
-            if !(#finite) {
-                #serial
-                return;
-            }
-        };
-        (Some(check), None)
     }
 }
 
