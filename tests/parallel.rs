@@ -404,6 +404,28 @@ convsym::conv!(
 );
 
 convsym::conv!(
+    /// A weight gradient of two blocks of 32 output channels, over 32 input channels: on
+    /// 7 threads each block in four runs of 8 input channels, rows of 14 (no whole
+    /// vector) and 10 (no whole tile).
+    struct BlockRuns;
+    in = (10, 14), k = 3, pad = 1, cin = 32, cout = 64
+);
+
+convsym::conv!(
+    /// `BlockRuns` over a batch, whose runs read the input padded once for all of them.
+    struct BlockRunsBatch;
+    in = (10, 14), k = 3, pad = 1, cin = 32, cout = 64, batch = 2, bias
+);
+
+convsym::conv!(
+    /// A weight gradient whose tasks of 8 output channels would be narrower than the
+    /// AVX-512 block of 16: the whole gradient in four runs of 8 input channels, which
+    /// its blocks over the input channels compute.
+    struct InputRunsOverChannels;
+    in = (20, 28), k = 3, pad = 1, cin = 32, cout = 16
+);
+
+convsym::conv!(
     /// Below the threshold: the parallel forms run the one-thread kernels.
     struct Small;
     in = 30, k = 3, cin = 2, cout = 3, bias
@@ -488,6 +510,17 @@ fn parts_of_the_layers_own_builds() {
     compare("TransposedParts", &transposed, 33, Infinity::Nowhere);
     compare("TransposedParts", &transposed, 34, Infinity::InData);
     compare("TransposedParts", &transposed, 35, Infinity::InWeights);
+}
+
+#[test]
+fn weight_gradient_blocks_in_runs_of_input_channels() {
+    compare("BlockRuns", &passes!(BlockRuns), 47, Infinity::Nowhere);
+    compare("BlockRuns", &passes!(BlockRuns), 48, Infinity::InData);
+    let batch = passes!(BlockRunsBatch bias);
+    compare("BlockRunsBatch", &batch, 49, Infinity::Nowhere);
+    compare("BlockRunsBatch", &batch, 50, Infinity::InData);
+    let whole = passes!(InputRunsOverChannels);
+    compare("InputRunsOverChannels", &whole, 51, Infinity::Nowhere);
 }
 
 #[test]

@@ -112,6 +112,13 @@ impl Part {
         }
     }
 
+    /// This part with a weight gradient's input channels `inputs[0]..inputs[1]`: a task's
+    /// run of them in its block of output channels.
+    #[must_use]
+    pub const fn with_inputs(self, inputs: [usize; 2]) -> Part {
+        Part { inputs, ..self }
+    }
+
     /// The part's rows along the first axis of a tensor of `rows` rows: `rows[0]..rows[1]`
     /// clamped to them (every row for the whole pass).
     #[must_use]

@@ -160,31 +160,32 @@ pub fn for_each_tile<T, F>(
     (T::drivers().tiles)(out, [sample, block, plane, tile], whole, &task);
 }
 
-/// Runs `task(inputs, whole)` for every run of `run` input channels `inputs[0]..inputs[1]`
-/// of a weight gradient `out` (`filter` elements an output channel, `taps` an input
-/// channel; the last run may be shorter). `whole` is zeros the size of `out`: the task
-/// writes its input channels' weights of every output channel there, and they alone are
-/// copied into `out` after it. The cut for a weight gradient whose tasks of output
-/// channels would run narrower register blocks than its own: each run is computed by the
-/// layer's own blocks, every weight's terms summed in the same order.
-pub fn for_each_input_run<T, F>(out: &mut [T], [filter, taps, run]: [usize; 3], task: F)
+/// Runs `task(block, inputs, whole)` for every run of `run` input channels
+/// `inputs[0]..inputs[1]` of every block of `block` elements of a weight gradient `out`
+/// (`filter` elements an output channel, `taps` an input channel; the last run may be
+/// shorter). `whole` is zeros the size of a block: the task writes its input channels'
+/// weights of every output channel of the block there, and they alone are copied into
+/// `out` after it. A block of the whole gradient is the cut of a weight gradient whose
+/// tasks of output channels would run narrower register blocks than its own; blocks of
+/// output channels, each in runs, give a pool more tasks than the blocks alone. Each run
+/// is computed by the layer's own blocks, every weight's terms summed in the same order.
+pub fn for_each_input_run<T, F>(out: &mut [T], [block, filter, taps, run]: [usize; 4], task: F)
 where
     T: Scalar + Send + Sync,
-    F: Fn([usize; 2], &mut [T]) + Sync,
+    F: Fn(usize, [usize; 2], &mut [T]) + Sync,
 {
-    let len = out.len();
     let channels = filter / taps.max(1);
     let tile = run * taps;
     for_each_tile(
         out,
-        [len, len, filter, tile],
+        [out.len(), block, filter, tile],
         false,
-        |_, _, index, local| {
-            let first = index * run;
+        |_, index, run_index, local| {
+            let first = run_index * run;
             let end = (first + run).min(channels);
-            let mut whole = Buffer::with_capacity(len);
-            whole.extend(core::iter::repeat_n(T::zero(), len));
-            task([first, end], &mut whole[..]);
+            let mut whole = Buffer::with_capacity(block);
+            whole.extend(core::iter::repeat_n(T::zero(), block));
+            task(index, [first, end], &mut whole[..]);
             let piece = (end - first) * taps;
             for (local, weights) in local
                 .chunks_exact_mut(piece)

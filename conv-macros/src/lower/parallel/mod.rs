@@ -348,6 +348,21 @@ impl<'a> Split<'a> {
             return Some(runs);
         }
         let blocks = self.blocks(inputs, output);
+        if let Some(blocks) = &blocks {
+            let before = self.before_blocks();
+            if let Some(runs) = self.block_runs(inputs, output, before.as_ref()) {
+                // Runs of input channels only for a pool of more threads than blocks:
+                // each run packs its block's δ again.
+                let count = number(self.block_count());
+                return Some(quote! {
+                    if ::convsym::__private::par::enough(#count) || !<T as ::convsym::__private::Wide>::runs_wide() {
+                        #blocks
+                    } else {
+                        #runs
+                    }
+                });
+            }
+        }
         let tiled = self
             .tiles
             .and_then(|tiles| self.tiled(tiles, inputs, output));
@@ -402,10 +417,7 @@ impl<'a> Split<'a> {
         };
         let (sample_len, per_task) = (number(self.sample_len), number(self.per_task));
         let out = &output.name;
-        let before = match self.section {
-            Section::GradWeight => delta::before_tasks(self.spec, self.block_count()),
-            _ => None,
-        };
+        let before = self.before_blocks();
         // The weight gradient's one "sample" is the whole batch.
         let sample = if self.section == Section::GradWeight {
             quote!(_)
@@ -419,6 +431,15 @@ impl<'a> Split<'a> {
                 #body
             });
         })
+    }
+
+    /// The statements before a weight gradient's blocks: the input padded once for all
+    /// of them, where they read it ([`delta::before_tasks`]).
+    fn before_blocks(&self) -> Option<TokenStream> {
+        match self.section {
+            Section::GradWeight => delta::before_tasks(self.spec, self.block_count()),
+            _ => None,
+        }
     }
 
     /// The builds a task's own layer is compiled in: the portable one alone where the

@@ -134,8 +134,9 @@ impl Split<'_> {
         {
             return None;
         }
-        let tasks = self.block_count().clamp(2, channels);
-        let run = channels.div_ceil(tasks);
+        // Blocks over the input channels compute runs of one length alone.
+        let run = wide::input_run(self.spec)
+            .unwrap_or_else(|| channels.div_ceil(self.block_count().clamp(2, channels)));
         let (_, _, taps) = super::planes(self.spec);
         // Each run pads its own input channels (`shared` empty, `Part::inputs`): together
         // the runs copy the input once. A copy padded before them for all, which the
@@ -150,14 +151,70 @@ impl Split<'_> {
         let method = &self.method;
         let names: Vec<&Ident> = inputs.iter().map(|array| &array.name).collect();
         let out = &output.name;
-        let [filter, taps, run] = [channels * taps, taps, run].map(number);
+        let [whole, filter, taps, run] = [output.len, channels * taps, taps, run].map(number);
         Some(quote! {
             if !<T as ::convsym::__private::Wide>::runs_wide() {
                 self.#method(#(#names,)* &mut #out[..], ::convsym::__private::Part::WHOLE #shared);
                 return;
             }
-            ::convsym::__private::par::for_each_input_run(#out, [#filter, #taps, #run], |inputs, #out| {
+            ::convsym::__private::par::for_each_input_run(#out, [#whole, #filter, #taps, #run], |_, inputs, #out| {
                 self.#method(#(#names,)* #out, ::convsym::__private::Part::inputs(inputs) #shared);
+            });
+        })
+    }
+
+    /// A weight gradient's blocks of output channels each cut into runs of its input
+    /// channels ([`wide::input_run`]), for a pool of more threads than blocks: each task
+    /// a call of the layer's own wide builds on its block's weights of its run's inputs
+    /// (`Part::with_inputs`), which sums every weight as the whole pass does. Where every
+    /// task is whole blocks of both builds, the blocks are fewer than
+    /// [`TASKS`](super::tiles::TASKS) and the builds compute runs; `None` elsewhere. The
+    /// statements `before` the blocks (the input padded once) come first.
+    pub(super) fn block_runs(
+        &self,
+        inputs: &[&Array],
+        output: &Array,
+        before: Option<&TokenStream>,
+    ) -> Option<TokenStream> {
+        let Bodies::Own(Some(parts)) = self.bodies else {
+            return None;
+        };
+        let channels = self.spec.in_channels_per_group();
+        let blocks = self.block_count();
+        let whole_blocks = self.units.is_multiple_of(self.per_task) && parts.fit(&[self.per_task]);
+        if self.section != Section::GradWeight
+            || self.grouped
+            || !parts.input_runs
+            || !whole_blocks
+            || blocks >= super::tiles::TASKS
+        {
+            return None;
+        }
+        let run = wide::input_run(self.spec)?;
+        let (_, _, taps) = super::planes(self.spec);
+        let shared = if !parts.shared {
+            TokenStream::new()
+        } else if delta::pads_before_tasks(self.spec, blocks) {
+            quote!(, padded)
+        } else {
+            quote!(, &[])
+        };
+        let method = &self.method;
+        let names: Vec<&Ident> = inputs.iter().map(|array| &array.name).collect();
+        let out = &output.name;
+        let [block, filter, taps, run, per_task] = [
+            self.per_task * self.unit_len,
+            channels * taps,
+            taps,
+            run,
+            self.per_task,
+        ]
+        .map(number);
+        Some(quote! {
+            #before
+            ::convsym::__private::par::for_each_input_run(#out, [#block, #filter, #taps, #run], |block, inputs, #out| {
+                let part = ::convsym::__private::Part::task(0, block * #per_task).with_inputs(inputs);
+                self.#method(#(#names,)* #out, part #shared);
             });
         })
     }

@@ -139,8 +139,10 @@ fn blocks_and_groups() {
 
 /// How the passes of `tests/parallel.rs`'s layers (which checks their bits) and of four
 /// benchmark layers are cut, forward, input gradient, weight gradient: `b`locks of
-/// channels, `t`iles of rows (and blocks), runs of `i`nput channels, or `-` one task. A layer under the threshold
-/// has none; a batch of 8 is tasks enough; the weight gradient is never tiled.
+/// channels, `t`iles of rows (and blocks), runs of `i`nput channels (of the whole weight
+/// gradient, or of its blocks where the pool has more threads than blocks), or `-` one
+/// task. A layer under the threshold has none; a batch of 8 is tasks enough for the first
+/// two passes; the weight gradient is never tiled.
 #[test]
 fn which_passes_tile() {
     let kinds = |layer: proc_macro2::TokenStream| -> String {
@@ -191,11 +193,17 @@ fn which_passes_tile() {
         ),
         (
             quote::quote!(in = 56, k = 3, pad = 1, cin = 64, cout = 64),
-            "ttb",
+            "tti",
         ),
         (
             quote::quote!(in = 56, k = 3, pad = 1, cin = 64, cout = 64, batch = 8),
-            "bbb",
+            "bbi",
+        ),
+        // `tests/parallel.rs`'s `BlockRuns`: two blocks of 32 output channels, each in
+        // four runs of 8 input channels on a pool of more than two threads.
+        (
+            quote::quote!(in = (10, 14), k = 3, pad = 1, cin = 32, cout = 64),
+            "tti",
         ),
         // `tests/parallel.rs`'s `UpsampleBatch`'s dual layer: its 16 input channels take
         // the phases' channel block (a task of 8 would take the rows over δ, another
@@ -466,14 +474,16 @@ fn phase_channel_tiles_are_parts() {
 /// Where a weight gradient's tasks of output channels would be layers of their own, of
 /// narrower blocks than the layer's (`speech-1d`'s 16 of 32 channels, whose AVX-512 block
 /// is 32), its blocks over the taps compute runs of input channels instead, calls of the
-/// layer's own pass (`Part::inputs`): two of 16 input channels. Where a task is whole
-/// blocks of both builds (`resnet-3x3`), or the blocks run over the input channels
-/// themselves, the tasks stay as they were.
+/// layer's own pass (`Part::inputs`): two of 16 input channels, in one block of the whole
+/// gradient. Where a task is whole blocks of both builds over the input channels
+/// (`resnet-3x3`), a pool of more threads than blocks cuts each block into four runs
+/// (`Part::with_inputs`); a smaller pool runs the blocks.
 #[test]
 fn weight_gradient_runs_of_input_channels() {
     let runs = |layer: proc_macro2::TokenStream| {
         let method = method(layer, "grad_weight_par_into");
-        let calls = method.contains(":: Part :: inputs (inputs)");
+        let calls = method.contains(":: Part :: inputs (inputs)")
+            || method.contains(". with_inputs (inputs)");
         assert_eq!(calls, method.contains("for_each_input_run"), "{method}");
         calls.then(|| {
             let sizes = method
@@ -483,17 +493,38 @@ fn weight_gradient_runs_of_input_channels() {
             sizes.split(']').next().unwrap_or_default().to_owned()
         })
     };
-    // The filter of 32 input channels of 11 taps, runs of 16 channels.
+    // The whole gradient, 32 output channels of 32 input channels of 11 taps, in runs of
+    // 16 channels.
     let speech = quote::quote!(in = (8000,), k = 11, pad = 5, cin = 32, cout = 32);
-    assert_eq!(runs(speech).as_deref(), Some("352 , 11 , 16"));
+    assert_eq!(runs(speech).as_deref(), Some("11264 , 352 , 11 , 16"));
     // `tests/parallel.rs`'s `TiledStridedLine`: 9 input channels in runs of 5 and 4.
     let line = quote::quote!(in = (2800,), k = 11, stride = 2, pad = 5, cin = 9, cout = 16);
-    assert_eq!(runs(line).as_deref(), Some("99 , 11 , 5"));
+    assert_eq!(runs(line).as_deref(), Some("1584 , 99 , 11 , 5"));
+    // Two blocks of 32 output channels of 64 input channels of 9 taps, in runs of 16,
+    // after the blocks alone where the pool's threads are no more than the blocks.
     let resnet = quote::quote!(in = 56, k = 3, pad = 1, cin = 64, cout = 64);
-    assert_eq!(runs(resnet), None);
-    // `dcgan-up`'s dual: 4 taps against 32 input channels, blocks over the channels.
-    let over_channels = quote::quote!(in = 56, k = 4, stride = 2, pad = 1, cin = 32, cout = 64);
-    assert_eq!(runs(over_channels), None);
+    assert_eq!(
+        runs(resnet.clone()).as_deref(),
+        Some("18432 , 576 , 9 , 16")
+    );
+    let form = method(resnet, "grad_weight_par_into");
+    let enough = form.find("par :: enough (2)").expect("the blocks' test");
+    assert!(
+        enough < form.find("for_each_block").expect("the blocks"),
+        "{form}"
+    );
+    assert!(
+        form.find("for_each_block") < form.find("for_each_input_run"),
+        "{form}"
+    );
+    // `tests/parallel.rs`'s `InputRunsOverChannels`: tasks of 8 output channels would
+    // be narrower than the AVX-512 block of 16; the whole gradient in runs of 8 of its
+    // 32 input channels, which its blocks over the channels compute.
+    let narrow = quote::quote!(in = (20, 28), k = 3, pad = 1, cin = 32, cout = 16);
+    assert_eq!(runs(narrow).as_deref(), Some("4608 , 288 , 9 , 8"));
+    // `resnet-stem`'s 3 input channels make no runs of 8.
+    let stem = quote::quote!(in = 224, k = 7, stride = 2, pad = 3, cin = 3, cout = 64);
+    assert_eq!(runs(stem), None);
 }
 
 /// A task that calls the layer's own wide builds on its part has its portable loops

@@ -50,6 +50,7 @@ use weight_gradient::{grad_weight, grad_weight_rows};
 
 pub(super) use layout::{Block, Body, RowTiles, ZerosMeet};
 pub(super) use pointwise::Spans;
+pub(super) use weight_gradient::input_run;
 
 /// `section`'s tasks along the plane ([`Spans`]) where its wide builds are the pointwise
 /// product of a layer of one group: the forward pass, or the input gradient as its dual

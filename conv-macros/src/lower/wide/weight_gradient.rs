@@ -7,7 +7,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::layout::{
-    AVX2, Block, Body, Isa, MOST_SUMS, Scratch, by_blocks, call_block_on, offsets, product,
+    AVX2, AVX512, Block, Body, Isa, MOST_SUMS, Scratch, by_blocks, call_block_on, offsets, product,
     strides, table_fits,
 };
 use super::source::Source;
@@ -275,15 +275,48 @@ fn sums_blocks(
     };
     if over_channels(spec, isa, channels) {
         let geometry = [last.output(), source.plane, last.stride()];
-        let blocks = by_blocks(in_per_group, isa.row(channels), |size, first| {
-            block(
-                size,
-                quote!(shift + (#first) * #plane),
-                geometry,
-                quote!((#first + m) * #taps_literal + tap_row * #kernel + tap),
-            )
-        });
+        // The blocks of `count` input channels from `from`.
+        let blocks = |count: usize, from: TokenStream| {
+            by_blocks(count, isa.row(channels), |size, first| {
+                block(
+                    size,
+                    quote!(shift + (#from + #first) * #plane),
+                    geometry,
+                    quote!((#from + #first + m) * #taps_literal + tap_row * #kernel + tap),
+                )
+            })
+        };
+        // In the layer's own pass, a run of `input_run` channels (`Part::inputs`) runs
+        // blocks of a run from its first channel. Where the group's blocks are whole
+        // runs' (the AVX-512 build's 8 channels on the ResNet layers), the whole pass
+        // runs every run so; elsewhere its own blocks, with no shorter block in each run:
+        // in runs, the AVX2 build's weight gradient of `resnet-down` took 5% longer.
+        let run = input_run(spec).filter(|_| own);
+        let whole = || blocks(in_per_group, quote!(0));
+        let (runs, blocks) = match run {
+            Some(run) => {
+                let run_blocks = blocks(run, quote!(run_first));
+                let size = in_per_group.div_ceil(in_per_group.div_ceil(isa.row(channels)));
+                let end = number(in_per_group);
+                if in_per_group.is_multiple_of(size) && run.is_multiple_of(size) {
+                    let run = number(run);
+                    let runs = quote! {
+                        let runs = (part.inputs[0]..part.inputs[1].min(#end)).step_by(#run);
+                    };
+                    (runs, quote!(for run_first in runs.clone() { #run_blocks }))
+                } else {
+                    let whole = whole();
+                    let runs = quote! {
+                        let whole_run = part.inputs[0] == 0 && part.inputs[1] >= #end;
+                        let run_first = part.inputs[0];
+                    };
+                    (runs, quote!(if whole_run { #whole } else { #run_blocks }))
+                }
+            }
+            None => (TokenStream::new(), whole()),
+        };
         let tokens = quote! {
+            #runs
             for (tap_row, &tap_shift) in TAP_ROWS.iter().enumerate() {
                 for tap in 0..#kernel {
                     let shift = group_channel * #plane + tap_shift + tap * #reach;
@@ -291,7 +324,7 @@ fn sums_blocks(
                 }
             }
         };
-        (tokens, false)
+        (tokens, run.is_some())
     } else {
         let geometry = [last.output(), last.dilation(), last.stride()];
         let blocks = by_blocks(last.kernel(), isa.row(channels), |size, first| {
@@ -318,6 +351,25 @@ fn sums_blocks(
         (tokens, own)
     }
 }
+
+/// The input channels of a run (`Part::inputs`) that a weight gradient's blocks over a
+/// group's input channels ([`over_channels`]) compute, where a build takes them: a
+/// group's in [`INPUT_RUNS`] equal runs of 8 channels or more, each cut into blocks of
+/// its own at compile time. `None` elsewhere: blocks over the taps compute any run, and
+/// blocks over the channels of another group none.
+pub(in super::super) fn input_run(spec: &Spec) -> Option<usize> {
+    let channels = spec.in_channels_per_group();
+    let over = [AVX2, AVX512].into_iter().any(|isa| {
+        isa.channels(spec.out_channels_per_group())
+            .is_some_and(|block| over_channels(spec, isa, block))
+    });
+    (over && channels.is_multiple_of(INPUT_RUNS) && channels / INPUT_RUNS >= 8)
+        .then_some(channels / INPUT_RUNS)
+}
+
+/// The runs a weight gradient's block of output channels is cut into where the pool has
+/// more threads than blocks ([`input_run`]).
+pub(in super::super) const INPUT_RUNS: usize = 4;
 
 /// Where a body computes runs of input channels (`input_runs`), the condition under which
 /// its copy of the input pads channel `c` (counted over the samples and groups): those of
