@@ -9,7 +9,8 @@
 //! weight gradient splits the output channels, or the groups, and sums each block over the
 //! whole batch as the one-thread kernel does; where that leaves few tasks, the first two
 //! passes cut each block's rows into tiles as well ([`tiles`]), a tile's output copied
-//! back into place after it. Every output is therefore summed by the same loops, over the
+//! back into place after it, and the weight gradient each block's input channels into
+//! runs (`parts`). Every output is therefore summed by the same loops, over the
 //! same terms in the same order, whatever the number of threads:
 //!
 //! ```text
