@@ -286,19 +286,21 @@ fn sums_blocks(
                 )
             })
         };
-        // In the layer's own pass, a run of `input_run` channels (`Part::inputs`) runs
-        // blocks of a run from its first channel. Where the group's blocks are whole
-        // runs' (the AVX-512 build's 8 channels on the ResNet layers), the whole pass
-        // runs every run so; elsewhere its own blocks, with no shorter block in each run:
-        // in runs, the AVX2 build's weight gradient of `resnet-down` took 5% longer.
+        // In the layer's own pass, a part's run of `input_run` channels (`Part::inputs`)
+        // runs the blocks of one run from its first channel. Where those are the group's
+        // own blocks (the AVX-512 build's 8 channels on the ResNet layers), the whole
+        // pass loops over its runs; elsewhere it keeps the group's blocks, since a run's
+        // would end in a shorter one (in runs, the AVX2 build's weight gradient of
+        // `resnet-down` took 5% longer).
         let run = input_run(spec).filter(|_| own);
         let whole = || blocks(in_per_group, quote!(0));
         let (runs, blocks) = match run {
             Some(run) => {
                 let run_blocks = blocks(run, quote!(run_first));
-                let size = in_per_group.div_ceil(in_per_group.div_ceil(isa.row(channels)));
+                // The size of the group's blocks, as `by_blocks` cuts them.
+                let group_block = in_per_group.div_ceil(in_per_group.div_ceil(isa.row(channels)));
                 let end = number(in_per_group);
-                if in_per_group.is_multiple_of(size) && run.is_multiple_of(size) {
+                if in_per_group.is_multiple_of(group_block) && run.is_multiple_of(group_block) {
                     let run = number(run);
                     let runs = quote! {
                         let runs = (part.inputs[0]..part.inputs[1].min(#end)).step_by(#run);
