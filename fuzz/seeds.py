@@ -72,10 +72,12 @@ def check_fixtures():
 
 
 def macro_inputs():
-    """The tokens inside every `conv!(…)` of the compile-fail cases and the README."""
+    """The tokens inside every `conv!(…)` of the compile-fail cases, the README and the
+    parallel forms' tests (whose layers take every way a pass is cut into tasks)."""
     inputs = {}
     sources = [(p.stem, p.read_text()) for p in sorted((ROOT / "tests" / "ui").glob("*.rs"))]
     sources.append(("readme", readme()))
+    sources.append(("parallel", (ROOT / "tests" / "parallel.rs").read_text()))
     sources.append(("expand", (ROOT / "conv-macros" / "src" / "expand.rs").read_text()))
     for stem, text in sources:
         for number, start in enumerate(m.end() for m in re.finditer(r"conv!\(|quote!\(", text)):
