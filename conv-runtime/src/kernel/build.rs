@@ -101,17 +101,6 @@ impl Part {
         }
     }
 
-    /// The weight gradient's task of input channels `inputs[0]..inputs[1]`, over the
-    /// whole batch and every output channel.
-    #[must_use]
-    pub const fn inputs(inputs: [usize; 2]) -> Part {
-        Part {
-            inputs,
-            task: true,
-            ..Part::WHOLE
-        }
-    }
-
     /// This part with a weight gradient's input channels `inputs[0]..inputs[1]`: a task's
     /// run of them in its block of output channels.
     #[must_use]

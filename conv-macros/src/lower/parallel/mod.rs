@@ -349,20 +349,24 @@ impl<'a> Split<'a> {
             return Some(runs);
         }
         let blocks = self.blocks(inputs, output);
-        if let Some(blocks) = &blocks {
-            let before = self.before_blocks();
-            if let Some(runs) = self.block_runs(inputs, output, before.as_ref()) {
-                // Runs of input channels only for a pool of more threads than blocks:
-                // each run packs its block's δ again.
-                let count = number(self.block_count());
-                return Some(quote! {
+        if self.section == Section::GradWeight {
+            // No tiles: the blocks, or for a pool of more threads than blocks their runs
+            // of input channels (each packs its block's δ again), after the input padded
+            // once for all of them.
+            let blocks = blocks?;
+            let before = delta::before_tasks(self.spec, self.block_count());
+            let count = number(self.block_count());
+            let tasks = match self.block_runs(inputs, output) {
+                Some(runs) => quote! {
                     if ::convsym::__private::par::enough(#count) || !<T as ::convsym::__private::Wide>::runs_wide() {
                         #blocks
                     } else {
                         #runs
                     }
-                });
-            }
+                },
+                None => blocks,
+            };
+            return Some(quote!(#before #tasks));
         }
         let tiled = self
             .tiles
@@ -418,7 +422,6 @@ impl<'a> Split<'a> {
         };
         let (sample_len, per_task) = (number(self.sample_len), number(self.per_task));
         let out = &output.name;
-        let before = self.before_blocks();
         // The weight gradient's one "sample" is the whole batch.
         let sample = if self.section == Section::GradWeight {
             quote!(_)
@@ -426,21 +429,11 @@ impl<'a> Split<'a> {
             quote!(n)
         };
         Some(quote! {
-            #before
             ::convsym::__private::par::for_each_block(#out, #sample_len, #block_len, |#sample, block, #out| {
                 let first = block * #per_task;
                 #body
             });
         })
-    }
-
-    /// The statements before a weight gradient's blocks: the input padded once for all
-    /// of them, where they read it ([`delta::before_tasks`]).
-    fn before_blocks(&self) -> Option<TokenStream> {
-        match self.section {
-            Section::GradWeight => delta::before_tasks(self.spec, self.block_count()),
-            _ => None,
-        }
     }
 
     /// The builds a task's own layer is compiled in: the portable one alone where the

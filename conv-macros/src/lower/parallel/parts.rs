@@ -5,7 +5,7 @@
 
 use conv_runtime::Spec;
 use conv_runtime::derive::Section;
-use proc_macro2::{Ident, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 
 use super::super::shares;
@@ -96,15 +96,7 @@ impl Split<'_> {
         } else {
             quote!(n)
         };
-        // A weight gradient's parts read the input padded once before them where the
-        // form made that copy (`delta::before_tasks`), else each pads its own.
-        let shared = if !parts.shared {
-            TokenStream::new()
-        } else if delta::pads_before_tasks(self.spec, self.block_count()) {
-            quote!(, padded)
-        } else {
-            quote!(, &[])
-        };
+        let shared = self.shared_copy(parts);
         Some(quote! {
             self.#method(#(#names,)* #out, ::convsym::__private::Part::task(#sample, first) #shared);
         })
@@ -112,7 +104,7 @@ impl Split<'_> {
 
     /// A weight gradient cut into runs of its input channels, each a call of the layer's
     /// own wide builds on every output channel's weights of those inputs
-    /// (`Part::inputs`), where its tasks of output channels would be layers of their own:
+    /// ([`Split::run_tasks`]), where its tasks of output channels would be layers of their own:
     /// a task's channels not whole blocks of both builds. Such a layer runs narrower blocks
     /// than the whole (`speech-1d`'s tasks of 16 channels, where the AVX-512 block is 32),
     /// and on two threads gained 1.5× where its other passes gained 1.8× (this Intel
@@ -137,86 +129,90 @@ impl Split<'_> {
         // Blocks over the input channels compute runs of one length alone.
         let run = wide::input_run(self.spec)
             .unwrap_or_else(|| channels.div_ceil(self.block_count().clamp(2, channels)));
-        let (_, _, taps) = super::planes(self.spec);
-        // Each run pads its own input channels (`shared` empty, `Part::inputs`): together
-        // the runs copy the input once. A copy padded before them for all, which the
-        // tasks of output channels take at batch 8, measured both ways on `speech-1d`
-        // and `upsample-1d` (`BENCHMARKS.md`, "A weight gradient cut into runs of input
-        // channels").
+        // Each run pads its own input channels (`shared` empty): together the runs copy
+        // the input once. A copy padded before them for all, which the tasks of output
+        // channels take at batch 8, measured both ways on `speech-1d` and `upsample-1d`
+        // (`BENCHMARKS.md`, "A weight gradient cut into runs of input channels").
         let shared = if parts.shared {
             quote!(, &[])
         } else {
             TokenStream::new()
         };
         let method = &self.method;
-        let names: Vec<&Ident> = inputs.iter().map(|array| &array.name).collect();
+        let names = inputs.iter().map(|array| &array.name);
         let out = &output.name;
-        let [whole, filter, taps, run] = [output.len, channels * taps, taps, run].map(number);
+        // The whole gradient is one block, of every output channel.
+        let runs = self.run_tasks(inputs, output, [self.units, run], &shared);
         Some(quote! {
             if !<T as ::convsym::__private::Wide>::runs_wide() {
                 self.#method(#(#names,)* &mut #out[..], ::convsym::__private::Part::WHOLE #shared);
                 return;
             }
-            ::convsym::__private::par::for_each_input_run(#out, [#whole, #filter, #taps, #run], |_, inputs, #out| {
-                self.#method(#(#names,)* #out, ::convsym::__private::Part::inputs(inputs) #shared);
-            });
+            #runs
         })
     }
 
     /// A weight gradient's blocks of output channels each cut into runs of its input
     /// channels ([`wide::input_run`]), for a pool of more threads than blocks: each task
-    /// a call of the layer's own wide builds on its block's weights of its run's inputs
-    /// (`Part::with_inputs`), which sums every weight as the whole pass does. Where every
-    /// task is whole blocks of both builds, the blocks are fewer than
-    /// [`TASKS`](super::tiles::TASKS) and the builds compute runs; `None` elsewhere. The
-    /// statements `before` the blocks (the input padded once) come first.
-    pub(super) fn block_runs(
-        &self,
-        inputs: &[&Array],
-        output: &Array,
-        before: Option<&TokenStream>,
-    ) -> Option<TokenStream> {
+    /// a call of the layer's own wide builds on its block's weights of its run's inputs,
+    /// which sums every weight as the whole pass does. Where every task is whole blocks
+    /// of both builds, the blocks are fewer than [`TASKS`](super::tiles::TASKS) and the
+    /// builds compute runs; `None` elsewhere.
+    pub(super) fn block_runs(&self, inputs: &[&Array], output: &Array) -> Option<TokenStream> {
         let Bodies::Own(Some(parts)) = self.bodies else {
             return None;
         };
-        let channels = self.spec.in_channels_per_group();
-        let blocks = self.block_count();
         let whole_blocks = self.units.is_multiple_of(self.per_task) && parts.fit(&[self.per_task]);
         if self.section != Section::GradWeight
             || self.grouped
             || !parts.input_runs
             || !whole_blocks
-            || blocks >= super::tiles::TASKS
+            || self.block_count() >= super::tiles::TASKS
         {
             return None;
         }
         let run = wide::input_run(self.spec)?;
-        let (_, _, taps) = super::planes(self.spec);
-        let shared = if !parts.shared {
-            TokenStream::new()
-        } else if delta::pads_before_tasks(self.spec, blocks) {
-            quote!(, padded)
-        } else {
-            quote!(, &[])
-        };
+        let shared = self.shared_copy(parts);
+        Some(self.run_tasks(inputs, output, [self.per_task, run], &shared))
+    }
+
+    /// `par::for_each_input_run` over the weight gradient's blocks of `per_task` output
+    /// channels, each in runs of `run` input channels: a task is a call of the layer's
+    /// own pass on its block's weights of its run (`Part::with_inputs`), given `shared`.
+    fn run_tasks(
+        &self,
+        inputs: &[&Array],
+        output: &Array,
+        [per_task, run]: [usize; 2],
+        shared: &TokenStream,
+    ) -> TokenStream {
         let method = &self.method;
-        let names: Vec<&Ident> = inputs.iter().map(|array| &array.name).collect();
+        let names = inputs.iter().map(|array| &array.name);
         let out = &output.name;
-        let [block, filter, taps, run, per_task] = [
-            self.per_task * self.unit_len,
-            channels * taps,
-            taps,
-            run,
-            self.per_task,
-        ]
-        .map(number);
-        Some(quote! {
-            #before
+        let (_, _, taps) = super::planes(self.spec);
+        let filter = self.spec.in_channels_per_group() * taps;
+        let [block, filter, taps, run, per_task] =
+            [per_task * self.unit_len, filter, taps, run, per_task].map(number);
+        quote! {
             ::convsym::__private::par::for_each_input_run(#out, [#block, #filter, #taps, #run], |block, inputs, #out| {
                 let part = ::convsym::__private::Part::task(0, block * #per_task).with_inputs(inputs);
                 self.#method(#(#names,)* #out, part #shared);
             });
-        })
+        }
+    }
+
+    /// The argument a part of a weight gradient given the input padded by its caller
+    /// takes (`shares`): the copy the form padded once before its tasks
+    /// (`delta::before_tasks`), or none where each pads its own; nothing where the
+    /// layer's builds pad none.
+    fn shared_copy(&self, parts: OwnParts) -> TokenStream {
+        if !parts.shared {
+            TokenStream::new()
+        } else if delta::pads_before_tasks(self.spec, self.block_count()) {
+            quote!(, padded)
+        } else {
+            quote!(, &[])
+        }
     }
 
     /// Whether the tiles are calls of the layer's own wide builds on their rows of their

@@ -223,7 +223,7 @@ pub(in super::super) struct Body {
     /// Whether the body reads `shared: &[T]`, the input padded by its caller once for
     /// every task, where that is not empty, instead of padding its own copy.
     pub(in super::super) shared: bool,
-    /// Whether a part may be a weight gradient's run of input channels (`Part::inputs`),
+    /// Whether a part may be a weight gradient's run of input channels (`Part::with_inputs`),
     /// which the body's outermost loop over them walks alone.
     pub(in super::super) input_runs: bool,
 }

@@ -245,7 +245,7 @@ fn tiles(spec: &Spec, source: &Source, isa: Isa) -> Option<(usize, usize, usize)
 /// them, at least twice as many as taps in a block: a 1×1 or 3×3 layer of many channels
 /// fills the registers only that way. Either way each sum adds its terms in the same order (rows,
 /// then positions along a row), in both builds. Over the taps, in the layer's `own` pass,
-/// the input channels are those of the part (`Part::inputs`): then the blocks compute its
+/// the input channels are those of the part (`Part::with_inputs`): then the blocks compute its
 /// runs of input channels, which the second value says.
 fn sums_blocks(
     spec: &Spec,
@@ -289,7 +289,7 @@ fn sums_blocks(
                 )
             })
         };
-        // In the layer's own pass, a part's run of `input_run` channels (`Part::inputs`)
+        // In the layer's own pass, a part's run of `input_run` channels (`Part::with_inputs`)
         // runs the blocks of one run from its first channel. Where those are the group's
         // own blocks (the AVX-512 build's 8 channels on the ResNet layers), the whole
         // pass loops over its runs; elsewhere it keeps the group's blocks, since a run's
@@ -357,7 +357,7 @@ fn sums_blocks(
     }
 }
 
-/// The input channels of a run (`Part::inputs`) that a weight gradient's blocks over a
+/// The input channels of a run (`Part::with_inputs`) that a weight gradient's blocks over a
 /// group's input channels ([`over_channels`]) compute, where a build takes them: a
 /// group's in [`INPUT_RUNS`] equal runs of 8 channels or more, each cut into blocks of
 /// its own at compile time. `None` elsewhere: blocks over the taps compute any run, and
@@ -378,7 +378,7 @@ pub(in super::super) const INPUT_RUNS: usize = 4;
 
 /// Where a body computes runs of input channels (`input_runs`), the condition under which
 /// its copy of the input pads channel `c` (counted over the samples and groups): those of
-/// the run alone, counted within a group as `Part::inputs` and the blocks' loop count
+/// the run alone, counted within a group as `Part::with_inputs` and the blocks' loop count
 /// them. Where every run padded all of them, `upsample-1d`'s weight gradient at batch 8
 /// ran slower on two threads than on one (0.89–0.91×, this Intel Xeon).
 fn run_only(spec: &Spec, input_runs: bool) -> Option<TokenStream> {
