@@ -521,7 +521,10 @@ fn weight_gradient_runs_of_input_channels() {
     let down = quote::quote!(in = 56, k = 3, stride = 2, pad = 1, cin = 128, cout = 128);
     let form = method(down, "grad_weight_par_into");
     assert_eq!(form.matches("par :: pad (").count(), 1, "{form}");
-    assert!(form.find("par :: pad (") < form.find("par :: enough (4)"), "{form}");
+    assert!(
+        form.find("par :: pad (") < form.find("par :: enough (4)"),
+        "{form}"
+    );
     // `tests/parallel.rs`'s `InputRunsOverChannels`: tasks of 8 output channels would
     // be narrower than the AVX-512 block of 16; the whole gradient in runs of 8 of its
     // 32 input channels, which its blocks over the channels compute.

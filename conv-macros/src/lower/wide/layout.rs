@@ -378,6 +378,12 @@ pub(super) fn offsets(extents: &[usize], weights: &[usize]) -> Vec<usize> {
     offsets
 }
 
+/// The size of the blocks [`by_blocks`] cuts `length` into, at most `most` each: as
+/// even as whole blocks allow.
+pub(super) fn block_size(length: usize, most: usize) -> usize {
+    length.div_ceil(length.div_ceil(most.max(1)))
+}
+
 /// A row of `length` cut into register blocks of at most `most` sums, as even as can be:
 /// `block(size, first)` for each, `first` the expression of its first index. A loop over
 /// the blocks of one size, and the last block on its own when it is shorter.
@@ -387,7 +393,7 @@ pub(super) fn by_blocks(
     block: impl Fn(usize, TokenStream) -> TokenStream,
 ) -> TokenStream {
     let count = length.div_ceil(most.max(1));
-    let size = length.div_ceil(count);
+    let size = block_size(length, most);
     let tail = length - (count - 1) * size;
     if count == 1 {
         return block(size, quote!(0));

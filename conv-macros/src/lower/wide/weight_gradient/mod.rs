@@ -7,7 +7,8 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::layout::{
-    AVX2, AVX512, Block, Body, Isa, Scratch, by_blocks, call_block_on, offsets, product, table_fits,
+    AVX2, AVX512, Block, Body, Isa, Scratch, block_size, by_blocks, call_block_on, offsets,
+    product, table_fits,
 };
 use super::source::Source;
 use crate::lower::tokens::number;
@@ -300,8 +301,7 @@ fn sums_blocks(
         let (runs, blocks) = match run {
             Some(run) => {
                 let run_blocks = blocks(run, quote!(run_first));
-                // The size of the group's blocks, as `by_blocks` cuts them.
-                let group_block = in_per_group.div_ceil(in_per_group.div_ceil(isa.row(channels)));
+                let group_block = block_size(in_per_group, isa.row(channels));
                 let end = number(in_per_group);
                 if in_per_group.is_multiple_of(group_block) && run.is_multiple_of(group_block) {
                     let run = number(run);
@@ -374,7 +374,7 @@ pub(in super::super) fn input_run(spec: &Spec) -> Option<usize> {
 
 /// The runs a weight gradient's block of output channels is cut into where the pool has
 /// more threads than blocks ([`input_run`]).
-pub(in super::super) const INPUT_RUNS: usize = 4;
+const INPUT_RUNS: usize = 4;
 
 /// Where a body computes runs of input channels (`input_runs`), the condition under which
 /// its copy of the input pads channel `c` (counted over the samples and groups): those of
